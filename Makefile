@@ -1,0 +1,49 @@
+# Cappuccino: the two commands are `make run` and `make test`; both set up .venv themselves.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/null | sha256sum | cut -c1-12)
+TORCH := torch==2.13.0
+PYTEST_WORKERS ?= 2
+
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export PREFECT_HOME ?= $(CURDIR)/data/prefect
+export MPLBACKEND := Agg
+export OMP_NUM_THREADS ?= 1
+
+.PHONY: install run test test-fast bench lint clean constraints
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11)"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# torch first, the CPU build: a range that admits a newer release would pull several GB of CUDA.
+	$(PY) -m pip install -q $(TORCH)
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+run: install
+	$(VENV)/bin/cappuccino run
+
+test: install
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --timeout 900 tests
+
+test-fast: install
+	$(PY) -m pytest -n $(PYTEST_WORKERS) -m "not slow" tests
+
+bench: install
+	@rc=0; for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || rc=1; done; exit $$rc
+
+lint: install
+	$(VENV)/bin/ruff check cappuccino_core cappuccino_cli tasks flows tests benchmarks
+	$(VENV)/bin/mypy
+
+# Refresh the known-good versions after a deliberate upgrade.
+constraints:
+	$(PY) -m pip freeze --exclude-editable | grep -v '^cappuccino' > constraints.txt
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The `cappuccino` command line."""

@@ -1,0 +1,21 @@
+"""`cappuccino`: one entry point; each lifecycle stage owns a sub-command module."""
+
+from __future__ import annotations
+
+import typer
+
+from cappuccino_cli import backtest, cge, data, run
+
+app = typer.Typer(
+    name="cappuccino",
+    help="Crypto trading models from data to live trading, with evidence at every step.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(data.app, name="data", help="Download, update, import, check and featurise market data.")
+app.add_typer(cge.app, name="cge", help="CGE macro scenarios: generate, describe, plot.")
+app.add_typer(backtest.app, name="backtest", help="Backtest a saved policy or a baseline.")
+app.command("run", help="The main job: the whole pipeline on the embedded default.")(run.run)
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,42 @@
+"""Market data: what to download, from where, and how to treat the real data's quirks."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from cappuccino_core.config.base import Section
+
+GapPolicy = Literal["error", "ffill"]
+PlaceholderPolicy = Literal["error", "flag", "drop"]
+
+
+class DataConfig(Section):
+    """Tickers, venue and validation/repair rules. Every repair is explicit and flagged."""
+
+    venue: str = Field("binance", description="venue of the stored bars: binance | alpaca | coinbase | ...")
+    tickers: list[str] = Field(
+        default_factory=lambda: ["BTC/USDT", "ETH/USDT", "SOL/USDT", "LINK/USDT", "LTC/USDT", "ADA/USDT"],
+        description="canonical symbols BASE/QUOTE, in model order (order matters; never sorted)",
+    )
+    timeframes: list[str] = Field(default_factory=lambda: ["1h"], description="timeframes to store")
+    timeframe: str = Field("1h", description="default timeframe for features and training")
+    stale_after_bars: int = Field(2, ge=1, description="last bar older than this many intervals is stale")
+    gap_policy: GapPolicy = Field("ffill", description="'error' or forward-fill gaps (flag column)")
+    max_ffill_bars: int = Field(3, ge=0, description="forward-fill at most this many missing bars")
+    placeholder_policy: PlaceholderPolicy = Field(
+        "flag", description="zero-volume flat bars: error, flag (kept, flagged) or drop"
+    )
+    http_retries: int = Field(5, ge=0, description="retries on 429/5xx/timeouts")
+    http_backoff_s: float = Field(0.5, ge=0, description="first backoff; doubles each retry")
+    http_timeout_s: float = Field(10.0, gt=0, description="per-request timeout")
+
+    @field_validator("tickers")
+    @classmethod
+    def _tickers_unique(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("at least one ticker is required")
+        if len(set(v)) != len(v):
+            raise ValueError(f"duplicate tickers in {v}")
+        return v

@@ -1,0 +1,38 @@
+"""The step kernel: actions, constraints, rewards, episodes."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from cappuccino_core.config.base import Section
+
+
+class EnvConfig(Section):
+    initial_cash: float = Field(100_000.0, gt=0, description="starting cash per episode (quote currency)")
+    action_mode: Literal["target_weight", "trade_fraction"] = Field(
+        "target_weight",
+        description="target_weight: action a in [-1,1] -> target weight max(a,0) x position_cap; "
+        "trade_fraction: a -> trade of a x max_trade_fraction of equity",
+    )
+    max_trade_fraction: float = Field(0.1, gt=0, le=1, description="trade_fraction mode: max trade size")
+    position_cap: float = Field(0.3, gt=0, le=1, description="max weight of one asset in equity")
+    cash_reserve: float = Field(0.05, ge=0, lt=1, description="fraction of equity always kept in cash")
+    allow_short: bool = Field(False, description="shorting is not supported by the spot venues")
+    min_order_value: float = Field(10.0, ge=0, description="orders below this notional are dropped")
+    lot_size: dict[str, float] = Field(
+        default_factory=dict, description="per-ticker quantity increment; default 1e-8"
+    )
+    reward: Literal["excess_equal_weight", "log_return", "differential_sharpe"] = Field(
+        "excess_equal_weight", description="reward definition"
+    )
+    reward_scale: float = Field(100.0, gt=0, description="reward multiplier")
+    episode_length: int = Field(720, ge=2, description="bars per training episode")
+    n_envs: int = Field(8, ge=1, description="episodes stepped in one batch during training")
+
+    @model_validator(mode="after")
+    def _reserve_leaves_room(self) -> EnvConfig:
+        if self.cash_reserve + self.position_cap <= 0:
+            raise ValueError("cash_reserve and position_cap leave nothing to invest")
+        return self

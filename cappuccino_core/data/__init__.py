@@ -1,0 +1,1 @@
+"""Stage 1: ingest, validate, store, resample and align market data."""
