@@ -18,13 +18,14 @@ SOURCE_SYNTHETIC = 1
 
 @dataclass
 class MarketDataset:
-    times: np.ndarray  # (T,) int64 ns since epoch UTC, bar open time, strictly increasing
+    times: np.ndarray  # (T,) int64 ns since epoch UTC, bar open time, increasing inside each segment
     prices: np.ndarray  # (T, N) float64 close prices, > 0
     features: np.ndarray  # (T, N, F) float32, normalised per spec, finite
     spec: FeatureSpec
     volatility: np.ndarray | None = None  # (T, N) causal per-bar return volatility (slippage model)
     source: np.ndarray | None = None  # (T,) uint8: SOURCE_REAL / SOURCE_SYNTHETIC
-    # Contiguous index ranges [start, end) with no missing bar and one source: episodes never cross.
+    # Contiguous index ranges [start, end) with no missing bar and one source: episodes never cross them.
+    # Synthetic (CGE) windows keep their own timestamps and sit in their own segments.
     segments: list[tuple[int, int]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -42,14 +43,19 @@ class MarketDataset:
             raise ValueError("prices must be finite and > 0")
         if not np.all(np.isfinite(self.features)):
             raise ValueError("features contain NaN/inf")
-        if T > 1 and np.any(np.diff(self.times) <= 0):
-            raise ValueError("times must be strictly increasing")
         if self.volatility is None:
             self.volatility = np.zeros_like(self.prices)
         if self.source is None:
             self.source = np.full(T, SOURCE_REAL, dtype=np.uint8)
         if not self.segments:
             self.segments = [(0, T)]
+        for s, e in self.segments:
+            if not 0 <= s < e <= T:
+                raise ValueError(f"segment [{s}, {e}) outside [0, {T})")
+            if e - s > 1 and np.any(np.diff(self.times[s:e]) <= 0):
+                raise ValueError(f"times must be strictly increasing inside segment [{s}, {e})")
+            if np.any(self.source[s:e] != self.source[s]):
+                raise ValueError(f"segment [{s}, {e}) mixes real and synthetic bars")
 
     @property
     def n_bars(self) -> int:
