@@ -10,6 +10,8 @@ from cappuccino_core.config.base import Section
 
 GapPolicy = Literal["error", "ffill"]
 PlaceholderPolicy = Literal["error", "flag", "drop"]
+LongGapPolicy = Literal["error", "segment"]
+IncompletePolicy = Literal["drop", "flag"]
 
 
 class DataConfig(Section):
@@ -25,6 +27,17 @@ class DataConfig(Section):
     stale_after_bars: int = Field(2, ge=1, description="last bar older than this many intervals is stale")
     gap_policy: GapPolicy = Field("ffill", description="'error' or forward-fill gaps (flag column)")
     max_ffill_bars: int = Field(3, ge=0, description="forward-fill at most this many missing bars")
+    long_gap_policy: LongGapPolicy = Field(
+        "error",
+        description="under gap_policy='ffill', gaps longer than max_ffill_bars: 'error' refuses them; "
+        "'segment' leaves them absent (logged) so alignment splits contiguous segments there "
+        "(max_ffill_bars=0 + 'segment' = never fill, always split)",
+    )
+    resample_incomplete: IncompletePolicy = Field(
+        "drop",
+        description="coarse bars built from fewer fine bars than the ratio: drop them, or keep them "
+        "flagged in an `incomplete` column",
+    )
     placeholder_policy: PlaceholderPolicy = Field(
         "flag", description="zero-volume flat bars: error, flag (kept, flagged) or drop"
     )
