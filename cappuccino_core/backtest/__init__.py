@@ -1,0 +1,1 @@
+"""Backtests: run a policy through the step kernel on held-out data and report what happened."""

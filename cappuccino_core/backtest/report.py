@@ -1,0 +1,423 @@
+"""The backtest report a person reads: an HTML tearsheet, its PNG plots and a metrics JSON.
+
+``write_report(out_dir, equity, times, timeframe, benchmarks=..., ledger=...)`` writes, ATOMICALLY (into a
+temporary sibling folder that then replaces ``out_dir``; a reader sees the old report or the new one, never
+half of one):
+
+* ``report.html``: self-contained (plots embedded as base64 PNG, each linked to its file) with the period,
+  a metrics table (strategy beside every benchmark), a per-asset trade table and the plots.
+* ``equity.png``: cumulative return of the strategy and the benchmarks (each rebased to its own first bar).
+* ``drawdown.png``: drawdown of the strategy (and benchmark lines).
+* ``trades.png`` (only with a ledger that has fills): fees (maker/taker) and fills (buys/sells) per asset.
+* ``metrics.json``: ``{"title", "generated_at", "timeframe", "start", "end", "summary": summarize(...)
+  .to_dict(), "per_asset": {...}, "metadata": {...}}``, standard JSON (NaN/inf written as null).
+
+Every number comes from ``cappuccino_core.metrics``; nothing here computes a statistic of its own.
+Plots use matplotlib's Agg canvas directly (no pyplot state, safe in worker threads).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from cappuccino_core.metrics import (
+    Ledger,
+    PerformanceSummary,
+    as_equity_curve,
+    drawdown_series,
+    stats_by_asset,
+    summarize,
+    to_datetime64,
+)
+
+HTML_NAME = "report.html"
+METRICS_NAME = "metrics.json"
+EQUITY_PNG = "equity.png"
+DRAWDOWN_PNG = "drawdown.png"
+TRADES_PNG = "trades.png"
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    directory: Path
+    html: Path
+    metrics_json: Path
+    pngs: dict[str, Path]  # plot name -> file
+    summary: PerformanceSummary
+
+
+def write_report(
+    out_dir: str | Path,
+    equity: Any,
+    times: Any,
+    timeframe: str,
+    *,
+    benchmarks: Mapping[str, Any] | None = None,
+    ledger: Any = None,
+    title: str = "Backtest report",
+    summary: PerformanceSummary | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    risk_free: float = 0.0,
+) -> ReportFiles:
+    """Write the report for one equity curve (T,) with UTC bar times (T,) into ``out_dir`` (replaced).
+
+    ``times``: numpy datetime64, int64 ns since the epoch (MarketDataset.times), a polars/pandas datetime
+    series (tz-aware ones are converted to UTC; naive ones are taken as UTC) or a list of datetimes.
+    ``benchmarks``: name -> equity (T,), e.g. ``metrics.standard_benchmarks(prices, tickers, initial_cash)``.
+    ``ledger``: the fills (frame or dict with time, asset, side, quantity, price, fee, liquidity).
+    ``summary``: pass the one already computed (it must describe this equity); computed otherwise.
+    ``metadata``: JSON-serialisable context (model id, dataset hash, fee settings) copied into the JSON and
+    shown in the HTML.
+    """
+    out = Path(out_dir)
+    e = as_equity_curve(equity)
+    t = to_datetime64(times)
+    if t.shape != e.shape:
+        raise ValueError(f"times has {t.shape[0]} entries, equity {e.shape[0]}: one time per equity point")
+    if e.shape[0] > 1 and np.any(np.diff(t) <= np.timedelta64(0, "ns")):
+        raise ValueError("times must be strictly increasing")
+    benches = {str(k): as_equity_curve(v, name=f"benchmark {k!r}") for k, v in (benchmarks or {}).items()}
+    for k, b in benches.items():
+        if b.shape != e.shape:
+            raise ValueError(f"benchmark {k!r} has {b.shape[0]} points, equity {e.shape[0]}")
+    led = Ledger.from_any(ledger) if ledger is not None else None
+    if summary is None:
+        summary = summarize(e, timeframe, ledger=led, benchmarks=benches, risk_free=risk_free)
+    per_asset = stats_by_asset(led) if led is not None and len(led) else {}
+
+    doc = {
+        "title": title,
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "timeframe": timeframe,
+        "start": _iso(t[0]),
+        "end": _iso(t[-1]),
+        "summary": summary.to_dict(),
+        "per_asset": _json_safe(per_asset),
+        "metadata": _json_safe(dict(metadata or {})),
+    }
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        pngs = {"equity": tmp / EQUITY_PNG, "drawdown": tmp / DRAWDOWN_PNG}
+        _plot_equity(pngs["equity"], t, e, benches, title)
+        _plot_drawdown(pngs["drawdown"], t, e, benches)
+        if per_asset:
+            pngs["trades"] = tmp / TRADES_PNG
+            _plot_trades(pngs["trades"], per_asset)
+        (tmp / METRICS_NAME).write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")
+        (tmp / HTML_NAME).write_text(_html(doc, summary, per_asset, pngs))
+        _replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return ReportFiles(
+        directory=out,
+        html=out / HTML_NAME,
+        metrics_json=out / METRICS_NAME,
+        pngs={k: out / p.name for k, p in pngs.items()},
+        summary=summary,
+    )
+
+
+# ---------------------------------------------------------------------------------------------- files
+
+
+def _replace_dir(tmp: Path, out: Path) -> None:
+    """Move the finished ``tmp`` folder to ``out``; an existing ``out`` moves aside first, then goes."""
+    old: Path | None = None
+    if out.exists() or out.is_symlink():
+        if not out.is_dir():
+            raise FileExistsError(f"{out} exists and is not a report folder")
+        old = out.with_name(f".{out.name}.old-{uuid.uuid4().hex[:8]}")
+        os.rename(out, old)
+    try:
+        os.rename(tmp, out)
+    except BaseException:
+        if old is not None:
+            os.rename(old, out)  # put the previous report back
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _iso(t: np.datetime64) -> str:
+    return str(np.datetime_as_string(t.astype("datetime64[s]"), unit="s")) + "Z"
+
+
+def _json_safe(x: Any) -> Any:
+    if isinstance(x, Mapping):
+        return {str(k): _json_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_json_safe(v) for v in x]
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (np.integer, int)):
+        return int(x)
+    if isinstance(x, (np.floating, float)):
+        v = float(x)
+        return v if math.isfinite(v) else None
+    if isinstance(x, (str, type(None))):
+        return x
+    return str(x)
+
+
+# ---------------------------------------------------------------------------------------------- plots
+
+
+def _figure(height: float = 4.0) -> tuple[Figure, Any]:
+    fig = Figure(figsize=(10, height), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig, fig.add_subplot(1, 1, 1)
+
+
+def _save(fig: Figure, path: Path) -> None:
+    fig.savefig(path, format="png")
+
+
+def _plot_equity(
+    path: Path, t: np.ndarray, e: np.ndarray, benches: dict[str, np.ndarray], title: str
+) -> None:
+    fig, ax = _figure()
+    ax.plot(t, (e / e[0] - 1.0) * 100, label="strategy", color="black", linewidth=1.4)
+    for name, b in benches.items():
+        ax.plot(t, (b / b[0] - 1.0) * 100, label=name, linewidth=1.0, alpha=0.85)
+    ax.axhline(0.0, color="grey", linewidth=0.6)
+    ax.set_title(f"{title}: cumulative return")
+    ax.set_ylabel("return since start (%)")
+    ax.set_xlabel("time (UTC)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="best")
+    _save(fig, path)
+
+
+def _plot_drawdown(path: Path, t: np.ndarray, e: np.ndarray, benches: dict[str, np.ndarray]) -> None:
+    fig, ax = _figure(3.0)
+    dd = drawdown_series(e) * 100
+    ax.fill_between(t, dd, 0.0, color="firebrick", alpha=0.35, label="strategy")
+    ax.plot(t, dd, color="firebrick", linewidth=0.8)
+    for name, b in benches.items():
+        ax.plot(t, drawdown_series(b) * 100, linewidth=0.8, alpha=0.8, label=name)
+    ax.set_title("drawdown from running peak")
+    ax.set_ylabel("drawdown (%)")
+    ax.set_xlabel("time (UTC)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="lower left")
+    _save(fig, path)
+
+
+def _plot_trades(path: Path, per_asset: dict[str, dict[str, float]]) -> None:
+    fig = Figure(figsize=(10, 3.6), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    ax_fee, ax_n = fig.subplots(1, 2)
+    assets = list(per_asset)
+    x = np.arange(len(assets))
+    maker = np.array([_num(per_asset[a]["maker_fees"]) for a in assets])
+    taker = np.array([_num(per_asset[a]["taker_fees"]) for a in assets])
+    total = np.array([per_asset[a]["fees"] for a in assets], dtype=float)
+    other = np.maximum(total - maker - taker, 0.0)  # fees of fills without a liquidity flag
+    ax_fee.bar(x, taker, label="taker", color="indianred")
+    ax_fee.bar(x, maker, bottom=taker, label="maker", color="steelblue")
+    if other.any():
+        ax_fee.bar(x, other, bottom=taker + maker, label="unflagged", color="grey")
+    ax_fee.set_title("fees paid per asset (quote currency)")
+    buys = np.array([per_asset[a]["buys"] for a in assets], dtype=float)
+    sells = np.array([per_asset[a]["sells"] for a in assets], dtype=float)
+    ax_n.bar(x - 0.2, buys, width=0.4, label="buys", color="seagreen")
+    ax_n.bar(x + 0.2, sells, width=0.4, label="sells", color="darkorange")
+    ax_n.set_title("fills per asset")
+    ax_n.yaxis.set_major_locator(MaxNLocator(integer=True))
+    for ax in (ax_fee, ax_n):
+        ax.set_xticks(x, assets, rotation=30, ha="right")
+        ax.grid(True, axis="y", alpha=0.3)
+        ax.legend(loc="best")
+    _save(fig, path)
+
+
+def _num(v: Any) -> float:
+    v = float(v)
+    return v if math.isfinite(v) else 0.0
+
+
+# ---------------------------------------------------------------------------------------------- html
+
+_PCT, _SHARE, _RATIO, _INT, _MONEY, _PLAIN = "pct", "share", "ratio", "int", "money", "plain"
+
+_ROWS: list[tuple[str, str, str]] = [
+    ("Total return", "total_return", _PCT),
+    ("Annual return (CAGR)", "annual_return", _PCT),
+    ("Annual volatility", "annual_volatility", _SHARE),
+    ("Sharpe (annualised)", "sharpe", _RATIO),
+    ("Sortino (annualised)", "sortino", _RATIO),
+    ("Sharpe per bar", "sharpe_per_bar", _RATIO),
+    ("PSR: P(true Sharpe > 0)", "psr", _SHARE),
+    ("Max drawdown", "max_drawdown", _PCT),
+    ("Max drawdown duration (bars)", "max_drawdown_duration_bars", _INT),
+    ("Calmar", "calmar", _RATIO),
+    ("Bar win rate", "bar_win_rate", _SHARE),
+    ("Skewness", "skew", _RATIO),
+    ("Kurtosis (normal = 3)", "kurtosis", _RATIO),
+    ("Start equity", "start_equity", _MONEY),
+    ("End equity", "end_equity", _MONEY),
+    ("Bars", "n_bars", _INT),
+]
+_BENCH_ROWS = {"total_return", "annual_return", "sharpe", "max_drawdown"}
+
+_TRADE_ROWS: list[tuple[str, str, str]] = [
+    ("Fills (buys / sells)", "n_fills", _INT),
+    ("Closed round trips (FIFO)", "n_round_trips", _INT),
+    ("Round-trip win rate", "trade_win_rate", _SHARE),
+    ("Realised P&L, net of fees", "realized_pnl", _MONEY),
+    ("Fees paid", "fees_paid", _MONEY),
+    ("  maker / taker", "maker_fees", _MONEY),
+    ("Traded notional", "traded_notional", _MONEY),
+    ("Turnover (notional / mean equity)", "turnover", _RATIO),
+    ("Turnover per year", "annualized_turnover", _RATIO),
+]
+
+
+def _fmt(v: Any, kind: str) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "n/a"
+    if kind == _PCT:
+        return f"{100 * float(v):+.2f}%"
+    if kind == _SHARE:
+        return f"{100 * float(v):.2f}%"
+    if kind == _RATIO:
+        return f"{float(v):.3f}"
+    if kind == _INT:
+        return f"{int(v):,d}"
+    if kind == _MONEY:
+        return f"{float(v):,.2f}"
+    return html.escape(str(v))
+
+
+def _img(path: Path, alt: str) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    name = html.escape(path.name)
+    return (
+        f'<figure><a href="{name}"><img src="data:image/png;base64,{data}" alt="{html.escape(alt)}"></a>'
+        f'<figcaption><a href="{name}">{name}</a></figcaption></figure>'
+    )
+
+
+def _html(
+    doc: dict[str, Any], summary: PerformanceSummary, per_asset: dict[str, Any], pngs: dict[str, Path]
+) -> str:
+    s = doc["summary"]
+    benches = s.get("benchmarks") or {}
+    esc = html.escape
+    head = "".join(f"<th>{esc(n)}</th>" for n in benches)
+    rows = []
+    for label, key, kind in _ROWS:
+        cells = "".join(
+            f"<td>{_fmt(benches[n].get(key), kind) if key in _BENCH_ROWS else ''}</td>" for n in benches
+        )
+        rows.append(f"<tr><th>{esc(label)}</th><td>{_fmt(s.get(key), kind)}</td>{cells}</tr>")
+    for label, key, kind in (("Alpha (CAGR difference)", "alpha", _PCT), ("Beta", "beta", _RATIO)):
+        cells = "".join(f"<td>{_fmt(benches[n].get(key), kind)}</td>" for n in benches)
+        rows.append(f"<tr><th>{esc(label)}</th><td></td>{cells}</tr>")
+    metrics_table = (
+        f"<table><thead><tr><th></th><th>strategy</th>{head}</tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+    trade_html = "<p>No trade ledger was given.</p>"
+    tr = s.get("trades")
+    if tr:
+        trows = []
+        for label, key, kind in _TRADE_ROWS:
+            val = _fmt(tr.get(key), kind)
+            if key == "n_fills":
+                val += f" ({_fmt(tr.get('n_buys'), _INT)} / {_fmt(tr.get('n_sells'), _INT)})"
+            if key == "maker_fees":
+                val += f" / {_fmt(tr.get('taker_fees'), _MONEY)}"
+            trows.append(f"<tr><th>{esc(label)}</th><td>{val}</td></tr>")
+        trade_html = f"<table><tbody>{''.join(trows)}</tbody></table>"
+    asset_html = ""
+    if per_asset:
+        cols = [
+            ("fills", _INT),
+            ("buys", _INT),
+            ("sells", _INT),
+            ("notional", _MONEY),
+            ("fees", _MONEY),
+            ("maker_fees", _MONEY),
+            ("taker_fees", _MONEY),
+            ("round_trips", _INT),
+            ("win_rate", _SHARE),
+            ("realized_pnl", _MONEY),
+            ("open_quantity", _PLAIN),
+        ]
+        header = "".join(f"<th>{esc(c.replace('_', ' '))}</th>" for c, _ in cols)
+        body = "".join(
+            f"<tr><th>{esc(a)}</th>" + "".join(f"<td>{_fmt(st.get(c), k)}</td>" for c, k in cols) + "</tr>"
+            for a, st in per_asset.items()
+        )
+        asset_html = (
+            f"<h2>Per asset</h2><table><thead><tr><th>asset</th>{header}</tr></thead>"
+            f"<tbody>{body}</tbody></table>"
+        )
+
+    meta = doc.get("metadata") or {}
+    meta_html = ""
+    if meta:
+        mrows = "".join(
+            f"<tr><th>{esc(str(k))}</th><td>{esc(json.dumps(v) if not isinstance(v, str) else v)}</td></tr>"
+            for k, v in meta.items()
+        )
+        meta_html = f"<h2>Run</h2><table><tbody>{mrows}</tbody></table>"
+
+    plots = "".join(_img(p, name) for name, p in pngs.items())
+    tf = esc(str(doc["timeframe"]))
+    conventions = (
+        "Returns are relative changes of total equity (cash + holdings at the bar close). Sharpe and "
+        f"Sortino are annualised with sqrt({summary.bars_per_year:g}) bars per year for the {tf} timeframe, "
+        "sample std (ddof=1), risk-free 0 unless stated. Sortino's downside deviation is "
+        "sqrt(mean(min(r, 0)^2)) over all bars. Drawdowns are negative fractions of the running peak. "
+        "Alpha is the annualised return (CAGR) difference; benchmarks buy equal dollar amounts (or BTC "
+        "alone) at the first bar and hold. A round trip is one sell fill matched FIFO against earlier buys, "
+        "net of fees."
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{esc(doc["title"])}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }}
+table {{ border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.92em; }}
+th, td {{ padding: 0.25em 0.8em; border-bottom: 1px solid #ddd; text-align: right; }}
+tbody th {{ text-align: left; font-weight: 500; }}
+figure {{ margin: 1em 0; }} img {{ max-width: 100%; }}
+.note {{ color: #555; font-size: 0.85em; }}
+</style></head><body>
+<h1>{esc(doc["title"])}</h1>
+<p>{esc(doc["start"])} to {esc(doc["end"])} (UTC), {summary.n_bars:,d} bars of {esc(str(doc["timeframe"]))}.
+Generated {esc(doc["generated_at"])}. Figures: <a href="{METRICS_NAME}">{METRICS_NAME}</a>.</p>
+<h2>Performance</h2>
+{metrics_table}
+<h2>Trades</h2>
+{trade_html}
+{asset_html}
+<h2>Plots</h2>
+{plots}
+{meta_html}
+<p class="note">{conventions}</p>
+</body></html>
+"""
