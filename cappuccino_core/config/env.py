@@ -28,6 +28,12 @@ class EnvConfig(Section):
         "excess_equal_weight", description="reward definition"
     )
     reward_scale: float = Field(100.0, gt=0, description="reward multiplier")
+    dsr_eta: float = Field(
+        0.01,
+        gt=0,
+        lt=1,
+        description="differential_sharpe: adaptation rate of the moving first and second moments of returns",
+    )
     episode_length: int = Field(720, ge=2, description="bars per training episode")
     n_envs: int = Field(8, ge=1, description="episodes stepped in one batch during training")
 

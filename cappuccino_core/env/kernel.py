@@ -1,0 +1,184 @@
+"""The step kernel: N trading episodes x A assets stepped at once with numpy.
+
+One kernel serves training (through the gymnasium and SB3 views in gym_env.py / vec_env.py), backtests,
+stress tests, the arena and paper/live decisions: same actions, costs, rules, rewards and observations.
+
+State per episode: cash, holdings per asset, current bar index t, episode start/end, peak equity, and the
+equal-weight benchmark's units. One step, for every active episode:
+
+1. Mark the portfolio at the decision bar t's reference price p (the bar's close): equity E.
+2. Actions -> desired orders (actions.py), then the order rules (rules.py): no short, lots, minimum order
+   value, cash reserve, position cap, in broker units.
+3. Fill the orders at p with slippage and fees (fills.py): sells and buys settle together.
+4. Advance to bar t + 1, mark to its price: equity E'. Reward from E -> E' (rewards.py).
+5. An episode ends (truncated: the portfolio would go on, the data or the time limit ends) when t reaches
+   its end bar; terminated only if equity reached 0. Ended episodes stay frozen until reset.
+
+Equity identity, per step: E' - E = sum(holdings_after x (p' - p)) - fees - slippage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cappuccino_core.config.costs import CostsConfig
+from cappuccino_core.config.env import EnvConfig
+from cappuccino_core.env.actions import desired_orders
+from cappuccino_core.env.episodes import EpisodeSampler
+from cappuccino_core.env.fills import CostModel, unit_cash
+from cappuccino_core.env.observation import ObservationBuilder
+from cappuccino_core.env.records import Recorder
+from cappuccino_core.env.rewards import Reward
+from cappuccino_core.env.rules import OrderContext, OrderRule, apply_rules, default_rules, lot_sizes
+from cappuccino_core.features.dataset import MarketDataset
+
+
+@dataclass
+class StepResult:
+    obs: np.ndarray  # (N, obs_size) float32, at the new decision bar
+    reward: np.ndarray  # (N,) float64, 0 for episodes that were not active
+    terminated: np.ndarray  # (N,) bool: equity reached 0
+    truncated: np.ndarray  # (N,) bool: reached the episode's end bar (not terminated)
+    equity: np.ndarray  # (N,) equity after the step, marked at the new bar
+
+
+class TradingKernel:
+    def __init__(
+        self,
+        data: MarketDataset,
+        env: EnvConfig,
+        costs: CostsConfig,
+        n_episodes: int = 1,
+        *,
+        segments: list[tuple[int, int]] | None = None,
+        rules: list[OrderRule] | None = None,
+        seed: int | None = None,
+        record: bool = False,
+    ) -> None:
+        assert data.volatility is not None
+        self.data, self.env, self.n = data, env, int(n_episodes)
+        self.n_assets, self.lookback = data.n_assets, data.spec.lookback
+        self.costs = CostModel.from_config(costs)
+        self.prices = np.ascontiguousarray(data.prices, dtype=np.float64)
+        self.slippage = np.ascontiguousarray(self.costs.slippage(data.volatility), dtype=np.float64)
+        self.buy_unit, self.sell_unit = unit_cash(self.prices, self.slippage, self.costs.fee_rate)
+        self.lot = lot_sizes(data.tickers, env)
+        self.rules = default_rules(env) if rules is None else list(rules)
+        self.sampler = EpisodeSampler(
+            data.segments if segments is None else segments, self.lookback, env.episode_length
+        )
+        self.observe = ObservationBuilder(data.features, self.lookback)
+        self.obs_size = self.observe.size
+        self.reward = Reward(env, self.n)
+        self.rng = np.random.default_rng(seed)
+        self.recorder = Recorder(data.tickers, data.times, self.costs.liquidity) if record else None
+
+        n, a = self.n, self.n_assets
+        self.cash = np.zeros(n)
+        self.holdings = np.zeros((n, a))
+        self.t = np.zeros(n, dtype=np.int64)
+        self.start = np.zeros(n, dtype=np.int64)
+        self.end = np.zeros(n, dtype=np.int64)
+        self.active = np.zeros(n, dtype=bool)
+        self.peak = np.zeros(n)
+        self.bench_units = np.zeros((n, a))  # equal-weight benchmark: worth 1 at the episode's start
+
+    def seed(self, seed: int | None) -> None:
+        self.rng = np.random.default_rng(seed)
+
+    @property
+    def equity(self) -> np.ndarray:
+        return self.cash + (self.holdings * self.prices[self.t]).sum(axis=1)
+
+    def reset(
+        self,
+        idx: np.ndarray | None = None,
+        starts: np.ndarray | None = None,
+        ends: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """(Re)start episodes ``idx`` (default all): random positions, or the given starts/ends (checked
+        against the segments). Returns the observations of all N episodes."""
+        idx = np.arange(self.n) if idx is None else np.asarray(idx, dtype=np.int64)
+        if starts is None:
+            starts, ends = self.sampler.sample(self.rng, len(idx))
+        else:
+            starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
+            self.sampler.check(starts, ends)
+        self.t[idx], self.start[idx], self.end[idx] = starts, starts, ends
+        self.cash[idx] = self.env.initial_cash
+        self.holdings[idx] = 0.0
+        self.peak[idx] = self.env.initial_cash
+        self.active[idx] = True
+        self.bench_units[idx] = 1.0 / (self.n_assets * self.prices[starts])
+        self.reward.reset(idx)
+        if self.recorder is not None:
+            self._record_reset(idx)
+        return self.observation()
+
+    def observation(self) -> np.ndarray:
+        return self.observe(self.t, self.cash, self.holdings, self.prices[self.t])
+
+    def step(self, actions: np.ndarray) -> StepResult:
+        active, t = self.active, self.t
+        prices = self.prices[t]
+
+        # 1-2. Mark, turn actions into orders, apply the order rules (broker units).
+        ctx = OrderContext(
+            prices=prices,
+            cash=self.cash,
+            holdings=self.holdings,
+            slippage=self.slippage[t],
+            fee_rate=self.costs.fee_rate,
+            lot=self.lot,
+            min_order_value=self.env.min_order_value,
+            time=self.data.times[t],
+            buy_unit=self.buy_unit[t],
+            sell_unit=self.sell_unit[t],
+        )
+        wanted = desired_orders(
+            np.asarray(actions, dtype=np.float64), self.env, ctx.equity, ctx.holdings, prices
+        )
+        qty = apply_rules(self.rules, wanted, ctx)
+        qty = np.where(active[:, None], qty, 0.0)  # ended episodes stay frozen
+
+        # 3. Fill.
+        fill = ctx.settle(qty)
+        self.cash, self.holdings = fill.cash, fill.holdings
+
+        # 4. Next bar, mark, reward.
+        self.t = t + active
+        next_prices = self.prices[self.t]
+        equity = self.cash + (self.holdings * next_prices).sum(axis=1)
+        ret = equity / ctx.equity - 1.0
+        bench_before = (self.bench_units * prices).sum(axis=1)
+        bench_ret = (self.bench_units * next_prices).sum(axis=1) / bench_before - 1.0
+        reward = self.reward(ret, bench_ret, active)
+        self.peak = np.maximum(self.peak, equity)
+
+        # 5. Episode ends.
+        terminated = active & (equity <= 0.0)
+        truncated = active & (self.t >= self.end) & ~terminated
+        self.active = active & ~(terminated | truncated)
+
+        if self.recorder is not None:
+            self.recorder.add(
+                t=self.t, trade_t=t, active=active, equity=equity, cash=self.cash, holdings=self.holdings,
+                fee=fill.fee.sum(axis=1), slippage=fill.slippage.sum(axis=1), reward=reward,
+                qty=qty, price=fill.price, fee_asset=fill.fee, slip_asset=fill.slippage,
+            )  # fmt: skip
+        obs = self.observe(self.t, self.cash, self.holdings, next_prices)
+        return StepResult(obs, reward, terminated, truncated, equity)
+
+    def _record_reset(self, idx: np.ndarray) -> None:
+        assert self.recorder is not None
+        n, a = self.n, self.n_assets
+        mask = np.zeros(n, dtype=bool)
+        mask[idx] = True
+        zeros_n, zeros_na = np.zeros(n), np.zeros((n, a))
+        self.recorder.add(
+            t=self.t, trade_t=self.t, active=mask, equity=self.equity, cash=self.cash, holdings=self.holdings,
+            fee=zeros_n, slippage=zeros_n, reward=zeros_n,
+            qty=zeros_na, price=self.prices[self.t], fee_asset=zeros_na, slip_asset=zeros_na,
+        )  # fmt: skip

@@ -1,0 +1,91 @@
+"""stable-baselines3 VecEnv view of the kernel: N episodes stepped natively in one batch.
+
+Not N copies in a DummyVecEnv: one ``TradingKernel`` with N episodes. SB3 semantics:
+
+- auto-reset: an episode that ends is restarted inside ``step_wait``; the returned observation is the new
+  episode's first one, and ``infos[i]["terminal_observation"]`` holds the last observation of the one that
+  ended. ``infos[i]["TimeLimit.truncated"]`` is True when it ended by truncation (time limit or end of
+  its segment: the portfolio would go on), so PPO bootstraps its value; ``infos[i]["episode_equity"]`` is
+  its final equity.
+- seeding: ``seed(s)`` (or ``VecEnv.seed``) makes the next ``reset()`` draw episodes from
+  ``numpy.random.default_rng(s)``; the same seed gives the same episodes, starts and auto-resets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvStepReturn
+
+from cappuccino_core.config.costs import CostsConfig
+from cappuccino_core.config.env import EnvConfig
+from cappuccino_core.env.gym_env import action_space, observation_space
+from cappuccino_core.env.kernel import TradingKernel
+from cappuccino_core.features.dataset import MarketDataset
+
+
+class KernelVecEnv(VecEnv):
+    def __init__(self, kernel: TradingKernel) -> None:
+        self.kernel = kernel
+        self.render_mode = None
+        super().__init__(kernel.n, observation_space(kernel), action_space(kernel))
+        self._actions: np.ndarray | None = None
+
+    @classmethod
+    def build(
+        cls,
+        data: MarketDataset,
+        env: EnvConfig,
+        costs: CostsConfig,
+        n_envs: int,
+        *,
+        segments: list[tuple[int, int]] | None = None,
+        seed: int | None = None,
+    ) -> KernelVecEnv:
+        return cls(TradingKernel(data, env, costs, n_envs, segments=segments, seed=seed))
+
+    def reset(self) -> np.ndarray:
+        if self._seeds[0] is not None:
+            self.kernel.seed(self._seeds[0])
+        self._reset_seeds()
+        self._reset_options()
+        self.reset_infos = [{} for _ in range(self.num_envs)]
+        return self.kernel.reset()
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self._actions = np.asarray(actions)
+
+    def step_wait(self) -> VecEnvStepReturn:
+        assert self._actions is not None, "step_async() first"
+        r = self.kernel.step(self._actions)
+        self._actions = None
+        done = r.terminated | r.truncated
+        infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
+        obs = r.obs
+        if done.any():
+            ended = np.flatnonzero(done)
+            for i in ended:
+                infos[i]["terminal_observation"] = obs[i].copy()
+                infos[i]["TimeLimit.truncated"] = bool(r.truncated[i])
+                infos[i]["episode_equity"] = float(r.equity[i])
+            obs = self.kernel.reset(ended)
+        return obs, r.reward.astype(np.float32), done, infos
+
+    def close(self) -> None:
+        pass
+
+    # One kernel backs every index: attributes are the VecEnv's own.
+    def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
+        return [getattr(self, attr_name) for _ in self._get_indices(indices)]
+
+    def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
+        setattr(self, attr_name, value)
+
+    def env_method(
+        self, method_name: str, *args: Any, indices: VecEnvIndices = None, **kwargs: Any
+    ) -> list[Any]:
+        return [getattr(self, method_name)(*args, **kwargs) for _ in self._get_indices(indices)]
+
+    def env_is_wrapped(self, wrapper_class: type, indices: VecEnvIndices = None) -> list[bool]:
+        return [False for _ in self._get_indices(indices)]
