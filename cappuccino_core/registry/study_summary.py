@@ -1,0 +1,261 @@
+"""Per-study evidence against overfitting (PBO, DSR), logged to MLflow; the best trials registered.
+
+:func:`summarize_study` (run once a study has finished):
+
+1. collects the study's trial runs from MLflow (one experiment per study);
+2. builds the (T x N) matrix of the completed trials' per-bar test returns (``test_returns.npy`` of each
+   trial, or a matrix the caller passes);
+3. computes PBO by CSCV and the deflated Sharpe ratio of the best trial given the number of trials, with
+   ``cappuccino_core.metrics`` (the one place those are defined);
+4. logs them in a dedicated ``study-summary`` run of the study's experiment (metrics ``pbo``, ``dsr``,
+   ``n_trials``, ...);
+5. registers the best trials' policies under the registered model name, tagged with study, trial,
+   objective, PBO and DSR, and gives the best of them the ``challenger`` alias.
+
+The report that shows it all (``cappuccino train --report``) is :mod:`.report`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from cappuccino_core.registry.redact import safe_str_mapping
+from cappuccino_core.registry.roles import CHALLENGER, ModelVersionInfo, register_policy
+from cappuccino_core.registry.tracking import (
+    RUN_TYPE_SUMMARY,
+    TAG_RUN_TYPE,
+    TAG_SPEC_HASH,
+    TAG_STUDY,
+    TAG_TRIAL,
+    Tracking,
+    as_tracking,
+)
+from cappuccino_core.registry.trial_run import STATE_COMPLETE, STATE_FAIL, STATE_PRUNED
+from cappuccino_core.registry.trials import collect_trials, finite_or_none, load_returns_matrix
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PARTITIONS = 16
+
+
+@dataclass
+class StudySummary:
+    study: str
+    n_trials: int  # trials that count for the deflation (COMPLETE + PRUNED)
+    n_complete: int
+    n_pruned: int
+    n_failed: int
+    n_with_returns: int  # columns of the PBO matrix
+    pbo: float | None
+    dsr: float | None
+    best_run_id: str | None
+    best_trial: int | None
+    best_objective: float | None
+    n_partitions: int | None
+    summary_run_id: str | None = None
+    registered: list[ModelVersionInfo] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    pbo_details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["registered"] = [
+            {"version": v.version, "run_id": v.run_id, "aliases": list(v.aliases)} for v in self.registered
+        ]
+        return d
+
+
+def _partitions(n_rows: int, wanted: int) -> int | None:
+    s = min(wanted, n_rows // 2)
+    s -= s % 2
+    return s if s >= 2 else None
+
+
+def compute_pbo_dsr(
+    matrix: np.ndarray,
+    best_column: int,
+    n_trials: int,
+    n_partitions: int = DEFAULT_PARTITIONS,
+) -> tuple[float | None, float | None, int | None, dict[str, Any], list[str]]:
+    """PBO (CSCV) of the matrix and DSR of column ``best_column`` given ``n_trials`` trials."""
+    from cappuccino_core.metrics.deflated import deflated_sharpe_ratio
+    from cappuccino_core.metrics.pbo import probability_of_backtest_overfitting
+    from cappuccino_core.metrics.ratios import sharpe_per_bar
+
+    notes: list[str] = []
+    pbo: float | None = None
+    dsr: float | None = None
+    details: dict[str, Any] = {}
+    T, N = matrix.shape if matrix.ndim == 2 else (0, 0)
+    S = _partitions(T, n_partitions)
+    if N < 2:
+        notes.append(f"PBO needs at least 2 completed trials with test returns; have {N}")
+    elif S is None:
+        notes.append(f"PBO needs at least 4 test bars; have {T}")
+    else:
+        if n_partitions != S:
+            notes.append(f"PBO: {T} test bars allow {S} partitions, not {n_partitions}")
+        res = probability_of_backtest_overfitting(matrix, n_partitions=S)
+        pbo = finite_or_none(res.pbo)
+        details = res.to_dict()
+    if N >= 1 and T >= 2:
+        sharpes = np.asarray(sharpe_per_bar(matrix.T), dtype=np.float64).reshape(-1)
+        finite = sharpes[np.isfinite(sharpes)]
+        n_eff = max(int(n_trials), 1)
+        if n_eff == 1:
+            best = matrix[:, best_column]
+            dsr = finite_or_none(deflated_sharpe_ratio(best, n_trials=1, sharpe_variance=0.0))
+        elif finite.size >= 2:
+            dsr = finite_or_none(deflated_sharpe_ratio(matrix[:, best_column], finite, n_trials=n_eff))
+        else:
+            notes.append("DSR needs the Sharpes of at least 2 trials to estimate their variance")
+    return pbo, dsr, S, details, notes
+
+
+def summarize_study(
+    study_name: str,
+    tracking: Tracking | Any | None = None,
+    *,
+    returns: np.ndarray | None = None,
+    return_run_ids: Sequence[str] | None = None,
+    n_trials: int | None = None,
+    n_partitions: int = DEFAULT_PARTITIONS,
+    register_top_k: int = 3,
+    alias: str | None = CHALLENGER,
+    registered_model_name: str | None = None,
+) -> StudySummary:
+    """Compute and log PBO / DSR for a study; register its best trials (see the module docstring).
+
+    ``returns``/``return_run_ids``: a (T x N) matrix and the run id of each column, instead of reading each
+    trial's ``test_returns.npy``. ``n_trials``: the N of the deflation (default: COMPLETE + PRUNED trials).
+    """
+    import mlflow
+
+    trk = as_tracking(tracking)
+    trk.activate()
+    records = collect_trials(study_name, trk)
+    complete = [r for r in records if r.state == STATE_COMPLETE]
+    n_pruned = sum(r.state == STATE_PRUNED for r in records)
+    n_failed = sum(r.state == STATE_FAIL for r in records)
+    notes: list[str] = []
+    if returns is not None:
+        matrix = np.asarray(returns, dtype=np.float64)
+        if matrix.ndim != 2:
+            raise ValueError(f"returns must be (T x N_trials); got shape {matrix.shape}")
+        if return_run_ids is None or len(return_run_ids) != matrix.shape[1]:
+            raise ValueError("return_run_ids must name the run of every column of returns")
+        by_id = {r.run_id: r for r in records}
+        cols = [by_id.get(rid) for rid in return_run_ids]
+        if any(c is None for c in cols):
+            missing = [rid for rid, c in zip(return_run_ids, cols, strict=True) if c is None]
+            raise ValueError(f"runs {missing} are not trials of study {study_name}")
+        columns = [c for c in cols if c is not None]
+    else:
+        matrix, columns, more = load_returns_matrix(records, trk)
+        notes += more
+    n_eff = n_trials if n_trials is not None else len(complete) + n_pruned
+    best = complete[0] if complete and complete[0].objective is not None else None
+    pbo = dsr = None
+    S: int | None = None
+    details: dict[str, Any] = {}
+    if best is not None and columns:
+        col_ids = [c.run_id for c in columns]
+        if best.run_id in col_ids:
+            best_col = col_ids.index(best.run_id)
+            pbo, dsr, S, details, more = compute_pbo_dsr(matrix, best_col, n_eff, n_partitions)
+            notes += more
+        else:
+            notes.append(f"best trial {best.trial} has no test returns; PBO/DSR not computed")
+    elif best is None:
+        notes.append("no completed trial with an objective")
+    summary = StudySummary(
+        study=study_name,
+        n_trials=n_eff,
+        n_complete=len(complete),
+        n_pruned=n_pruned,
+        n_failed=n_failed,
+        n_with_returns=len(columns),
+        pbo=pbo,
+        dsr=dsr,
+        best_run_id=best.run_id if best else None,
+        best_trial=best.trial if best else None,
+        best_objective=best.objective if best else None,
+        n_partitions=S,
+        notes=notes,
+        pbo_details=details,
+    )
+    for n in notes:
+        log.warning("study %s: %s", study_name, n)
+
+    exp_id = trk.ensure_experiment(study_name)
+    with mlflow.start_run(
+        experiment_id=exp_id,
+        run_name="study-summary",
+        tags=safe_str_mapping({TAG_RUN_TYPE: RUN_TYPE_SUMMARY, TAG_STUDY: study_name}),
+        nested=mlflow.active_run() is not None,
+    ) as run:
+        summary.summary_run_id = run.info.run_id
+        metrics = {
+            "pbo": pbo,
+            "dsr": dsr,
+            "n_trials": float(n_eff),
+            "n_complete": float(len(complete)),
+            "n_pruned": float(n_pruned),
+            "n_failed": float(n_failed),
+            "n_with_returns": float(len(columns)),
+            "best_objective": best.objective if best else None,
+        }
+        for k in ("degradation_slope", "prob_oos_loss", "logit_median"):
+            if details.get(k) is not None:
+                metrics[f"pbo_{k}"] = details[k]
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None})
+        mlflow.log_params(
+            safe_str_mapping(
+                {
+                    "n_partitions": S,
+                    "pbo_method": "CSCV",
+                    "dsr_n_trials": n_eff,
+                    "register_top_k": register_top_k,
+                }
+            )
+        )
+        if best is not None:
+            mlflow.set_tags({"best_run_id": best.run_id, "best_trial": str(best.trial)})
+        if notes:
+            mlflow.set_tag("notes", "; ".join(notes)[:5000])
+
+        # Register the best trials (those that logged a policy).
+        with_model = [r for r in complete if r.has_model and r.objective is not None]
+        candidates = with_model[: max(register_top_k, 0)]
+        registered: list[ModelVersionInfo] = []
+        for i, rec in enumerate(candidates):
+            tags = {
+                TAG_STUDY: study_name,
+                TAG_TRIAL: rec.trial,
+                "objective": rec.objective,
+                "pbo": "nan" if pbo is None else pbo,
+                "dsr": "nan" if dsr is None else dsr,
+                "n_trials": n_eff,
+                "candidate": "true",
+                "summary_run_id": run.info.run_id,
+            }
+            if rec.spec_hash:
+                tags[TAG_SPEC_HASH] = rec.spec_hash
+            registered.append(
+                register_policy(
+                    rec.run_id,
+                    tags=tags,
+                    alias=alias if i == 0 else None,
+                    tracking=trk,
+                    name=registered_model_name,
+                )
+            )
+        summary.registered = registered
+        mlflow.log_text(json.dumps(summary.to_dict(), indent=2, default=str), "study_summary.json")
+    return summary
