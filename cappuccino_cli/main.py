@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cappuccino_cli import backtest, cge, data, run
+from cappuccino_cli import backtest, cge, data, pipeline, run
 
 app = typer.Typer(
     name="cappuccino",
@@ -15,6 +15,7 @@ app = typer.Typer(
 app.add_typer(data.app, name="data", help="Download, update, import, check and featurise market data.")
 app.add_typer(cge.app, name="cge", help="CGE macro scenarios: generate, describe, plot.")
 app.add_typer(backtest.app, name="backtest", help="Backtest a saved policy or a baseline.")
+app.add_typer(pipeline.app, name="pipeline", help="The orchestrator: status, once, run, stop, resume.")
 app.command("run", help="The main job: the whole pipeline on the embedded default.")(run.run)
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from cappuccino_core.config.arena import ArenaConfig
 from cappuccino_core.config.cge import CgeConfig
 from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.config.data import DataConfig
@@ -54,6 +55,7 @@ class Settings(BaseSettings):
     gates: GatesConfig = Field(default_factory=GatesConfig)
     risk: RiskConfig = Field(default_factory=RiskConfig)
     trading: TradingConfig = Field(default_factory=TradingConfig)
+    arena: ArenaConfig = Field(default_factory=ArenaConfig)
 
     @classmethod
     def settings_customise_sources(

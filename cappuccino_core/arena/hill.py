@@ -1,0 +1,162 @@
+"""King of the hill.
+
+The champion defends its seat against each challenger in turn. A bout is one replayed held-out window
+(:func:`cappuccino_core.arena.match.bout`: both trade the same bars in one kernel run) decided by the
+risk-adjusted score with a minimum number of trades (rule in :mod:`cappuccino_core.arena.match`).
+
+* No champion yet: the first challenger is crowned without a bout.
+* The winner keeps (or takes) the champion seat; the loser is eliminated (standing ``eliminated``).
+  A champion's consecutive wins count its successful defences; a challenger that takes the seat starts
+  at 1 (it beat the champion once).
+* A champion reaching ``wins_to_sandbox`` consecutive wins (20 by default) goes to the sandbox and the seat
+  is empty again (the next challenger is crowned).
+* The emergency stop is checked before every bout: when set, the loop stops at once (``halted``).
+* ``dry_run``: the referee records the transitions and changes nothing; the loop still follows its own
+  decisions in memory, so the report shows what a real run would do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from cappuccino_core.arena.match import BoutResult, PolicyLike, bout
+from cappuccino_core.arena.referee import (
+    CHALLENGER,
+    CHAMPION,
+    ELIMINATED,
+    SANDBOX,
+    Referee,
+    Transition,
+    holders,
+    standing,
+)
+from cappuccino_core.config.arena import ArenaConfig
+from cappuccino_core.config.costs import CostsConfig
+from cappuccino_core.config.env import EnvConfig
+from cappuccino_core.features.dataset import MarketDataset
+
+
+@dataclass
+class HillReport:
+    champion: str | None
+    champion_wins: int
+    bouts: list[BoutResult] = field(default_factory=list)
+    promoted: list[str] = field(default_factory=list)
+    eliminated: list[str] = field(default_factory=list)
+    halted: bool = False
+    dry_run: bool = False
+    transitions: list[Transition] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"{'DRY RUN: ' if self.dry_run else ''}champion {self.champion} ({self.champion_wins} wins)"]
+        out += [
+            f"  bout {b.incumbent.model} vs {b.challenger.model}: {b.winner} wins ({b.reason})"
+            for b in self.bouts
+        ]
+        out += [f"  promoted to sandbox: {m}" for m in self.promoted]
+        if self.halted:
+            out.append("  HALTED by the emergency stop")
+        return out
+
+
+def run_hill(
+    challengers: Sequence[str],
+    load: Callable[[str], PolicyLike],
+    data: MarketDataset,
+    windows: Sequence[tuple[int, int]],
+    env: EnvConfig,
+    costs: CostsConfig,
+    cfg: ArenaConfig,
+    referee: Referee,
+) -> HillReport:
+    """Run each challenger (model run ids, in order) against the champion; see the module docstring."""
+    if not windows:
+        raise ValueError("run_hill: no replay windows given")
+    store = referee.store
+    seated = holders(store, CHAMPION)
+    champ: str | None = seated[-1] if seated else None
+    row = standing(store, champ) if champ else None
+    wins = row.consecutive_wins if row is not None else 0
+    report = HillReport(champion=champ, champion_wins=wins, dry_run=referee.dry_run)
+    for k, chal in enumerate(challengers):
+        if store.emergency_stopped():
+            report.halted = True
+            break
+        if chal == champ:
+            continue
+        if champ is None:
+            referee.apply(
+                Transition(chal, "crown", CHAMPION, "the champion seat was empty", alias=CHAMPION, wins=0)
+            )
+            champ, wins = chal, 0
+            continue
+        result = bout(
+            (champ, load(champ)), (chal, load(chal)), data, windows[k % len(windows)], env, costs, cfg
+        )
+        report.bouts.append(result)
+        ev = result.evidence()
+        if result.winner == champ:
+            wins += 1
+            referee.apply(
+                Transition(
+                    chal,
+                    "eliminate",
+                    ELIMINATED,
+                    f"lost to {champ}: {result.reason}",
+                    ev,
+                    clear_alias=CHALLENGER,
+                    wins=0,
+                    matched=True,
+                )
+            )
+            referee.apply(
+                Transition(
+                    champ, "defend", CHAMPION, f"beat {chal}: {result.reason}", ev, wins=wins, matched=True
+                )
+            )
+            report.eliminated.append(chal)
+        else:
+            referee.apply(
+                Transition(
+                    champ,
+                    "eliminate",
+                    ELIMINATED,
+                    f"lost to {chal}: {result.reason}",
+                    ev,
+                    clear_alias=CHAMPION,
+                    wins=0,
+                    matched=True,
+                )
+            )
+            referee.apply(
+                Transition(
+                    chal,
+                    "crown",
+                    CHAMPION,
+                    f"beat champion {champ}: {result.reason}",
+                    ev,
+                    alias=CHAMPION,
+                    wins=1,
+                    matched=True,
+                )
+            )
+            report.eliminated.append(champ)
+            champ, wins = chal, 1
+        if wins >= cfg.wins_to_sandbox:
+            referee.apply(
+                Transition(
+                    champ,
+                    "to_sandbox",
+                    SANDBOX,
+                    f"{wins} consecutive wins (>= {cfg.wins_to_sandbox})",
+                    {"consecutive_wins": wins},
+                    alias=SANDBOX,
+                    clear_alias=CHAMPION,
+                )
+            )
+            report.promoted.append(champ)
+            champ, wins = None, 0
+    report.champion, report.champion_wins = champ, wins
+    report.transitions = list(referee.planned)
+    return report

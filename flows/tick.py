@@ -1,0 +1,20 @@
+"""The pipeline tick (every 30 min): stop check, sandbox/live reviews, and a note of what is due."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from tasks.common import emergency_stopped, logger, record_stage, settings_for
+from tasks.stages import arena_review
+
+
+@flow(name="pipeline")
+def pipeline_tick(config: str | None = None, dry_run: bool = False) -> list[str]:
+    settings = settings_for(config)
+    if emergency_stopped(settings):
+        logger().warning("pipeline: emergency stop set; every loop halted")
+        return ["halted: emergency stop"]
+    lines = arena_review(settings, dry_run)
+    if not dry_run:
+        record_stage(settings, "tick", "done", lines=lines)
+    return lines

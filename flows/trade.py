@@ -1,0 +1,16 @@
+"""Trade: one bar of the production model (paper by default); the emergency stop wins."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from tasks.common import emergency_stopped, settings_for
+from tasks.stages import trade_tick
+
+
+@flow(name="trade")
+def trade(config: str | None = None, dry_run: bool = False) -> str:
+    settings = settings_for(config)
+    if emergency_stopped(settings):
+        return "halted: emergency stop"
+    return trade_tick(settings, dry_run)
