@@ -1,0 +1,85 @@
+"""Checking the crisis regime against 2008-09 (statsmodels ``macrodata``, US quarterly 1959Q1-2009Q3).
+
+History: real GDP fell 3.8% from its 2008Q2 peak to the 2009Q2 trough (four quarters); unemployment rose
+from 4.9% (2008Q1) to 9.6% (2009Q3). The model's crisis regime, started from the benchmark (U0 = 5%), should
+give a fall of GDP and a rise of unemployment of that order within its four quarters.
+
+Run ``python -m cappuccino_core.cge.history`` for the comparison table (the calibration record); the test
+``tests/unit/cge/test_dynamics.py::test_crisis_matches_2008_09`` asserts it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cappuccino_core.cge.calibrate import Calibration, calibrate
+from cappuccino_core.cge.dynamics import simulate_macro
+from cappuccino_core.cge.regimes import SHOCKS, regime
+
+
+@dataclass(frozen=True)
+class CrisisFacts:
+    gdp_fall: float  # peak-to-trough change of real GDP (negative fraction)
+    unemployment_start: float
+    unemployment_peak: float
+
+    @property
+    def unemployment_rise(self) -> float:
+        return self.unemployment_peak - self.unemployment_start
+
+
+def history_2008() -> CrisisFacts:
+    """The 2008-09 recession in statsmodels' ``macrodata``: GDP peak (2007Q4..2008Q4) to the following
+    trough, and unemployment from its 2008 low to its 2009 high."""
+    import statsmodels.api as sm
+
+    d = sm.datasets.macrodata.load_pandas().data
+    d = d[d["year"] >= 2007].reset_index(drop=True)
+    gdp = d["realgdp"].to_numpy()
+    peak = int(np.argmax(gdp[:8]))  # 2007Q1..2008Q4
+    trough = peak + int(np.argmin(gdp[peak:]))
+    u = d["unemp"].to_numpy() / 100.0
+    u08 = u[(d["year"] == 2008).to_numpy()]
+    return CrisisFacts(
+        gdp_fall=float(gdp[trough] / gdp[peak] - 1.0),
+        unemployment_start=float(u08.min()),
+        unemployment_peak=float(u[(d["year"] >= 2009).to_numpy()].max()),
+    )
+
+
+def model_crisis(
+    cal: Calibration | None = None, n: int = 60, quarters: int = 4, seed: int = 2008
+) -> tuple[CrisisFacts, np.ndarray]:
+    """Median over ``n`` crisis scenarios of the GDP trough (vs quarter 0) and the unemployment peak; also
+    returns the per-scenario rows (gdp_fall, u_peak)."""
+    cal = cal or calibrate()
+    R = regime("crisis")
+    rng = np.random.default_rng(seed)
+    rows = []
+    for _ in range(n):
+        mp = simulate_macro(cal, R, rng.standard_normal((quarters, len(SHOCKS))))
+        g, u = mp.col("gdp"), mp.col("unemployment")
+        rows.append((g.min() / g[0] - 1.0, u.max()))
+    arr = np.array(rows)
+    med = np.median(arr, axis=0)
+    return CrisisFacts(float(med[0]), cal.params.U0, float(med[1])), arr
+
+
+def main() -> None:
+    h = history_2008()
+    m, arr = model_crisis()
+    print(f"{'':24s}{'history 2008-09':>18s}{'model crisis (median)':>24s}")
+    print(f"{'GDP peak to trough':24s}{h.gdp_fall:>17.1%} {m.gdp_fall:>23.1%}")
+    print(f"{'unemployment start':24s}{h.unemployment_start:>17.1%} {m.unemployment_start:>23.1%}")
+    print(f"{'unemployment peak':24s}{h.unemployment_peak:>17.1%} {m.unemployment_peak:>23.1%}")
+    p10, p90 = np.percentile(arr[:, 0], [10, 90])
+    print(
+        f"model GDP trough 10-90%: {p10:.1%} .. {p90:.1%}; U peak 10-90%: "
+        f"{np.percentile(arr[:, 1], 10):.1%} .. {np.percentile(arr[:, 1], 90):.1%}"
+    )
+
+
+if __name__ == "__main__":
+    main()
