@@ -2,8 +2,51 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+from pydantic import Field
+
 from cappuccino_core.config.base import Section
 
 
 class TradingConfig(Section):
-    pass
+    broker: Literal["sim", "alpaca-paper", "coinbase"] = Field(
+        "sim", description="which broker the bar loop trades through"
+    )
+    client_id_prefix: str = Field(
+        "cap", min_length=1, max_length=16, description="prefix of every deterministic client order id"
+    )
+    client_id_digest_chars: int = Field(
+        24, ge=8, le=48, description="hex characters of the hash in a client order id"
+    )
+    alpaca_url_override: str | None = Field(
+        None, description="Alpaca trading base URL (scheme://host:port, no version); None: paper endpoint"
+    )
+    coinbase_base_url: str = Field(
+        "api.coinbase.com", description="Coinbase Advanced host[:port] (no scheme; the SDK adds https)"
+    )
+    coinbase_cert_path: str | None = Field(
+        None, description="CA/certificate file the Coinbase client trusts (loopback self-signed cert)"
+    )
+    request_timeout_s: float = Field(10.0, gt=0, description="HTTP timeout of one broker request, seconds")
+    submit_attempts: int = Field(
+        4, ge=1, le=20, description="tries to place one order (each retry first looks the order up by id)"
+    )
+    retry_wait_s: float = Field(1.0, ge=0, description="first wait between retries (doubles each time)")
+    retry_wait_max_s: float = Field(30.0, ge=0, description="cap of the wait between retries, seconds")
+    maker_first: bool = Field(
+        True, description="coinbase: work market orders as post-only limits at the touch first"
+    )
+    maker_wait_s: float = Field(
+        30.0, ge=0, description="how long a maker quote may rest before it is canceled and re-quoted"
+    )
+    maker_poll_s: float = Field(2.0, gt=0, description="how often a resting maker quote is checked, seconds")
+    maker_requotes: int = Field(
+        2, ge=0, le=20, description="maker re-quotes after the first quote (post-only rejected or unfilled)"
+    )
+    maker_fallback: Literal["market", "cancel"] = Field(
+        "market", description="what to do with the rest after the last maker quote: take it, or give up"
+    )
+    sim_spread_bps: float = Field(
+        2.0, ge=0, description="sim broker and loopback exchange: full bid-ask spread around the close, bps"
+    )

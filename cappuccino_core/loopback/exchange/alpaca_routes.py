@@ -1,0 +1,246 @@
+"""Alpaca trading endpoints (``/v2/...``) and latest crypto quotes on an :class:`Exchange`.
+
+Orders use ``BTC/USD``, positions ``BTCUSD``; money and quantities are decimal strings; a single cancel
+answers 204, cancel-all 207 with a per-order status list; a repeated client_order_id answers 422 like the
+real venue; business rejections (insufficient balance, ...) answer 403.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from cappuccino_core.data.symbols import parse_symbol
+from cappuccino_core.loopback.exchange.accounts import Exchange, ExOrder
+from cappuccino_core.loopback.marketdata import alpaca_error_body
+from cappuccino_core.loopback.server import HTTPError, Request, Response, Router
+
+_STATUS = {
+    "open": "new",
+    "partially_filled": "partially_filled",
+    "filled": "filled",
+    "canceled": "canceled",
+    "rejected": "rejected",
+}
+ACCOUNT_ID = "4b7c5a36-0c2e-4d8b-9a1e-6f1f2a3b4c5d"
+
+
+def _iso(t: datetime | None) -> str | None:
+    return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if t else None
+
+
+def _num(x: float | None) -> str | None:
+    return None if x is None else repr(float(x))
+
+
+def alpaca_order(o: ExOrder) -> dict[str, Any]:
+    return {
+        "id": o.id,
+        "client_order_id": o.client_order_id,
+        "created_at": _iso(o.created),
+        "updated_at": _iso(o.updated),
+        "submitted_at": _iso(o.created),
+        "filled_at": _iso(o.updated) if o.status == "filled" else None,
+        "canceled_at": _iso(o.updated) if o.status == "canceled" else None,
+        "expired_at": None,
+        "failed_at": None,
+        "replaced_at": None,
+        "replaced_by": None,
+        "replaces": None,
+        "asset_id": str(uuid.uuid5(uuid.NAMESPACE_URL, o.symbol)),
+        "symbol": o.symbol,
+        "asset_class": "crypto",
+        "notional": None,
+        "qty": _num(o.qty),
+        "filled_qty": _num(o.filled_qty),
+        "filled_avg_price": _num(o.avg_price),
+        "order_class": "",
+        "order_type": o.order_type,
+        "type": o.order_type,
+        "side": o.side,
+        "time_in_force": o.time_in_force,
+        "limit_price": _num(o.limit_price),
+        "stop_price": None,
+        "status": _STATUS[o.status],
+        "extended_hours": False,
+        "legs": None,
+        "trail_percent": None,
+        "trail_price": None,
+        "hwm": None,
+        "position_intent": "buy_to_open" if o.side == "buy" else "sell_to_close",
+    }
+
+
+def _position(ex: Exchange, sym: str, qty: float) -> dict[str, Any]:
+    top = ex.book.top(sym)
+    basis = ex.cost_basis.get(sym, 0.0)
+    avg = basis / qty if qty > 0 else 0.0
+    value = qty * top.bid
+    return {
+        "asset_id": str(uuid.uuid5(uuid.NAMESPACE_URL, sym)),
+        "symbol": sym.replace("/", ""),
+        "exchange": "CRYPTO",
+        "asset_class": "crypto",
+        "avg_entry_price": _num(avg),
+        "qty": _num(qty),
+        "qty_available": _num(qty),
+        "side": "long",
+        "market_value": _num(value),
+        "cost_basis": _num(basis),
+        "unrealized_pl": _num(value - basis),
+        "unrealized_plpc": _num((value - basis) / basis if basis else 0.0),
+        "current_price": _num(top.bid),
+        "lastday_price": _num(top.bid),
+        "change_today": "0",
+    }
+
+
+def _float(body: dict[str, Any], key: str) -> float | None:
+    v = body.get(key)
+    if v is None:
+        return None
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        raise HTTPError(422, f"invalid {key}: {v!r}") from None
+
+
+def register_alpaca_trading(router: Router, ex: Exchange, *, prefix: str = "/v2") -> None:
+    """Routes ``alpaca.account``, ``alpaca.submit_order``, ``alpaca.orders``, ``alpaca.order``,
+    ``alpaca.order_by_client_id``, ``alpaca.cancel_order``, ``alpaca.cancel_all``, ``alpaca.positions``,
+    ``alpaca.position``, ``alpaca.latest_quotes`` (``/v1beta3/crypto/us/latest/quotes``)."""
+
+    def account(req: Request) -> dict[str, Any]:
+        with ex.lock:
+            cash, equity = ex.cash, ex.equity()
+        return {
+            "id": ACCOUNT_ID,
+            "account_number": "PA0LOOPBACK",
+            "status": "ACTIVE",
+            "crypto_status": "ACTIVE",
+            "currency": ex.quote,
+            "cash": _num(cash),
+            "buying_power": _num(cash),
+            "non_marginable_buying_power": _num(cash),
+            "equity": _num(equity),
+            "portfolio_value": _num(equity),
+            "long_market_value": _num(equity - cash),
+            "multiplier": "1",
+            "pattern_day_trader": False,
+            "trading_blocked": False,
+            "transfers_blocked": False,
+            "account_blocked": False,
+        }
+
+    def submit(req: Request) -> Response:
+        body = req.json() or {}
+        coid = str(body.get("client_order_id") or uuid.uuid4())
+        qty = _float(body, "qty")
+        if qty is None or qty <= 0:
+            raise HTTPError(422, "qty is required and must be > 0 (notional orders are not simulated)")
+        typ, tif = str(body.get("type", "market")), str(body.get("time_in_force", "gtc"))
+        if typ not in ("market", "limit") or tif not in ("gtc", "ioc"):
+            raise HTTPError(422, f"unsupported crypto order type/time_in_force {typ}/{tif}")
+        try:
+            o = ex.place(
+                coid,
+                str(body.get("symbol", "")),
+                str(body.get("side", "")),
+                qty,
+                order_type=typ,
+                limit_price=_float(body, "limit_price"),
+                time_in_force=tif,
+            )
+        except KeyError as exc:
+            raise HTTPError(422, f"asset not found: {exc}") from None
+        except ValueError as exc:
+            raise HTTPError(422, str(exc)) from None
+        if o.duplicate:
+            raise HTTPError(422, "client_order_id must be unique")
+        if o.status == "rejected":
+            raise HTTPError(
+                403,
+                "insufficient balance"
+                if o.reject_reason == "INSUFFICIENT_FUND"
+                else f"order rejected: {o.reject_reason}",
+            )
+        stall = ex.take_stall()
+        if stall > 0:
+            ex.closing.wait(stall)
+        return Response(200, alpaca_order(o))
+
+    def list_orders(req: Request) -> list[dict[str, Any]]:
+        status = req.arg("status", "open")
+        with ex.lock:
+            orders = list(ex.orders.values())
+        if status == "open":
+            orders = [o for o in orders if o.status in ("open", "partially_filled")]
+        elif status == "closed":
+            orders = [o for o in orders if o.status not in ("open", "partially_filled")]
+        return [alpaca_order(o) for o in orders if o.status != "rejected"]
+
+    def get_order(req: Request) -> dict[str, Any]:
+        o = ex.get(req.params["order_id"])
+        if o is None or o.status == "rejected":
+            raise HTTPError(404, "order not found")
+        return alpaca_order(o)
+
+    def by_client_id(req: Request) -> dict[str, Any]:
+        o = ex.get_by_client_id(req.arg("client_order_id") or "")
+        if o is None or o.status == "rejected":
+            raise HTTPError(404, "order not found")
+        return alpaca_order(o)
+
+    def cancel(req: Request) -> Response:
+        with ex.lock:
+            o = ex.get(req.params["order_id"])
+            if o is None:
+                raise HTTPError(404, "order not found")
+            if o.status not in ("open", "partially_filled"):
+                raise HTTPError(422, f"order is {_STATUS[o.status]} and cannot be canceled")
+            ex.cancel(o.id)
+        return Response(204)
+
+    def cancel_all(req: Request) -> Response:
+        out = [{"id": o.id, "status": 200, "body": None} for o in ex.open_orders() if ex.cancel(o.id)]
+        return Response(207, out)
+
+    def positions(req: Request) -> list[dict[str, Any]]:
+        with ex.lock:
+            return [_position(ex, s, q) for s, q in sorted(ex.holdings.items()) if q > 1e-12]
+
+    def position(req: Request) -> dict[str, Any]:
+        try:
+            sym = str(parse_symbol(req.params["symbol"]))
+        except ValueError:
+            raise HTTPError(404, "position does not exist") from None
+        with ex.lock:
+            q = ex.holdings.get(sym, 0.0)
+            if q <= 1e-12:
+                raise HTTPError(404, "position does not exist")
+            return _position(ex, sym, q)
+
+    def latest_quotes(req: Request) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for s in req.args("symbols"):
+            if ex.book.has(s):
+                t = ex.book.top(s)
+                out[s] = {"t": _iso(t.time), "bp": t.bid, "bs": t.bid_size, "ap": t.ask, "as": t.ask_size}
+        return {"quotes": out}
+
+    eb, p = alpaca_error_body, prefix
+    oid = r"(?P<order_id>[0-9a-fA-F-]{36})"
+    for method, path, fn, name in (
+        ("GET", f"{p}/account", account, "alpaca.account"),
+        ("POST", f"{p}/orders", submit, "alpaca.submit_order"),
+        ("GET", f"{p}/orders", list_orders, "alpaca.orders"),
+        ("DELETE", f"{p}/orders", cancel_all, "alpaca.cancel_all"),
+        ("GET", f"{p}/orders:by_client_order_id", by_client_id, "alpaca.order_by_client_id"),
+        ("GET", f"{p}/orders/{oid}", get_order, "alpaca.order"),
+        ("DELETE", f"{p}/orders/{oid}", cancel, "alpaca.cancel_order"),
+        ("GET", f"{p}/positions", positions, "alpaca.positions"),
+        ("GET", rf"{p}/positions/(?P<symbol>[A-Za-z0-9/%-]+)", position, "alpaca.position"),
+        ("GET", "/v1beta3/crypto/us/latest/quotes", latest_quotes, "alpaca.latest_quotes"),
+    ):
+        router.add(method, path, fn, name=name, error_body=eb)

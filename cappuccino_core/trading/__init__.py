@@ -1,0 +1,1 @@
+"""Live and paper trading: brokers, risk, conviction, ensembles and the bar loop."""

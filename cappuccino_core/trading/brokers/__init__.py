@@ -1,0 +1,16 @@
+"""Brokers behind one protocol (:class:`~cappuccino_core.trading.brokers.base.Broker`): ``sim`` (in
+process, the kernel's cost model), ``alpaca-paper`` (alpaca-py) and ``coinbase`` (coinbase-advanced-py,
+maker-first)."""
+
+from cappuccino_core.trading.brokers.base import (
+    Account,
+    Broker,
+    BrokerError,
+    Fill,
+    Order,
+    OrderRejected,
+    Position,
+    Quote,
+)
+
+__all__ = ["Account", "Broker", "BrokerError", "Fill", "Order", "OrderRejected", "Position", "Quote"]

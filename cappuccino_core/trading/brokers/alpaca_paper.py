@@ -1,0 +1,316 @@
+"""``alpaca-paper``: the Broker protocol on alpaca-py's TradingClient (paper=True; ``url_override`` points it
+at the loopback exchange in tests). Market and limit orders, fractional qty, gtc/ioc; positions come back
+without the slash (``BTCUSD``) and are normalised; cancel answers 204, cancel-all 207.
+
+Alpaca's order object carries no fee: fills are derived from ``filled_qty``/``filled_avg_price`` changes
+and charged at the configured ``fee_rate`` (TAKER), an estimate noted in each Fill's liquidity."""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+from alpaca.common.exceptions import APIError
+from alpaca.data.historical.crypto import CryptoHistoricalDataClient
+from alpaca.data.requests import CryptoLatestQuoteRequest
+from alpaca.trading.client import TradingClient
+from alpaca.trading.enums import OrderSide
+from alpaca.trading.enums import TimeInForce as AlpacaTif
+from alpaca.trading.requests import LimitOrderRequest, MarketOrderRequest
+
+from cappuccino_core.config.trading import TradingConfig
+from cappuccino_core.data.symbols import parse_symbol
+from cappuccino_core.trading.brokers.base import Account, Fill, Order, OrderType, Position, Quote, TimeInForce
+from cappuccino_core.trading.brokers.retry import place_once, with_retries
+
+_STATUS = {
+    "new": "open",
+    "partially_filled": "partially_filled",
+    "filled": "filled",
+    "canceled": "canceled",
+    "expired": "expired",
+    "done_for_day": "expired",
+    "replaced": "canceled",
+    "rejected": "rejected",
+    "pending_new": "new",
+    "accepted": "new",
+    "accepted_for_bidding": "new",
+    "pending_cancel": "open",
+    "pending_replace": "open",
+    "held": "new",
+    "calculated": "open",
+    "stopped": "open",
+    "suspended": "open",
+}
+
+
+def _val(x: Any) -> str:
+    return str(getattr(x, "value", x))
+
+
+def _f(x: Any) -> float:
+    return float(x) if x not in (None, "") else 0.0
+
+
+def transient(exc: BaseException) -> bool:
+    if isinstance(exc, requests.Timeout | requests.ConnectionError):
+        return True
+    if isinstance(exc, APIError):
+        code = exc.status_code
+        return code is not None and (code == 429 or code >= 500)
+    return False
+
+
+def _not_found(exc: APIError) -> bool:
+    return exc.status_code == 404
+
+
+class AlpacaPaperBroker:
+    name = "alpaca-paper"
+
+    def __init__(
+        self,
+        client: TradingClient,
+        cfg: TradingConfig,
+        *,
+        fee_rate: float,
+        data_client: CryptoHistoricalDataClient | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.client, self.cfg, self.fee_rate, self.data, self.sleep = (
+            client,
+            cfg,
+            fee_rate,
+            data_client,
+            sleep,
+        )
+        session = client._session  # alpaca-py sends without a timeout: add one so a stalled answer ends
+        session.request = functools.partial(session.request, timeout=cfg.request_timeout_s)  # type: ignore[method-assign]
+        client._retry_wait = int(cfg.retry_wait_s)  # the SDK's own 429/504 retries use the configured wait
+        self._fills: dict[str, list[Fill]] = {}
+
+    @classmethod
+    def connect(
+        cls, cfg: TradingConfig, api_key: str, secret_key: str, *, fee_rate: float
+    ) -> AlpacaPaperBroker:
+        client = TradingClient(api_key, secret_key, paper=True, url_override=cfg.alpaca_url_override)
+        data = CryptoHistoricalDataClient(api_key, secret_key, url_override=cfg.alpaca_url_override)
+        return cls(client, cfg, fee_rate=fee_rate, data_client=data)
+
+    def _retry(self, what: str, call: Callable[[], Any]) -> Any:
+        c = self.cfg
+        return with_retries(
+            what,
+            call,
+            transient=transient,
+            attempts=c.submit_attempts,
+            wait_s=c.retry_wait_s,
+            wait_max_s=c.retry_wait_max_s,
+            sleep=self.sleep,
+        )
+
+    # ------------------------------------------------------------------ account
+    def account(self) -> Account:
+        a: Any = self._retry("get_account", self.client.get_account)
+        return Account(
+            cash=_f(a.cash),
+            equity=_f(a.equity),
+            currency=str(a.currency or "USD"),
+            taker_fee_rate=self.fee_rate,
+            maker_fee_rate=self.fee_rate,
+        )
+
+    def cash(self) -> float:
+        return self.account().cash
+
+    def position_details(self) -> list[Position]:
+        raw: Any = self._retry("get_all_positions", self.client.get_all_positions)
+        return [
+            Position(
+                str(parse_symbol(p.symbol)),
+                _f(p.qty) * (-1 if _val(p.side) == "short" else 1),
+                _f(p.avg_entry_price),
+                _f(p.market_value),
+            )
+            for p in raw
+        ]
+
+    def positions(self) -> dict[str, float]:
+        return {p.asset: p.qty for p in self.position_details() if p.qty != 0}
+
+    def best_bid_ask(self, assets: list[str]) -> dict[str, Quote]:
+        if self.data is None:
+            raise RuntimeError("alpaca-paper: best_bid_ask needs a CryptoHistoricalDataClient")
+        syms = [str(parse_symbol(a)) for a in assets]
+        data = self.data
+        raw: Any = self._retry(
+            "latest quotes",
+            lambda: data.get_crypto_latest_quote(CryptoLatestQuoteRequest(symbol_or_symbols=syms)),
+        )
+        return {
+            s: Quote(
+                s, float(q.bid_price), float(q.ask_price), float(q.bid_size), float(q.ask_size), q.timestamp
+            )
+            for s, q in raw.items()
+        }
+
+    # ------------------------------------------------------------------ orders
+    def _order(self, o: Any) -> Order:
+        filled, avg = _f(o.filled_qty), (_f(o.filled_avg_price) or None)
+        order_type: OrderType = "limit" if _val(o.order_type or o.type) == "limit" else "market"
+        tif: TimeInForce = "ioc" if _val(o.time_in_force) == "ioc" else "gtc"
+        out = Order(
+            client_order_id=str(o.client_order_id),
+            asset=str(parse_symbol(o.symbol)),
+            side="buy" if _val(o.side) == "buy" else "sell",
+            qty=_f(o.qty),
+            status=_STATUS.get(_val(o.status), "open"),
+            order_type=order_type,
+            limit_price=_f(o.limit_price) or None,
+            time_in_force=tif,
+            broker_order_id=str(o.id),
+            filled_qty=filled,
+            avg_price=avg,
+            fee=self.fee_rate * filled * (avg or 0.0),
+            liquidity="TAKER" if filled else None,
+            time=o.updated_at or o.submitted_at,
+        )
+        self._note_fill(out)
+        return out
+
+    def _note_fill(self, o: Order) -> None:
+        done = self._fills.setdefault(o.client_order_id, [])
+        seen = sum(f.qty for f in done)
+        if o.filled_qty > seen + 1e-12 and o.avg_price:
+            value = o.filled_qty * o.avg_price - sum(f.qty * f.price for f in done)
+            q = o.filled_qty - seen
+            done.append(
+                Fill(
+                    f"{o.broker_order_id}:{len(done)}",
+                    o.client_order_id,
+                    o.asset,
+                    o.side,
+                    q,
+                    value / q,
+                    self.fee_rate * value,
+                    "TAKER",
+                    o.time or datetime.now(UTC),
+                    o.broker_order_id,
+                )
+            )
+
+    def _lookup(self, client_order_id: str) -> Order | None:
+        try:
+            return self._order(self.client.get_order_by_client_id(client_order_id))
+        except APIError as exc:
+            if _not_found(exc):
+                return None
+            raise
+
+    def get_order(self, client_order_id: str) -> Order | None:
+        return self._retry("get_order", lambda: self._lookup(client_order_id))
+
+    def get_order_by_id(self, broker_order_id: str) -> Order | None:
+        def call() -> Order | None:
+            try:
+                return self._order(self.client.get_order_by_id(broker_order_id))
+            except APIError as exc:
+                if _not_found(exc):
+                    return None
+                raise
+
+        return self._retry("get_order_by_id", call)
+
+    def submit(
+        self,
+        client_order_id: str,
+        asset: str,
+        side: str,
+        qty: float,
+        price: float,
+        *,
+        order_type: OrderType = "market",
+        limit_price: float | None = None,
+        time_in_force: TimeInForce = "gtc",
+        post_only: bool = False,
+    ) -> Order:
+        sym = str(parse_symbol(asset))
+        common: dict[str, Any] = {
+            "symbol": sym,
+            "qty": qty,
+            "client_order_id": client_order_id,
+            "side": OrderSide.BUY if side == "buy" else OrderSide.SELL,
+            "time_in_force": AlpacaTif.IOC if time_in_force == "ioc" else AlpacaTif.GTC,
+        }
+        if order_type == "limit":
+            if limit_price is None:
+                raise ValueError(f"order {client_order_id}: a limit order needs limit_price")
+            req: Any = LimitOrderRequest(limit_price=limit_price, **common)
+        else:
+            req = MarketOrderRequest(**common)
+
+        def send() -> Order:
+            try:
+                return self._order(self.client.submit_order(req))
+            except APIError as exc:
+                if exc.status_code in (403, 422):  # business rejection (balance, duplicate id, bad order)
+                    if "unique" in str(exc):
+                        found = self._lookup(client_order_id)
+                        if found is not None:
+                            return found
+                    return Order(
+                        client_order_id,
+                        sym,
+                        "buy" if side == "buy" else "sell",
+                        qty,
+                        "rejected",
+                        order_type,
+                        limit_price,
+                        time_in_force,
+                        reason=str(exc),
+                    )
+                raise
+
+        c = self.cfg
+        return place_once(
+            client_order_id,
+            lambda: self._lookup(client_order_id),
+            send,
+            transient=transient,
+            attempts=c.submit_attempts,
+            wait_s=c.retry_wait_s,
+            wait_max_s=c.retry_wait_max_s,
+            sleep=self.sleep,
+        )
+
+    def cancel(self, client_order_id: str) -> Order | None:
+        o = self.get_order(client_order_id)
+        if o is None or not o.is_live or o.broker_order_id is None:
+            return o
+        oid = o.broker_order_id
+
+        def call() -> None:
+            try:
+                self.client.cancel_order_by_id(oid)  # 204
+            except APIError as exc:
+                if exc.status_code != 422:  # 422: no longer cancelable (filled meanwhile)
+                    raise
+
+        self._retry("cancel", call)
+        return self.get_order(client_order_id)
+
+    def cancel_all(self) -> list[str]:
+        live = self._retry("get_orders", self.client.get_orders)
+        ids = {str(o.id): str(o.client_order_id) for o in live}
+        res: Any = self._retry("cancel_orders", self.client.cancel_orders)  # 207 with per-order status
+        return [ids.get(str(r.id), str(r.id)) for r in res if int(r.status) == 200]
+
+    def fills(self, client_order_id: str | None = None) -> list[Fill]:
+        if client_order_id is not None:
+            self.get_order(client_order_id)
+            return list(self._fills.get(client_order_id, []))
+        return [f for fs in self._fills.values() for f in fs]

@@ -1,0 +1,183 @@
+"""The one broker protocol and its value types.
+
+Every broker (``sim``, ``alpaca-paper``, ``coinbase``) implements :class:`Broker`. Assets are canonical
+symbol strings (``str(parse_symbol(x))``, e.g. ``"BTC/USD"``); sides are ``"buy"``/``"sell"``; quantities
+are base units (always > 0 on orders; signed on positions); money is quote currency.
+
+Order statuses are normalised across venues to :data:`STATUSES`; ``new``/``open``/``partially_filled`` are
+live, the rest are final. Every order carries a deterministic client order id; ``submit`` with an id the
+broker already knows returns the existing order instead of placing a second one.
+
+:class:`Order` also answers ``order["status"]`` / ``order.get("fee", 0.0)`` so code written against plain
+dicts (the bar loop's ``LoopBroker``) keeps working unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime
+from typing import Any, Literal, Protocol, runtime_checkable
+
+Side = Literal["buy", "sell"]
+OrderType = Literal["market", "limit"]
+TimeInForce = Literal["gtc", "ioc"]
+Liquidity = Literal["MAKER", "TAKER"]
+
+STATUSES = ("new", "open", "partially_filled", "filled", "canceled", "rejected", "expired")
+LIVE_STATUSES = ("new", "open", "partially_filled")
+FINAL_STATUSES = ("filled", "canceled", "rejected", "expired")
+
+
+class BrokerError(RuntimeError):
+    """A venue call failed in a way the caller cannot treat as an answer (transport, auth, 5xx)."""
+
+
+class OrderRejected(BrokerError):
+    """The venue refused the order (business rejection); ``reason`` is the venue's code, e.g.
+    ``INVALID_LIMIT_PRICE_POST_ONLY`` or ``INSUFFICIENT_FUND``."""
+
+    def __init__(self, client_order_id: str, reason: str, message: str = "") -> None:
+        super().__init__(f"order {client_order_id} rejected: {reason} {message}".rstrip())
+        self.client_order_id, self.reason, self.message = client_order_id, reason, message
+
+
+class _DictAccess:
+    """``x["field"]`` and ``x.get("field", default)`` over the fields (get: None is missing)."""
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in {f.name for f in fields(self)}:  # type: ignore[arg-type]
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = getattr(self, key, None)
+        return default if value is None else value
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+
+@dataclass(frozen=True)
+class Order(_DictAccess):
+    """An order as the broker sees it now. ``avg_price``/``fee`` cover all fills so far (fee in quote)."""
+
+    client_order_id: str
+    asset: str
+    side: Side
+    qty: float
+    status: str
+    order_type: OrderType = "market"
+    limit_price: float | None = None
+    time_in_force: TimeInForce = "gtc"
+    post_only: bool = False
+    broker_order_id: str | None = None
+    filled_qty: float = 0.0
+    avg_price: float | None = None
+    fee: float = 0.0
+    liquidity: Liquidity | None = None  # MAKER only if every fill was maker
+    reason: str | None = None  # why rejected / canceled, venue code
+    time: datetime | None = None  # last update (or creation) time, UTC
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_STATUSES
+
+    @property
+    def remaining(self) -> float:
+        return max(self.qty - self.filled_qty, 0.0)
+
+
+@dataclass(frozen=True)
+class Fill(_DictAccess):
+    """One execution. ``trade_id`` is unique per broker; ``fee`` is in quote currency."""
+
+    trade_id: str
+    client_order_id: str
+    asset: str
+    side: Side
+    qty: float
+    price: float
+    fee: float
+    liquidity: Liquidity
+    time: datetime
+    broker_order_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Position(_DictAccess):
+    asset: str
+    qty: float  # signed base units
+    avg_entry_price: float = 0.0
+    market_value: float | None = None
+
+
+@dataclass(frozen=True)
+class Quote(_DictAccess):
+    """Top of book."""
+
+    asset: str
+    bid: float
+    ask: float
+    bid_size: float = 0.0
+    ask_size: float = 0.0
+    time: datetime | None = None
+
+    @property
+    def mid(self) -> float:
+        return 0.5 * (self.bid + self.ask)
+
+
+@dataclass(frozen=True)
+class Account(_DictAccess):
+    cash: float
+    equity: float
+    currency: str = "USD"
+    maker_fee_rate: float = 0.0
+    taker_fee_rate: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Broker(Protocol):
+    """What every broker offers. ``fee_rate`` is the taker rate the risk/order rules budget with."""
+
+    name: str
+    fee_rate: float
+
+    def account(self) -> Account: ...
+    def cash(self) -> float: ...
+    def positions(self) -> dict[str, float]:
+        """Non-zero holdings by canonical asset."""
+        ...
+
+    def position_details(self) -> list[Position]: ...
+    def best_bid_ask(self, assets: list[str]) -> dict[str, Quote]: ...
+    def submit(
+        self,
+        client_order_id: str,
+        asset: str,
+        side: str,
+        qty: float,
+        price: float,
+        *,
+        order_type: OrderType = "market",
+        limit_price: float | None = None,
+        time_in_force: TimeInForce = "gtc",
+        post_only: bool = False,
+    ) -> Order:
+        """Place an order (``price`` is the reference price, e.g. the bar close, used for sizing checks and by
+        the sim fill). Idempotent on ``client_order_id``: a known id returns the existing order. A business
+        rejection returns an Order with status ``rejected`` and ``reason`` set (it does not raise)."""
+        ...
+
+    def cancel(self, client_order_id: str) -> Order | None:
+        """Cancel if live; returns the order's state afterwards, None if the broker never saw the id."""
+        ...
+
+    def cancel_all(self) -> list[str]:
+        """Cancel every live order; returns the client order ids asked to cancel."""
+        ...
+
+    def get_order(self, client_order_id: str) -> Order | None: ...
+    def get_order_by_id(self, broker_order_id: str) -> Order | None: ...
+    def fills(self, client_order_id: str | None = None) -> list[Fill]: ...

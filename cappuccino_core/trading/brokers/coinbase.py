@@ -1,0 +1,391 @@
+"""``coinbase``: the Broker protocol on coinbase-advanced-py's RESTClient, maker-first by default.
+
+Lot and tick rounding come from product metadata (GET /products/{id}); the fee tier from the transaction
+summary; maker/taker attribution from the fills' liquidity indicator. Business rejections arrive as HTTP 200
+with ``success:false`` and become ``rejected`` orders. Every placement is looked up by client order id before
+any resend (timeouts, dropped connections, 429 and 5xx are retried; the venue also de-duplicates ids)."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import requests
+from coinbase.rest import RESTClient
+
+from cappuccino_core.config.trading import TradingConfig
+from cappuccino_core.data.symbols import parse_symbol
+from cappuccino_core.trading.brokers import maker_first
+from cappuccino_core.trading.brokers.base import (
+    Account,
+    Fill,
+    Order,
+    OrderType,
+    Position,
+    Quote,
+    Side,
+    TimeInForce,
+)
+from cappuccino_core.trading.brokers.retry import place_once, with_retries
+
+_STATUS = {
+    "OPEN": "open",
+    "FILLED": "filled",
+    "CANCELLED": "canceled",
+    "EXPIRED": "expired",
+    "FAILED": "rejected",
+    "PENDING": "new",
+    "QUEUED": "new",
+    "CANCEL_QUEUED": "open",
+}
+
+
+def transient(exc: BaseException) -> bool:
+    if isinstance(exc, requests.Timeout | requests.ConnectionError):
+        return True
+    if isinstance(exc, requests.HTTPError):
+        code = exc.response.status_code if exc.response is not None else None
+        if code is None:  # the SDK raises HTTPError without a response: read the code from the message
+            head = str(exc).split(" ", 1)[0]
+            code = int(head) if head.isdigit() else None
+        return code is not None and (code == 429 or code >= 500)
+    return False
+
+
+def _plain(x: Any) -> Any:
+    """The SDK's response objects (attributes, nested typed objects) as plain dicts and lists."""
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_plain(v) for v in x]
+    if hasattr(x, "__dict__") and not isinstance(x, type):
+        return {k: _plain(v) for k, v in vars(x).items() if not k.startswith("_")}
+    return x
+
+
+def _d(resp: Any) -> dict[str, Any]:
+    out = _plain(resp)
+    if not isinstance(out, dict):
+        raise TypeError(f"unexpected Coinbase response {type(resp).__name__}: {resp!r}")
+    return out
+
+
+def _f(x: Any) -> float:
+    return float(x) if x not in (None, "") else 0.0
+
+
+def _pid(asset: str) -> str:
+    s = parse_symbol(asset)
+    return f"{s.base}-{s.quote}"
+
+
+def _time(x: Any) -> datetime | None:
+    return datetime.fromisoformat(str(x).replace("Z", "+00:00")) if x else None
+
+
+class CoinbaseBroker:
+    name = "coinbase"
+
+    def __init__(
+        self, client: RESTClient, cfg: TradingConfig, *, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        self.client, self.cfg, self.sleep = client, cfg, sleep
+        self._products: dict[str, dict[str, Any]] = {}
+        self._ids: dict[str, str] = {}  # client order id -> venue order id
+        self.maker_fee_rate, self.fee_rate = self._fee_tier()
+
+    @classmethod
+    def connect(cls, cfg: TradingConfig, api_key: str, api_secret: str) -> CoinbaseBroker:
+        client = RESTClient(
+            api_key=api_key,
+            api_secret=api_secret,
+            base_url=cfg.coinbase_base_url,
+            timeout=math.ceil(cfg.request_timeout_s),
+        )
+        if cfg.coinbase_cert_path:
+            client.session.verify = cfg.coinbase_cert_path
+            client.session.trust_env = False  # else REQUESTS_CA_BUNDLE silently overrides verify
+        return cls(client, cfg)
+
+    def _retry(self, what: str, call: Callable[[], Any]) -> Any:
+        c = self.cfg
+        return with_retries(
+            what,
+            call,
+            transient=transient,
+            attempts=c.submit_attempts,
+            wait_s=c.retry_wait_s,
+            wait_max_s=c.retry_wait_max_s,
+            sleep=self.sleep,
+        )
+
+    # ------------------------------------------------------------------ venue metadata
+    def _fee_tier(self) -> tuple[float, float]:
+        tier = _d(self._retry("transaction_summary", self.client.get_transaction_summary))["fee_tier"]
+        return float(tier["maker_fee_rate"]), float(tier["taker_fee_rate"])
+
+    def refresh_fee_tier(self) -> tuple[float, float]:
+        """Re-read the fee tier (it moves with traded volume); returns (maker, taker)."""
+        self.maker_fee_rate, self.fee_rate = self._fee_tier()
+        return self.maker_fee_rate, self.fee_rate
+
+    def product(self, asset: str) -> dict[str, Any]:
+        pid = _pid(asset)
+        if pid not in self._products:
+            self._products[pid] = _d(self._retry("get_product", lambda: self.client.get_product(pid)))
+        return self._products[pid]
+
+    def round_qty(self, asset: str, qty: float) -> float:
+        step = float(self.product(asset)["base_increment"])
+        return math.floor(qty / step + 1e-9) * step if qty > 0 else 0.0
+
+    def round_price(self, asset: str, price: float, side: str) -> float:
+        """Buys round down, sells up: a maker quote never crosses because of rounding."""
+        p = self.product(asset)
+        tick = float(p.get("price_increment") or p["quote_increment"])
+        n = price / tick
+        return (math.floor(n + 1e-9) if side == "buy" else math.ceil(n - 1e-9)) * tick
+
+    # ------------------------------------------------------------------ account
+    def _balances(self) -> dict[str, float]:
+        accs = _d(self._retry("get_accounts", self.client.get_accounts))["accounts"]
+        return {
+            a["currency"]: _f(a["available_balance"]["value"]) + _f((a.get("hold") or {}).get("value"))
+            for a in accs
+        }
+
+    def account(self) -> Account:
+        bal = self._balances()
+        quotes = {"USD", "USDC"}
+        cash = sum(v for c, v in bal.items() if c in quotes)
+        held = [(c, v) for c, v in bal.items() if c not in quotes and v > 0]
+        equity = cash + sum(v * self.quote(f"{c}/USD").bid for c, v in held)
+        return Account(cash, equity, "USD", self.maker_fee_rate, self.fee_rate)
+
+    def cash(self) -> float:
+        bal = self._balances()
+        return bal.get("USD", 0.0) + bal.get("USDC", 0.0)
+
+    def position_details(self) -> list[Position]:
+        return [
+            Position(f"{c}/USD", v) for c, v in self._balances().items() if c not in ("USD", "USDC") and v
+        ]
+
+    def positions(self) -> dict[str, float]:
+        return {p.asset: p.qty for p in self.position_details()}
+
+    def quote(self, asset: str) -> Quote:
+        return self.best_bid_ask([asset])[str(parse_symbol(asset))]
+
+    def best_bid_ask(self, assets: list[str]) -> dict[str, Quote]:
+        pids = [_pid(a) for a in assets]
+        books = _d(self._retry("best_bid_ask", lambda: self.client.get_best_bid_ask(product_ids=pids)))
+        out = {}
+        for b in books["pricebooks"]:
+            s = str(parse_symbol(b["product_id"]))
+            bid, ask = b["bids"][0], b["asks"][0]
+            out[s] = Quote(
+                s,
+                float(bid["price"]),
+                float(ask["price"]),
+                float(bid["size"]),
+                float(ask["size"]),
+                _time(b.get("time")),
+            )
+        return out
+
+    # ------------------------------------------------------------------ one venue order (a leg)
+    def _order(self, raw: dict[str, Any]) -> Order:
+        cfg: dict[str, Any] = next(iter(raw.get("order_configuration", {}).values()), {})
+        filled = _f(raw.get("filled_size"))
+        status = _STATUS.get(raw["status"], "open")
+        if status == "open" and filled > 0:
+            status = "partially_filled"
+        limit = _f(cfg.get("limit_price")) or None
+        fills = self._fills_raw(order_ids=[raw["order_id"]]) if filled > 0 else []
+        liq = {f["liquidity_indicator"] for f in fills}
+        order_type: OrderType = "limit" if limit else "market"
+        tif: TimeInForce = "gtc" if raw.get("time_in_force") == "GOOD_UNTIL_CANCELLED" else "ioc"
+        return Order(
+            client_order_id=raw["client_order_id"],
+            asset=str(parse_symbol(raw["product_id"])),
+            side="buy" if raw["side"] == "BUY" else "sell",
+            qty=_f(cfg.get("base_size")),
+            status=status,
+            order_type=order_type,
+            limit_price=limit,
+            time_in_force=tif,
+            post_only=bool(cfg.get("post_only")),
+            broker_order_id=raw["order_id"],
+            filled_qty=filled,
+            avg_price=_f(raw.get("average_filled_price")) or None,
+            fee=_f(raw.get("total_fees")),
+            liquidity=("MAKER" if liq == {"MAKER"} else "TAKER") if liq else None,
+            reason=raw.get("reject_message") or None,
+            time=_time(raw.get("last_fill_time") or raw.get("created_time")),
+        )
+
+    def get_order_by_id(self, broker_order_id: str) -> Order | None:
+        def call() -> Order | None:
+            try:
+                return self._order(_d(self.client.get_order(broker_order_id))["order"])
+            except requests.HTTPError as exc:
+                if str(exc).startswith("404"):
+                    return None
+                raise
+
+        return self._retry("get_order", call)
+
+    def leg(self, coid: str) -> Order | None:
+        """A venue order by client order id (the local map first, else a scan of the venue's order list)."""
+        oid = self._ids.get(coid)
+        if oid is None:
+            listed = _d(self._retry("list_orders", self.client.list_orders))["orders"]
+            oid = next((o["order_id"] for o in listed if o.get("client_order_id") == coid), None)
+            if oid is None:
+                return None
+            self._ids[coid] = oid
+        return self.get_order_by_id(oid)
+
+    def place_leg(
+        self, coid: str, asset: str, side: str, qty: float, limit_price: float | None, post_only: bool
+    ) -> Order:
+        pid, base = _pid(asset), f"{self.round_qty(asset, qty):.12g}"
+        if limit_price is None:
+            cfg: dict[str, Any] = {"market_market_ioc": {"base_size": base}}
+        else:
+            px = f"{self.round_price(asset, limit_price, side):.12g}"
+            cfg = {"limit_limit_gtc": {"base_size": base, "limit_price": px, "post_only": post_only}}
+
+        def send() -> Order:
+            resp = _d(self.client.create_order(coid, pid, side.upper(), cfg))
+            if not resp.get("success"):
+                err = resp.get("error_response") or resp.get("response") or {}  # the SDK renames it
+                reason = str(
+                    err.get("error") or err.get("new_order_failure_reason") or resp.get("failure_reason")
+                )
+                return Order(
+                    coid,
+                    str(parse_symbol(asset)),
+                    "buy" if side == "buy" else "sell",
+                    qty,
+                    "rejected",
+                    "limit" if limit_price else "market",
+                    limit_price,
+                    post_only=post_only,
+                    reason=reason,
+                )
+            ok = resp.get("success_response") or resp.get("response") or {}
+            oid = str(ok.get("order_id") or resp["order_id"])
+            self._ids[coid] = oid
+            got = self.get_order_by_id(oid)
+            if got is None:
+                raise requests.ConnectionError(f"order {oid} accepted but not found yet")
+            return got
+
+        c = self.cfg
+        return place_once(
+            coid,
+            lambda: self.leg(coid),
+            send,
+            transient=transient,
+            attempts=c.submit_attempts,
+            wait_s=c.retry_wait_s,
+            wait_max_s=c.retry_wait_max_s,
+            sleep=self.sleep,
+        )
+
+    def cancel_leg(self, order: Order) -> Order:
+        if order.broker_order_id and order.is_live:
+            oid = order.broker_order_id
+            self._retry("cancel_orders", lambda: self.client.cancel_orders(order_ids=[oid]))
+            return self.get_order_by_id(oid) or order
+        return order
+
+    # ------------------------------------------------------------------ Broker protocol
+    def submit(
+        self,
+        client_order_id: str,
+        asset: str,
+        side: str,
+        qty: float,
+        price: float,
+        *,
+        order_type: OrderType = "market",
+        limit_price: float | None = None,
+        time_in_force: TimeInForce = "gtc",
+        post_only: bool = False,
+    ) -> Order:
+        s: Side = "buy" if side == "buy" else "sell"
+        if order_type == "market" and self.cfg.maker_first:
+            return maker_first.work(self, self.cfg, client_order_id, asset, s, qty, sleep=self.sleep)
+        return self.place_leg(
+            client_order_id, asset, s, qty, limit_price if order_type == "limit" else None, post_only
+        )
+
+    def get_order(self, client_order_id: str) -> Order | None:
+        direct = self.leg(client_order_id)
+        if direct is not None or not self.cfg.maker_first:
+            return direct
+        legs = [
+            o
+            for k in range(self.cfg.maker_requotes + 1)
+            if (o := self.leg(maker_first.leg_id(client_order_id, k)))
+        ]
+        taker = self.leg(maker_first.leg_id(client_order_id, 0, "t"))
+        legs += [taker] if taker else []
+        if not legs:
+            return None
+        live = any(o.is_live for o in legs)
+        return maker_first.combine(
+            client_order_id, legs[0].asset, legs[0].side, legs[0].qty, legs, done=not live
+        )
+
+    def cancel(self, client_order_id: str) -> Order | None:
+        o = self.leg(client_order_id)
+        return self.cancel_leg(o) if o is not None else self.get_order(client_order_id)
+
+    def cancel_all(self) -> list[str]:
+        listed = _d(self._retry("list_orders", lambda: self.client.list_orders(order_status=["OPEN"])))[
+            "orders"
+        ]
+        ids = [o["order_id"] for o in listed]
+        if not ids:
+            return []
+        res = _d(self._retry("cancel_orders", lambda: self.client.cancel_orders(order_ids=ids)))["results"]
+        ok = {r["order_id"] for r in res if r.get("success")}
+        return [o["client_order_id"] for o in listed if o["order_id"] in ok]
+
+    def _fills_raw(self, **query: Any) -> list[dict[str, Any]]:
+        return _d(self._retry("get_fills", lambda: self.client.get_fills(**query)))["fills"]
+
+    def fills(self, client_order_id: str | None = None) -> list[Fill]:
+        raw = self._fills_raw()
+        ids = {v: k for k, v in self._ids.items()}
+        out = []
+        for f in raw:
+            coid = f.get("client_order_id") or ids.get(f["order_id"], f["order_id"])
+            if (
+                client_order_id is not None
+                and coid != client_order_id
+                and not coid.startswith(client_order_id + "-")
+            ):
+                continue
+            out.append(
+                Fill(
+                    f["trade_id"],
+                    coid,
+                    str(parse_symbol(f["product_id"])),
+                    "buy" if f["side"] == "BUY" else "sell",
+                    float(f["size"]),
+                    float(f["price"]),
+                    float(f["commission"]),
+                    "MAKER" if f["liquidity_indicator"] == "MAKER" else "TAKER",
+                    _time(f["trade_time"]) or datetime.now(),
+                    f["order_id"],
+                )
+            )
+        return sorted(out, key=lambda f: (f.time, f.trade_id))  # oldest first (the venue sends newest first)

@@ -1,0 +1,124 @@
+"""Maker-first execution: a post-only limit at the touch, wait up to ``maker_wait_s`` for it to fill,
+cancel, re-quote (at most ``maker_requotes`` times), then take the rest with a marketable order (or give up,
+``maker_fallback="cancel"``). Child orders get ids derived from the parent's (``<parent>-m0``, ``-m1``,
+``-t``), so a restart resumes from the legs the venue already has instead of placing new ones.
+
+The venue is reached through :class:`Legs` (the Coinbase broker implements it); the outcome is one
+:class:`Order` under the parent's client order id, aggregating every leg."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from cappuccino_core.config.trading import TradingConfig
+from cappuccino_core.trading.brokers.base import Order, Quote, Side
+from cappuccino_core.trading.brokers.client_ids import leg_id
+
+log = logging.getLogger(__name__)
+
+
+class Legs(Protocol):
+    def quote(self, asset: str) -> Quote: ...
+    def round_qty(self, asset: str, qty: float) -> float: ...
+    def round_price(self, asset: str, price: float, side: str) -> float: ...
+    def place_leg(
+        self, coid: str, asset: str, side: str, qty: float, limit_price: float | None, post_only: bool
+    ) -> Order: ...
+    def leg(self, coid: str) -> Order | None: ...
+    def cancel_leg(self, order: Order) -> Order: ...
+
+
+def combine(parent: str, asset: str, side: Side, qty: float, legs: list[Order], *, done: bool) -> Order:
+    """One Order for the parent: quantities, value and fees summed; MAKER only if every filled leg was."""
+    filled = sum(o.filled_qty for o in legs)
+    value = sum(o.filled_qty * (o.avg_price or 0.0) for o in legs)
+    makers = [o.liquidity for o in legs if o.filled_qty > 0]
+    live = any(o.is_live for o in legs)
+    if filled > 0 and filled >= qty * (1 - 1e-9):
+        status = "filled"
+    elif live:
+        status = "partially_filled" if filled > 0 else "open"
+    elif legs and all(o.status == "rejected" for o in legs):
+        status = "rejected"
+    else:
+        status = "canceled" if done else ("partially_filled" if filled > 0 else "new")
+    return Order(
+        client_order_id=parent,
+        asset=asset,
+        side=side,
+        qty=qty,
+        status=status,
+        order_type="market",
+        broker_order_id=legs[-1].broker_order_id if legs else None,
+        filled_qty=filled,
+        avg_price=value / filled if filled > 0 else None,
+        fee=sum(o.fee for o in legs),
+        liquidity=("MAKER" if all(m == "MAKER" for m in makers) else "TAKER") if makers else None,
+        reason=legs[-1].reason if legs else None,
+        time=legs[-1].time if legs else None,
+    )
+
+
+def work(
+    venue: Legs,
+    cfg: TradingConfig,
+    parent: str,
+    asset: str,
+    side: Side,
+    qty: float,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Order:
+    """Execute ``qty`` maker-first; resumable (legs the venue already has are reused, never re-placed)."""
+    qty = venue.round_qty(asset, qty)
+    if qty <= 0:
+        raise ValueError(f"order {parent}: quantity rounds to 0 at {asset}'s lot size")
+    legs: list[Order] = []
+    for k in range(cfg.maker_requotes + 1):
+        existing = venue.leg(leg_id(parent, k))
+        if existing is None:
+            break
+        legs.append(existing)
+    taker = venue.leg(leg_id(parent, 0, "t"))
+
+    def remaining() -> float:
+        return venue.round_qty(
+            asset, qty - sum(o.filled_qty for o in legs) - (taker.filled_qty if taker else 0)
+        )
+
+    if taker is None:
+        for k in range(len(legs), cfg.maker_requotes + 1):
+            if legs and legs[-1].is_live:  # resumed with a live quote: settle it first
+                legs[-1] = _rest(venue, cfg, legs[-1], sleep)
+            left = remaining()
+            if left <= 0:
+                break
+            q = venue.quote(asset)
+            px = venue.round_price(asset, q.bid if side == "buy" else q.ask, side)
+            o = venue.place_leg(leg_id(parent, k), asset, side, left, px, True)
+            if o.status == "rejected":
+                log.info("maker quote %s rejected (%s); re-quoting", o.client_order_id, o.reason)
+                legs.append(o)
+                continue
+            legs.append(_rest(venue, cfg, o, sleep))
+        if legs and legs[-1].is_live:
+            legs[-1] = _rest(venue, cfg, legs[-1], sleep)
+        left = remaining()
+        if left > 0 and cfg.maker_fallback == "market":
+            taker = venue.place_leg(leg_id(parent, 0, "t"), asset, side, left, None, False)
+    all_legs = [o for o in legs if o.status != "rejected" or o.filled_qty > 0] + ([taker] if taker else [])
+    return combine(parent, asset, side, qty, all_legs or legs, done=True)
+
+
+def _rest(venue: Legs, cfg: TradingConfig, o: Order, sleep: Callable[[float], None]) -> Order:
+    """Let a quote rest up to ``maker_wait_s``; cancel what is left."""
+    waited = 0.0
+    while o.is_live and waited < cfg.maker_wait_s:
+        step = min(cfg.maker_poll_s, cfg.maker_wait_s - waited)
+        sleep(step)
+        waited += step
+        o = venue.leg(o.client_order_id) or o
+    return venue.cancel_leg(o) if o.is_live else o
