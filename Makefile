@@ -11,6 +11,8 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_HOME ?= $(CURDIR)/data/prefect
 export MPLBACKEND := Agg
 export OMP_NUM_THREADS ?= 1
+# Large-page faults are slow on these VMs: big numpy allocations run faster without them.
+export NUMPY_MADVISE_HUGEPAGE ?= 0
 
 .PHONY: install run test test-fast bench lint clean constraints
 
