@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cappuccino_cli import backtest, cge, data, pipeline, run
+from cappuccino_cli import backtest, cge, data, pipeline, run, trade
 
 app = typer.Typer(
     name="cappuccino",
@@ -16,6 +16,7 @@ app.add_typer(data.app, name="data", help="Download, update, import, check and f
 app.add_typer(cge.app, name="cge", help="CGE macro scenarios: generate, describe, plot.")
 app.add_typer(backtest.app, name="backtest", help="Backtest a saved policy or a baseline.")
 app.add_typer(pipeline.app, name="pipeline", help="The orchestrator: status, once, run, stop, resume.")
+app.add_typer(trade.app, name="trade", help="Paper/live trading, emergency stop and resume.")
 app.command("run", help="The main job: the whole pipeline on the embedded default.")(run.run)
 
 if __name__ == "__main__":

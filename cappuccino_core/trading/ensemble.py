@@ -1,0 +1,61 @@
+"""Ensembles of policies.
+
+* :class:`SharpeWeightedEnsemble`: the mean of several policies' actions weighted by validation Sharpe
+  (negative Sharpes get weight 0; if none is positive, equal weights).
+* :class:`MultiTimeframeEnsemble`: a short-timeframe tactical model and a 1h strategic model; the tactical
+  action is traded only where both point in the same direction (long: action > 0; flat or short: <= 0),
+  elsewhere the trader holds (the ``trade`` mask is False).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+
+class Predictor(Protocol):
+    def predict(self, observations: Any) -> np.ndarray: ...
+
+
+def sharpe_weights(sharpes: Sequence[float]) -> np.ndarray:
+    """Weights proportional to max(Sharpe, 0), summing to 1; equal when no Sharpe is positive."""
+    s = np.asarray(sharpes, dtype=np.float64)
+    if s.size == 0 or not np.isfinite(s).all():
+        raise ValueError(f"validation Sharpes must be finite and non-empty, got {list(sharpes)}")
+    pos = np.maximum(s, 0.0)
+    return pos / pos.sum() if pos.sum() > 0 else np.full(s.size, 1.0 / s.size)
+
+
+class SharpeWeightedEnsemble:
+    def __init__(self, policies: Sequence[Predictor], sharpes: Sequence[float]) -> None:
+        if len(policies) != len(sharpes):
+            raise ValueError(f"{len(policies)} policies but {len(sharpes)} validation Sharpes")
+        self.policies, self.weights = list(policies), sharpe_weights(sharpes)
+
+    def predict(self, observations: Any) -> np.ndarray:
+        acts = [np.asarray(p.predict(observations), dtype=np.float64) for p in self.policies]
+        return np.tensordot(self.weights, np.stack(acts), axes=1)
+
+
+@dataclass
+class MtfDecision:
+    actions: np.ndarray  # (N, A) the tactical actions
+    trade: np.ndarray  # (N, A) bool: both models agree in direction
+
+
+def agree(tactical: np.ndarray, strategic: np.ndarray) -> MtfDecision:
+    t, s = np.asarray(tactical, dtype=np.float64), np.asarray(strategic, dtype=np.float64)
+    if t.shape != s.shape:
+        raise ValueError(f"tactical actions {t.shape} and strategic actions {s.shape} differ in shape")
+    return MtfDecision(t, (t > 0) == (s > 0))
+
+
+class MultiTimeframeEnsemble:
+    def __init__(self, tactical: Predictor, strategic: Predictor) -> None:
+        self.tactical, self.strategic = tactical, strategic
+
+    def decide(self, tactical_obs: Any, strategic_obs: Any) -> MtfDecision:
+        return agree(self.tactical.predict(tactical_obs), self.strategic.predict(strategic_obs))

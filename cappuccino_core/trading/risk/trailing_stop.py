@@ -1,0 +1,24 @@
+"""Trailing stop: a position whose price fell ``distance`` below its highest price since entry is sold."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cappuccino_core.env.rules import OrderContext
+from cappuccino_core.trading.risk.base import StatefulRule, flatten
+
+
+class TrailingStop(StatefulRule):
+    name = "trailing_stop"
+
+    def __init__(self, distance: float) -> None:
+        if not 0 < distance < 1:
+            raise ValueError(f"trailing_stop must be in (0, 1), got {distance}")
+        self.distance = distance
+
+    def triggered(self, ctx: OrderContext) -> np.ndarray:
+        high = self.state.high
+        return (ctx.holdings > 0) & (high > 0) & (ctx.prices <= high * (1.0 - self.distance))
+
+    def apply(self, qty: np.ndarray, ctx: OrderContext) -> np.ndarray:
+        return flatten(qty, ctx, self.triggered(ctx))
