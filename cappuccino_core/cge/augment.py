@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import polars as pl
 
-from cappuccino_core.cge.garch_fit import ABS_RETURN_FLOOR, AssetFit, HourlyCalibration, _ewma_sigma
+from cappuccino_core.cge.garch_fit import ABS_RETURN_FLOOR, AssetFit, HourlyCalibration, ewma_sigma
 from cappuccino_core.cge.store import CALIBRATION_FILE, ScenarioSet
 from cappuccino_core.data.bars import BAR_SCHEMA, TIME
 from cappuccino_core.features.dataset import SOURCE_REAL, SOURCE_SYNTHETIC
@@ -147,7 +147,7 @@ def synthetic_windows(
     for sid, start in picks:
         if sid not in cache:
             p = scenario_set.prices(sid)[:, cols]
-            sig = np.column_stack([_ewma_sigma(np.diff(np.log(p[:, k]))) for k in range(len(cols))])
+            sig = np.column_stack([ewma_sigma(np.diff(np.log(p[:, k]))) for k in range(len(cols))])
             cache[sid] = (p, sig)
         p, sig = cache[sid]
         t0 = clock + timedelta(hours=start)

@@ -3,7 +3,8 @@ cross-asset correlation, plus the volume and intra-bar range models the augmenta
 
 Input: the bundled real sample ``{sample_dir}/{VENUE}_{BASE}{QUOTE}_1h.parquet`` (canonical columns
 time/open/high/low/close/volume) or, for a ticker not in it, ``{real_dir}/{VENUE}_{BASE}{QUOTE}_1h.feather``
-(columns date/open/...). Returns are hourly log returns over the most recent ``hours`` bars that all tickers
+(columns date/open/...), both read by ``cappuccino_core.data.sources.files``.
+Returns are hourly log returns over the most recent ``hours`` bars that all tickers
 share, only between consecutive hours (a return across a missing bar is dropped, never stretched).
 
 Volatility targeting: with the fitted alpha and Student-t tails (nu ~ 3.3 for BTC) the realised volatility of
@@ -27,6 +28,10 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+
+from cappuccino_core.data.bars import TIME
+from cappuccino_core.data.sources.files import FileSource, read_bar_file
+from cappuccino_core.data.symbols import parse_symbol
 
 HOURS_PER_YEAR = 8760.0
 PERSISTENCE_CAP = 0.99  # half-life of a volatility shock ~69 hours
@@ -126,46 +131,26 @@ class HourlyCalibration:
 
 
 def base_asset(ticker: str) -> str:
-    return ticker.replace("-", "/").split("/")[0].upper()
-
-
-def _pair(ticker: str) -> str:
-    return ticker.replace("-", "/").replace("/", "").upper()
+    """'BTC/USDT', 'BTC-USDT', 'BTCUSDT' -> 'BTC' (the key of the price bands)."""
+    return parse_symbol(ticker).base
 
 
 def find_real_file(ticker: str, venue: str, sample_dir: Path | None, real_dir: Path | None) -> Path:
-    """The bundled sample's Parquet first, else the shared Feather; FileNotFoundError naming both places."""
-    name = f"{venue.upper()}_{_pair(ticker)}_1h"
+    """The ticker's 1h bar file in the bundled sample first, else in the shared real data."""
     tried = []
-    for d, ext in ((sample_dir, ".parquet"), (real_dir, ".feather")):
+    for d in (sample_dir, real_dir):
         if d is None:
             continue
-        p = Path(d) / (name + ext)
-        tried.append(str(p))
-        if p.is_file():
-            return p
-    raise FileNotFoundError(f"no real hourly bars for {ticker}: tried {', '.join(tried) or 'nothing'}")
+        try:
+            return FileSource(d, venue).find(ticker, "1h")
+        except FileNotFoundError as exc:
+            tried.append(str(exc))
+    raise FileNotFoundError(f"no real hourly bars for {ticker}: {'; '.join(tried) or 'no directory given'}")
 
 
 def read_hourly(path: Path) -> pl.DataFrame:
-    """time (UTC) + OHLCV from a canonical Parquet (time) or a freqtrade Feather (date), sorted, unique."""
-    df = pl.read_parquet(path) if path.suffix == ".parquet" else pl.read_ipc(path)
-    if "time" not in df.columns and "date" in df.columns:
-        df = df.rename({"date": "time"})
-    missing = [c for c in ("time", "open", "high", "low", "close", "volume") if c not in df.columns]
-    if missing:
-        raise ValueError(f"{path}: missing column(s) {missing}")
-    t = pl.col("time")
-    tz = getattr(df["time"].dtype, "time_zone", None)
-    t = t.dt.replace_time_zone("UTC") if tz is None else t.dt.convert_time_zone("UTC")
-    return (
-        df.select(
-            t.dt.cast_time_unit("us").alias("time"),
-            *[pl.col(c).cast(pl.Float64) for c in ("open", "high", "low", "close", "volume")],
-        )
-        .unique("time", keep="last")
-        .sort("time")
-    )
+    """A bar file in the canonical schema (``read_bar_file``), sorted by time, one row per time."""
+    return read_bar_file(path).unique(TIME, keep="last").sort(TIME)
 
 
 def load_real_hourly(
@@ -204,7 +189,7 @@ def aligned_returns(frames: dict[str, pl.DataFrame], hours: int) -> tuple[pl.Dat
     return joined, tickers
 
 
-def _ewma_sigma(r: np.ndarray, lam: float = 0.94) -> np.ndarray:
+def ewma_sigma(r: np.ndarray, lam: float = 0.94) -> np.ndarray:
     """Causal EWMA volatility (RiskMetrics), seeded with the sample variance of the first day."""
     from scipy.signal import lfilter
 
@@ -275,7 +260,7 @@ def fit_hourly(
         qv = data[f"qv_{k}"].to_numpy()
         c0, c1, phi, sd = _volume_model(r, qv)
         hl = data[f"hl_{k}"].to_numpy()
-        range_scale = float(np.mean(hl) / (np.sqrt(8.0 / np.pi) * np.mean(_ewma_sigma(r))))
+        range_scale = float(np.mean(hl) / (np.sqrt(8.0 / np.pi) * np.mean(ewma_sigma(r))))
         assets[t] = AssetFit(
             ticker=t,
             vol_annual=float(np.std(r) * np.sqrt(HOURS_PER_YEAR)),

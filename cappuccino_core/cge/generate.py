@@ -29,6 +29,7 @@ from cappuccino_core.cge.store import (
     write_tables,
 )
 from cappuccino_core.config import Settings
+from cappuccino_core.data.symbols import parse_symbol
 
 log = logging.getLogger(__name__)
 BUNDLED_CALIBRATION = Path(__file__).parent / "data" / "hourly_calibration.json"
@@ -42,8 +43,7 @@ def fit_from_real(settings: Settings, tickers: list[str]) -> HourlyCalibration:
     """Fit the hourly layer on the real bars of ``tickers`` (plus BTC, the reference, if absent)."""
     want = list(tickers)
     if not any(base_asset(t) == REFERENCE for t in want):
-        quote = want[0].replace("-", "/").split("/")[1] if "/" in want[0].replace("-", "/") else "USDT"
-        want = [f"{REFERENCE}/{quote}", *want]
+        want = [f"{REFERENCE}/{parse_symbol(want[0]).quote}", *want]
     frames, sources = load_real_hourly(
         want, settings.data.venue, settings.paths.sample_dir, settings.cge.real_data_dir
     )

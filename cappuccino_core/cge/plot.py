@@ -20,6 +20,7 @@ def fan_chart(scenario_set: ScenarioSet, out: str | Path, ticker: str | None = N
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator, ScalarFormatter
 
     from cappuccino_core.cge.describe import macro_summary
 
@@ -41,6 +42,8 @@ def fan_chart(scenario_set: ScenarioSet, out: str | Path, ticker: str | None = N
         ax.plot(days, q[2], color=c, lw=1.5, label="median")
         ax.axhline(1.0, color="grey", lw=0.7)
         ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(ScalarFormatter())
+        ax.yaxis.set_minor_formatter(ScalarFormatter())
         ax.set_title(f"{ticker} {reg} (n={int((regimes == reg).sum())})")
         ax.set_xlabel("days")
         ax.set_ylabel("P / P0")
@@ -58,6 +61,7 @@ def fan_chart(scenario_set: ScenarioSet, out: str | Path, ticker: str | None = N
             ax.plot(d["quarter"].to_numpy(), d[col].to_numpy(), marker="o", color=COLOURS[reg], label=reg)
         ax.set_title(f"{title}, median")
         ax.set_xlabel("quarter")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(fontsize=8)
     fig.suptitle(f"CGE scenario set {scenario_set.path.name}: {scenario_set.n_scenarios} scenarios")
     buf = io.BytesIO()
