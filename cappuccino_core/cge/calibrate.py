@@ -94,20 +94,12 @@ class Calibration:
     taylor_x0: float  # softplus intercept: softplus(x0) = r0 + pi*
     theta0: float  # crypto valuation share at the benchmark (Pc = 1)
     labour_share: float
-    Z0: np.ndarray
-    L0: np.ndarray
-    C0: np.ndarray
-    XV0: np.ndarray
     exo0: Exo = field(repr=False)
     x0: np.ndarray = field(repr=False)  # benchmark solution (log/level layout of equilibrium.VARS)
 
     def content_hash(self) -> str:
         payload = {"sam": self.sam.content_hash(), "params": self.params.to_dict()}
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
-
-
-def softplus(x: float, k: float) -> float:
-    return float(np.logaddexp(0.0, k * x) / k)
 
 
 def inverse_softplus(y: float, k: float) -> float:
@@ -182,10 +174,6 @@ def calibrate(sam: Sam | str | Path | None = None, params: ModelParams | None = 
         taylor_x0=inverse_softplus(prm.r0 + prm.pi_star, prm.zlb_sharpness),
         theta0=1.0 / float(K.sum()),  # Pc * Sc = theta * pk * sum K with Pc = Sc = pk = 1
         labour_share=labour_share,
-        Z0=Z,
-        L0=L,
-        C0=C,
-        XV0=XV,
         exo0=exo0,
         x0=np.zeros(0),
     )

@@ -6,7 +6,7 @@ success flag is never consulted: scipy's hybr reports failure at residual 7e-15 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -42,7 +42,6 @@ class SolveStats:
     root_calls: int = 0
     nfev: int = 0
     worst_residual: float = 0.0
-    methods: list[str] = field(default_factory=list, repr=False)
 
     def add(self, res: SolveResult, root_calls: int) -> None:
         self.periods += 1
