@@ -1,7 +1,9 @@
 """Loopback exchange simulator: a local HTTP(S) server speaking Alpaca's and Coinbase Advanced's wire
-formats so the real SDKs can be tested and demoed offline. Core (router, faults, request log) in ``server``;
-market-data routes in ``marketdata``; the self-signed certificate in ``tls``."""
+formats so the real SDKs can be tested and demoed offline. Router and server in ``server``; fault
+injection and the request log in ``faults``; market-data routes in ``marketdata``; trading endpoints in
+``exchange``; the self-signed certificate in ``tls``."""
 
+from cappuccino_core.loopback.faults import Fault, FaultPlan, RequestLog
 from cappuccino_core.loopback.marketdata import (
     MarketData,
     alpaca_server,
@@ -10,12 +12,9 @@ from cappuccino_core.loopback.marketdata import (
     register_coinbase_marketdata,
 )
 from cappuccino_core.loopback.server import (
-    Fault,
-    FaultPlan,
     HTTPError,
     LoopbackServer,
     Request,
-    RequestLog,
     Response,
     Router,
 )
