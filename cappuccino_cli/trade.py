@@ -1,4 +1,4 @@
-"""`cappuccino trade` commands: paper replays, the emergency stop and resume."""
+"""`cappuccino trade` commands: paper replays, live (guarded), the emergency stop and resume."""
 
 from __future__ import annotations
 
@@ -10,51 +10,70 @@ import typer
 from cappuccino_cli.common import ConfigOption, console, fail, settings_or_exit
 
 app = typer.Typer(no_args_is_help=True)
-TICKERS = ("BTC", "ETH", "SOL", "LINK", "LTC", "ADA")
 
 
 @app.command()
 def paper(
-    broker: str = typer.Option("sim", help="sim | local | alpaca"),
+    broker: str = typer.Option("sim", help="sim | local | alpaca | coinbase"),
     days: float = typer.Option(7.0, min=0.1, help="days of the most recent bars to replay"),
     model: str = typer.Option("baseline", help="a model run id / registry reference, or 'baseline'"),
+    venue: str | None = typer.Option(
+        None, help="--broker local: alpaca | coinbase (default trading.local_venue)"
+    ),
+    exchange_url: str | None = typer.Option(None, help="alpaca/coinbase: another endpoint (e.g. a loopback)"),
+    ca_cert: str | None = typer.Option(None, help="coinbase: CA certificate the client trusts"),
     config: Path | None = ConfigOption,
 ) -> None:
-    """Replay the last DAYS of the sample's 1h bars through the bar loop on a paper broker; print a report."""
-    from cappuccino_core.state.store import StateStore
-    from cappuccino_core.trading.brokers.sim import SimBroker
-    from cappuccino_core.trading.loop.replay import conviction_hook, load_closes, run_replay, trend_baseline
-    from cappuccino_core.trading.loop.trader import BarLoop
-    from cappuccino_core.trading.risk import RiskManager
+    """Replay the last DAYS of the sample's bars through the full bar loop on a paper broker (local: the real
+    SDK against an in-process loopback exchange); print the report and write it under paths.reports_dir."""
+    from cappuccino_core.trading.brokers.factory import MissingCredentials
+    from cappuccino_core.trading.loop.session import run_paper, summary
 
     s = settings_or_exit(config)
-    if broker != "sim":
-        raise fail(f"--broker {broker}: only 'sim' is wired into the loop so far (local and alpaca pending)")
-    files = {t: Path(s.paths.sample_dir) / f"BINANCE_{t}USDT_1h.parquet" for t in TICKERS}
-    missing = [str(p) for p in files.values() if not p.is_file()]
-    if missing:
-        raise fail(f"bar files missing: {missing}")
-    bars = load_closes(files)
-    paper_broker = SimBroker(s.costs, s.env.initial_cash)
-    if model == "baseline":
-        decide, run_id = trend_baseline(bars.close), "baseline"
-    else:
-        from cappuccino_core.features.builder import build_dataset
-        from cappuccino_core.registry import load_policy
-        from cappuccino_core.trading.loop.policy import PolicyDecider
+    try:
+        report = run_paper(s, broker, days, model, venue=venue, exchange_url=exchange_url, ca_cert=ca_cert)
+    except (MissingCredentials, FileNotFoundError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    console.print_json(json.dumps(summary(report), default=str).replace("NaN", "null"))
+    console.print(f"report: {report['report_path']}")
 
-        expected = build_dataset(bars.frames, s.features, "1h").spec  # what this data looks like
-        policy = load_policy(model, expected)  # refuses (FeatureSpecMismatch) when the model saw other data
-        decide, run_id = PolicyDecider(policy, bars, paper_broker, "1h"), policy.run_id or model
-    store = StateStore(s.paths.state_url)
-    loop = BarLoop(
-        paper_broker, store, RiskManager.from_config(s.risk), s.env, bars.tickers, decide,
-        run_id=run_id, bar_ns=3_600 * 10**9, max_age_s=s.risk.max_bar_age_s, equity_flush_bars=24,
-        assets=tuple(f"{t}/USDT" for t in bars.tickers),
-        conviction=conviction_hook(s.risk.conviction, bars) if s.risk.conviction.enabled else None,
-    )  # fmt: skip
-    report = run_replay(loop, bars, "1h", days)
-    console.print_json(json.dumps(report, default=str))
+
+@app.command()
+def live(
+    model: str = typer.Option("live", help="the run id that must hold the live role ('live': whoever does)"),
+    confirm_live: bool = typer.Option(False, "--confirm-live", help="required: yes, trade real money"),
+    broker: str = typer.Option("coinbase", help="coinbase | alpaca (venue of the live account)"),
+    exchange_url: str | None = typer.Option(None, help="another endpoint (e.g. a loopback exchange)"),
+    ca_cert: str | None = typer.Option(None, help="coinbase: CA certificate the client trusts"),
+    config: Path | None = ConfigOption,
+) -> None:
+    """One live tick of the live model on the newest stored bar, capped at the arena's capital fraction.
+    Refused unless trading.live_enabled, --confirm-live and a model holding the live role (green light)."""
+    from cappuccino_core.trading.brokers.factory import MissingCredentials
+    from cappuccino_core.trading.loop.live import LiveRefused, check_live
+    from cappuccino_core.trading.loop.session import live_tick
+
+    s = settings_or_exit(config)
+
+    def referee() -> object:
+        from cappuccino_core.arena import MlflowRoleBook, Referee
+        from cappuccino_core.registry import Tracking
+        from cappuccino_core.state.store import StateStore
+
+        roles = MlflowRoleBook(Tracking.from_settings(s))
+        return Referee(StateStore(s.paths.state_url), roles, actor="cli:trade-live")
+
+    try:
+        grant = check_live(s.trading, referee, confirm=confirm_live, model=model)
+    except LiveRefused as exc:
+        raise fail(f"live refused: {exc}") from None
+    console.print(f"live: {grant.run_id} at {grant.capital_fraction:.0%} of capital")
+    try:
+        out = live_tick(s, grant.run_id, grant.capital_fraction, broker, exchange_url=exchange_url,
+                        ca_cert=ca_cert)  # fmt: skip
+    except (MissingCredentials, FileNotFoundError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    console.print_json(json.dumps(out, default=str))
 
 
 @app.command()

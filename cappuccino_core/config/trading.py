@@ -50,3 +50,14 @@ class TradingConfig(Section):
     sim_spread_bps: float = Field(
         2.0, ge=0, description="sim broker and loopback exchange: full bid-ask spread around the close, bps"
     )
+    live_enabled: bool = Field(
+        False,
+        description="allow `cappuccino trade live` at all (it also needs --confirm-live and a model holding "
+        "the arena's live role); false: paper only",
+    )
+    local_venue: Literal["alpaca", "coinbase"] = Field(
+        "alpaca", description="which venue's wire the in-process loopback exchange speaks for --broker local"
+    )
+    reports_subdir: str = Field(
+        "trading", min_length=1, description="paper/live reports go to <paths.reports_dir>/<reports_subdir>/"
+    )

@@ -13,7 +13,9 @@ from cappuccino_core.trading.loop.replay import Bars
 
 
 class PolicyDecider:
-    def __init__(self, policy: Any, bars: Bars, broker: Any, timeframe: str) -> None:
+    def __init__(
+        self, policy: Any, bars: Bars, broker: Any, timeframe: str, assets: tuple[str, ...] | None = None
+    ) -> None:
         if tuple(policy.spec.tickers) != bars.tickers:
             raise ValueError(
                 f"model tickers {list(policy.spec.tickers)} != traded tickers {list(bars.tickers)}"
@@ -23,6 +25,7 @@ class PolicyDecider:
         )  # FeatureSpecMismatch on mismatch
         self.row = {int(t): i for i, t in enumerate(self.data.times)}
         self.policy, self.bars, self.broker = policy, bars, broker
+        self.assets = tuple(bars.tickers) if assets is None else tuple(assets)  # the broker's symbols
         self.observe = ObservationBuilder(self.data.features, policy.spec.lookback)
 
     def __call__(self, t: int) -> np.ndarray:
@@ -30,6 +33,6 @@ class PolicyDecider:
         if r is None or r < self.policy.spec.lookback - 1:
             return np.zeros((1, len(self.bars.tickers)))  # no features yet (warm-up): stay flat
         pos = self.broker.positions()
-        hold = np.array([[pos.get(a, 0.0) for a in self.bars.tickers]])
+        hold = np.array([[pos.get(a, 0.0) for a in self.assets]])
         obs = self.observe(np.array([r]), np.array([self.broker.cash()]), hold, self.bars.close[t][None, :])
         return np.asarray(self.policy.predict(obs), dtype=np.float64).reshape(1, -1)

@@ -108,6 +108,7 @@ class BarLoop:
                 got = self.broker.get_order(o.client_order_id)
                 o.status = "rejected" if got is None else str(got["status"])
                 if got is not None:
+                    o.broker_order_id = got.get("broker_order_id") or o.broker_order_id  # the venue's id
                     self._record_fill(s, o, got)
                 updated += 1
             for asset, qty in self.broker.positions().items():

@@ -1,0 +1,205 @@
+"""A paper session: replay the last days of the bundled sample through the full bar loop on a broker built
+by name (``sim`` | ``local`` | ``alpaca`` | ``coinbase``), then report and write the report.
+
+For ``local`` the orders go through the real SDK (alpaca-py, or coinbase-advanced-py) to the in-process
+loopback exchange, which replays the same bars; fills are reconciled from the venue's answers. Decisions
+come from the trend baseline or a registered model (features with the model's FeatureSpec, refusing on a
+mismatch); conviction and the risk manager sit between decision and broker.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from cappuccino_core import metrics
+from cappuccino_core.config.settings import Settings
+from cappuccino_core.data.timeframes import timeframe_seconds
+from cappuccino_core.state.store import StateStore
+from cappuccino_core.trading.brokers.factory import canonical_name, make_broker, sample_files, venue_symbol
+from cappuccino_core.trading.loop.live import CappedBroker
+from cappuccino_core.trading.loop.replay import Bars, conviction_hook, load_closes, run_replay, trend_baseline
+from cappuccino_core.trading.loop.trader import BarLoop
+from cappuccino_core.trading.risk import RiskManager
+
+SUMMARY_KEYS = (
+    "broker", "model", "bars_replayed", "trades", "fills", "win_rate", "fees", "maker_ratio",
+    "avg_trade_size", "volume", "total_return", "equal_weight_return", "excess_return", "final_equity",
+    "seconds", "report_path",
+)  # fmt: skip
+
+
+def decider(
+    settings: Settings, model: str, bars: Bars, broker: Any, assets: tuple[str, ...]
+) -> tuple[Callable[[int], np.ndarray], str]:
+    """(decide, run id): the trend baseline for ``baseline``, else the registered policy ``model``."""
+    if model == "baseline":
+        return trend_baseline(bars.close), "baseline"
+    from cappuccino_core.features.builder import build_dataset
+    from cappuccino_core.registry import load_policy
+    from cappuccino_core.trading.loop.policy import PolicyDecider
+
+    expected = build_dataset(bars.frames, settings.features, settings.data.timeframe).spec
+    policy = load_policy(model, expected)  # FeatureSpecMismatch when the model saw other data
+    decide = PolicyDecider(policy, bars, broker, settings.data.timeframe, assets=assets)
+    return decide, policy.run_id or model
+
+
+def equal_weight_return(bars: Bars, days: float, timeframe: str) -> float:
+    """Equal-weight buy and hold over the replayed bars (bar closes, no fees)."""
+    n = min(len(bars.times), max(1, int(days * 86_400 // timeframe_seconds(timeframe))))
+    ew = metrics.equal_weight_buy_and_hold(bars.close[len(bars.times) - n :])
+    return float(ew[-1] / ew[0] - 1.0)
+
+
+def _plain(x: Any) -> Any:
+    """JSON-safe: NaN/inf become null (strict JSON), numpy scalars plain numbers."""
+    if isinstance(x, dict):
+        return {str(k): _plain(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_plain(v) for v in x]
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not np.isfinite(x):
+        return None
+    return x
+
+
+def write_report(settings: Settings, report: dict[str, Any], stem: str) -> Path:
+    """``<reports_dir>/<trading.reports_subdir>/<stem>.json``, written atomically."""
+    out = Path(settings.paths.reports_dir) / settings.trading.reports_subdir
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{stem}.json"
+    fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{stem}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(_plain(report), f, indent=2, default=str, allow_nan=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def run_paper(
+    settings: Settings,
+    broker: str = "local",
+    days: float = 7.0,
+    model: str = "baseline",
+    *,
+    venue: str | None = None,
+    capital_fraction: float = 1.0,
+    exchange_url: str | None = None,
+    ca_cert: str | None = None,
+    run_label: str | None = None,
+) -> dict[str, Any]:
+    """Replay the last ``days`` of the sample through the loop on ``broker``; the full report (also
+    written under the reports directory, its path in ``report_path``)."""
+    name = canonical_name(broker)
+    tf = settings.data.timeframe
+    bars = load_closes(sample_files(settings, tf))
+    assets = tuple(venue_symbol(t, name) for t in bars.tickers)
+    raw = make_broker(settings, name, exchange_url=exchange_url, ca_cert=ca_cert, venue=venue,
+                      frames=bars.frames if name == "local" else None)  # fmt: skip
+    try:
+        paper: Any = raw if capital_fraction >= 1 else CappedBroker(raw, capital_fraction)
+        decide, run_id = decider(settings, model, bars, paper, assets)
+        conviction = settings.risk.conviction
+        loop = BarLoop(
+            paper, StateStore(settings.paths.state_url), RiskManager.from_config(settings.risk), settings.env,
+            bars.tickers, decide, run_id=run_label or run_id, bar_ns=timeframe_seconds(tf) * 10**9,
+            max_age_s=settings.risk.max_bar_age_s, equity_flush_bars=24, assets=assets,
+            conviction=conviction_hook(conviction, bars) if conviction.enabled else None,
+        )  # fmt: skip
+        try:
+            report = run_replay(loop, bars, tf, days)
+        finally:
+            loop.close()
+        equity = float(paper.account().equity) if hasattr(paper, "account") else float("nan")
+    finally:
+        close = getattr(raw, "close", None)
+        if callable(close):
+            close()
+    ew = equal_weight_return(bars, days, tf)
+    report.update(
+        broker=loop.broker.name if name != "local" else f"local:{loop.broker.name}", model=run_id,
+        trades=report.get("fills", 0), final_equity=equity, equal_weight_return=ew,
+        excess_return=report.get("total_return", float("nan")) - ew, capital_fraction=capital_fraction,
+        timeframe=tf, finished=datetime.now(UTC).isoformat(),
+    )  # fmt: skip
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    report["report_path"] = str(write_report(settings, report, f"paper_{name}_{run_id}_{stamp}"))
+    return report
+
+
+def summary(report: dict[str, Any]) -> dict[str, Any]:
+    """The headline figures of a session report."""
+    return {k: report.get(k) for k in SUMMARY_KEYS}
+
+
+def paper_session(settings: Settings, days: float = 2, broker: str = "local") -> dict[str, Any]:
+    """A short paper session (the trend baseline) for the end of ``make run``; returns the summary."""
+    return summary(run_paper(settings, broker, days, "baseline"))
+
+
+def live_tick(
+    settings: Settings,
+    run_id: str,
+    capital_fraction: float,
+    broker: str = "coinbase",
+    *,
+    exchange_url: str | None = None,
+    ca_cert: str | None = None,
+    now_ns: int | None = None,
+) -> dict[str, Any]:
+    """One live tick of model ``run_id`` on the newest stored bar (``paths.data_root``): reconcile, then
+    decide and trade with at most ``capital_fraction`` of the account. A stale newest bar is not traded
+    (the loop's bad-bar check says why). Call only after :func:`~.live.check_live` granted it."""
+    from cappuccino_core.data.store import BarStore
+    from cappuccino_core.trading.loop.replay import Bars
+
+    name, tf = canonical_name(broker), settings.data.timeframe
+    store = BarStore(settings.paths.data_root)
+    frames = {t: store.read(settings.data.venue, t, tf) for t in settings.data.tickers}
+    times = sorted(set.intersection(*(set(f["time"].to_list()) for f in frames.values())))
+    if not times:
+        raise ValueError(f"stored bars of {list(frames)} share no bar time")
+    frames = {t: f.filter(pl.col("time").is_in(times)).sort("time") for t, f in frames.items()}
+    first = next(iter(frames.values()))
+    bars = Bars(
+        tuple(frames), first["time"].dt.epoch("ns").to_numpy(),
+        np.column_stack([f["close"].to_numpy() for f in frames.values()]),
+        np.column_stack([f["volume"].to_numpy() for f in frames.values()]), frames,
+    )  # fmt: skip
+    assets = tuple(venue_symbol(t, name) for t in bars.tickers)
+    raw = make_broker(settings, name, exchange_url=exchange_url, ca_cert=ca_cert)
+    try:
+        capped = CappedBroker(raw, capital_fraction)
+        decide, _ = decider(settings, run_id, bars, capped, assets)
+        risk = RiskManager.from_config(settings.risk)
+        loop = BarLoop(
+            capped, StateStore(settings.paths.state_url), risk, settings.env, bars.tickers, decide,
+            run_id=run_id, bar_ns=timeframe_seconds(tf) * 10**9,
+            max_age_s=settings.risk.max_bar_age_s, assets=assets,
+        )  # fmt: skip
+        try:
+            loop.reconcile()
+            t = len(bars.times) - 1
+            res = loop.on_bar(t, int(bars.times[t]), bars.close[t], now_ns or time.time_ns())
+        finally:
+            loop.close()
+    finally:
+        close = getattr(raw, "close", None)
+        if callable(close):
+            close()
+    return {"run_id": run_id, "bar": int(res.bar_time_ns), "skipped": res.skipped, "orders": res.orders,
+            "capital_fraction": capital_fraction}  # fmt: skip
