@@ -9,7 +9,11 @@ environment in the style of FinRL_Crypto's CryptoEnvAlpaca (per-asset loops for 
 minimum-quantity checks, a state vector stacked bar by bar, equal-weight-relative reward). It is written
 here from that description for comparison only; it is not part of the product.
 
-Targets: ratio >= 50 and >= 1,000,000 asset-steps/s. The last line printed is a JSON object.
+Time is this process's CPU time (time.process_time): both sides are single-threaded, so the figures and
+their ratio are those of one core even when other work shares the machine.
+
+Targets: ratio >= 50 and >= 1,000,000 asset-steps/s. The last line printed is a JSON object; the exit
+status is 1 when a target is missed.
 Run: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/env_throughput.py
 """
 
@@ -98,9 +102,10 @@ class LoopEnv:
 
 
 def bench_kernel(data, actions, seconds: float) -> float:
-    kernel = TradingKernel(data, EnvConfig(episode_length=500), CostsConfig(), N_EPISODES, seed=0)
+    n_episodes = actions.shape[1]
+    kernel = TradingKernel(data, EnvConfig(episode_length=500), CostsConfig(), n_episodes, seed=0)
     kernel.reset()
-    steps, t0 = 0, time.perf_counter()
+    steps, t0 = 0, time.process_time()
     while True:
         for a in actions:
             res = kernel.step(a)
@@ -108,9 +113,9 @@ def bench_kernel(data, actions, seconds: float) -> float:
             if done.any():
                 kernel.reset(np.flatnonzero(done))
         steps += len(actions)
-        if time.perf_counter() - t0 > seconds:
+        if time.process_time() - t0 > seconds:
             break
-    return steps * N_EPISODES * N_ASSETS / (time.perf_counter() - t0)
+    return steps * n_episodes * N_ASSETS / (time.process_time() - t0)
 
 
 def bench_loop(data, actions, seconds: float) -> float:
@@ -122,7 +127,7 @@ def bench_loop(data, actions, seconds: float) -> float:
         )
         for i in range(N_EPISODES)
     ]
-    steps, t0 = 0, time.perf_counter()
+    steps, t0 = 0, time.process_time()
     while True:
         for a in actions:
             for i, e in enumerate(envs):
@@ -130,9 +135,9 @@ def bench_loop(data, actions, seconds: float) -> float:
                 if done:
                     e.reset()
         steps += len(actions)
-        if time.perf_counter() - t0 > seconds:
+        if time.process_time() - t0 > seconds:
             break
-    return steps * N_EPISODES * N_ASSETS / (time.perf_counter() - t0)
+    return steps * N_EPISODES * N_ASSETS / (time.process_time() - t0)
 
 
 def main() -> None:
@@ -141,11 +146,15 @@ def main() -> None:
     bench_kernel(data, actions[:20], 0.0)  # warm up
     kernel_rate = bench_kernel(data, actions, 3.0)
     loop_rate = bench_loop(data, actions[:50], 3.0)
+    wide = np.random.default_rng(1).uniform(-1, 1, (20, 512, N_ASSETS))
+    wide_rate = bench_kernel(data, wide, 2.0)
     ratio = kernel_rate / loop_rate
+    ok = bool(ratio >= TARGET_RATIO and kernel_rate >= TARGET_RATE)
     print(
         f"kernel: {kernel_rate:,.0f} asset-steps/s ({kernel_rate / N_ASSETS / N_EPISODES:,.0f} batch steps/s)"
     )
-    print(f"loop baseline: {loop_rate:,.0f} asset-steps/s")
+    print(f"loop baseline: {loop_rate:,.0f} asset-steps/s (ratio {ratio:.1f})")
+    print(f"kernel with N=512 (for scale): {wide_rate:,.0f} asset-steps/s ({wide_rate / loop_rate:.0f}x)")
     print(
         json.dumps(
             {
@@ -155,10 +164,11 @@ def main() -> None:
                 "baseline": round(loop_rate),
                 "ratio": round(ratio, 1),
                 "target": {"ratio": TARGET_RATIO, "asset_steps_per_s": TARGET_RATE},
-                "pass": bool(ratio >= TARGET_RATIO and kernel_rate >= TARGET_RATE),
+                "pass": ok,
             }
         )
     )
+    sys.exit(0 if ok else 1)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,185 @@
-"""`cappuccino backtest` commands."""
+"""`cappuccino backtest`: a baseline or a saved model through the step kernel, with an HTML report.
+
+    cappuccino backtest --policy equal_weight --start 2025-01-01 --end 2025-06-01 --out reports/ew
+    cappuccino backtest --model runs/abc/policy.zip [--spec runs/abc/feature_spec.json] --out reports/m
+
+Data: the configured tickers (``[data] tickers``, in that order; a model's own tickers with --model) at the
+configured timeframe (a model's own timeframe) from the bar store, or from the committed real sample with
+``--sample``; aligned with the ``[data]`` repair policy. Baselines get features built with ``[features]``;
+a model gets features built exactly as its FeatureSpec says, normalised with the statistics stored in it,
+and any difference (tickers or their order, timeframe, indicators, lookback, normalisation) stops the run.
+The window is [--start, --end) in UTC bar-open time, with the lookback's bars before --start added as
+history. Costs, limits and the action mapping come from ``[costs]`` and ``[env]``.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
 import typer
 
+from cappuccino_cli.common import ConfigOption, console, fail, settings_or_exit
+from cappuccino_core.config import Settings
+
 app = typer.Typer(no_args_is_help=True)
+
+PolicyOption = typer.Option(None, "--policy", "-p", help="baseline: buy_and_hold | equal_weight | random")
+ModelOption = typer.Option(None, "--model", "-m", help="a saved SB3 model (.zip) with its FeatureSpec")
+SpecOption = typer.Option(
+    None,
+    "--spec",
+    help="the model's FeatureSpec JSON (default: feature_spec.json or <model>.spec.json beside it)",
+)
+StartOption = typer.Option(None, "--start", help="first bar (UTC, e.g. 2025-01-01 or 2025-01-01T12:00)")
+EndOption = typer.Option(None, "--end", help="end of the window, exclusive (UTC)")
+OutOption = typer.Option(
+    None, "--out", "-o", help="report folder (default: {data_root}/reports/backtest-<name>)"
+)
+SampleOption = typer.Option(False, "--sample", help="read the committed real sample, not the bar store")
+SeedOption = typer.Option(0, "--seed", help="seed of the random baseline")
+AlgoOption = typer.Option("PPO", "--algo", help="SB3 algorithm class of --model")
+
+
+def _utc(text: str | None, name: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        raise fail(f"{name} {text!r} is not an ISO date/time (e.g. 2025-01-01 or 2025-01-01T12:00)") from None
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def _spec_path(model: Path, spec: Path | None) -> Path:
+    candidates = [spec] if spec else [model.parent / "feature_spec.json", model.with_suffix(".spec.json")]
+    for c in candidates:
+        if c is not None and c.is_file():
+            return c
+    raise fail(f"no FeatureSpec for {model}: tried {', '.join(str(c) for c in candidates)} (use --spec)")
+
+
+def _dataset(settings: Settings, sample: bool, spec: Any = None) -> Any:
+    from cappuccino_cli.data_features import _load_bars
+    from cappuccino_core.data.align import align_bars
+    from cappuccino_core.features.builder import apply_spec, build_dataset
+
+    if spec is not None:  # the model's tickers, in the model's order, at its timeframe
+        settings = settings.model_copy(
+            update={"data": settings.data.model_copy(update={"tickers": list(spec.tickers)})}
+        )
+    tf = spec.timeframe if spec is not None else settings.data.timeframe
+    frames = _load_bars(settings, tf, sample)
+    try:
+        aligned = align_bars(frames, tf, settings.data)
+        if spec is not None:
+            return apply_spec(aligned.frames, spec, segments=aligned.segments)
+        return build_dataset(aligned.frames, settings.features, tf, segments=aligned.segments)
+    except ValueError as exc:  # DataValidationError, FeatureSpecMismatch: one clear line
+        raise fail(str(exc)) from None
+
+
+def _window(
+    times: np.ndarray, start: datetime | None, end: datetime | None, lookback: int
+) -> tuple[int, int]:
+    def ns(dt: datetime) -> int:
+        return int(dt.timestamp() * 1_000_000) * 1000
+
+    lo = 0 if start is None else int(np.searchsorted(times, ns(start), side="left"))
+    hi = len(times) if end is None else int(np.searchsorted(times, ns(end), side="left"))
+    if hi - lo < 2:
+        raise fail(f"the window [{start}, {end}) holds {max(hi - lo, 0)} bar(s) of the data; need at least 2")
+    return max(0, lo - (lookback - 1)), hi
+
+
+@app.callback(invoke_without_command=True)
+def backtest(
+    config: Path | None = ConfigOption,
+    policy: str | None = PolicyOption,
+    model: Path | None = ModelOption,
+    spec: Path | None = SpecOption,
+    start: str | None = StartOption,
+    end: str | None = EndOption,
+    out: Path | None = OutOption,
+    sample: bool = SampleOption,
+    seed: int = SeedOption,
+    algo: str = AlgoOption,
+) -> None:
+    """Backtest a baseline (--policy) or a saved model (--model) and write the HTML report."""
+    from cappuccino_core.backtest.baselines import BASELINES, make_baseline
+    from cappuccino_core.backtest.report import write_report
+    from cappuccino_core.backtest.runner import SB3Policy
+    from cappuccino_core.backtest.runner import backtest as run_backtest
+    from cappuccino_core.features.spec import FeatureSpec
+
+    if (policy is None) == (model is None):
+        raise fail("give exactly one of --policy (a baseline) or --model (a saved model)")
+    if policy is not None and policy not in BASELINES:
+        raise fail(f"unknown --policy {policy!r}; choose one of {', '.join(BASELINES)}")
+    settings = settings_or_exit(config)
+    t0, t1 = _utc(start, "--start"), _utc(end, "--end")
+
+    model_spec = None
+    if model is not None:
+        if not model.is_file():
+            raise fail(f"--model {model} does not exist")
+        try:
+            model_spec = FeatureSpec.load(_spec_path(model, spec))
+        except ValueError as exc:
+            raise fail(str(exc)) from None
+    data = _dataset(settings, sample, model_spec)
+    lo, hi = _window(data.times, t0, t1, data.spec.lookback)
+    window = data.slice(lo, hi)
+
+    if model is not None:
+        from cappuccino_core.env.observation import observation_size
+        from cappuccino_core.registry.pyfunc_model import algo_class
+
+        sb3 = algo_class(algo).load(str(model), device="cpu")
+        expected = (observation_size(window.n_assets, window.spec.n_features, window.spec.lookback),)
+        if tuple(sb3.observation_space.shape) != expected:
+            raise fail(f"model {model} observes {sb3.observation_space.shape}, this data gives {expected}")
+        runner_policy: Any = SB3Policy(sb3)
+        name = model.stem
+    else:
+        assert policy is not None
+        runner_policy = make_baseline(policy, window.tickers, settings.env, seed)
+        name = policy
+
+    try:
+        result = run_backtest(runner_policy, window, settings.env, settings.costs)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    out = out or Path(settings.paths.data_root) / "reports" / f"backtest-{name}"
+    files = write_report(
+        out,
+        result.equity,
+        result.times,
+        window.spec.timeframe,
+        benchmarks=result.benchmarks,
+        ledger=result.ledger,
+        title=f"Backtest: {name}",
+        summary=result.summary,
+        metadata={
+            "policy": name,
+            "model": str(model) if model else None,
+            "spec_hash": window.spec.content_hash(),
+            "tickers": list(window.tickers),
+            "data": "sample" if sample else "bar store",
+            "costs": settings.costs.model_dump(),
+            "env": settings.env.model_dump(),
+            "fees_paid": result.fees,
+            "slippage_paid": result.slippage,
+        },
+    )
+    s = result.summary
+    console.print(
+        f"{name}: {window.tickers} {window.spec.timeframe}, {len(result.equity)} bars, "
+        f"total return {s.total_return:+.2%}, Sharpe {s.sharpe:.2f}, max drawdown {s.max_drawdown:.2%}, "
+        f"fills {result.ledger.height}, fees {result.fees:,.2f}"
+    )
+    for bench, b in result.benchmarks.items():
+        console.print(f"  {bench}: total return {b[-1] / b[0] - 1:+.2%}")
+    console.print(f"report: {files.html}")

@@ -11,7 +11,8 @@ Training episodes start at random (seeded) positions: a segment is drawn with pr
 its number of possible starts, then a start uniformly among them. Starts run up to the last one that still
 leaves ``episode_length`` steps in the segment (every episode is full length when the segment allows it);
 a segment shorter than that gives one episode covering all of it. Backtests use :meth:`EpisodeSampler.whole`:
-one episode per segment from its first possible start to its last bar.
+one episode per segment from its first possible start to its last bar. Segments handed over by a caller
+(CPCV folds) are first split at the gaps of the data (:func:`within`).
 """
 
 from __future__ import annotations
@@ -60,3 +61,15 @@ class EpisodeSampler:
                     f"episode ({s}, {e}) is not inside one segment with {self.lookback} bars of lookback "
                     f"before its start; segments: {self.segments}"
                 )
+
+
+def within(segments: list[tuple[int, int]], data_segments: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The parts of ``segments`` (e.g. CPCV's training folds) that lie inside the data's own contiguous
+    segments: a given range that spans a gap in the data is split there."""
+    out = []
+    for s, e in segments:
+        for ds, de in data_segments:
+            lo, hi = max(s, ds), min(e, de)
+            if hi > lo:
+                out.append((lo, hi))
+    return out

@@ -43,7 +43,12 @@ class TradingEnv(gym.Env):
         rules: list[OrderRule] | None = None,
     ) -> None:
         self.kernel = TradingKernel(
-            data, env or EnvConfig(), costs or CostsConfig(), 1, segments=segments, rules=rules
+            data,
+            env or EnvConfig.model_validate({}),
+            costs or CostsConfig.model_validate({}),
+            1,
+            segments=segments,
+            rules=rules,
         )
         self.observation_space = observation_space(self.kernel)
         self.action_space = action_space(self.kernel)

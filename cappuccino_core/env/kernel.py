@@ -26,7 +26,7 @@ import numpy as np
 from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.env.actions import desired_orders
-from cappuccino_core.env.episodes import EpisodeSampler
+from cappuccino_core.env.episodes import EpisodeSampler, within
 from cappuccino_core.env.fills import CostModel, unit_cash
 from cappuccino_core.env.observation import ObservationBuilder
 from cappuccino_core.env.records import Recorder
@@ -66,9 +66,8 @@ class TradingKernel:
         self.buy_unit, self.sell_unit = unit_cash(self.prices, self.slippage, self.costs.fee_rate)
         self.lot = lot_sizes(data.tickers, env)
         self.rules = default_rules(env) if rules is None else list(rules)
-        self.sampler = EpisodeSampler(
-            data.segments if segments is None else segments, self.lookback, env.episode_length
-        )
+        segments = data.segments if segments is None else within(segments, data.segments)
+        self.sampler = EpisodeSampler(segments, self.lookback, env.episode_length)
         self.observe = ObservationBuilder(data.features, self.lookback)
         self.obs_size = self.observe.size
         self.reward = Reward(env, self.n)
@@ -84,6 +83,7 @@ class TradingKernel:
         self.active = np.zeros(n, dtype=bool)
         self.peak = np.zeros(n)
         self.bench_units = np.zeros((n, a))  # equal-weight benchmark: worth 1 at the episode's start
+        self.bench_value = np.ones(n)  # its value at the current bar
 
     def seed(self, seed: int | None) -> None:
         self.rng = np.random.default_rng(seed)
@@ -104,6 +104,8 @@ class TradingKernel:
         if starts is None:
             starts, ends = self.sampler.sample(self.rng, len(idx))
         else:
+            if ends is None or len(starts) != len(idx) or len(ends) != len(idx):
+                raise ValueError(f"reset: give starts and ends for each of the {len(idx)} episodes reset")
             starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
             self.sampler.check(starts, ends)
         self.t[idx], self.start[idx], self.end[idx] = starts, starts, ends
@@ -112,6 +114,7 @@ class TradingKernel:
         self.peak[idx] = self.env.initial_cash
         self.active[idx] = True
         self.bench_units[idx] = 1.0 / (self.n_assets * self.prices[starts])
+        self.bench_value[idx] = 1.0
         self.reward.reset(idx)
         if self.recorder is not None:
             self._record_reset(idx)
@@ -152,8 +155,9 @@ class TradingKernel:
         next_prices = self.prices[self.t]
         equity = self.cash + (self.holdings * next_prices).sum(axis=1)
         ret = equity / ctx.equity - 1.0
-        bench_before = (self.bench_units * prices).sum(axis=1)
-        bench_ret = (self.bench_units * next_prices).sum(axis=1) / bench_before - 1.0
+        bench = (self.bench_units * next_prices).sum(axis=1)
+        bench_ret = bench / self.bench_value - 1.0
+        self.bench_value = bench
         reward = self.reward(ret, bench_ret, active)
         self.peak = np.maximum(self.peak, equity)
 

@@ -23,8 +23,8 @@ def observation_size(n_assets: int, n_features: int, lookback: int) -> int:
 
 class ObservationBuilder:
     def __init__(self, features: np.ndarray, lookback: int) -> None:
-        self.features = np.ascontiguousarray(features, dtype=np.float32)  # (T, A, F)
-        _, self.n_assets, self.n_features = self.features.shape
+        t_bars, self.n_assets, self.n_features = features.shape
+        self.rows = np.ascontiguousarray(features, dtype=np.float32).reshape(t_bars, -1)  # (T, A x F)
         self.lookback = lookback
         self.size = observation_size(self.n_assets, self.n_features, lookback)
         self._offsets = np.arange(-(lookback - 1), 1, dtype=np.int64)
@@ -40,6 +40,6 @@ class ObservationBuilder:
         obs = np.empty((n, self.size), dtype=np.float32)
         obs[:, 0] = cash * inv
         obs[:, 1 : 1 + a] = value * inv[:, None]
-        window = self.features[t[:, None] + self._offsets]  # (N, L, A, F)
+        window = np.take(self.rows, (t[:, None] + self._offsets).ravel(), axis=0)  # (N x L, A x F)
         obs[:, 1 + a :] = window.reshape(n, -1)
         return obs

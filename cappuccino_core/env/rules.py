@@ -17,6 +17,7 @@ guaranteed:
 2. :class:`LotRounding`    quantities become whole lots, toward zero; a sell of (almost) the whole
                            position becomes exactly the whole position.
 3. :class:`MinOrderValue`  orders under the minimum notional are dropped.
+   (risk rules)            ``default_rules(env, risk=[...])`` puts the risk manager's rules here.
 4. :class:`CashReserve`    after fees and slippage, cash >= cash_reserve x equity: buys are scaled down
                            (sell proceeds count), and when price moves already took cash below the reserve,
                            holdings are sold pro rata to restore it. With a reserve of 0 this is "cash >= 0".
@@ -24,7 +25,10 @@ guaranteed:
                            asset: buys are cut and positions that drifted above the cap are sold down.
 
 Rules 4 and 5 only ever cut buys or add sells, which never breaks what an earlier rule guaranteed; the
-orders they change come out in whole lots and above the minimum order value. The limits hold exactly
+orders they change come out in whole lots and above the minimum order value. A rule added after them
+must only cut buys (a sale costs fees, which lowers equity and so every other asset's cap). With
+``allow_short`` the cap holds on |position|; the reserve is exact for long-only accounts (covering a short
+that breached the cap spends cash). The limits hold exactly
 (no tolerance) after rounding, fees and slippage, marked at the bar's reference price, with one exception
 the broker imposes: a position worth less than the minimum order value ("dust") cannot be sold, so a
 limit that only selling dust could restore stays violated until prices move. Property tests
@@ -85,6 +89,17 @@ class OrderContext:
         )
 
     @cached_property
+    def unit_costs(self) -> tuple[np.ndarray, np.ndarray]:
+        """(N, A) fee + slippage per unit bought, per unit sold (quote currency, at the reference price)."""
+        assert self.buy_unit is not None and self.sell_unit is not None
+        return self.buy_unit - self.prices, self.prices - self.sell_unit
+
+    def equity_after(self, qty: np.ndarray) -> np.ndarray:
+        """(N,) equity after ``qty`` filled: equity - fees - slippage (settle(qty).equity up to rounding)."""
+        cost_buy, cost_sell = self.unit_costs
+        return self.equity - (np.maximum(qty, 0.0) * cost_buy - np.minimum(qty, 0.0) * cost_sell).sum(axis=1)
+
+    @cached_property
     def max_cost_rate(self) -> np.ndarray:
         """(N, A) upper bound on fee + slippage per unit of notional traded, either side."""
         return (1.0 + self.slippage) * (1.0 + self.fee_rate) - 1.0
@@ -100,7 +115,7 @@ class OrderContext:
         return np.where(self.holdings > 0, self.holdings - 0.5 * self.lot, np.inf)
 
     @cached_property
-    def _sellable(self) -> np.ndarray:
+    def sellable(self) -> np.ndarray:
         """(N, A) bool: the holding is worth at least the minimum order value (not dust)."""
         return self.holdings * self.prices >= self.min_order_value
 
@@ -115,7 +130,7 @@ class OrderContext:
         nothing is asked or the position is dust (worth less than the minimum order value: no broker
         accepts that order). With ``position`` = a short's size, the same gives buys to cover it."""
         if position is None:
-            position, exit_level, sellable = self.holdings, self._exit_level, self._sellable
+            position, exit_level, sellable = self.holdings, self._exit_level, self.sellable
         else:
             exit_level = np.where(position > 0, position - 0.5 * self.lot, np.inf)
             sellable = position * self.prices >= self.min_order_value
@@ -192,7 +207,7 @@ class CashReserve:
             return out
         # Prices of the holdings rose: no buys, and every non-dust holding is sold pro rata so that the
         # extra proceeds cover the shortfall: fraction = -room / sum(held x per_sell).
-        held = np.where(ctx._sellable, ctx.holdings + sells, 0.0)
+        held = np.where(ctx.sellable, ctx.holdings + sells, 0.0)
         gain = (held * per_sell).sum(axis=1)
         frac = np.minimum(-room / np.where(gain > 0, gain, 1.0) * (1.0 + _EPS), 1.0)
         forced = -ctx.legal_sell(-sells + held * frac[:, None])
@@ -215,14 +230,14 @@ class PositionCap:
     allow_short: bool = False
 
     def apply(self, qty: np.ndarray, ctx: OrderContext) -> np.ndarray:
-        first = ctx.settle(qty).equity
+        first = ctx.equity_after(qty)
         side = self._sides(qty, ctx, first)
         if not side.any():  # nothing beyond the cap at the equity the orders settle to
             return qty
         estimate = np.where(side.any(axis=1), self._solve(qty, ctx, first, side), first)
         for attempt in range(3):
             q = self._cut(qty, ctx, estimate)
-            settled = ctx.settle(q).equity
+            settled = ctx.equity_after(q)
             short = settled < estimate * (1.0 - 0.1 * _EPS)
             if not short.any() or attempt == 2:
                 return q
@@ -257,22 +272,26 @@ class PositionCap:
         return side
 
     def _solve(self, qty: np.ndarray, ctx: OrderContext, equity: np.ndarray, side: np.ndarray) -> np.ndarray:
-        """E with E = equity before - costs of the uncut orders - costs of moving each cut asset to
-        side x cap x E, where a cut trade costs (buy_unit/p - 1) per unit of notional bought and
-        (1 - sell_unit/p) per unit sold (the direction taken from ``equity``)."""
-        assert ctx.buy_unit is not None and ctx.sell_unit is not None
-        p, value = ctx.prices, ctx.holdings * ctx.prices
-        buy_rate, sell_rate = ctx.buy_unit / p - 1.0, 1.0 - ctx.sell_unit / p
-        notional = np.where(side != 0, 0.0, qty * p)
-        uncut_cost = (np.maximum(notional, 0.0) * buy_rate - np.minimum(notional, 0.0) * sell_rate).sum(
-            axis=1
-        )
-        buying = side * self.cap * equity[:, None] > value
-        signed_rate = np.where(side == 0, 0.0, np.where(buying, buy_rate, -sell_rate))  # c x s
-        slope = 1.0 + self.cap * (signed_rate * side).sum(axis=1)
-        solved = (ctx.equity - uncut_cost + (signed_rate * value).sum(axis=1)) / slope
-        # Rounding a cut sell up by up to a lot costs a little more: leave room for it.
-        rounding = (np.abs(side) * ctx.max_cost_rate * 2.0 * ctx.lot * p).sum(axis=1)
+        """E with E = equity before - costs of the uncut orders - costs of moving each cut asset to the
+        position side x cap x E / p, at cost_buy per unit bought and cost_sell per unit sold (whether a
+        cut buys or sells is read at ``equity``). Linear in E:
+        E (1 + cap x sum(c x side / p)) = equity before - uncut costs + sum(c x holding), c = +cost_buy for
+        a cut that buys, -cost_sell for one that sells, 0 for an uncut asset."""
+        cost_buy, cost_sell = ctx.unit_costs
+        h, p = ctx.holdings, ctx.prices
+        value = h * p
+        uncut = np.where(side == 0.0, qty, 0.0)
+        uncut_cost = (np.maximum(uncut, 0.0) * cost_buy - np.minimum(uncut, 0.0) * cost_sell).sum(axis=1)
+        buying = side * (self.cap * equity)[:, None] > value
+        c = np.where(side == 0.0, 0.0, np.where(buying, cost_buy, -cost_sell))
+        slope = 1.0 + self.cap * (c * side / p).sum(axis=1)
+        solved = (ctx.equity - uncut_cost + (c * h).sum(axis=1)) / slope
+        # A forced cut (selling down a long, covering a short: the position is already beyond the cap) is
+        # rounded up, by up to a lot, and to the minimum order value when it is smaller: it costs a little
+        # more than solved for; leave room for that. A cut of a new order is rounded toward zero: cheaper.
+        beyond = side * value - self.cap * equity[:, None]
+        extra = 2.0 * ctx.lot * p + np.where(beyond < ctx.min_order_value, ctx.min_order_value, 0.0)
+        rounding = np.where((side != 0.0) & (beyond > 0.0), ctx.max_cost_rate * extra, 0.0).sum(axis=1)
         return solved - rounding
 
     def _lower_bound(self, qty: np.ndarray, ctx: OrderContext) -> np.ndarray:
@@ -299,14 +318,15 @@ class PositionCap:
         return q
 
 
-def default_rules(env: EnvConfig) -> list[OrderRule]:
-    """The rule list every consumer uses unless told otherwise (see the module docstring for the order)."""
-    rules: list[OrderRule] = []
-    if not env.allow_short:
-        rules.append(NoShort())
-    rules += [LotRounding(), MinOrderValue(), CashReserve(env.cash_reserve), PositionCap(env.position_cap)]
-    if env.allow_short:
-        rules[-1] = PositionCap(env.position_cap, allow_short=True)
+def default_rules(env: EnvConfig, risk: list[OrderRule] | None = None) -> list[OrderRule]:
+    """The rule list every consumer uses (see the module docstring for the order).
+
+    ``risk``: more rules (the risk manager's) placed after the minimum-order rule and before the cash
+    reserve and position cap, so that whatever they cut or sell, the last two still hold exactly.
+    """
+    rules: list[OrderRule] = [] if env.allow_short else [NoShort()]
+    rules += [LotRounding(), MinOrderValue(), *(risk or [])]
+    rules += [CashReserve(env.cash_reserve), PositionCap(env.position_cap, allow_short=env.allow_short)]
     return rules
 
 

@@ -110,6 +110,8 @@ def check_step(k: TradingKernel, env: EnvConfig, before: dict, result) -> None:
         only_dust_left = np.all((h <= 0.0) | dust, axis=1)
         assert np.all(reserve_ok | only_dust_left | ~active), (cash, equity)
     cap_ok = np.abs(value) <= env.position_cap * equity[:, None]
+    if env.allow_short:  # a short can lose more than the equity: the episode then ends (terminated)
+        cap_ok |= (equity <= 0.0)[:, None] & result.terminated[:, None]
     assert np.all(cap_ok | dust | frozen), (value / equity[:, None], env.position_cap)
 
     traded = row["qty"] != 0.0
@@ -120,7 +122,7 @@ def check_step(k: TradingKernel, env: EnvConfig, before: dict, result) -> None:
     next_p = k.prices[k.t]
     change = result.equity - e0
     expected = (h * (next_p - p)).sum(axis=1) - row["fee"] - row["slippage"]
-    scale = e0 + (np.abs(h) * (next_p + p)).sum(axis=1) + (np.abs(h0) * p).sum(axis=1)
+    scale = np.abs(e0) + (np.abs(h) * (next_p + p)).sum(axis=1) + (np.abs(h0) * p).sum(axis=1)
     assert np.all(np.abs(change - expected) <= 1e-9 * scale), (change, expected)
 
 

@@ -62,6 +62,14 @@ def test_kernel_episodes_end_at_their_segment_or_length() -> None:
         assert (s >= 3 and e <= 49) or (s >= 53 and e <= 119)
 
 
+def test_given_segments_are_split_at_the_datas_gaps() -> None:
+    data = toy_dataset(100, 1, 1, 2, segments=[(0, 40), (40, 100)])
+    k = TradingKernel(data, EnvConfig(episode_length=10), FREE, 64, segments=[(20, 70)], seed=0)
+    assert k.sampler.segments == [(20, 40), (40, 70)]
+    k.reset()
+    assert np.all(((k.start >= 21) & (k.end <= 39)) | ((k.start >= 41) & (k.end <= 69)))
+
+
 def test_observation_layout() -> None:
     # Feature j of asset i at bar t is 1000 t + 10 i + j: the layout can be read off the vector.
     n_bars, n_assets, n_feat, lookback = 12, 3, 2, 4

@@ -1,0 +1,139 @@
+"""Backtests: any policy with a batched ``predict(observations) -> actions`` through the step kernel.
+
+The kernel is the one used in training (same actions, costs, order rules, observation), so a backtest
+is what training optimised and what trading will do. :func:`run_episodes` steps any set of episodes in
+one batch and returns one :class:`EpisodeRecord` per episode (equity, cash, holdings, fees, slippage,
+trade ledger). :func:`backtest` runs a MarketDataset window: one episode per contiguous segment (usually
+one), and summarises it with ``cappuccino_core.metrics`` against the equal-weight and BTC-hold benchmarks.
+
+Several segments (gaps in the data) are separate episodes, each starting from ``initial_cash`` in cash;
+the reported curve chains their returns (each segment continues from the previous one's final equity),
+and the benchmarks are chained the same way. The ledger lists every segment's fills as recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import polars as pl
+
+from cappuccino_core.config.costs import CostsConfig
+from cappuccino_core.config.env import EnvConfig
+from cappuccino_core.env.kernel import TradingKernel
+from cappuccino_core.env.records import EpisodeRecord
+from cappuccino_core.env.rules import OrderRule
+from cappuccino_core.features.dataset import MarketDataset
+from cappuccino_core.metrics import PerformanceSummary, standard_benchmarks, summarize
+
+
+class Policy(Protocol):
+    def predict(self, observations: np.ndarray) -> Any:
+        """(N, obs_size) float32 -> (N, n_assets) actions in [-1, 1] (or an (actions, state) tuple)."""
+        ...
+
+
+class SB3Policy:
+    """An SB3 model as a deterministic batched policy."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def predict(self, observations: np.ndarray) -> np.ndarray:
+        actions, _ = self.model.predict(observations, deterministic=True)
+        return np.asarray(actions)
+
+
+@dataclass
+class BacktestResult:
+    times: np.ndarray  # (T,) int64 ns, bar open time of each equity point
+    equity: np.ndarray  # (T,) total equity, first point = initial cash (segments chained)
+    benchmarks: dict[str, np.ndarray]  # name -> (T,) equity on the same bars
+    ledger: pl.DataFrame  # every fill (records.LEDGER_SCHEMA)
+    summary: PerformanceSummary
+    episodes: list[EpisodeRecord]  # one per segment, as recorded (cash, holdings, fees, slippage, ...)
+
+    @property
+    def fees(self) -> float:
+        return float(sum(e.fees.sum() for e in self.episodes))
+
+    @property
+    def slippage(self) -> float:
+        return float(sum(e.slippage.sum() for e in self.episodes))
+
+
+def _actions(policy: Policy, obs: np.ndarray) -> np.ndarray:
+    out = policy.predict(obs)
+    if isinstance(out, tuple):  # SB3-style (actions, state)
+        out = out[0]
+    return np.asarray(out, dtype=np.float64)
+
+
+def run_episodes(
+    policy: Policy,
+    data: MarketDataset,
+    env: EnvConfig,
+    costs: CostsConfig,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    *,
+    rules: list[OrderRule] | None = None,
+) -> list[EpisodeRecord]:
+    """Run ``policy`` over the episodes (starts[i], ends[i]) in one batch; every episode runs to its end
+    (ended ones stay frozen while the others finish)."""
+    starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
+    kernel = TradingKernel(data, env, costs, len(starts), rules=rules, record=True)
+    obs = kernel.reset(starts=starts, ends=ends)
+    while kernel.active.any():
+        actions = _actions(policy, obs)
+        if actions.shape != (kernel.n, kernel.n_assets):
+            raise ValueError(
+                f"policy returned actions of shape {actions.shape}; expected {(kernel.n, kernel.n_assets)}"
+            )
+        obs = kernel.step(actions).obs
+    assert kernel.recorder is not None
+    return [kernel.recorder.episode(i) for i in range(kernel.n)]
+
+
+def _chain(curves: list[np.ndarray]) -> np.ndarray:
+    """Concatenate curves so each continues from the previous one's last value (returns are kept)."""
+    out = [curves[0]]
+    for c in curves[1:]:
+        out.append(c * (out[-1][-1] / c[0]))
+    return np.concatenate(out)
+
+
+def btc_ticker(tickers: tuple[str, ...]) -> str:
+    """The BTC ticker if there is one (BTC/USD, BTC/USDT, ...), else the first ticker."""
+    return next((t for t in tickers if t.upper().split("/")[0].split("-")[0] in ("BTC", "XBT")), tickers[0])
+
+
+def backtest(
+    policy: Policy,
+    data: MarketDataset,
+    env: EnvConfig,
+    costs: CostsConfig,
+    *,
+    start: int | None = None,
+    end: int | None = None,
+    rules: list[OrderRule] | None = None,
+) -> BacktestResult:
+    """Backtest ``policy`` on rows [start, end) of ``data`` (default all): one episode per segment, from
+    its first bar with a full lookback window to its last bar."""
+    window = data.slice(start or 0, data.n_bars if end is None else end)
+    kernel = TradingKernel(window, env, costs, 1, rules=rules)  # validates the window, finds episodes
+    starts, ends = kernel.sampler.whole()
+    episodes = run_episodes(policy, window, env, costs, starts, ends, rules=rules)
+    times = np.concatenate([e.times for e in episodes])
+    equity = _chain([e.equity for e in episodes])
+    per_segment = [
+        standard_benchmarks(
+            window.prices[s : e + 1], window.tickers, env.initial_cash, btc=btc_ticker(window.tickers)
+        )
+        for s, e in zip(starts.tolist(), ends.tolist(), strict=True)
+    ]
+    benchmarks = {name: _chain([b[name] for b in per_segment]) for name in per_segment[0]}
+    ledger = pl.concat([e.ledger for e in episodes])
+    summary = summarize(equity, window.spec.timeframe, ledger=ledger, benchmarks=benchmarks)
+    return BacktestResult(times, equity, benchmarks, ledger, summary, episodes)
