@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cappuccino_cli import backtest, cge, data, pipeline, run, trade
+from cappuccino_cli import backtest, cge, data, gates, pipeline, run, trade
 
 app = typer.Typer(
     name="cappuccino",
@@ -17,6 +17,7 @@ app.add_typer(cge.app, name="cge", help="CGE macro scenarios: generate, describe
 app.add_typer(backtest.app, name="backtest", help="Backtest a saved policy or a baseline.")
 app.add_typer(pipeline.app, name="pipeline", help="The orchestrator: status, once, run, stop, resume.")
 app.add_typer(trade.app, name="trade", help="Paper/live trading, emergency stop and resume.")
+app.add_typer(gates.app, name="gates", help="Validation gates: run them for a model, show its verdicts.")
 app.command("run", help="The main job: the whole pipeline on the embedded default.")(run.run)
 
 if __name__ == "__main__":
