@@ -66,6 +66,8 @@ class TradingKernel:
         self.buy_unit, self.sell_unit = unit_cash(self.prices, self.slippage, self.costs.fee_rate)
         self.lot = lot_sizes(data.tickers, env)
         self.rules = default_rules(env) if rules is None else list(rules)
+        # Rules with state (the risk manager) get every fill and every episode restart.
+        self._stateful = [r for r in self.rules if hasattr(r, "on_fill") and hasattr(r, "reset")]
         segments = data.segments if segments is None else within(segments, data.segments)
         self.sampler = EpisodeSampler(segments, self.lookback, env.episode_length)
         self.observe = ObservationBuilder(data.features, self.lookback)
@@ -116,6 +118,8 @@ class TradingKernel:
         self.bench_units[idx] = 1.0 / (self.n_assets * self.prices[starts])
         self.bench_value[idx] = 1.0
         self.reward.reset(idx)
+        for rule in self._stateful:  # stateful risk rules (entry prices, counters) restart with the episode
+            rule.reset(idx)
         if self.recorder is not None:
             self._record_reset(idx)
         return self.observation()
@@ -149,6 +153,8 @@ class TradingKernel:
         # 3. Fill.
         fill = ctx.settle(qty)
         self.cash, self.holdings = fill.cash, fill.holdings
+        for rule in self._stateful:  # the same fill events the live trader feeds them
+            rule.on_fill(qty, fill.price, fill.fee, ctx.time)
 
         # 4. Next bar, mark, reward.
         self.t = t + active
