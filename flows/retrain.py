@@ -22,13 +22,16 @@ def retrain(
     max_splits: int | None = None,
     skip_augment: bool = False,
     dry_run: bool = False,
+    inject_train_failures: int = 0,
 ) -> dict:
     settings = settings_for(config)
     if emergency_stopped(settings):
         return {"halted": "emergency stop"}
     out: dict = {"ingest": ingest(config, source)}
     out["augment"] = "skipped" if skip_augment else augment(config, force=True)
-    out["train"] = train(config, phase1_trials, phase2_trials, workers, max_splits)
+    out["train"] = train(
+        config, phase1_trials, phase2_trials, workers, max_splits, inject_failures=inject_train_failures
+    )
     out["gates"] = gates(config)
     out["arena"] = arena(config, dry_run=dry_run)
     return out

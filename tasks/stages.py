@@ -27,10 +27,18 @@ def cge_scenarios(settings: Settings, force: bool = False) -> dict[str, Any]:
 
 @task(name="train-phase", retries=0, timeout_seconds=24 * 3600, cache_policy=NO_CACHE)
 def train_phase(
-    settings: Settings, phase: int, trials: int | None, workers: int | None, max_splits: int | None = None
+    settings: Settings,
+    phase: int,
+    trials: int | None,
+    workers: int | None,
+    max_splits: int | None = None,
+    inject_failure: bool = False,
 ) -> dict[str, Any]:
     """One Optuna phase: ``workers`` processes (one per Optuna worker) share the study up to its limit.
-    Failed/stale trials are retried inside the study (heartbeat + RetryFailedTrialCallback)."""
+    Failed/stale trials are retried inside the study (heartbeat + RetryFailedTrialCallback).
+    ``inject_failure``: fail before any work (fault injection; the train flow's retry must recover)."""
+    if inject_failure:
+        raise RuntimeError(f"injected failure in train-phase {phase} (fault injection)")
     from cappuccino_core.training.study import run_phase
 
     rep = run_phase(settings, phase, trials=trials, workers=workers, max_splits=max_splits)

@@ -1,0 +1,242 @@
+"""The two study phases: stable names, resumable, each with a trial limit.
+
+- ``<experiment>-phase1``: searches timeframe x lookback (PPO at fixed defaults). Its grid is enqueued
+  once, cycling through every available (timeframe, lookback) pair up to the trial limit.
+- ``<experiment>-phase2``: the full search space with the phase 1 choice fixed: the (timeframe, lookback)
+  pair with the highest mean objective over phase 1's completed trials.
+
+Everything a worker needs is stored in the study's user attributes (holdout start, fixed values,
+prepared dataset files), so any worker process, on any machine sharing the storage, rebuilds the same
+:class:`PhaseContext` with :func:`load_context`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.trial import TrialState
+
+from cappuccino_core.config import Settings
+from cappuccino_core.config.training import TrainingConfig
+from cappuccino_core.training.data import available_timeframes, holdout_time, prepare_dataset
+from cappuccino_core.training.objective import DEFAULT_TARGET, PhaseContext
+from cappuccino_core.training.storage import budget_used, describe, make_storage
+
+log = logging.getLogger(__name__)
+
+
+def study_name(cfg: TrainingConfig, phase: int) -> str:
+    if phase not in (1, 2):
+        raise ValueError(f"phase must be 1 or 2, got {phase}")
+    return f"{cfg.experiment}-phase{phase}"
+
+
+def trial_limit(cfg: TrainingConfig, phase: int, trials: int | None = None) -> int:
+    limit = trials if trials is not None else (cfg.phase1_trials if phase == 1 else cfg.phase2_trials)
+    if limit < 1:
+        raise ValueError(f"the trial limit must be >= 1, got {limit}")
+    return limit
+
+
+def make_pruner(cfg: TrainingConfig) -> optuna.pruners.BasePruner:
+    n_splits = _n_splits(cfg)
+    if cfg.pruner == "median":
+        return optuna.pruners.MedianPruner(
+            n_startup_trials=cfg.pruner_startup_trials, n_warmup_steps=cfg.pruner_warmup_splits
+        )
+    if cfg.pruner == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=n_splits, reduction_factor=3)
+    return optuna.pruners.NopPruner()
+
+
+def _n_splits(cfg: TrainingConfig) -> int:
+    from math import comb
+
+    return comb(cfg.cv_groups, cfg.cv_test_groups)
+
+
+def make_sampler(cfg: TrainingConfig, worker_index: int) -> optuna.samplers.BaseSampler:
+    seed = cfg.seed + 7 * worker_index  # workers must not propose the same points
+    if cfg.sampler == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True)
+
+
+def open_study(settings: Settings, phase: int, worker_index: int = 0) -> optuna.Study:
+    cfg = settings.training
+    storage = make_storage(
+        settings.paths.optuna_storage,
+        heartbeat_interval=cfg.heartbeat_interval_s,
+        grace_period=cfg.heartbeat_grace_s,
+        max_retries=cfg.max_retries,
+    )
+    return optuna.create_study(
+        study_name=study_name(cfg, phase),
+        storage=storage,
+        direction="maximize",
+        load_if_exists=True,
+        sampler=make_sampler(cfg, worker_index),
+        pruner=make_pruner(cfg),
+    )
+
+
+def work_dir(settings: Settings, phase: int) -> Path:
+    return Path(settings.paths.data_root) / "training" / study_name(settings.training, phase)
+
+
+def best_phase1_choice(settings: Settings) -> tuple[str, int, dict[str, float]]:
+    """(timeframe, lookback) with the highest mean objective over phase 1's completed trials."""
+    study = open_study(settings, 1)
+    by_choice: dict[tuple[str, int], list[float]] = defaultdict(list)
+    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        by_choice[(str(t.params["timeframe"]), int(t.params["lookback"]))].append(float(t.value or 0.0))
+    if not by_choice:
+        raise RuntimeError(
+            f"phase 2 needs phase 1's choice, but study {study.study_name} has no completed trial: "
+            "run `cappuccino train --phase 1` first"
+        )
+    means = {f"{tf}/{lb}": float(np.mean(v)) for (tf, lb), v in by_choice.items()}
+    (tf, lb), _ = max(by_choice.items(), key=lambda kv: (np.mean(kv[1]), len(kv[1])))
+    return tf, lb, means
+
+
+def prepare_phase(settings: Settings, phase: int, trials: int | None = None) -> optuna.Study:
+    """Create (or resume) the phase's study, fix its choices, build its datasets; idempotent."""
+    cfg = settings.training
+    limit = trial_limit(cfg, phase, trials)
+    study = open_study(settings, phase)
+    attrs = study.user_attrs
+    holdout = (
+        attrs.get("holdout_ns") if "holdout_ns" in attrs else holdout_time(settings, settings.data.timeframe)
+    )
+    if phase == 1:
+        tfs = attrs.get("timeframes") or available_timeframes(settings, cfg.phase1_timeframes)
+        if not tfs:
+            raise RuntimeError(
+                f"none of the timeframes {cfg.phase1_timeframes} is available for every ticker"
+            )
+        choices = [(tf, int(lb)) for tf in tfs for lb in cfg.phase1_lookbacks]
+        fixed: dict[str, Any] = {}
+        if not study.get_trials(deepcopy=False):
+            for tf, lb in itertools.islice(itertools.cycle(choices), limit):
+                study.enqueue_trial({"timeframe": tf, "lookback": lb})
+    else:
+        if "fixed" in attrs:
+            fixed = attrs["fixed"]
+        else:
+            tf, lb, means = best_phase1_choice(settings)
+            fixed = {"timeframe": tf, "lookback": lb}
+            study.set_user_attr("phase1_means", means)
+        tfs = [fixed["timeframe"]]
+        choices = [(fixed["timeframe"], int(fixed["lookback"]))]
+    cache = work_dir(settings, phase) / "datasets"
+    datasets = {
+        f"{tf}/{lb}": str(prepare_dataset(settings, tf, lb, holdout, cache).path.resolve())
+        for tf, lb in choices
+    }
+    study.set_user_attr("holdout_ns", holdout)
+    study.set_user_attr("timeframes", list(tfs))
+    study.set_user_attr("fixed", fixed)
+    study.set_user_attr("datasets", datasets)
+    study.set_user_attr("trial_limit", limit)
+    return study
+
+
+def load_context(
+    settings: Settings,
+    phase: int,
+    study: optuna.Study,
+    target: str = DEFAULT_TARGET,
+    max_splits: int | None = None,
+) -> PhaseContext:
+    attrs = study.user_attrs
+    if "datasets" not in attrs:
+        raise RuntimeError(f"study {study.study_name} is not prepared (prepare_phase first)")
+    return PhaseContext(
+        settings=settings,
+        phase=phase,
+        study_name=study.study_name,
+        fixed=dict(attrs["fixed"]),
+        holdout_ns=attrs["holdout_ns"],
+        datasets=dict(attrs["datasets"]),
+        work_dir=work_dir(settings, phase),
+        timeframes=list(attrs["timeframes"]),
+        target=target,
+        max_splits=max_splits,
+    )
+
+
+@dataclass
+class PhaseReport:
+    study: str
+    limit: int
+    states: dict[str, int]
+    best: dict[str, Any] | None
+    trials: list[dict[str, Any]]
+    worker_exitcodes: list[int | None] = field(default_factory=list)
+    summary: Any = None  # the registry's StudySummary (PBO, DSR) when MLflow tracking is on
+
+    @property
+    def all_terminal_with_reason(self) -> bool:
+        return all(
+            t["state"] == "COMPLETE" or (t["state"] in ("PRUNED", "FAIL") and t["reason"])
+            for t in self.trials
+        )
+
+
+def phase_report(study: optuna.Study, limit: int) -> PhaseReport:
+    trials = study.get_trials(deepcopy=False)
+    states: dict[str, int] = defaultdict(int)
+    for t in trials:
+        states[t.state.name] += 1
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    best = describe(max(complete, key=lambda t: float(t.value or 0.0))) if complete else None
+    report = PhaseReport(study.study_name, limit, dict(states), best, [describe(t) for t in trials])
+    if budget_used(trials) < limit:
+        log.warning("study %s: %d of %d trials used", study.study_name, budget_used(trials), limit)
+    return report
+
+
+def run_phase(
+    settings: Settings,
+    phase: int,
+    *,
+    trials: int | None = None,
+    workers: int | None = None,
+    target: str = DEFAULT_TARGET,
+    max_splits: int | None = None,
+    summarize: bool = True,
+) -> PhaseReport:
+    """Prepare the phase's study, run ``workers`` processes on it up to the trial limit, report.
+
+    With MLflow tracking on, the registry's ``summarize_study`` then computes PBO and DSR for the study
+    and registers its best policies.
+    """
+    from cappuccino_core.training.workers import run_workers
+
+    cfg = settings.training
+    limit = trial_limit(cfg, phase, trials)
+    study = prepare_phase(settings, phase, limit)
+    if cfg.mlflow:  # create the tracking store and experiment once, before workers race to do it
+        from cappuccino_core.registry import Tracking
+
+        Tracking.from_settings(settings).ensure_experiment(study.study_name)
+    codes = run_workers(settings, phase, workers or cfg.workers, limit, target=target, max_splits=max_splits)
+    report = phase_report(study, limit)
+    report.worker_exitcodes = codes
+    if summarize and cfg.mlflow and report.states.get("COMPLETE"):
+        from cappuccino_core.registry import Tracking, summarize_study
+
+        report.summary = summarize_study(study.study_name, Tracking.from_settings(settings))
+    return report

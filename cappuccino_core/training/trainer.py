@@ -1,0 +1,254 @@
+"""One trial's training and evaluation, run inside the trial child process (see trial_runner.py).
+
+For each CPCV split: train PPO on the split's training segments, run it over each test segment, and
+score it: agent Sharpe - equal-weight Sharpe on the split's test bars (both from cappuccino_core.metrics).
+Each split's result is emitted as soon as it is known (the worker reports it to the pruner) and saved
+under the trial's checkpoint folder, keyed by the trial's globally unique id (its MLflow run id): a
+retried trial skips finished splits and resumes the unfinished one from its last checkpoint.
+
+With ``final_fit`` the artefact model is then trained on every training bar (all CPCV groups plus the
+synthetic windows); otherwise the last split's model is the artefact.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback
+
+from cappuccino_core.config.costs import CostsConfig
+from cappuccino_core.config.env import EnvConfig
+from cappuccino_core.features.dataset import MarketDataset
+from cappuccino_core.metrics import equal_weight_buy_and_hold, sharpe_ratio, simple_returns
+from cappuccino_core.training import envs, space
+from cappuccino_core.training.cv import RealBarIndex, Segment, split_dataset, synthetic_segments
+from cappuccino_core.training.guards import GuardedVecCheckNan, learn_guarded
+
+MODEL_FILE = "model.zip"
+RESULT_FILE = "result.json"
+RETURNS_FILE = "returns.npz"
+
+
+@dataclass
+class TrialJob:
+    """Everything a trial child needs: plain values only (it crosses a process boundary)."""
+
+    trial_uid: str
+    dataset_path: str
+    params: dict[str, Any]
+    env: dict[str, Any]
+    costs: dict[str, Any]
+    cv_groups: int
+    cv_test_groups: int
+    purge_bars: int
+    embargo_bars: int
+    holdout_ns: int | None
+    timesteps_per_split: int
+    checkpoint_every: int
+    checkpoint_dir: str
+    artifact_dir: str
+    n_envs: int
+    seed: int
+    final_fit: bool = True
+    max_splits: int | None = None  # tests: stop after this many splits
+
+    def to_kwargs(self) -> dict[str, Any]:
+        return {"job": asdict(self)}
+
+
+@dataclass
+class SplitResult:
+    index: int
+    test_groups: list[int]
+    value: float  # agent Sharpe - equal-weight Sharpe (annualised, test bars)
+    agent_sharpe: float
+    ew_sharpe: float
+    n_test_bars: int
+    train_steps: int
+    wall_s: float
+    resumed: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Checkpoint(BaseCallback):
+    """Save the agent every ``every`` env steps (atomically) so a retried trial resumes."""
+
+    def __init__(self, folder: Path, every: int) -> None:
+        super().__init__()
+        self.folder, self.every = folder, every
+        self._last = 0
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps - self._last >= self.every:
+            self._last = self.num_timesteps
+            save_checkpoint(self.model, self.folder)
+        return True
+
+
+def save_checkpoint(model: Any, folder: Path) -> None:
+    """The agent (with its step count) as ``model.zip``, written atomically."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f"tmp-{os.getpid()}.zip"
+    model.save(tmp)
+    tmp.replace(folder / MODEL_FILE)
+
+
+def train_agent(
+    job: TrialJob,
+    dataset: MarketDataset,
+    segments: list[Segment],
+    env_cfg: EnvConfig,
+    costs_cfg: CostsConfig,
+    folder: Path,
+    seed: int,
+) -> tuple[Any, bool]:
+    """PPO trained for ``timesteps_per_split`` steps on ``segments``; resumes from ``folder`` if saved."""
+    from stable_baselines3 import PPO
+
+    venv = GuardedVecCheckNan(envs.make_train_env(dataset, segments, env_cfg, costs_cfg, job.n_envs, seed))
+    ckpt = folder / MODEL_FILE
+    resumed = ckpt.is_file()
+    model = PPO.load(ckpt, env=venv, device="cpu") if resumed else space.build_agent(job.params, venv, seed)
+    remaining = job.timesteps_per_split - int(model.num_timesteps)
+    if remaining > 0:
+        learn_guarded(
+            model, remaining, [Checkpoint(folder, job.checkpoint_every)], reset_num_timesteps=not resumed
+        )
+    return model, resumed
+
+
+def score_split(
+    model: Any,
+    dataset: MarketDataset,
+    test: list[list[Segment]],
+    env_cfg: EnvConfig,
+    costs_cfg: CostsConfig,
+) -> tuple[float, float, np.ndarray, np.ndarray]:
+    """Agent and equal-weight Sharpe over the split's test bars; their per-bar returns (concatenated).
+
+    Returns are taken per contiguous segment and concatenated: no return spans a gap between segments.
+    """
+    segs = [s for group in test for s in group]
+    runs = envs.evaluate_segments(model, dataset, segs, env_cfg, costs_cfg)
+    agent = [simple_returns(r.equity) for r in runs]
+    bench = [simple_returns(equal_weight_buy_and_hold(dataset.prices[r.start : r.end + 1])) for r in runs]
+    ra = np.concatenate(agent) if agent else np.empty(0)
+    rb = np.concatenate(bench) if bench else np.empty(0)
+    tf = dataset.spec.timeframe
+    return float(sharpe_ratio(ra, tf)), float(sharpe_ratio(rb, tf)), ra, rb
+
+
+def split_value(agent_sharpe: float, ew_sharpe: float) -> float:
+    """The objective of one split: agent Sharpe - equal-weight Sharpe (annualised, same test bars).
+
+    An agent that stays in cash has Sharpe 0 (metrics' convention), so a finite value always exists
+    for real prices; a non-finite one (fewer than 2 test bars, a constant non-zero return) is an error.
+    """
+    value = agent_sharpe - ew_sharpe
+    if not np.isfinite(value):
+        raise ValueError(
+            f"split objective is not finite: agent Sharpe {agent_sharpe}, equal-weight {ew_sharpe}"
+        )
+    return float(value)
+
+
+def run_split(
+    job: TrialJob,
+    dataset: MarketDataset,
+    index: int,
+    test_groups: tuple[int, ...],
+    train: list[Segment],
+    test: list[list[Segment]],
+    env_cfg: EnvConfig,
+    costs_cfg: CostsConfig,
+    keep_model: Path | None = None,
+) -> tuple[SplitResult, np.ndarray, np.ndarray]:
+    """Train, score and record one split (or read its recorded result); ``keep_model``: save the agent."""
+    folder = Path(job.checkpoint_dir) / f"split_{index}"
+    done = folder / RESULT_FILE
+    if done.is_file():
+        res = SplitResult(**json.loads(done.read_text()))
+        res.resumed = True
+        with np.load(folder / RETURNS_FILE) as z:
+            return res, z["agent"], z["bench"]
+    t0 = time.monotonic()
+    model, resumed = train_agent(job, dataset, train, env_cfg, costs_cfg, folder, job.seed + 1000 * index)
+    agent_sharpe, ew_sharpe, ra, rb = score_split(model, dataset, test, env_cfg, costs_cfg)
+    res = SplitResult(
+        index=index,
+        test_groups=list(test_groups),
+        value=split_value(agent_sharpe, ew_sharpe),
+        agent_sharpe=agent_sharpe,
+        ew_sharpe=ew_sharpe,
+        n_test_bars=int(ra.size),
+        train_steps=int(model.num_timesteps),
+        wall_s=time.monotonic() - t0,
+        resumed=resumed,
+    )
+    if keep_model is not None:
+        model.save(keep_model)
+    model.get_env().close()
+    del model
+    gc.collect()  # PPO objects hold reference cycles: free this split's agent before the next one
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f"tmp-{os.getpid()}"
+    np.savez(tmp.with_suffix(".npz"), agent=ra, bench=rb)
+    tmp.with_suffix(".npz").replace(folder / RETURNS_FILE)
+    tmp.write_text(json.dumps(asdict(res)))
+    tmp.replace(folder / RESULT_FILE)  # last, atomically: its presence means the split is done
+    (folder / MODEL_FILE).unlink(missing_ok=True)  # the split is scored: its agent is not needed again
+    return res, ra, rb
+
+
+def train_trial(job: dict[str, Any], emit: Any) -> dict[str, Any]:
+    """Child entry point: every split (emitting each result), then the artefact model. Returns paths."""
+    j = TrialJob(**job)
+    dataset = MarketDataset.load(j.dataset_path)
+    env_cfg = EnvConfig.model_validate(j.env)
+    costs_cfg = CostsConfig.model_validate(j.costs)
+    splits = split_dataset(
+        dataset, j.cv_groups, j.cv_test_groups, j.purge_bars, j.embargo_bars, before=j.holdout_ns,
+        min_segment_len=dataset.spec.lookback + 1,
+    )  # fmt: skip
+    if j.max_splits is not None:
+        splits = splits[: j.max_splits]
+    art = Path(j.artifact_dir)
+    art.mkdir(parents=True, exist_ok=True)
+    model_path = art / MODEL_FILE
+    results, agent_returns, bench_returns = [], [], []
+    for k, sp in enumerate(splits):
+        keep = model_path if (not j.final_fit and k == len(splits) - 1) else None
+        res, ra, rb = run_split(
+            j, dataset, sp.index, sp.test_groups, sp.train, sp.test, env_cfg, costs_cfg, keep
+        )
+        results.append(res)
+        agent_returns.append(ra)
+        bench_returns.append(rb)
+        emit({"type": "split", **asdict(res)})
+    np.savez(
+        art / "test_returns.npz",
+        agent=np.concatenate(agent_returns),
+        bench=np.concatenate(bench_returns),
+        lengths=np.asarray([r.size for r in agent_returns]),
+    )
+    if not model_path.is_file():  # final fit (or a resumed last split whose agent was not kept)
+        train = RealBarIndex(dataset, j.holdout_ns).segments + synthetic_segments(dataset)
+        model, _ = train_agent(
+            j, dataset, train, env_cfg, costs_cfg, Path(j.checkpoint_dir) / "final", j.seed
+        )
+        model.save(model_path)
+    dataset.spec.save(art / "feature_spec.json")
+    return {
+        "splits": [asdict(r) for r in results],
+        "objective": float(np.mean([r.value for r in results])) if results else float("nan"),
+        "model_path": str(model_path),
+        "spec_path": str(art / "feature_spec.json"),
+        "returns_path": str(art / "test_returns.npz"),
+    }
