@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 run: install
-	$(VENV)/bin/cappuccino run
+	$(VENV)/bin/cappuccino run --config configs/quickstart.toml
 
 test: install
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --timeout 900 tests

@@ -62,8 +62,7 @@ def _spec_path(model: Path, spec: Path | None) -> Path:
 
 
 def _dataset(settings: Settings, sample: bool, spec: Any = None) -> Any:
-    from cappuccino_cli.data_features import _load_bars
-    from cappuccino_core.data.align import align_bars
+    from cappuccino_cli.data_features import load_market
     from cappuccino_core.features.builder import apply_spec, build_dataset
 
     if spec is not None:  # the model's tickers, in the model's order, at its timeframe
@@ -71,9 +70,8 @@ def _dataset(settings: Settings, sample: bool, spec: Any = None) -> Any:
             update={"data": settings.data.model_copy(update={"tickers": list(spec.tickers)})}
         )
     tf = spec.timeframe if spec is not None else settings.data.timeframe
-    frames = _load_bars(settings, tf, sample)
     try:
-        aligned = align_bars(frames, tf, settings.data)
+        aligned = load_market(settings, tf, sample)
         if spec is not None:
             return apply_spec(aligned.frames, spec, segments=aligned.segments)
         return build_dataset(aligned.frames, settings.features, tf, segments=aligned.segments)

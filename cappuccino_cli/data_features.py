@@ -14,21 +14,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 import typer
 from rich.table import Table
 
 from cappuccino_cli.common import ConfigOption, console, fail, settings_or_exit
 from cappuccino_core.config import Settings
+from cappuccino_core.data.align import AlignedBars
 from cappuccino_core.data.timeframes import normalise_timeframe
 
 DEFAULT_FIT_FRACTION = 0.85
-
-
-def _sample_path(settings: Settings, ticker: str, timeframe: str) -> Path:
-    """data/sample/BINANCE_BTCUSDT_1h.parquet for venue binance, BTC/USDT, 1h."""
-    pair = ticker.replace("/", "").replace("-", "").upper()
-    return Path(settings.paths.sample_dir) / f"{settings.data.venue.upper()}_{pair}_{timeframe}.parquet"
 
 
 def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
@@ -41,24 +35,16 @@ def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _load_bars(settings: Settings, timeframe: str, sample: bool) -> dict[str, pl.DataFrame]:
-    frames: dict[str, pl.DataFrame] = {}
-    if sample:
-        for t in settings.data.tickers:
-            p = _sample_path(settings, t, timeframe)
-            if not p.is_file():
-                raise fail(f"no sample file for {t} {timeframe}: {p} does not exist")
-            frames[t] = pl.read_parquet(p)
-        return frames
-    from cappuccino_core.data.store import BarStore, MissingDataset
+def load_market(settings: Settings, timeframe: str, sample: bool) -> AlignedBars:
+    """The configured tickers at ``timeframe``, aligned: from the sample with ``--sample``, else the store
+    (resampled from a finer stored timeframe when needed); one clear error when bars are missing."""
+    from cappuccino_core.data.market import MissingBars, load_aligned
 
-    store = BarStore(settings.paths.data_root)
-    for t in settings.data.tickers:
-        try:
-            frames[t] = store.read(settings.data.venue, t, timeframe)
-        except MissingDataset as exc:
-            raise fail(f"{exc} (or use --sample for the committed real sample)") from None
-    return frames
+    try:
+        return load_aligned(settings, timeframe, source="sample" if sample else "store")
+    except MissingBars as exc:
+        hint = "" if sample else " (or use --sample for the committed real sample)"
+        raise fail(f"{exc}{hint}") from None
 
 
 OutOption = typer.Option(
@@ -82,7 +68,6 @@ def features(
     timeframe: str | None = TimeframeOption,
     fit_fraction: float | None = FitFractionOption,
 ) -> None:
-    from cappuccino_core.data.align import align_bars
     from cappuccino_core.features.builder import build_dataset
 
     settings = settings_or_exit(config)
@@ -92,9 +77,8 @@ def features(
         raise fail(str(exc)) from None
     if fit_fraction is None:
         fit_fraction = 1.0 - float(getattr(settings.training, "holdout_fraction", 1.0 - DEFAULT_FIT_FRACTION))
-    raw = _load_bars(settings, tf, sample)
     try:
-        aligned = align_bars(raw, tf, settings.data)
+        aligned = load_market(settings, tf, sample)
         fit_end = max(1, int(aligned.n_bars * fit_fraction))
         ds = build_dataset(aligned.frames, settings.features, tf, fit_end=fit_end, segments=aligned.segments)
     except ValueError as exc:  # DataValidationError, FeatureSpecMismatch and bad parameters are ValueErrors

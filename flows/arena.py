@@ -1,4 +1,5 @@
-"""Arena: king of the hill for the candidates that passed the gates, then sandbox and live reviews."""
+"""Arena: king of the hill for the candidates that passed the backtest and stress gates, then sandbox and live
+reviews."""
 
 from __future__ import annotations
 
@@ -15,8 +16,14 @@ def arena(config: str | None = None, run_ids: list[str] | None = None, dry_run: 
     if emergency_stopped(settings):
         logger().warning("arena: emergency stop set; nothing done")
         return ["halted: emergency stop"]
-    ids = run_ids if run_ids is not None else candidates(settings)
-    lines = arena_hill(settings, ids, dry_run) if ids else ["arena: no candidates"]
+    if run_ids is None:
+        from cappuccino_core.gates.record import passed_gates
+        from cappuccino_core.state import StateStore
+
+        store = StateStore(settings.paths.state_url)
+        required = tuple(g for g in settings.gates.enabled if g in ("backtest", "stress"))
+        run_ids = [r for r in candidates(settings) if passed_gates(store, r, required)]
+    lines = arena_hill(settings, run_ids, dry_run) if run_ids else ["arena: no candidate passed the gates"]
     lines += arena_review(settings, dry_run)
     if not dry_run:
         record_stage(settings, "arena", "done", lines=lines)

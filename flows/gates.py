@@ -9,7 +9,7 @@ from tasks.stages import run_gates
 
 
 def candidates(settings, limit: int = 5) -> list[str]:
-    """Registered versions that hold no role and were never eliminated (newest first)."""
+    """Registered versions that never entered the arena (newest first): the gates' input."""
     from cappuccino_core.arena import standings
     from cappuccino_core.registry import Tracking, list_versions
     from cappuccino_core.state import StateStore

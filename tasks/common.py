@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +14,6 @@ from cappuccino_core.state import StateStore
 
 def settings_for(config: str | None = None, **overrides: Any) -> Settings:
     return load_settings(Path(config) if config else None, **overrides)
-
-
-def optional(module: str, attr: str) -> Any | None:
-    """``module.attr`` when that stage has landed, else None (the caller logs the skipped step)."""
-    try:
-        return getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError):
-        return None
 
 
 def logger() -> Any:

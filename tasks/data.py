@@ -47,23 +47,20 @@ def update_bars(settings: Settings, source: str) -> int:
     return sum(r.added for r in results)
 
 
-@task(name="load-frames", retries=2, retry_delay_seconds=2, timeout_seconds=300, cache_policy=NO_CACHE)
-def load_frames(settings: Settings, timeframe: str | None = None) -> dict[str, Any]:
-    """Stored bars per ticker (in configured order) at ``timeframe``."""
-    from cappuccino_core.data.store import BarStore
-
-    store = BarStore(settings.paths.data_root)
-    tf = timeframe or settings.data.timeframe
-    return {t: store.read(settings.data.venue, t, tf) for t in settings.data.tickers}
-
-
 @task(name="build-features", timeout_seconds=900, cache_policy=NO_CACHE)
 def build_features(settings: Settings, fit_fraction: float = 0.85) -> Any:
-    """A MarketDataset over the stored bars; normalisation fitted on the first ``fit_fraction`` rows."""
+    """A MarketDataset over the stored (else sample) bars, aligned; normalisation fitted on the first
+    ``fit_fraction`` rows."""
+    from cappuccino_core.data.market import load_aligned
     from cappuccino_core.features.builder import build_dataset
 
-    frames = load_frames.fn(settings)
-    n = min(f.height for f in frames.values())
-    ds = build_dataset(frames, settings.features, settings.data.timeframe, fit_end=int(n * fit_fraction))
-    logger().info("features: %d bars x %d assets, spec %s", ds.n_bars, ds.n_assets, ds.spec.tickers)
+    aligned = load_aligned(settings)
+    ds = build_dataset(
+        aligned.frames,
+        settings.features,
+        aligned.timeframe,
+        fit_end=int(aligned.n_bars * fit_fraction),
+        segments=aligned.segments,
+    )
+    logger().info("features: %d bars x %d assets, spec %s", ds.n_bars, ds.n_assets, ds.spec.content_hash())
     return ds

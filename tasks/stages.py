@@ -8,7 +8,6 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from cappuccino_core.config import Settings
-from tasks.common import logger, optional
 
 
 @task(name="cge-scenarios", retries=1, retry_delay_seconds=10, timeout_seconds=3600, cache_policy=NO_CACHE)
@@ -42,40 +41,46 @@ def train_phase(
     from cappuccino_core.training.study import run_phase
 
     rep = run_phase(settings, phase, trials=trials, workers=workers, max_splits=max_splits)
+    summary = rep.summary
     return {
         "phase": phase,
+        "study": rep.study,
         "states": dict(rep.states),
-        "best": getattr(rep, "best_value", None),
+        "best": rep.best["value"] if rep.best else None,
+        "best_params": rep.best["params"] if rep.best else None,
+        "all_terminal_with_reason": rep.all_terminal_with_reason,
         "exit_codes": list(rep.worker_exitcodes or []),
+        "pbo": getattr(summary, "pbo", None),
+        "dsr": getattr(summary, "dsr", None),
+        "registered": [v.run_id for v in getattr(summary, "registered", [])],
     }
 
 
 @task(name="gates", retries=1, retry_delay_seconds=30, timeout_seconds=6 * 3600, cache_policy=NO_CACHE)
 def run_gates(settings: Settings, run_ids: list[str]) -> dict[str, Any]:
-    """Every gate for each candidate; {run_id: {gate: passed}} (empty when the gates stage is absent)."""
-    run_all = optional("cappuccino_core.gates", "run_all_gates")
-    if run_all is None:
-        logger().warning("gates: cappuccino_core.gates.run_all_gates is not available; step skipped")
-        return {}
-    out: dict[str, Any] = {}
-    for rid in run_ids:
-        res = run_all(rid, settings)
-        out[rid] = res if isinstance(res, dict) else getattr(res, "__dict__", str(res))
-    return out
+    """Every gate for each candidate: {run_id: {gate: True | False | "pending" | "skipped", ...}}."""
+    from cappuccino_core.gates import run_all_gates
+
+    return {rid: run_all_gates(rid, settings) for rid in run_ids}
 
 
 @task(name="arena-hill", timeout_seconds=6 * 3600, cache_policy=NO_CACHE)
 def arena_hill(settings: Settings, run_ids: list[str], dry_run: bool = False) -> list[str]:
     """King of the hill over held-out windows for the given registered candidates."""
     from cappuccino_core.arena import MlflowRoleBook, Referee, arena_config, run_hill, windows
-    from cappuccino_core.registry import Tracking, load_policy
+    from cappuccino_core.data.market import load_aligned
+    from cappuccino_core.features.builder import apply_spec
+    from cappuccino_core.registry import Tracking, load_policy, model_spec
     from cappuccino_core.state import StateStore
-    from tasks.data import build_features
 
     cfg = arena_config(settings)
-    data = build_features.fn(settings)
-    held = data.slice(int(data.n_bars * (1 - settings.training.holdout_fraction)), data.n_bars)
     trk = Tracking.from_settings(settings)
+    # The bouts replay held-out bars built with the candidates' own FeatureSpec (timeframe, lookback,
+    # normalisation statistics); a contestant trained on other features is refused by load_policy.
+    spec = model_spec(run_ids[0], trk)
+    aligned = load_aligned(settings, spec.timeframe)
+    data = apply_spec(aligned.frames, spec, segments=aligned.segments)
+    held = data.slice(int(data.n_bars * (1 - settings.training.holdout_fraction)), data.n_bars)
     ref = Referee(
         StateStore(settings.paths.state_url), MlflowRoleBook(trk), actor="flow:arena", dry_run=dry_run
     )
@@ -111,9 +116,32 @@ def arena_review(settings: Settings, dry_run: bool = False) -> list[str]:
 
 @task(name="trade-tick", retries=0, timeout_seconds=900, cache_policy=NO_CACHE)
 def trade_tick(settings: Settings, dry_run: bool = False) -> str:
-    """One bar of the trader (never cached, never retried: orders are idempotent but not repeated here)."""
-    tick = optional("cappuccino_core.trading.loop", "run_tick")
-    if tick is None:
-        logger().warning("trade: cappuccino_core.trading.loop.run_tick is not available; step skipped")
-        return "skipped: trading loop not available"
-    return str(tick(settings, dry_run=dry_run))
+    """One bar of the production model on the configured paper broker, or live when the model holds the
+    ``live`` role and live trading is enabled (capital from the arena's ramp). Never cached, never retried
+    here: orders carry deterministic client ids, and the next tick reconciles."""
+    from cappuccino_core.arena import MlflowRoleBook, Referee, live_status
+    from cappuccino_core.registry import Tracking, get_role
+    from cappuccino_core.state import StateStore
+    from cappuccino_core.trading.loop.session import live_tick
+
+    trk = Tracking.from_settings(settings)
+    prod = get_role("production", tracking=trk)
+    if prod is None:
+        return "no production model yet"
+    ref = Referee(StateStore(settings.paths.state_url), MlflowRoleBook(trk), actor="flow:trade", dry_run=True)
+    live = live_status(ref)
+    if settings.trading.live_enabled and live.run_id == prod.run_id and live.capital_fraction > 0:
+        broker, fraction = "coinbase", live.capital_fraction
+    else:
+        broker, fraction = settings.trading.broker, 1.0
+    if dry_run:
+        return f"dry run: would trade {prod.run_id} on {broker} with {fraction:.0%} of capital"
+    return str(live_tick(settings, prod.run_id, fraction, broker=broker))
+
+
+@task(name="paper-session", retries=0, timeout_seconds=1800, cache_policy=NO_CACHE)
+def paper_session(settings: Settings, model: str, days: float = 2.0) -> dict[str, Any]:
+    """A short paper session of ``model`` through the real Alpaca SDK against the loopback exchange."""
+    from cappuccino_core.trading.loop.session import run_paper, summary
+
+    return summary(run_paper(settings, broker="local", days=days, model=model))

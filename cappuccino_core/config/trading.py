@@ -11,7 +11,9 @@ from cappuccino_core.config.base import Section
 
 class TradingConfig(Section):
     broker: Literal["sim", "alpaca-paper", "coinbase"] = Field(
-        "sim", description="which broker the bar loop trades through"
+        "alpaca-paper",
+        description="broker of the hourly trader: alpaca-paper (Alpaca paper API, the default), coinbase "
+        "(live, needs the green light) or sim (in-process; backtests and offline demos)",
     )
     client_id_prefix: str = Field(
         "cap", min_length=1, max_length=16, description="prefix of every deterministic client order id"

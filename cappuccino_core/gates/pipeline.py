@@ -40,14 +40,15 @@ def count_complete_trials(run_id: str, tracking: Any) -> int:
 
 def held_out_dataset(settings: Settings, spec: Any) -> MarketDataset:
     """The real bars from the holdout start on (plus the lookback's history), features per ``spec``."""
+    from cappuccino_core.data.market import load_aligned
     from cappuccino_core.features.builder import apply_spec
-    from cappuccino_core.training.data import holdout_time, load_aligned
+    from cappuccino_core.training.data import holdout_time
 
     sub = settings.model_copy(
         update={"data": settings.data.model_copy(update={"tickers": list(spec.tickers)})}
     )
-    frames, segments = load_aligned(sub, spec.timeframe)
-    data = apply_spec(frames, spec, segments=segments)
+    aligned = load_aligned(sub, spec.timeframe)
+    data = apply_spec(aligned.frames, spec, segments=aligned.segments)
     start_ns = holdout_time(sub, settings.data.timeframe)
     if start_ns is None:
         raise ValueError("training.holdout_fraction is 0: there is no held-out window for the backtest gate")
@@ -93,11 +94,10 @@ def run_all_gates(
     spec = None
     if policy is None:
         from cappuccino_core.registry import load_policy
-        from cappuccino_core.registry.models import resolve_model_uri
+        from cappuccino_core.registry.models import model_spec
 
         # The model's own spec: load it against itself, then build data with it.
-        resolved = resolve_model_uri(run_id, tracking)
-        spec = _model_spec(resolved.model_uri)
+        spec = model_spec(run_id, tracking)
         policy = load_policy(run_id, spec, tracking)
     spec = spec or getattr(policy, "spec", None) or (held_out.spec if held_out is not None else None)
     if spec is None:
@@ -140,19 +140,3 @@ def run_all_gates(
         failed = failed or not v.passed
     out["explanations"] = explanations
     return out
-
-
-def _model_spec(model_uri: str) -> Any:
-    import tempfile
-
-    import mlflow
-
-    from cappuccino_core.features.spec import FeatureSpec
-    from cappuccino_core.registry.pyfunc_model import SPEC_ARTIFACT
-
-    with tempfile.TemporaryDirectory(prefix="cappuccino-gates-") as tmp:
-        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=tmp))
-        arts = mlflow.models.Model.load(local).flavors.get("python_function", {}).get("artifacts", {})
-        if SPEC_ARTIFACT not in arts:
-            raise ValueError(f"{model_uri} carries no FeatureSpec; the gates cannot build its data")
-        return FeatureSpec.load(local / arts[SPEC_ARTIFACT]["path"])

@@ -59,3 +59,15 @@ def mirror_to_mlflow(v: Verdict, tracking: Any) -> bool:
     except Exception as exc:  # the stored verdict stands; say why the mirror failed
         log.warning("gate %s of %s: MLflow mirror failed: %s", v.gate, v.run_id, exc)
         return False
+
+
+def passed_gates(store: StateStore, run_id: str, required: tuple[str, ...] = ("backtest", "stress")) -> bool:
+    """True when the latest stored verdict of every ``required`` gate for ``run_id`` passed.
+
+    The arena admits models that passed the backtest and stress gates; the paper grade (which needs days of
+    paper trading) decides the live green light, not entry to the arena.
+    """
+    latest: dict[str, bool] = {}
+    for v in sorted(store.verdicts(run_id), key=lambda r: r.id):
+        latest[v.gate] = bool(v.passed)
+    return all(latest.get(g, False) for g in required)

@@ -91,13 +91,13 @@ class Verdict:
     def explain(self) -> str:
         if self.status == "pending":
             return f"{self.gate}: pending ({self.figures.get('reason', 'not enough data yet')})"
-        grade = f" grade {self.figures['grade']}," if self.figures.get("grade") else ""
+        grade = f"grade {self.figures['grade']}, " if self.figures.get("grade") else ""
         if self.passed:
             extra = "; ".join(c.describe() for c in self.failed_checks)
-            return f"{self.gate}: passed ({grade} {len(self.checks)} checks)" + (
+            return f"{self.gate}: passed ({grade}{len(self.checks)} checks)" + (
                 f"; missed: {extra}" if extra else ""
             )
-        return f"{self.gate}: FAILED:{grade} " + "; ".join(c.describe() for c in self.failed_checks)
+        return f"{self.gate}: FAILED: {grade}" + "; ".join(c.describe() for c in self.failed_checks)
 
     def to_dict(self) -> dict[str, Any]:
         return _safe(

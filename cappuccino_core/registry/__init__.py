@@ -14,7 +14,14 @@
 """
 
 from cappuccino_core.features.spec import FeatureSpecMismatch
-from cappuccino_core.registry.models import LoggedPolicy, Policy, load_policy, log_policy, resolve_model_uri
+from cappuccino_core.registry.models import (
+    LoggedPolicy,
+    Policy,
+    load_policy,
+    log_policy,
+    model_spec,
+    resolve_model_uri,
+)
 from cappuccino_core.registry.report import StudyReport, study_report
 from cappuccino_core.registry.roles import (
     ROLES,
@@ -55,6 +62,7 @@ __all__ = [
     "load_policy",
     "log_policy",
     "log_run_artifact",
+    "model_spec",
     "register_policy",
     "resolve_model_uri",
     "sampled_values",

@@ -231,6 +231,19 @@ def _expected_spec(expected: Any) -> FeatureSpec:
     )
 
 
+def model_spec(ref: str, tracking: Tracking | Any | None = None) -> FeatureSpec:
+    """The FeatureSpec a registered model was trained with (no weights loaded): the data to build for it."""
+    import mlflow
+
+    resolved = resolve_model_uri(ref, tracking)
+    with tempfile.TemporaryDirectory(prefix="cappuccino-spec-") as tmp:
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=resolved.model_uri, dst_path=tmp))
+        arts = mlflow.models.Model.load(local).flavors.get("python_function", {}).get("artifacts", {})
+        if SPEC_ARTIFACT not in arts:
+            raise FeatureSpecMismatch(f"{resolved.model_uri} carries no FeatureSpec")
+        return FeatureSpec.load(local / arts[SPEC_ARTIFACT]["path"])
+
+
 def load_policy(ref: str, expected_spec: Any, tracking: Tracking | Any | None = None) -> Policy:
     """Load the policy named by ``ref`` for data built with ``expected_spec``.
 

@@ -1,9 +1,8 @@
 """The datasets a study trains on: stored bars -> resampled -> aligned -> features, cached per choice.
 
-Bars come from the Parquet store (``paths.data_root``), or, for a ticker the store lacks, from the
-committed sample (``paths.sample_dir``, files ``<VENUE>_<BASE><QUOTE>_<tf>.parquet``). A timeframe is
-available when every ticker has it or a finer timeframe that divides it (1h -> 4h by resampling; 5m
-only where all tickers have 5m).
+Bars come from :mod:`cappuccino_core.data.market` (the Parquet store, or, for a ticker the store lacks,
+the committed sample). A timeframe is available when every ticker has it or a finer timeframe that
+divides it (1h -> 4h by resampling; 5m only where all tickers have 5m).
 
 The holdout (newest ``training.holdout_fraction`` of the aligned base-timeframe bars) starts at one
 TIME for every timeframe, so phase 1 compares timeframes over the same span. Normalisation is fitted on
@@ -15,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,80 +22,13 @@ import polars as pl
 
 from cappuccino_core.config import Settings
 from cappuccino_core.config.features import FeaturesConfig
-from cappuccino_core.data.align import align_bars
 from cappuccino_core.data.bars import OHLCV
+from cappuccino_core.data.market import available_timeframes as available_timeframes  # the study's import
+from cappuccino_core.data.market import load_aligned
 from cappuccino_core.data.resample import resample_bars
-from cappuccino_core.data.store import BarStore
-from cappuccino_core.data.symbols import parse_symbol
 from cappuccino_core.data.timeframes import normalise_timeframe, timeframe_seconds
 from cappuccino_core.features.builder import build_dataset
 from cappuccino_core.features.dataset import SOURCE_REAL, SOURCE_SYNTHETIC, MarketDataset
-
-log = logging.getLogger(__name__)
-BASE_CANDIDATES = ("1m", "5m", "15m", "30m", "1h", "2h", "4h", "1d")
-
-
-def _sample_path(settings: Settings, ticker: str, tf: str) -> Path:
-    sym = parse_symbol(ticker)
-    return (
-        Path(settings.paths.sample_dir) / f"{settings.data.venue.upper()}_{sym.base}{sym.quote}_{tf}.parquet"
-    )
-
-
-def _read(settings: Settings, ticker: str, tf: str) -> pl.DataFrame | None:
-    store = BarStore(settings.paths.data_root)
-    venue = settings.data.venue
-    if store.exists(venue, ticker, tf):
-        return store.read(venue, ticker, tf)
-    p = _sample_path(settings, ticker, tf)
-    return pl.read_parquet(p) if p.is_file() else None
-
-
-def _source_timeframe(settings: Settings, ticker: str, target: str) -> str | None:
-    """The coarsest stored timeframe of ``ticker`` that divides ``target`` (the cheapest to resample)."""
-    secs = timeframe_seconds(target)
-    store = BarStore(settings.paths.data_root)
-    for tf in sorted(BASE_CANDIDATES, key=timeframe_seconds, reverse=True):
-        s = timeframe_seconds(tf)
-        if (
-            s <= secs
-            and secs % s == 0
-            and (
-                store.exists(settings.data.venue, ticker, tf) or _sample_path(settings, ticker, tf).is_file()
-            )
-        ):
-            return tf
-    return None
-
-
-def available_timeframes(settings: Settings, candidates: list[str]) -> list[str]:
-    """The candidates every configured ticker can provide (directly or by resampling)."""
-    out = []
-    for tf in candidates:
-        tf = normalise_timeframe(tf)
-        missing = [t for t in settings.data.tickers if _source_timeframe(settings, t, tf) is None]
-        if missing:
-            log.info("timeframe %s unavailable: no bars for %s", tf, missing)
-        else:
-            out.append(tf)
-    return out
-
-
-def load_aligned(settings: Settings, timeframe: str) -> tuple[dict[str, pl.DataFrame], list[tuple[int, int]]]:
-    """Aligned, repaired bar frames per ticker (config order) at ``timeframe``, and their segments."""
-    tf = normalise_timeframe(timeframe)
-    frames = {}
-    for t in settings.data.tickers:
-        src = _source_timeframe(settings, t, tf)
-        if src is None:
-            raise FileNotFoundError(
-                f"no {tf} (or finer) bars for {t} in the store or {settings.paths.sample_dir}"
-            )
-        df = _read(settings, t, src)
-        assert df is not None
-        frames[t] = df if src == tf else resample_bars(df, src, tf, symbol=t)
-    aligned = align_bars(frames, tf, settings.data)
-    return aligned.frames, aligned.segments
 
 
 def holdout_time(settings: Settings, base_timeframe: str) -> int | None:
@@ -105,8 +36,7 @@ def holdout_time(settings: Settings, base_timeframe: str) -> int | None:
     frac = settings.training.holdout_fraction
     if frac <= 0:
         return None
-    frames, _ = load_aligned(settings, base_timeframe)
-    times = next(iter(frames.values()))["time"].dt.epoch("ns").to_numpy()
+    times = load_aligned(settings, base_timeframe).times_ns()
     return int(times[int(len(times) * (1 - frac))])
 
 
@@ -174,9 +104,10 @@ def build_training_dataset(
 ) -> MarketDataset:
     """Real aligned bars (all of them; the holdout is excluded by CPCV and from the normalisation fit)
     followed by the CGE windows, each its own segment (time drops at every window boundary)."""
-    frames, real_segments = load_aligned(settings, timeframe)
-    segments: list[tuple[int, int]] | None = real_segments
-    times = next(iter(frames.values()))["time"].dt.epoch("ns").to_numpy()
+    aligned = load_aligned(settings, timeframe)
+    frames = aligned.frames
+    segments: list[tuple[int, int]] | None = aligned.segments
+    times = aligned.times_ns()
     fit_end = None if holdout_ns is None else int(np.searchsorted(times, holdout_ns, side="left"))
     feats = FeaturesConfig.model_validate({**settings.features.model_dump(), "lookback": int(lookback)})
     n_fit = len(times) if fit_end is None else fit_end

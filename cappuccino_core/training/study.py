@@ -238,5 +238,8 @@ def run_phase(
     if summarize and cfg.mlflow and report.states.get("COMPLETE"):
         from cappuccino_core.registry import Tracking, summarize_study
 
-        report.summary = summarize_study(study.study_name, Tracking.from_settings(settings))
+        # Phase 1 only chooses the timeframe and lookback; candidates for the gates come from phase 2.
+        report.summary = summarize_study(
+            study.study_name, Tracking.from_settings(settings), register_top_k=3 if phase == 2 else 0
+        )
     return report

@@ -219,7 +219,10 @@ def start_local(settings: Settings, venue: str, frames: dict[str, pl.DataFrame] 
     first = next(iter(frames.values()))
     times = first["time"].dt.epoch("ns").to_numpy()
     log.info("local %s exchange on %s (%d bars x %d symbols)", venue, server.url, len(times), len(frames))
-    return LocalVenue(broker, ex, server, times, timeframe_seconds(settings.data.timeframe) * 10**9)
+    # The replayed bars' own interval (a 4h model replays 4h bars), not the configured default timeframe.
+    default_ns = timeframe_seconds(settings.data.timeframe) * 10**9
+    bar_ns = int(np.median(np.diff(times))) if len(times) > 1 else default_ns
+    return LocalVenue(broker, ex, server, times, bar_ns)
 
 
 def replace_trading(settings: Settings, trading: Any) -> Settings:

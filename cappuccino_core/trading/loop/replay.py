@@ -1,6 +1,8 @@
 """Replay: run stored bars through the bar loop as if they arrived live (paper trading on history).
 
-``load_closes`` reads bar files (one per ticker) and aligns them on common times; ``trend_baseline`` is the
+``load_bars`` gives the configured tickers' bars (store or sample, aligned by
+:func:`cappuccino_core.data.market.load_aligned`); ``load_closes`` reads given bar files (one per ticker) and
+joins them on common times; ``trend_baseline`` is the
 model-free decision (long while the close is above its moving average); ``run_replay`` drives a
 :class:`BarLoop` over the last ``days`` of bars and returns the trade metrics.
 """
@@ -18,6 +20,9 @@ import numpy as np
 import polars as pl
 
 from cappuccino_core.config.risk import ConvictionConfig
+from cappuccino_core.config.settings import Settings
+from cappuccino_core.data.align import AlignedBars
+from cappuccino_core.data.market import Source, load_aligned
 from cappuccino_core.data.timeframes import timeframe_seconds
 from cappuccino_core.trading.conviction import ConvictionInputs, ConvictionScorer
 from cappuccino_core.trading.loop.metrics import trade_metrics
@@ -52,6 +57,18 @@ def load_closes(files: Mapping[str, Path]) -> Bars:
     keep = set(joined["time"].to_list())
     frames = {t: df.filter(pl.col("time").is_in(list(keep))) for t, df in frames.items()}
     return Bars(tickers, times, close, volume, frames)
+
+
+def bars_from_aligned(aligned: AlignedBars) -> Bars:
+    """The loop's view of aligned bars: open times, closes and volumes in ticker order."""
+    return Bars(
+        aligned.tickers, aligned.times_ns(), aligned.array("close"), aligned.array("volume"), aligned.frames
+    )
+
+
+def load_bars(settings: Settings, timeframe: str | None = None, *, source: Source = "auto") -> Bars:
+    """The configured tickers' bars at ``timeframe`` (default ``data.timeframe``) from ``source``, aligned."""
+    return bars_from_aligned(load_aligned(settings, timeframe, source=source))
 
 
 def trend_baseline(close: np.ndarray, window: int = 24) -> Callable[[int], np.ndarray]:

@@ -19,15 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import polars as pl
 
 from cappuccino_core import metrics
 from cappuccino_core.config.settings import Settings
 from cappuccino_core.data.timeframes import timeframe_seconds
+from cappuccino_core.features.spec import FeatureSpecMismatch
 from cappuccino_core.state.store import StateStore
-from cappuccino_core.trading.brokers.factory import canonical_name, make_broker, sample_files, venue_symbol
+from cappuccino_core.trading.brokers.factory import canonical_name, make_broker, venue_symbol
 from cappuccino_core.trading.loop.live import CappedBroker
-from cappuccino_core.trading.loop.replay import Bars, conviction_hook, load_closes, run_replay, trend_baseline
+from cappuccino_core.trading.loop.replay import Bars, conviction_hook, load_bars, run_replay, trend_baseline
 from cappuccino_core.trading.loop.trader import BarLoop
 from cappuccino_core.trading.risk import RiskManager
 
@@ -44,14 +44,27 @@ def decider(
     """(decide, run id): the trend baseline for ``baseline``, else the registered policy ``model``."""
     if model == "baseline":
         return trend_baseline(bars.close), "baseline"
-    from cappuccino_core.features.builder import build_dataset
-    from cappuccino_core.registry import load_policy
+    from cappuccino_core.registry import load_policy, model_spec
     from cappuccino_core.trading.loop.policy import PolicyDecider
 
-    expected = build_dataset(bars.frames, settings.features, settings.data.timeframe).spec
-    policy = load_policy(model, expected)  # FeatureSpecMismatch when the model saw other data
-    decide = PolicyDecider(policy, bars, broker, settings.data.timeframe, assets=assets)
+    spec = model_spec(model)
+    if tuple(bars.tickers) != spec.tickers:
+        raise FeatureSpecMismatch(
+            f"model {model} trades {list(spec.tickers)}, the bars are {list(bars.tickers)}"
+        )
+    policy = load_policy(model, spec)
+    # Features are rebuilt from the bars with the model's own spec (apply_spec refuses any mismatch).
+    decide = PolicyDecider(policy, bars, broker, spec.timeframe, assets=assets)
     return decide, policy.run_id or model
+
+
+def model_timeframe(settings: Settings, model: str) -> str:
+    """The bar interval a model decides on: its FeatureSpec's (the configured one for the baseline)."""
+    if model == "baseline":
+        return settings.data.timeframe
+    from cappuccino_core.registry import model_spec
+
+    return model_spec(model).timeframe
 
 
 def equal_weight_return(bars: Bars, days: float, timeframe: str) -> float:
@@ -105,8 +118,8 @@ def run_paper(
     """Replay the last ``days`` of the sample through the loop on ``broker``; the full report (also
     written under the reports directory, its path in ``report_path``)."""
     name = canonical_name(broker)
-    tf = settings.data.timeframe
-    bars = load_closes(sample_files(settings, tf))
+    tf = model_timeframe(settings, model)
+    bars = load_bars(settings, tf, source="sample")
     assets = tuple(venue_symbol(t, name) for t in bars.tickers)
     raw = make_broker(settings, name, exchange_url=exchange_url, ca_cert=ca_cert, venue=venue,
                       frames=bars.frames if name == "local" else None)  # fmt: skip
@@ -164,22 +177,8 @@ def live_tick(
     """One live tick of model ``run_id`` on the newest stored bar (``paths.data_root``): reconcile, then
     decide and trade with at most ``capital_fraction`` of the account. A stale newest bar is not traded
     (the loop's bad-bar check says why). Call only after :func:`~.live.check_live` granted it."""
-    from cappuccino_core.data.store import BarStore
-    from cappuccino_core.trading.loop.replay import Bars
-
-    name, tf = canonical_name(broker), settings.data.timeframe
-    store = BarStore(settings.paths.data_root)
-    frames = {t: store.read(settings.data.venue, t, tf) for t in settings.data.tickers}
-    times = sorted(set.intersection(*(set(f["time"].to_list()) for f in frames.values())))
-    if not times:
-        raise ValueError(f"stored bars of {list(frames)} share no bar time")
-    frames = {t: f.filter(pl.col("time").is_in(times)).sort("time") for t, f in frames.items()}
-    first = next(iter(frames.values()))
-    bars = Bars(
-        tuple(frames), first["time"].dt.epoch("ns").to_numpy(),
-        np.column_stack([f["close"].to_numpy() for f in frames.values()]),
-        np.column_stack([f["volume"].to_numpy() for f in frames.values()]), frames,
-    )  # fmt: skip
+    name, tf = canonical_name(broker), model_timeframe(settings, run_id)
+    bars = load_bars(settings, tf, source="store")
     assets = tuple(venue_symbol(t, name) for t in bars.tickers)
     raw = make_broker(settings, name, exchange_url=exchange_url, ca_cert=ca_cert)
     try:
