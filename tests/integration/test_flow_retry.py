@@ -15,9 +15,15 @@ from cappuccino_core.training import study as study_mod
 
 
 class _Report:
+    """The fields of training.study.PhaseReport the train task reads."""
+
     def __init__(self, phase: int) -> None:
+        self.study = f"test-phase{phase}"
         self.states = {"COMPLETE": 1}
+        self.best = {"value": 0.1, "params": {}}
+        self.all_terminal_with_reason = True
         self.worker_exitcodes = [0]
+        self.summary = None
         self.phase = phase
 
 

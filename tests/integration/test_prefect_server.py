@@ -95,7 +95,8 @@ def test_retrain_deployment_runs_on_a_process_worker(stack: dict[str, str], tmp_
         }
     )
     versions = list_versions(tracking=Tracking.from_settings(settings))
-    assert len(versions) >= 2, "one policy per phase (1 trial each) should be registered"
+    # Phase 1 only picks timeframe and lookback; phase 2's best trial is the registered candidate.
+    assert len(versions) >= 1, "phase 2's best policy should be registered"
     roles = {a: v.run_id for v in versions for a in v.aliases}
     assert roles, [(v.version, v.aliases) for v in versions]
 
