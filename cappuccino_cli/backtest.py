@@ -36,7 +36,7 @@ SpecOption = typer.Option(
 StartOption = typer.Option(None, "--start", help="first bar (UTC, e.g. 2025-01-01 or 2025-01-01T12:00)")
 EndOption = typer.Option(None, "--end", help="end of the window, exclusive (UTC)")
 OutOption = typer.Option(
-    None, "--out", "-o", help="report folder (default: {data_root}/reports/backtest-<name>)"
+    None, "--out", "-o", help="report folder (default: {paths.reports_dir}/backtest-<name>)"
 )
 SampleOption = typer.Option(False, "--sample", help="read the committed real sample, not the bar store")
 SeedOption = typer.Option(0, "--seed", help="seed of the random baseline")
@@ -107,9 +107,8 @@ def backtest(
 ) -> None:
     """Backtest a baseline (--policy) or a saved model (--model) and write the HTML report."""
     from cappuccino_core.backtest.baselines import BASELINES, make_baseline
-    from cappuccino_core.backtest.report import write_report
     from cappuccino_core.backtest.runner import SB3Policy
-    from cappuccino_core.backtest.runner import backtest as run_backtest
+    from cappuccino_core.backtest.with_report import backtest_with_report
     from cappuccino_core.features.spec import FeatureSpec
 
     if (policy is None) == (model is None):
@@ -146,32 +145,14 @@ def backtest(
         runner_policy = make_baseline(policy, window.tickers, settings.env, seed)
         name = policy
 
+    out = out or Path(settings.paths.reports_dir) / f"backtest-{name}"
+    meta = {"model": str(model) if model else None, "data": "sample" if sample else "bar store"}
     try:
-        result = run_backtest(runner_policy, window, settings.env, settings.costs)
+        result, files = backtest_with_report(
+            runner_policy, window, settings.env, settings.costs, out, name, meta
+        )
     except ValueError as exc:
         raise fail(str(exc)) from None
-    out = out or Path(settings.paths.data_root) / "reports" / f"backtest-{name}"
-    files = write_report(
-        out,
-        result.equity,
-        result.times,
-        window.spec.timeframe,
-        benchmarks=result.benchmarks,
-        ledger=result.ledger,
-        title=f"Backtest: {name}",
-        summary=result.summary,
-        metadata={
-            "policy": name,
-            "model": str(model) if model else None,
-            "spec_hash": window.spec.content_hash(),
-            "tickers": list(window.tickers),
-            "data": "sample" if sample else "bar store",
-            "costs": settings.costs.model_dump(),
-            "env": settings.env.model_dump(),
-            "fees_paid": result.fees,
-            "slippage_paid": result.slippage,
-        },
-    )
     s = result.summary
     console.print(
         f"{name}: {window.tickers} {window.spec.timeframe}, {len(result.equity)} bars, "

@@ -18,7 +18,7 @@ from flows.gates import candidates, gates
 from flows.ingest import ingest
 from flows.train import train
 from tasks.common import settings_for
-from tasks.stages import paper_session
+from tasks.stages import baseline_backtests, paper_session
 
 
 def _fmt(x: Any, nd: int = 3) -> str:
@@ -34,6 +34,11 @@ def main_job(config: str | None = None) -> str:
     n_assets = len(ing["assets"])
     lines.append(f"data      {ing['bars']} aligned {settings.data.timeframe} bars x {n_assets} assets "
                  f"({', '.join(ing['assets'])}), {ing['added']} new bars stored")  # fmt: skip
+
+    for name, b in baseline_backtests(settings).items():
+        lines.append(f"backtest  {name} on the held-out window: return {b['return']:+.2%}, Sharpe "
+                     f"{b['sharpe']:.2f}, max drawdown {b['max_drawdown']:.2%}, fees {b['fees']:.2f}; "
+                     f"{b['report']}")  # fmt: skip
 
     cge = augment(config)
     lines.append(f"scenarios {cge['scenarios']} CGE scenarios ({'reused' if cge['reused'] else 'generated'}) "

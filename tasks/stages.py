@@ -145,3 +145,26 @@ def paper_session(settings: Settings, model: str, days: float = 2.0) -> dict[str
     from cappuccino_core.trading.loop.session import run_paper, summary
 
     return summary(run_paper(settings, broker="local", days=days, model=model))
+
+
+@task(name="baseline-backtests", timeout_seconds=900, cache_policy=NO_CACHE)
+def baseline_backtests(settings: Settings) -> dict[str, dict[str, Any]]:
+    """Equal weight and buy-and-hold on the held-out window (the newest ``training.holdout_fraction`` of the
+    bars) through the kernel, with the configured costs; an HTML report each."""
+    from pathlib import Path
+
+    from cappuccino_core.backtest.baselines import make_baseline
+    from cappuccino_core.backtest.with_report import backtest_with_report
+    from tasks.data import build_features
+
+    data = build_features.fn(settings)
+    window = data.slice(int(data.n_bars * (1 - settings.training.holdout_fraction)), data.n_bars)
+    out: dict[str, dict[str, Any]] = {}
+    for name in ("equal_weight", "buy_and_hold"):
+        policy = make_baseline(name, window.tickers, settings.env)
+        out_dir = Path(settings.paths.reports_dir) / f"backtest-{name}"
+        res, files = backtest_with_report(policy, window, settings.env, settings.costs, out_dir, name)
+        s = res.summary
+        out[name] = {"return": s.total_return, "sharpe": s.sharpe, "max_drawdown": s.max_drawdown,
+                     "fees": res.fees, "report": str(files.html)}  # fmt: skip
+    return out

@@ -1,0 +1,46 @@
+"""Backtest a policy on a window and write the report a person reads: the one path the CLI and flows use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from cappuccino_core.backtest.report import ReportFiles, write_report
+from cappuccino_core.backtest.runner import BacktestResult, Policy, backtest
+from cappuccino_core.config.costs import CostsConfig
+from cappuccino_core.config.env import EnvConfig
+from cappuccino_core.features.dataset import MarketDataset
+
+
+def backtest_with_report(
+    policy: Policy,
+    window: MarketDataset,
+    env: EnvConfig,
+    costs: CostsConfig,
+    out: Path,
+    name: str,
+    metadata: dict[str, Any] | None = None,
+) -> tuple[BacktestResult, ReportFiles]:
+    """Run :func:`~.runner.backtest` over ``window`` and write the HTML tearsheet, PNGs and metrics JSON."""
+    result = backtest(policy, window, env, costs)
+    files = write_report(
+        out,
+        result.equity,
+        result.times,
+        window.spec.timeframe,
+        benchmarks=result.benchmarks,
+        ledger=result.ledger,
+        title=f"Backtest: {name}",
+        summary=result.summary,
+        metadata={
+            "policy": name,
+            "spec_hash": window.spec.content_hash(),
+            "tickers": list(window.tickers),
+            "costs": costs.model_dump(),
+            "env": env.model_dump(),
+            "fees_paid": result.fees,
+            "slippage_paid": result.slippage,
+            **(metadata or {}),
+        },
+    )
+    return result, files
