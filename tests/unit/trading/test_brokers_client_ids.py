@@ -5,7 +5,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cappuccino_core.trading.brokers.client_ids import client_order_id, leg_id
-from cappuccino_core.trading.loop.ids import client_order_id as loop_id
 
 
 def test_deterministic_short_and_distinct() -> None:
@@ -13,10 +12,6 @@ def test_deterministic_short_and_distinct() -> None:
     assert a == client_order_id("run", 1_700_000_000_000_000_000, "BTC/USD", "buy")
     assert a != client_order_id("run", 1_700_000_000_000_000_000, "BTC/USD", "sell")
     assert a.startswith("cap-") and len(a) == 28
-
-
-def test_same_ids_as_the_bar_loop() -> None:
-    assert client_order_id("r", 5, "ETH/USD", "sell") == loop_id("r", 5, "ETH/USD", "sell")
 
 
 def test_legs_and_bad_input() -> None:
