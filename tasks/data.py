@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
 from cappuccino_core.config import Settings
+from cappuccino_core.features.dataset import MarketDataset
 from tasks.common import logger
 
 
@@ -48,7 +47,7 @@ def update_bars(settings: Settings, source: str) -> int:
 
 
 @task(name="build-features", timeout_seconds=900, cache_policy=NO_CACHE)
-def build_features(settings: Settings, fit_fraction: float = 0.85) -> Any:
+def build_features(settings: Settings, fit_fraction: float = 0.85) -> MarketDataset:
     """A MarketDataset over the stored (else sample) bars, aligned; normalisation fitted on the first
     ``fit_fraction`` rows."""
     from cappuccino_core.data.market import load_aligned
