@@ -16,7 +16,11 @@ app = typer.Typer(no_args_is_help=True)
 def paper(
     broker: str = typer.Option("sim", help="sim | local | alpaca | coinbase"),
     days: float = typer.Option(7.0, min=0.1, help="days of the most recent bars to replay"),
-    model: str = typer.Option("baseline", help="a model run id / registry reference, or 'baseline'"),
+    model: str = typer.Option(
+        "baseline",
+        help="a model run id / registry reference; several comma-separated: their ensemble weighted by "
+        "validation Sharpe; or 'baseline'",
+    ),
     venue: str | None = typer.Option(
         None, help="--broker local: alpaca | coinbase (default trading.local_venue)"
     ),

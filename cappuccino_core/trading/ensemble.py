@@ -59,3 +59,16 @@ class MultiTimeframeEnsemble:
 
     def decide(self, tactical_obs: Any, strategic_obs: Any) -> MtfDecision:
         return agree(self.tactical.predict(tactical_obs), self.strategic.predict(strategic_obs))
+
+
+@dataclass
+class SpecPolicy:
+    """An ensemble seen as one policy by the bar loop: it predicts, and it carries the members' shared
+    FeatureSpec and a label in place of a run id."""
+
+    inner: Predictor
+    spec: Any
+    run_id: str
+
+    def predict(self, observations: Any) -> np.ndarray:
+        return np.asarray(self.inner.predict(observations), dtype=np.float64)

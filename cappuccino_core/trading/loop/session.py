@@ -41,30 +41,57 @@ SUMMARY_KEYS = (
 def decider(
     settings: Settings, model: str, bars: Bars, broker: Any, assets: tuple[str, ...]
 ) -> tuple[Callable[[int], np.ndarray], str]:
-    """(decide, run id): the trend baseline for ``baseline``, else the registered policy ``model``."""
+    """(decide, label): the trend baseline for ``baseline``; else the registered policy ``model``, or for
+    ``"run1,run2,..."`` their ensemble weighted by validation Sharpe (every member must have been trained
+    on the same features: the first one's FeatureSpec, checked by load_policy)."""
     if model == "baseline":
         return trend_baseline(bars.close), "baseline"
-    from cappuccino_core.registry import load_policy, model_spec
+    from cappuccino_core.registry import Tracking, load_policy, model_spec
+    from cappuccino_core.trading.ensemble import SharpeWeightedEnsemble, SpecPolicy
     from cappuccino_core.trading.loop.policy import PolicyDecider
 
-    spec = model_spec(model)
+    ids = model_ids(model)
+    trk = Tracking.from_settings(settings)
+    spec = model_spec(ids[0], trk)
     if tuple(bars.tickers) != spec.tickers:
         raise FeatureSpecMismatch(
-            f"model {model} trades {list(spec.tickers)}, the bars are {list(bars.tickers)}"
+            f"model {ids[0]} trades {list(spec.tickers)}, the bars are {list(bars.tickers)}"
         )
-    policy = load_policy(model, spec)
+    members = [load_policy(r, spec, trk) for r in ids]
+    policy: Any = members[0]
+    if len(members) > 1:
+        client = trk.activate()
+        sharpes = [validation_sharpe(client, m.run_id or r) for m, r in zip(members, ids, strict=True)]
+        label = "ensemble:" + "+".join(r[:8] for r in ids)
+        policy = SpecPolicy(SharpeWeightedEnsemble(members, sharpes), spec, label)
     # Features are rebuilt from the bars with the model's own spec (apply_spec refuses any mismatch).
     decide = PolicyDecider(policy, bars, broker, spec.timeframe, assets=assets)
     return decide, policy.run_id or model
+
+
+def model_ids(model: str) -> list[str]:
+    """``"a, b"`` -> ``["a", "b"]``: one model, or the members of an ensemble."""
+    ids = [m.strip() for m in model.split(",") if m.strip()]
+    if not ids:
+        raise ValueError(f"--model {model!r} names no model")
+    return ids
+
+
+def validation_sharpe(client: Any, run_id: str) -> float:
+    """The mean CPCV test-split Sharpe the study logged for ``run_id`` (metric ``test/sharpe``)."""
+    value = client.get_run(run_id).data.metrics.get("test/sharpe")
+    if value is None:
+        raise ValueError(f"run {run_id} has no test/sharpe metric: cannot weight it in an ensemble")
+    return float(value)
 
 
 def model_timeframe(settings: Settings, model: str) -> str:
     """The bar interval a model decides on: its FeatureSpec's (the configured one for the baseline)."""
     if model == "baseline":
         return settings.data.timeframe
-    from cappuccino_core.registry import model_spec
+    from cappuccino_core.registry import Tracking, model_spec
 
-    return model_spec(model).timeframe
+    return model_spec(model_ids(model)[0], Tracking.from_settings(settings)).timeframe
 
 
 def equal_weight_return(bars: Bars, days: float, timeframe: str) -> float:
