@@ -75,24 +75,32 @@ def arena_hill(settings: Settings, run_ids: list[str], dry_run: bool = False) ->
 
     cfg = arena_config(settings)
     trk = Tracking.from_settings(settings)
-    # The bouts replay held-out bars built with the candidates' own FeatureSpec (timeframe, lookback,
-    # normalisation statistics); a contestant trained on other features is refused by load_policy.
-    spec = model_spec(run_ids[0], trk)
-    aligned = load_aligned(settings, spec.timeframe)
-    data = apply_spec(aligned.frames, spec, segments=aligned.segments)
-    held = data.slice(int(data.n_bars * (1 - settings.training.holdout_fraction)), data.n_bars)
+    cache: dict[str, Any] = {}
+
+    def held_out(run_id: str) -> Any:
+        """The held-out bars built with this model's own FeatureSpec (timeframe, lookback, statistics)."""
+        spec = model_spec(run_id, trk)
+        key = spec.content_hash()
+        if key not in cache:
+            aligned = load_aligned(settings, spec.timeframe)
+            data = apply_spec(aligned.frames, spec, segments=aligned.segments)
+            cache[key] = data.slice(int(data.n_bars * (1 - settings.training.holdout_fraction)), data.n_bars)
+        return cache[key]
+
+    held = held_out(run_ids[0])
     ref = Referee(
         StateStore(settings.paths.state_url), MlflowRoleBook(trk), actor="flow:arena", dry_run=dry_run
     )
     report = run_hill(
         run_ids,
-        lambda r: load_policy(r, held, trk),
+        lambda r: load_policy(r, held_out(r), trk),
         held,
         windows(held, cfg.window_bars),
         settings.env,
         settings.costs,
         cfg,
         ref,
+        data_for=held_out,
     )
     return report.lines()
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from cappuccino_core.arena.match import BoutResult, PolicyLike, bout
+from cappuccino_core.arena.match import BoutResult, PolicyLike, bout, bout_on_own_data, time_window
 from cappuccino_core.arena.referee import (
     CHALLENGER,
     CHAMPION,
@@ -69,8 +69,13 @@ def run_hill(
     costs: CostsConfig,
     cfg: ArenaConfig,
     referee: Referee,
+    data_for: Callable[[str], MarketDataset] | None = None,
 ) -> HillReport:
-    """Run each challenger (model run ids, in order) against the champion; see the module docstring."""
+    """Run each challenger (model run ids, in order) against the champion; see the module docstring.
+
+    ``data_for(run_id)``: the held-out data built with that model's own FeatureSpec. When the two
+    contestants' specs differ, each replays the same time span on its own data (``bout_on_own_data``);
+    otherwise both share ``data`` in one kernel run."""
     if not windows:
         raise ValueError("run_hill: no replay windows given")
     store = referee.store
@@ -91,9 +96,15 @@ def run_hill(
             )
             champ, wins = chal, 0
             continue
-        result = bout(
-            (champ, load(champ)), (chal, load(chal)), data, windows[k % len(windows)], env, costs, cfg
-        )
+        window = windows[k % len(windows)]
+        own = (data_for(champ), data_for(chal)) if data_for is not None else None
+        if own is not None and own[0].spec.content_hash() != own[1].spec.content_hash():
+            result = bout_on_own_data(
+                (champ, load(champ), own[0]), (chal, load(chal), own[1]), time_window(data, window),
+                env, costs, cfg,
+            )  # fmt: skip
+        else:
+            result = bout((champ, load(champ)), (chal, load(chal)), data, window, env, costs, cfg)
         report.bouts.append(result)
         ev = result.evidence()
         if result.winner == champ:

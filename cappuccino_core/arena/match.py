@@ -171,6 +171,41 @@ def bout(
     return BoutResult(pa, pb, winner, reason, (int(window[0]), int(window[1])))
 
 
+def time_window(data: MarketDataset, window: tuple[int, int]) -> tuple[int, int]:
+    """Bar-index ``window`` of ``data`` as open times [first, last] (ns): the market span of a bout."""
+    return int(data.times[int(window[0])]), int(data.times[int(window[1])])
+
+
+def index_window(data: MarketDataset, span: tuple[int, int]) -> tuple[int, int]:
+    """The bars of ``data`` inside the time ``span`` [first, last] (ns), with a full lookback before the
+    first one: the same market for a contestant whose features (timeframe, lookback) differ."""
+    lo = int(np.searchsorted(data.times, span[0], side="left"))
+    hi = int(np.searchsorted(data.times, span[1], side="right")) - 1
+    lo = max(lo, data.spec.lookback - 1)
+    if hi - lo < 2:
+        raise ValueError(f"the {data.spec.timeframe} dataset holds fewer than 3 bars of the bout's span")
+    return lo, hi
+
+
+def bout_on_own_data(
+    incumbent: tuple[str, PolicyLike, MarketDataset],
+    challenger: tuple[str, PolicyLike, MarketDataset],
+    span: tuple[int, int],
+    env: EnvConfig,
+    costs: CostsConfig,
+    cfg: ArenaConfig,
+) -> BoutResult:
+    """Two contestants trained on different features (timeframe, lookback, normalisation): each replays the
+    same time ``span`` on data built with its own FeatureSpec; scores are annualised from each one's bar
+    interval, so they compare."""
+    perfs = []
+    for model_id, policy, data in (incumbent, challenger):
+        ((eq, n, fees),) = replay([policy], data, index_window(data, span), env, costs)
+        perfs.append(performance(model_id, eq, n, fees, data.spec.timeframe, cfg))
+    winner, reason = decide(perfs[0], perfs[1], cfg)
+    return BoutResult(perfs[0], perfs[1], winner, reason, (int(span[0]), int(span[1])))
+
+
 def windows(data: MarketDataset, length: int) -> list[tuple[int, int]]:
     """The latest window of at most ``length`` steps inside each segment of ``data`` (newest first)."""
     out: list[tuple[int, int]] = []

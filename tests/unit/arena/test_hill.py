@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from cappuccino_core.arena import (
@@ -124,3 +125,36 @@ def test_emergency_stop_halts_the_hill(referee, store, data, cfg) -> None:
     report = _run(referee, data, cfg, ["a", "b"], policies)
     assert report.halted and report.bouts == [] and standings(store) == []
     assert policies["a"].calls == 0
+
+
+class _Recording(ConstPolicy):
+    """Records the width of every observation it is shown (it depends on the lookback of its features)."""
+
+    def __init__(self, value: float) -> None:
+        super().__init__(value)
+        self.widths: set[int] = set()
+
+    def predict(self, obs):  # type: ignore[no-untyped-def]
+        self.widths.add(int(np.asarray(obs).shape[-1]))
+        return super().predict(obs)
+
+
+def test_contestants_with_other_features_trade_the_same_span_on_their_own_data(referee, data, cfg) -> None:
+    from cappuccino_core.env.toy import toy_dataset
+
+    # Same prices, other lookback: another FeatureSpec (as a model from another study would have).
+    other = toy_dataset(n_bars=120, n_assets=2, n_features=1, lookback=5, drift=0.003, vol=0.01, seed=1)
+    assert other.spec.content_hash() != data.spec.content_hash()
+    np.testing.assert_array_equal(other.prices, data.prices)
+    king, chal = _Recording(1.0), _Recording(0.5)
+    own = {"king": data, "chal": other}
+    run_hill(["king"], {"king": king}.__getitem__, data, windows(data, cfg.window_bars), EnvConfig(),
+             CostsConfig(), cfg, referee, data_for=own.__getitem__)  # fmt: skip
+    both = {"king": king, "chal": chal}
+    report = run_hill(["chal"], both.__getitem__, data, windows(data, cfg.window_bars), EnvConfig(),
+                      CostsConfig(), cfg, referee, data_for=own.__getitem__)  # fmt: skip
+    (result,) = report.bouts
+    w = windows(data, cfg.window_bars)[0]
+    assert result.window == (int(data.times[w[0]]), int(data.times[w[1]]))  # one market span, in time
+    # Each saw observations of its own lookback: one width per contestant, and they differ.
+    assert len(king.widths) == 1 and len(chal.widths) == 1 and king.widths != chal.widths
