@@ -7,7 +7,6 @@ and charged at the configured ``fee_rate`` (TAKER), an estimate noted in each Fi
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from alpaca.trading.enums import TimeInForce as AlpacaTif
 from alpaca.trading.requests import LimitOrderRequest, MarketOrderRequest
 
 from cappuccino_core.config.trading import TradingConfig
+from cappuccino_core.data.http import apply_timeout
 from cappuccino_core.data.symbols import parse_symbol
 from cappuccino_core.trading.brokers.base import Account, Fill, Order, OrderType, Position, Quote, TimeInForce
 from cappuccino_core.trading.brokers.retry import place_once, with_retries
@@ -88,8 +88,8 @@ class AlpacaPaperBroker:
             data_client,
             sleep,
         )
-        session = client._session  # alpaca-py sends without a timeout: add one so a stalled answer ends
-        session.request = functools.partial(session.request, timeout=cfg.request_timeout_s)  # type: ignore[method-assign]
+        # alpaca-py sends without a timeout: the data layer's adapter adds one so a stalled answer ends.
+        apply_timeout(client._session, cfg.request_timeout_s)
         client._retry_wait = int(cfg.retry_wait_s)  # the SDK's own 429/504 retries use the configured wait
         self._fills: dict[str, list[Fill]] = {}
 

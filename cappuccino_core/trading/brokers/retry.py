@@ -15,6 +15,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+def backoff(attempt: int, wait_s: float, wait_max_s: float) -> float:
+    """Seconds before retry ``attempt`` (1-based): exponential from ``wait_s``, capped at ``wait_max_s``."""
+    return min(wait_s * 2 ** (attempt - 1), wait_max_s)
+
+
 def place_once(
     client_order_id: str,
     lookup: Callable[[], T | None],
@@ -31,7 +36,7 @@ def place_once(
     last: BaseException | None = None
     for i in range(attempts):
         if i:
-            sleep(min(wait_s * 2 ** (i - 1), wait_max_s))
+            sleep(backoff(i, wait_s, wait_max_s))
         try:
             found = lookup()
         except Exception as exc:
@@ -66,7 +71,7 @@ def with_retries(
     last: BaseException | None = None
     for i in range(attempts):
         if i:
-            sleep(min(wait_s * 2 ** (i - 1), wait_max_s))
+            sleep(backoff(i, wait_s, wait_max_s))
         try:
             return call()
         except Exception as exc:
