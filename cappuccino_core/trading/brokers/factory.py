@@ -62,14 +62,12 @@ def venue_symbol(ticker: str, broker: str) -> str:
 
 
 def sample_files(settings: Settings, timeframe: str | None = None) -> dict[str, Path]:
-    """The bundled sample's bar file per configured ticker (``BINANCE_BTCUSDT_1h.parquet``); raises
+    """The bundled sample's bar file per configured ticker (named by ``data.market.sample_path``); raises
     FileNotFoundError naming every missing file."""
+    from cappuccino_core.data.market import sample_path
+
     tf = timeframe or settings.data.timeframe
-    root = Path(settings.paths.sample_dir)
-    files = {}
-    for t in settings.data.tickers:
-        s = parse_symbol(t)
-        files[t] = root / f"BINANCE_{s.base}{s.quote}_{tf}.parquet"
+    files = {t: sample_path(settings, t, tf) for t in settings.data.tickers}
     missing = [str(p) for p in files.values() if not p.is_file()]
     if missing:
         raise FileNotFoundError(f"sample bar files missing: {missing}")
@@ -180,9 +178,9 @@ class LocalVenue:
 
 def aligned_sample(settings: Settings) -> dict[str, pl.DataFrame]:
     """The sample's bars per configured ticker on their common open times (the loop's rows)."""
-    from cappuccino_core.trading.loop.replay import load_closes
+    from cappuccino_core.trading.loop.replay import load_bars
 
-    return load_closes(sample_files(settings)).frames
+    return load_bars(settings, source="sample").frames
 
 
 def start_local(settings: Settings, venue: str, frames: dict[str, pl.DataFrame] | None = None) -> LocalVenue:
