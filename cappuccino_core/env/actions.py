@@ -22,14 +22,19 @@ from __future__ import annotations
 import numpy as np
 
 from cappuccino_core.config.env import EnvConfig
+from cappuccino_core.env.order_math import desired_batch
 
 
 def desired_orders(
     actions: np.ndarray, env: EnvConfig, equity: np.ndarray, holdings: np.ndarray, prices: np.ndarray
 ) -> np.ndarray:
-    """(N, A) signed base quantities the actions ask for, before any order rule."""
-    a = np.clip(actions, -1.0, 1.0)
-    if env.action_mode == "target_weight":
-        w = (a if env.allow_short else np.maximum(a, 0.0)) * env.position_cap
-        return w * equity[:, None] / prices - holdings
-    return a * (env.max_trade_fraction * equity)[:, None] / prices
+    """(N, A) signed base quantities the actions ask for, before any order rule
+    (order_math.desired_row, the same function the kernel's fused step calls)."""
+    f64 = np.ascontiguousarray
+    out = np.empty(np.shape(holdings), dtype=np.float64)
+    desired_batch(
+        f64(actions, dtype=np.float64), env.action_mode == "target_weight", env.allow_short,
+        float(env.position_cap), float(env.max_trade_fraction), f64(equity, dtype=np.float64),
+        f64(holdings, dtype=np.float64), f64(prices, dtype=np.float64), out,
+    )  # fmt: skip
+    return out

@@ -22,6 +22,7 @@ from functools import cached_property
 import numpy as np
 
 from cappuccino_core.config.costs import CostsConfig
+from cappuccino_core.env.order_math import cash_flow_batch, mark_batch
 
 
 @dataclass(frozen=True)
@@ -69,10 +70,11 @@ class Fill:
     ) -> None:
         self.qty = qty
         self._prices, self._slippage, self._fee_rate = prices, slippage, fee_rate
-        flow = np.maximum(qty, 0.0) * buy_unit + np.minimum(qty, 0.0) * sell_unit
-        self.cash = cash - flow.sum(axis=1)  # (N,) cash after the fills
+        f64 = np.ascontiguousarray
+        qty = f64(qty, dtype=np.float64)
+        self.cash = cash - cash_flow_batch(qty, f64(buy_unit), f64(sell_unit))  # (N,) cash after the fills
         self.holdings = holdings + qty  # (N, A) holdings after the fills
-        self.equity = self.cash + (self.holdings * prices).sum(axis=1)  # (N,) marked at reference prices
+        self.equity = mark_batch(self.cash, self.holdings, f64(prices))  # (N,) marked at reference prices
 
     @cached_property
     def price(self) -> np.ndarray:

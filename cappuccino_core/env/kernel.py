@@ -1,4 +1,4 @@
-"""The step kernel: N trading episodes x A assets stepped at once with numpy.
+"""The step kernel: N trading episodes x A assets stepped at once (numpy state, compiled loops).
 
 One kernel serves training (through the gymnasium and SB3 views in gym_env.py / vec_env.py), backtests,
 stress tests, the arena and paper/live decisions: same actions, costs, rules, rewards and observations.
@@ -15,6 +15,10 @@ equal-weight benchmark's units. One step, for every active episode:
    its end bar; terminated only if equity reached 0. Ended episodes stay frozen until reset.
 
 Equity identity, per step: E' - E = sum(holdings_after x (p' - p)) - fees - slippage.
+
+Steps 1-3 with the default rules and 4-5 always run in compiled loops over the batch (step_fused.py,
+order_math.py); a custom rule list runs steps 2-3 through the rule classes, which call the same compiled
+row functions. Actions that are not finite are refused with the episode named, before anything changes.
 """
 
 from __future__ import annotations
@@ -27,11 +31,13 @@ from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.env.actions import desired_orders
 from cappuccino_core.env.episodes import EpisodeSampler, within
-from cappuccino_core.env.fills import CostModel, unit_cash
+from cappuccino_core.env.fills import CostModel, Fill, unit_cash
 from cappuccino_core.env.observation import ObservationBuilder
+from cappuccino_core.env.order_math import mark_batch
 from cappuccino_core.env.records import Recorder
 from cappuccino_core.env.rewards import Reward
 from cappuccino_core.env.rules import OrderContext, OrderRule, apply_rules, default_rules, lot_sizes
+from cappuccino_core.env.step_fused import advance, orders_and_fills
 from cappuccino_core.features.dataset import MarketDataset
 
 
@@ -61,13 +67,17 @@ class TradingKernel:
         self.data, self.env, self.n = data, env, int(n_episodes)
         self.n_assets, self.lookback = data.n_assets, data.spec.lookback
         self.costs = CostModel.from_config(costs)
-        self.prices = np.ascontiguousarray(data.prices, dtype=np.float64)
-        self.slippage = np.ascontiguousarray(self.costs.slippage(data.volatility), dtype=np.float64)
+        f64 = np.ascontiguousarray
+        self.prices = f64(data.prices, dtype=np.float64)
+        self.slippage = f64(self.costs.slippage(data.volatility), dtype=np.float64)
         self.buy_unit, self.sell_unit = unit_cash(self.prices, self.slippage, self.costs.fee_rate)
         self.lot = lot_sizes(data.tickers, env)
         self.rules = default_rules(env) if rules is None else list(rules)
         # Rules with state (the risk manager) get every fill and every episode restart.
         self._stateful = [r for r in self.rules if hasattr(r, "on_fill") and hasattr(r, "reset")]
+        # The default rules run fused in compiled loops (step_fused.py); any other list (the risk
+        # manager's rules) goes through the rule classes. Same numbers (a property test holds them equal).
+        self.fused = rules is None
         segments = data.segments if segments is None else within(segments, data.segments)
         self.sampler = EpisodeSampler(segments, self.lookback, env.episode_length)
         self.observe = ObservationBuilder(data.features, self.lookback)
@@ -92,7 +102,7 @@ class TradingKernel:
 
     @property
     def equity(self) -> np.ndarray:
-        return self.cash + (self.holdings * self.prices[self.t]).sum(axis=1)
+        return mark_batch(self.cash, self.holdings, self.prices[self.t])
 
     def reset(
         self,
@@ -125,60 +135,80 @@ class TradingKernel:
         return self.observation()
 
     def observation(self) -> np.ndarray:
-        return self.observe(self.t, self.cash, self.holdings, self.prices[self.t])
+        return self.observe.marked_at(self.t, self.cash, self.holdings, self.prices, self.t)
 
     def step(self, actions: np.ndarray) -> StepResult:
+        actions = np.ascontiguousarray(actions, dtype=np.float64)
+        if actions.shape != (self.n, self.n_assets):
+            raise ValueError(
+                f"step: actions must have shape (episodes, assets) = {(self.n, self.n_assets)}, "
+                f"got {actions.shape}"
+            )
         active, t = self.active, self.t
-        prices = self.prices[t]
 
-        # 1-2. Mark, turn actions into orders, apply the order rules (broker units).
-        ctx = OrderContext(
-            prices=prices,
-            cash=self.cash,
-            holdings=self.holdings,
-            slippage=self.slippage[t],
-            fee_rate=self.costs.fee_rate,
-            lot=self.lot,
-            min_order_value=self.env.min_order_value,
-            time=self.data.times[t],
-            buy_unit=self.buy_unit[t],
-            sell_unit=self.sell_unit[t],
-        )
-        wanted = desired_orders(
-            np.asarray(actions, dtype=np.float64), self.env, ctx.equity, ctx.holdings, prices
-        )
-        qty = apply_rules(self.rules, wanted, ctx)
-        qty = np.where(active[:, None], qty, 0.0)  # ended episodes stay frozen
+        # 1-3. Mark, turn actions into orders, apply the order rules (broker units), fill.
+        if self.fused:
+            cash, holdings = self.cash.copy(), self.holdings.copy()
+            qty, before = np.empty_like(holdings), np.empty(self.n)
+            env = self.env
+            bad = orders_and_fills(
+                actions, self.prices, self.buy_unit, self.sell_unit, self.slippage, self.lot, t, active,
+                cash, holdings, env.action_mode == "target_weight", env.allow_short, env.position_cap,
+                env.max_trade_fraction, self.costs.fee_rate, env.min_order_value, env.cash_reserve,
+                qty, before,
+            )  # fmt: skip
+            if bad >= 0:
+                raise ValueError(f"step: actions of episode {bad} are not finite: {actions[bad].tolist()}")
+            fill = None
+            if self.recorder is not None:  # per-fill prices, fees and slippage for the records
+                fill = Fill(
+                    qty, self.cash, self.holdings, self.prices[t], self.slippage[t], self.costs.fee_rate,
+                    self.buy_unit[t], self.sell_unit[t],
+                )  # fmt: skip
+        else:
+            if not np.isfinite(actions).all():
+                bad = int(np.flatnonzero(~np.isfinite(actions).all(axis=1))[0])
+                raise ValueError(f"step: actions of episode {bad} are not finite: {actions[bad].tolist()}")
+            ctx = OrderContext(
+                prices=self.prices[t],
+                cash=self.cash,
+                holdings=self.holdings,
+                slippage=self.slippage[t],
+                fee_rate=self.costs.fee_rate,
+                lot=self.lot,
+                min_order_value=self.env.min_order_value,
+                time=self.data.times[t],
+                buy_unit=self.buy_unit[t],
+                sell_unit=self.sell_unit[t],
+            )
+            wanted = desired_orders(actions, self.env, ctx.equity, ctx.holdings, ctx.prices)
+            qty = apply_rules(self.rules, wanted, ctx)
+            qty = np.where(active[:, None], qty, 0.0)  # ended episodes stay frozen
+            fill = ctx.settle(qty)
+            cash, holdings, before = fill.cash, fill.holdings, ctx.equity
+            for rule in self._stateful:  # the same fill events the live trader feeds them
+                rule.on_fill(qty, fill.price, fill.fee, ctx.time)
+        self.cash, self.holdings = cash, holdings
 
-        # 3. Fill.
-        fill = ctx.settle(qty)
-        self.cash, self.holdings = fill.cash, fill.holdings
-        for rule in self._stateful:  # the same fill events the live trader feeds them
-            rule.on_fill(qty, fill.price, fill.fee, ctx.time)
-
-        # 4. Next bar, mark, reward.
-        self.t = t + active
-        next_prices = self.prices[self.t]
-        equity = self.cash + (self.holdings * next_prices).sum(axis=1)
-        ret = equity / ctx.equity - 1.0
-        bench = (self.bench_units * next_prices).sum(axis=1)
-        bench_ret = bench / self.bench_value - 1.0
-        self.bench_value = bench
-        reward = self.reward(ret, bench_ret, active)
-        self.peak = np.maximum(self.peak, equity)
-
-        # 5. Episode ends.
-        terminated = active & (equity <= 0.0)
-        truncated = active & (self.t >= self.end) & ~terminated
-        self.active = active & ~(terminated | truncated)
+        # 4-5. Next bar, mark, benchmark, reward, episode ends.
+        n, rw = self.n, self.reward
+        self.t, self.active = t.copy(), active.copy()
+        equity, reward = np.empty(n), np.empty(n)
+        terminated, truncated = np.empty(n, dtype=bool), np.empty(n, dtype=bool)
+        advance(
+            self.prices, self.t, self.end, self.active, cash, holdings, before, self.bench_units,
+            self.bench_value, self.peak, rw.code, rw.scale, rw.eta, rw.mean, rw.second,
+            equity, reward, terminated, truncated,
+        )  # fmt: skip
 
         if self.recorder is not None:
+            assert fill is not None
             self.recorder.add(
-                t=self.t, trade_t=t, active=active, equity=equity, cash=self.cash, holdings=self.holdings,
+                t=self.t, trade_t=t, active=active, equity=equity, cash=cash, holdings=holdings,
                 fee=fill.fee.sum(axis=1), slippage=fill.slippage.sum(axis=1), reward=reward,
                 qty=qty, price=fill.price, fee_asset=fill.fee, slip_asset=fill.slippage,
             )  # fmt: skip
-        obs = self.observe(self.t, self.cash, self.holdings, next_prices)
+        obs = self.observation()
         return StepResult(obs, reward, terminated, truncated, equity)
 
     def _record_reset(self, idx: np.ndarray) -> None:

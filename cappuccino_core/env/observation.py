@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from cappuccino_core.env.order_math import jit, mark
+
 
 def observation_size(n_assets: int, n_features: int, lookback: int) -> int:
     return 1 + n_assets + lookback * n_assets * n_features
@@ -27,19 +29,48 @@ class ObservationBuilder:
         self.rows = np.ascontiguousarray(features, dtype=np.float32).reshape(t_bars, -1)  # (T, A x F)
         self.lookback = lookback
         self.size = observation_size(self.n_assets, self.n_features, lookback)
-        self._offsets = np.arange(-(lookback - 1), 1, dtype=np.int64)
 
     def __call__(
         self, t: np.ndarray, cash: np.ndarray, holdings: np.ndarray, prices: np.ndarray
     ) -> np.ndarray:
         """t: (N,) decision bars; cash (N,); holdings and prices (N, A) -> (N, size) float32."""
-        n, a = holdings.shape
-        value = holdings * prices
-        equity = cash + value.sum(axis=1)
-        inv = 1.0 / np.where(equity > 0, equity, 1.0)
-        obs = np.empty((n, self.size), dtype=np.float32)
-        obs[:, 0] = cash * inv
-        obs[:, 1 : 1 + a] = value * inv[:, None]
-        window = np.take(self.rows, (t[:, None] + self._offsets).ravel(), axis=0)  # (N x L, A x F)
-        obs[:, 1 + a :] = window.reshape(n, -1)
+        f64 = np.ascontiguousarray
+        return self.marked_at(t, cash, holdings, f64(prices, dtype=np.float64), np.arange(len(t)))
+
+    def marked_at(
+        self, t: np.ndarray, cash: np.ndarray, holdings: np.ndarray, prices: np.ndarray, row: np.ndarray
+    ) -> np.ndarray:
+        """As __call__, with episode i's prices ``prices[row[i]]`` (the kernel passes its (T, A) price
+        table and t: no (N, A) copy)."""
+        obs = np.empty((len(t), self.size), dtype=np.float32)
+        fill_observations(self.rows, self.lookback, t, cash, holdings, prices, row, obs)
         return obs
+
+
+@jit
+def fill_observations(
+    rows: np.ndarray,
+    lookback: int,
+    t: np.ndarray,
+    cash: np.ndarray,
+    holdings: np.ndarray,
+    prices: np.ndarray,
+    row: np.ndarray,
+    obs: np.ndarray,
+) -> None:
+    """Write the layout above into ``obs`` (N, size): rows (T, A x F) are the feature rows per bar,
+    episode i is marked at prices[row[i]]."""
+    n, a = holdings.shape
+    width = rows.shape[1]
+    for i in range(n):
+        p = prices[row[i]]
+        equity = mark(cash[i], holdings[i], p)
+        inv = 1.0 / (equity if equity > 0.0 else 1.0)
+        obs[i, 0] = cash[i] * inv
+        for j in range(a):
+            obs[i, 1 + j] = holdings[i, j] * p[j] * inv
+        window = obs[i, 1 + a :]  # a view from the window's first column: its copy loop vectorises
+        for lag in range(lookback):
+            src = rows[t[i] - lookback + 1 + lag]
+            for k in range(width):
+                window[lag * width + k] = src[k]

@@ -15,16 +15,44 @@ benchmark FinRL_Crypto uses); b = B'/B - 1 its return over the same bar.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from cappuccino_core.config.env import EnvConfig
+from cappuccino_core.env.order_math import jit
+
+KINDS = ("excess_equal_weight", "log_return", "differential_sharpe")  # the codes reward_one takes
+
+
+@jit
+def reward_one(
+    kind: int, scale: float, eta: float, ret: float, bench_ret: float, mean: np.ndarray, second: np.ndarray,
+    i: int,
+) -> float:  # fmt: skip
+    """The reward of episode ``i`` for a step with return ``ret`` (benchmark ``bench_ret``), scaled;
+    differential Sharpe updates its moving moments ``mean[i]``/``second[i]``."""
+    if kind == 0:
+        r = ret - bench_ret
+    elif kind == 1:
+        r = math.log1p(max(ret, -1.0 + 1e-12))
+    else:
+        a, b = mean[i], second[i]
+        da, db = ret - a, ret * ret - b
+        var = b - a * a
+        r = (b * da - 0.5 * a * db) / var**1.5 if var > 1e-12 else 0.0
+        mean[i], second[i] = a + eta * da, b + eta * db
+    return r * scale
 
 
 class Reward:
+    """The configured reward and its state (the moving moments of differential Sharpe) for N episodes."""
+
     def __init__(self, env: EnvConfig, n: int) -> None:
         self.kind = env.reward
-        self.scale = env.reward_scale
-        self.eta = env.dsr_eta
+        self.code = KINDS.index(env.reward)
+        self.scale = float(env.reward_scale)
+        self.eta = float(env.dsr_eta)
         self.mean = np.zeros(n)  # A: moving mean of returns (differential_sharpe only)
         self.second = np.zeros(n)  # B: moving mean of squared returns
 
@@ -34,20 +62,15 @@ class Reward:
 
     def __call__(self, ret: np.ndarray, bench_ret: np.ndarray, active: np.ndarray) -> np.ndarray:
         """ret, bench_ret: (N,) simple returns of the step; inactive episodes get 0 and keep their state."""
-        if self.kind == "excess_equal_weight":
-            r = ret - bench_ret
-        elif self.kind == "log_return":
-            r = np.log1p(np.maximum(ret, -1.0 + 1e-12))
-        else:
-            r = self._differential_sharpe(ret, active)
-        return np.where(active, r * self.scale, 0.0)
+        out = np.zeros(len(ret))
+        rewards(self.code, self.scale, self.eta, ret, bench_ret, active, self.mean, self.second, out)
+        return out
 
-    def _differential_sharpe(self, ret: np.ndarray, active: np.ndarray) -> np.ndarray:
-        a, b = self.mean, self.second
-        da, db = ret - a, ret * ret - b
-        var = b - a * a
-        ok = var > 1e-12
-        d = np.where(ok, (b * da - 0.5 * a * db) / np.where(ok, var, 1.0) ** 1.5, 0.0)
-        self.mean = np.where(active, a + self.eta * da, a)
-        self.second = np.where(active, b + self.eta * db, b)
-        return d
+
+@jit
+def rewards(
+    kind: int, scale: float, eta: float, ret: np.ndarray, bench_ret: np.ndarray, active: np.ndarray,
+    mean: np.ndarray, second: np.ndarray, out: np.ndarray,
+) -> None:  # fmt: skip
+    for i in range(ret.shape[0]):
+        out[i] = reward_one(kind, scale, eta, ret[i], bench_ret[i], mean, second, i) if active[i] else 0.0

@@ -7,7 +7,8 @@ After every step, marked at the step's trade (reference) prices:
   order value (dust) cannot be sold;
 - equity change over the step = sum(holdings x price change) - fees - slippage (to rounding);
 - no fee and no slippage on an asset that did not trade;
-- one episode run alone gives bit-for-bit the results it gives inside a batch.
+- one episode run alone gives bit-for-bit the results it gives inside a batch;
+- the fused compiled step (default rules) gives bit-for-bit the results of the rule classes.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.env.kernel import TradingKernel
+from cappuccino_core.env.rules import default_rules
 from cappuccino_core.env.toy import dataset_from_prices
 
 N_EPISODES = 3
@@ -166,3 +168,32 @@ def test_an_episode_alone_equals_it_inside_a_batch(sc: dict) -> None:
         for field in ("times", "equity", "cash", "holdings", "fees", "slippage", "rewards"):
             np.testing.assert_array_equal(getattr(a, field), getattr(b, field), err_msg=field)
         assert a.ledger.equals(b.ledger)
+
+
+def fused_and_classes(sc: dict) -> tuple[TradingKernel, TradingKernel]:
+    env, costs = sc["env"], sc["costs"]
+    fused = TradingKernel(sc["data"], env, costs, N_EPISODES, record=True)
+    classes = TradingKernel(sc["data"], env, costs, N_EPISODES, rules=default_rules(env), record=True)
+    assert fused.fused and not classes.fused
+    for k in (fused, classes):
+        k.reset(starts=sc["starts"], ends=sc["ends"])
+    return fused, classes
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.booleans().flatmap(lambda short: scenarios(allow_short=short)))
+def test_the_fused_step_equals_the_rule_classes_bit_for_bit(sc: dict) -> None:
+    """The default rules run fused in one compiled loop; an explicit rule list runs them one class at a
+    time. Both call the same row functions, so every number (and the trade ledger) agrees exactly."""
+    fused, classes = fused_and_classes(sc)
+    for a in sc["actions"]:
+        if not fused.active.any():
+            break
+        x, y = fused.step(a), classes.step(a)
+        for field in ("obs", "reward", "terminated", "truncated", "equity"):
+            np.testing.assert_array_equal(getattr(x, field), getattr(y, field), err_msg=field)
+        for state in ("cash", "holdings", "t", "active", "peak", "bench_value"):
+            np.testing.assert_array_equal(getattr(fused, state), getattr(classes, state), err_msg=state)
+    assert fused.recorder is not None and classes.recorder is not None
+    for i in range(N_EPISODES):
+        assert fused.recorder.episode(i).ledger.equals(classes.recorder.episode(i).ledger)

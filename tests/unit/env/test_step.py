@@ -10,6 +10,7 @@ import pytest
 from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.env.kernel import TradingKernel
+from cappuccino_core.env.rules import default_rules
 from cappuccino_core.env.toy import dataset_from_prices
 
 COSTS = CostsConfig(
@@ -123,3 +124,26 @@ def test_equity_identity_over_a_step() -> None:
     expected = rec.holdings[2, 0] * (90.0 - 120.0) - rec.fees[2] - rec.slippage[2]
     assert rec.equity[2] - rec.equity[1] == pytest.approx(expected, rel=1e-9)
     assert rec.holdings[1, 0] == h
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "rule classes"])
+def test_non_finite_actions_are_refused_and_change_nothing(fused: bool) -> None:
+    rules = None if fused else default_rules(ENV)
+    k = TradingKernel(dataset_from_prices([100.0, 110.0, 120.0]), ENV, COSTS, 2, rules=rules, record=True)
+    k.reset(starts=np.array([0, 0]), ends=np.array([2, 2]))
+    assert k.fused is fused
+    before = (k.cash.copy(), k.holdings.copy(), k.t.copy())
+    with pytest.raises(ValueError, match=r"actions of episode 1 are not finite: \[nan\]"):
+        k.step(np.array([[0.5], [np.nan]]))
+    np.testing.assert_array_equal(k.cash, before[0])
+    np.testing.assert_array_equal(k.holdings, before[1])
+    np.testing.assert_array_equal(k.t, before[2])
+    r = k.step(np.array([[0.5], [0.5]]))  # the kernel goes on from where it was
+    assert np.all(k.holdings > 0) and r.reward[0] == r.reward[1]
+
+
+def test_actions_of_the_wrong_shape_are_refused() -> None:
+    k = kernel([100.0, 110.0])
+    shape = r"actions must have shape \(episodes, assets\) = \(1, 1\), got \(2,\)"
+    with pytest.raises(ValueError, match=shape):
+        k.step(np.array([0.5, 0.5]))
