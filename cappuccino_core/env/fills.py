@@ -22,7 +22,7 @@ from functools import cached_property
 import numpy as np
 
 from cappuccino_core.config.costs import CostsConfig
-from cappuccino_core.env.order_math import cash_flow_batch, mark_batch
+from cappuccino_core.env.order_math import cash_flow_batch, mark_batch, unit_cash_batch
 
 
 @dataclass(frozen=True)
@@ -93,8 +93,15 @@ class Fill:
 
 
 def unit_cash(prices: np.ndarray, slippage: np.ndarray, fee_rate: float) -> tuple[np.ndarray, np.ndarray]:
-    """(cash paid per unit bought, cash received per unit sold) at these prices and slippage fractions."""
-    return prices * (1.0 + slippage) * (1.0 + fee_rate), prices * (1.0 - slippage) * (1.0 - fee_rate)
+    """(cash paid per unit bought, cash received per unit sold) at these prices and slippage fractions
+    (order_math.unit_buy / unit_sell, per element)."""
+    p = np.ascontiguousarray(prices, dtype=np.float64)
+    s = np.ascontiguousarray(np.broadcast_to(slippage, p.shape), dtype=np.float64)
+    if p.ndim != 2:
+        raise ValueError(f"unit_cash: prices must be (rows, assets), got shape {p.shape}")
+    bu, su = np.empty_like(p), np.empty_like(p)
+    unit_cash_batch(p, s, float(fee_rate), bu, su)
+    return bu, su
 
 
 def settle(

@@ -31,7 +31,7 @@ from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.env.actions import desired_orders
 from cappuccino_core.env.episodes import EpisodeSampler, within
-from cappuccino_core.env.fills import CostModel, Fill, unit_cash
+from cappuccino_core.env.fills import CostModel, settle
 from cappuccino_core.env.observation import ObservationBuilder
 from cappuccino_core.env.order_math import mark_batch
 from cappuccino_core.env.records import Recorder
@@ -70,7 +70,6 @@ class TradingKernel:
         f64 = np.ascontiguousarray
         self.prices = f64(data.prices, dtype=np.float64)
         self.slippage = f64(self.costs.slippage(data.volatility), dtype=np.float64)
-        self.buy_unit, self.sell_unit = unit_cash(self.prices, self.slippage, self.costs.fee_rate)
         self.lot = lot_sizes(data.tickers, env)
         self.rules = default_rules(env) if rules is None else list(rules)
         # Rules with state (the risk manager) get every fill and every episode restart.
@@ -152,19 +151,17 @@ class TradingKernel:
             qty, before = np.empty_like(holdings), np.empty(self.n)
             env = self.env
             bad = orders_and_fills(
-                actions, self.prices, self.buy_unit, self.sell_unit, self.slippage, self.lot, t, active,
-                cash, holdings, env.action_mode == "target_weight", env.allow_short, env.position_cap,
-                env.max_trade_fraction, self.costs.fee_rate, env.min_order_value, env.cash_reserve,
-                qty, before,
+                actions, self.prices, self.slippage, self.lot, t, active, cash, holdings,
+                env.action_mode == "target_weight", env.allow_short, env.position_cap, env.max_trade_fraction,
+                self.costs.fee_rate, env.min_order_value, env.cash_reserve, qty, before,
             )  # fmt: skip
             if bad >= 0:
                 raise ValueError(f"step: actions of episode {bad} are not finite: {actions[bad].tolist()}")
             fill = None
             if self.recorder is not None:  # per-fill prices, fees and slippage for the records
-                fill = Fill(
-                    qty, self.cash, self.holdings, self.prices[t], self.slippage[t], self.costs.fee_rate,
-                    self.buy_unit[t], self.sell_unit[t],
-                )  # fmt: skip
+                fill = settle(
+                    qty, self.cash, self.holdings, self.prices[t], self.slippage[t], self.costs.fee_rate
+                )
         else:
             if not np.isfinite(actions).all():
                 bad = int(np.flatnonzero(~np.isfinite(actions).all(axis=1))[0])
@@ -178,8 +175,6 @@ class TradingKernel:
                 lot=self.lot,
                 min_order_value=self.env.min_order_value,
                 time=self.data.times[t],
-                buy_unit=self.buy_unit[t],
-                sell_unit=self.sell_unit[t],
             )
             wanted = desired_orders(actions, self.env, ctx.equity, ctx.holdings, ctx.prices)
             qty = apply_rules(self.rules, wanted, ctx)

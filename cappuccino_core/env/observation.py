@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cappuccino_core.env.order_math import jit, mark
+from cappuccino_core.env.jit import jit
+from cappuccino_core.env.order_math import mark
 
 
 def observation_size(n_assets: int, n_features: int, lookback: int) -> int:

@@ -11,8 +11,9 @@ Notation per account: ``q`` orders (signed base quantities, changed in place), `
 slippage fractions, ``lot`` lot sizes; scalars ``cash``, ``equity`` (before the orders), ``fee`` (rate),
 ``mov`` (minimum order value).
 
-Compiled on first use and cached on disk next to this file (numba ``cache=True``); ``error_model="numpy"``
-keeps numpy's floating-point semantics (x / 0 is inf, not an exception).
+Compiled on first use and cached on disk (jit.py says where and when the cache is renewed). The row and
+element functions are inlined into their callers; the batch functions at the end are the entry points
+from Python.
 """
 
 from __future__ import annotations
@@ -20,32 +21,31 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+
+from cappuccino_core.env.jit import inline, jit
 
 # Relative safety margin on computed limits: absorbs floating-point rounding (~1e-16) so that the limits
 # hold exactly when re-checked on the settled state. 1e-12 of equity is far below any lot or fee.
 EPS = 1e-12
 
-jit = njit(cache=True, error_model="numpy", nogil=True)
-
 
 # --- one element --------------------------------------------------------------------------------------
 
 
-@jit
+@inline
 def min_qty(p: float, lot: float, mov: float) -> float:
     """Smallest whole-lot quantity worth at least the minimum order value."""
     return math.ceil(mov / p / lot) * lot
 
 
-@jit
+@inline
 def legal_buy(x: float, p: float, lot: float, mov: float) -> float:
     """A buy quantity (>= 0) rounded down to lots; 0 when under the minimum order value."""
     q = math.floor(x / lot) * lot
     return q if q >= min_qty(p, lot, mov) else 0.0
 
 
-@jit
+@inline
 def legal_sell(x: float, pos: float, p: float, lot: float, mov: float) -> float:
     """A sell of at least ``x`` (>= 0) out of ``pos``: rounded up to lots and to the minimum order value,
     at most the position (within half a lot of it: exactly all of it); 0 where nothing is asked or the
@@ -57,7 +57,19 @@ def legal_sell(x: float, pos: float, p: float, lot: float, mov: float) -> float:
     return pos if q >= exit_level else q
 
 
-@jit
+@inline
+def unit_buy(p: float, s: float, fee: float) -> float:
+    """Cash paid per unit bought: the price moved by slippage, plus the fee on it."""
+    return p * (1.0 + s) * (1.0 + fee)
+
+
+@inline
+def unit_sell(p: float, s: float, fee: float) -> float:
+    """Cash received per unit sold."""
+    return p * (1.0 - s) * (1.0 - fee)
+
+
+@inline
 def max_cost_rate(s: float, fee: float) -> float:
     """Upper bound on fee + slippage per unit of notional traded, either side."""
     return (1.0 + s) * (1.0 + fee) - 1.0
@@ -66,7 +78,7 @@ def max_cost_rate(s: float, fee: float) -> float:
 # --- one account --------------------------------------------------------------------------------------
 
 
-@jit
+@inline
 def mark(cash: float, h: np.ndarray, p: np.ndarray) -> float:
     """Equity: cash + holdings x prices."""
     v = cash
@@ -75,19 +87,16 @@ def mark(cash: float, h: np.ndarray, p: np.ndarray) -> float:
     return v
 
 
-@jit
+@inline
 def cost_of(q: np.ndarray, p: np.ndarray, bu: np.ndarray, su: np.ndarray) -> float:
     """Fees + slippage of filling ``q``: (bu - p) per unit bought, (p - su) per unit sold."""
     c = 0.0
-    for j in range(q.shape[0]):
-        if q[j] > 0.0:
-            c += q[j] * (bu[j] - p[j])
-        elif q[j] < 0.0:
-            c -= q[j] * (p[j] - su[j])
+    for j in range(q.shape[0]):  # branch-free: orders' signs are as random as the policy's actions
+        c += max(q[j], 0.0) * (bu[j] - p[j]) - min(q[j], 0.0) * (p[j] - su[j])
     return c
 
 
-@jit
+@inline
 def cash_flow(q: np.ndarray, bu: np.ndarray, su: np.ndarray) -> float:
     """Cash paid (> 0) or received (< 0) for filling ``q``: sells and buys settle together."""
     f = 0.0
@@ -96,7 +105,7 @@ def cash_flow(q: np.ndarray, bu: np.ndarray, su: np.ndarray) -> float:
     return f
 
 
-@jit
+@inline
 def desired_row(
     a: np.ndarray,
     target_weight: bool,
@@ -118,27 +127,26 @@ def desired_row(
             q[j] = x * (max_trade_fraction * equity) / p[j]
 
 
-@jit
+@inline
 def no_short_row(q: np.ndarray, h: np.ndarray) -> None:
     for j in range(q.shape[0]):
         q[j] = max(q[j], -max(h[j], 0.0))
 
 
-@jit
+@inline
 def lot_rounding_row(q: np.ndarray, h: np.ndarray, lot: np.ndarray) -> None:
     for j in range(q.shape[0]):
         exit_level = h[j] - 0.5 * lot[j] if h[j] > 0.0 else math.inf
         q[j] = -h[j] if -q[j] >= exit_level else math.trunc(q[j] / lot[j]) * lot[j]
 
 
-@jit
+@inline
 def min_order_row(q: np.ndarray, p: np.ndarray, mov: float) -> None:
     for j in range(q.shape[0]):
-        if not abs(q[j]) * p[j] >= mov:
-            q[j] = 0.0
+        q[j] = q[j] if abs(q[j]) * p[j] >= mov else 0.0
 
 
-@jit
+@inline
 def cash_reserve_row(
     q: np.ndarray,
     p: np.ndarray,
@@ -157,10 +165,8 @@ def cash_reserve_row(
     room = cash - r * equity
     need = 0.0
     for j in range(n):
-        if q[j] < 0.0:
-            room -= q[j] * (su[j] + r * (p[j] - su[j]))
-        elif q[j] > 0.0:
-            need += q[j] * (bu[j] - r * (bu[j] - p[j]))
+        room -= min(q[j], 0.0) * (su[j] + r * (p[j] - su[j]))
+        need += max(q[j], 0.0) * (bu[j] - r * (bu[j] - p[j]))
     room -= EPS * (abs(equity) + 1.0)
     if need <= room:
         return
@@ -179,16 +185,15 @@ def cash_reserve_row(
         return
     scale = min(room / (need if need > 0.0 else 1.0), 1.0)
     for j in range(n):
-        if q[j] > 0.0:
-            q[j] = legal_buy(q[j] * scale, p[j], lot[j], mov)
+        q[j] = legal_buy(q[j] * scale, p[j], lot[j], mov) if q[j] > 0.0 else q[j]
 
 
-@jit
+@inline
 def _cap_limit(cap: float, equity: float, p: float) -> float:
     return (cap * (1.0 - EPS)) * max(equity, 0.0) / p
 
 
-@jit
+@inline
 def _cap_cut(
     q: np.ndarray,
     p: np.ndarray,
@@ -219,7 +224,7 @@ def _cap_cut(
                 out[j] = legal_sell(-room, max(-h[j], 0.0), p[j], lot[j], mov)
 
 
-@jit
+@inline
 def _cap_solve(
     q: np.ndarray,
     p: np.ndarray,
@@ -263,7 +268,7 @@ def _cap_solve(
     return numer / slope - rounding
 
 
-@jit
+@inline
 def _cap_lower_bound(
     q: np.ndarray, p: np.ndarray, h: np.ndarray, s: np.ndarray, equity: float, fee: float
 ) -> float:
@@ -275,7 +280,7 @@ def _cap_lower_bound(
     return max(equity * (1.0 - EPS) - turnover * (1.0 + 1e-9), 0.0)
 
 
-@jit
+@inline
 def position_cap_row(
     q: np.ndarray,
     p: np.ndarray,
@@ -296,11 +301,12 @@ def position_cap_row(
     always holds) until it does. ``out``: scratch space of A elements."""
     n = q.shape[0]
     first = equity - cost_of(q, p, bu, su)
+    capped = (cap * (1.0 - EPS)) * max(first, 0.0)  # _cap_limit(cap, first, p) = capped / p, exactly
     beyond = False
     for j in range(n):
-        limit = _cap_limit(cap, first, p[j])
+        limit = capped / p[j]
         pos = h[j] + q[j]
-        beyond = beyond or pos > limit or (allow_short and pos < -limit)
+        beyond |= (pos > limit) | (allow_short & (pos < -limit))
     if not beyond:
         return
     estimate = _cap_solve(q, p, h, bu, su, s, lot, equity, fee, mov, cap, allow_short, first)
@@ -441,3 +447,12 @@ def legal_sell_batch(
         for j in range(x.shape[1]):
             out[i, j] = legal_sell(x[i, j], pos[i, j], p[i, j], lot[j], mov)
     return out
+
+
+@jit
+def unit_cash_batch(p: np.ndarray, s: np.ndarray, fee: float, bu: np.ndarray, su: np.ndarray) -> None:
+    """Fill ``bu``/``su`` (same shape as ``p``, any number of rows) with unit_buy/unit_sell."""
+    for i in range(p.shape[0]):
+        for j in range(p.shape[1]):
+            bu[i, j] = unit_buy(p[i, j], s[i, j], fee)
+            su[i, j] = unit_sell(p[i, j], s[i, j], fee)

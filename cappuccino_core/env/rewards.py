@@ -20,12 +20,12 @@ import math
 import numpy as np
 
 from cappuccino_core.config.env import EnvConfig
-from cappuccino_core.env.order_math import jit
+from cappuccino_core.env.jit import inline, jit
 
 KINDS = ("excess_equal_weight", "log_return", "differential_sharpe")  # the codes reward_one takes
 
 
-@jit
+@inline
 def reward_one(
     kind: int, scale: float, eta: float, ret: float, bench_ret: float, mean: np.ndarray, second: np.ndarray,
     i: int,

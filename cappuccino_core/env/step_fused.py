@@ -21,16 +21,18 @@ import math
 
 import numpy as np
 
+from cappuccino_core.env.jit import jit
 from cappuccino_core.env.order_math import (
     cash_flow,
     cash_reserve_row,
     desired_row,
-    jit,
     lot_rounding_row,
     mark,
     min_order_row,
     no_short_row,
     position_cap_row,
+    unit_buy,
+    unit_sell,
 )
 from cappuccino_core.env.rewards import reward_one
 
@@ -39,8 +41,6 @@ from cappuccino_core.env.rewards import reward_one
 def orders_and_fills(
     actions: np.ndarray,
     prices: np.ndarray,
-    buy_unit: np.ndarray,
-    sell_unit: np.ndarray,
     slippage: np.ndarray,
     lot: np.ndarray,
     t: np.ndarray,
@@ -58,8 +58,8 @@ def orders_and_fills(
     equity_before: np.ndarray,
 ) -> int:
     """Fill ``qty`` (N, A) with the accepted orders and ``equity_before`` (N,) with the equity at the
-    decision bar; settle into ``cash`` and ``holdings`` in place. ``prices``, ``buy_unit``, ``sell_unit``
-    and ``slippage`` are whole (T, A) tables, indexed by each episode's bar ``t``.
+    decision bar; settle into ``cash`` and ``holdings`` in place. ``prices`` and ``slippage`` are whole
+    (T, A) tables, indexed by each episode's bar ``t``.
 
     Returns -1, or the first episode whose actions are not all finite: then nothing has been changed."""
     n, a = holdings.shape
@@ -67,22 +67,24 @@ def orders_and_fills(
         for j in range(a):
             if not math.isfinite(actions[i, j]):
                 return i
-    scratch = np.empty(a)
+    scratch, bu, su = np.empty(a), np.empty(a), np.empty(a)
     for i in range(n):
         b, h, q = t[i], holdings[i], qty[i]
-        p, bu, su = prices[b], buy_unit[b], sell_unit[b]
+        p, s = prices[b], slippage[b]
         e = mark(cash[i], h, p)
         equity_before[i] = e
         if not active[i]:  # ended episodes stay frozen
             q[:] = 0.0
             continue
+        for j in range(a):
+            bu[j], su[j] = unit_buy(p[j], s[j], fee), unit_sell(p[j], s[j], fee)
         desired_row(actions[i], target_weight, allow_short, cap, max_trade_fraction, e, h, p, q)
         if not allow_short:
             no_short_row(q, h)
         lot_rounding_row(q, h, lot)
         min_order_row(q, p, mov)
         cash_reserve_row(q, p, h, bu, su, lot, cash[i], e, mov, reserve)
-        position_cap_row(q, p, h, bu, su, slippage[b], lot, e, fee, mov, cap, allow_short, scratch)
+        position_cap_row(q, p, h, bu, su, s, lot, e, fee, mov, cap, allow_short, scratch)
         cash[i] -= cash_flow(q, bu, su)
         for j in range(a):
             h[j] += q[j]
