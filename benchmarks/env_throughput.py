@@ -2,7 +2,8 @@
 
 Setup: N=64 episodes x 10 assets, lookback 5, 6 features per asset, synthetic hourly data, uniform random
 actions in [-1, 1], default configuration (target weights, Coinbase entry-tier taker fees, slippage, cash
-reserve, position cap, minimum order value, lots), one thread (numpy/BLAS threads = 1).
+reserve, position cap, minimum order value, lots), one thread (numpy/BLAS threads = 1). The kernel runs
+its default path: the fused compiled step (cappuccino_core/env/step_fused.py).
 
 Baseline, measured in the same run: the same 64 episodes stepped one at a time by a plain Python
 environment in the style of FinRL_Crypto's CryptoEnvAlpaca (per-asset loops for sells then buys, fee and
@@ -10,7 +11,10 @@ minimum-quantity checks, a state vector stacked bar by bar, equal-weight-relativ
 here from that description for comparison only; it is not part of the product.
 
 Time is this process's CPU time (time.process_time): both sides are single-threaded, so the figures and
-their ratio are those of one core even when other work shares the machine.
+their ratio are those of one core even when other work shares the machine. Each side is timed in three
+windows, interleaved (kernel, loop, kernel, loop, ...), and the best window of each counts: other work on
+the machine only ever slows a window down. The one-off compilation (or loading it from the cache) is
+timed separately and printed; it is not in the rate.
 
 Targets: ratio >= 50 and >= 1,000,000 asset-steps/s. The last line printed is a JSON object; the exit
 status is 1 when a target is missed.
@@ -143,11 +147,16 @@ def bench_loop(data, actions, seconds: float) -> float:
 def main() -> None:
     data = toy_dataset(4000, N_ASSETS, N_FEATURES, LOOKBACK, seed=1)
     actions = np.random.default_rng(0).uniform(-1, 1, (200, N_EPISODES, N_ASSETS))
-    bench_kernel(data, actions[:20], 0.0)  # warm up
-    kernel_rate = bench_kernel(data, actions, 3.0)
-    loop_rate = bench_loop(data, actions[:50], 3.0)
+    t0 = time.perf_counter()
+    bench_kernel(data, actions[:20], 0.0)  # compiles, or loads the compiled kernel from the cache
+    first_use = time.perf_counter() - t0
+    kernel_rates, loop_rates = [], []
+    for _ in range(3):
+        kernel_rates.append(bench_kernel(data, actions, 1.0))
+        loop_rates.append(bench_loop(data, actions[:50], 1.0))
+    kernel_rate, loop_rate = max(kernel_rates), max(loop_rates)
     wide = np.random.default_rng(1).uniform(-1, 1, (20, 512, N_ASSETS))
-    wide_rate = bench_kernel(data, wide, 2.0)
+    wide_rate = bench_kernel(data, wide, 1.0)
     ratio = kernel_rate / loop_rate
     ok = bool(ratio >= TARGET_RATIO and kernel_rate >= TARGET_RATE)
     print(
@@ -155,6 +164,13 @@ def main() -> None:
     )
     print(f"loop baseline: {loop_rate:,.0f} asset-steps/s (ratio {ratio:.1f})")
     print(f"kernel with N=512 (for scale): {wide_rate:,.0f} asset-steps/s ({wide_rate / loop_rate:.0f}x)")
+    print(
+        "windows (asset-steps/s): kernel "
+        + ", ".join(f"{r:,.0f}" for r in kernel_rates)
+        + "; loop "
+        + ", ".join(f"{r:,.0f}" for r in loop_rates)
+    )
+    print(f"first use (compile or load from the cache): {first_use:.1f} s, not in the rates")
     print(
         json.dumps(
             {
@@ -164,6 +180,7 @@ def main() -> None:
                 "baseline": round(loop_rate),
                 "ratio": round(ratio, 1),
                 "target": {"ratio": TARGET_RATIO, "asset_steps_per_s": TARGET_RATE},
+                "first_use_s": round(first_use, 2),
                 "pass": ok,
             }
         )
