@@ -21,6 +21,7 @@ from sqlalchemy import Connection, bindparam, insert, select, text, update
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.env.actions import desired_orders
 from cappuccino_core.env.rules import OrderContext, OrderRule, apply_rules, default_rules, lot_sizes
+from cappuccino_core.env.warm import warm_up
 from cappuccino_core.state.schema import EquitySnapshot, Fill, Flag, Order, Position
 from cappuccino_core.state.store import EMERGENCY_STOP, StateStore
 from cappuccino_core.trading.brokers.client_ids import client_order_id
@@ -78,6 +79,7 @@ class BarLoop:
         self.bar_ns, self.max_age_s, self.conviction = bar_ns, max_age_s, conviction
         self.flatten_on_stop = flatten_on_stop
         self.rules: list[OrderRule] = [risk, *default_rules(env)]
+        warm_up()  # the order rules' compiled code, before the first bar rather than on it
         self.lot = lot_sizes(tickers, env)
         self.prev_time: int | None = None
         self.heartbeat_s, self._last_beat = heartbeat_s, -float("inf")
