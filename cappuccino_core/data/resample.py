@@ -53,6 +53,14 @@ def bucket_start(time_col: str, target_tf: str) -> pl.Expr:
     return ((us - off) // step * step + off).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
 
 
+def whole_buckets(frame: pl.DataFrame, source_tf: str, target_tf: str) -> pl.DataFrame:
+    """The rows of ``frame`` that fall in complete ``target_tf`` bars: a window that starts or ends inside
+    a coarse bar (a synthetic scenario window, say) loses those edge rows instead of yielding partial bars.
+    """
+    ratio = resample_ratio(source_tf, target_tf)
+    return frame.filter(pl.len().over(bucket_start(TIME, target_tf)) == ratio)
+
+
 def resample_bars(
     frame: pl.DataFrame,
     source_tf: str,

@@ -25,7 +25,7 @@ from cappuccino_core.config.features import FeaturesConfig
 from cappuccino_core.data.bars import OHLCV
 from cappuccino_core.data.market import available_timeframes as available_timeframes  # the study's import
 from cappuccino_core.data.market import load_aligned
-from cappuccino_core.data.resample import resample_bars
+from cappuccino_core.data.resample import resample_bars, whole_buckets
 from cappuccino_core.data.timeframes import normalise_timeframe, timeframe_seconds
 from cappuccino_core.features.builder import build_dataset
 from cappuccino_core.features.dataset import SOURCE_REAL, SOURCE_SYNTHETIC, MarketDataset
@@ -92,7 +92,11 @@ def synthetic_windows(settings: Settings, timeframe: str, n_real_hours: int) -> 
     tag = pl.lit(SOURCE_SYNTHETIC, pl.UInt8).alias("source")
     return [
         {
-            t: resample_bars(df.drop("source"), "1h", timeframe, symbol=t).with_columns(tag)
+            # Scenario windows start and end anywhere in a coarse bar: their edges are trimmed to whole
+            # bars (the real history's gaps, in contrast, are reported by resample_bars).
+            t: resample_bars(
+                whole_buckets(df.drop("source"), "1h", timeframe), "1h", timeframe, symbol=t
+            ).with_columns(tag)
             for t, df in w.items()
         }
         for w in wins

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cappuccino_core.data.bars import BAR_SCHEMA
-from cappuccino_core.data.resample import bucket_start, resample_bars, resample_ratio
+from cappuccino_core.data.resample import bucket_start, resample_bars, resample_ratio, whole_buckets
 from cappuccino_core.data.validate import DataValidationError, validate_bars
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)  # a Monday
@@ -166,3 +166,15 @@ def test_resample_properties(n: int, offset: int, dropped: set[int], target: str
     check = out.join(counts, on="time")
     assert ((check["n"] == ratio) == ~check["incomplete"]).all()
     assert resample_bars(fine, "5m", target).height == int((~out["incomplete"]).sum())
+
+
+def test_whole_buckets_trims_a_window_to_complete_coarse_bars(caplog: pytest.LogCaptureFixture) -> None:
+    # A scenario window of 1h bars from 02:00 to 13:00 (12 bars): 4h bars at 00:00 (02:00, 03:00 only)
+    # and 12:00 (12:00, 13:00 only) are partial; 04:00 and 08:00 are whole.
+    window = random_bars(12, H, start=T0 + 2 * H)
+    trimmed = whole_buckets(window, "1h", "4h")
+    assert trimmed["time"].to_list() == [T0 + k * H for k in range(4, 12)]
+    with caplog.at_level(logging.WARNING):
+        out = resample_bars(trimmed, "1h", "4h", symbol="BTC/USD")
+    assert out["time"].to_list() == [T0 + 4 * H, T0 + 8 * H] and caplog.text == ""
+    assert out["open"][0] == window["open"][2] and out["close"][1] == window["close"][9]

@@ -3,6 +3,7 @@ timeframe, CGE windows appended as synthetic training-only segments."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -67,3 +68,18 @@ def test_cge_windows_join_training_folds_only(tmp_path: Path, sample_dir: Path) 
             for a, b in group:
                 assert (ds.source[a:b] == SOURCE_REAL).all() and (ds.times[a:b] < h).all()
     assert np.isfinite(ds.features).all()
+
+
+def test_cge_windows_become_whole_coarse_bars(
+    tmp_path: Path, sample_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """301-hour scenario windows at 4h: each is trimmed to whole 4h bars, nothing partial, nothing to warn."""
+    from cappuccino_core.cge.generate import generate, spec_from_settings
+
+    s = _settings(tmp_path, sample_dir, synthetic_share=0.3, synthetic_window_bars=301)
+    generate(spec_from_settings(s), s.cge.output_dir)
+    with caplog.at_level(logging.WARNING, logger="cappuccino_core.data.resample"):
+        ds = build_training_dataset(s, "4h", 5, holdout_time(s, "4h"))
+    assert "incomplete" not in caplog.text
+    synthetic = ds.times[ds.source == SOURCE_SYNTHETIC]
+    assert len(synthetic) > 0 and (synthetic % (4 * 3600 * 10**9) == 0).all()
