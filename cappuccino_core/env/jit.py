@@ -44,6 +44,8 @@ CACHE_DIR = cache_dir(Path(__file__).parent)
 
 
 def _compile(fn: F, inline: bool) -> F:
+    if not fn.__module__.startswith(__package__ + "."):  # the cache key covers this package's files only
+        raise ValueError(f"{fn.__module__}.{fn.__qualname__}: compile with env.jit only inside {__package__}")
     saved = getattr(numba_config, "CACHE_DIR", "")  # the location is fixed when the dispatcher is made
     setattr(numba_config, "CACHE_DIR", CACHE_DIR)  # noqa: B010  (numba reads the module global)
     try:

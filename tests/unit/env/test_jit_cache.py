@@ -29,3 +29,13 @@ def test_the_cache_directory_changes_with_any_source_file(
 def test_the_package_cache_is_keyed_by_this_checkout() -> None:
     here = Path(__file__).resolve().parents[3] / "cappuccino_core" / "env"
     assert Path(CACHE_DIR).name == Path(cache_dir(here)).name
+
+
+def test_functions_outside_the_package_are_refused() -> None:
+    from cappuccino_core.env.jit import jit
+
+    def elsewhere(x: float) -> float:
+        return x
+
+    with pytest.raises(ValueError, match=r"compile with env\.jit only inside cappuccino_core\.env"):
+        jit(elsewhere)
