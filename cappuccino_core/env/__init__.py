@@ -1,4 +1,4 @@
-"""The one step kernel (batched numpy) and its views: gymnasium env, SB3 VecEnv; order rules."""
+"""The one step kernel (numpy state, compiled loops), its gymnasium and SB3 VecEnv views, order rules."""
 
 from cappuccino_core.env.kernel import StepResult, TradingKernel
 from cappuccino_core.env.rules import OrderContext, OrderRule, default_rules
