@@ -24,6 +24,7 @@ row functions. Actions that are not finite are refused with the episode named, b
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NoReturn
 
 import numpy as np
 
@@ -48,6 +49,10 @@ class StepResult:
     terminated: np.ndarray  # (N,) bool: equity reached 0
     truncated: np.ndarray  # (N,) bool: reached the episode's end bar (not terminated)
     equity: np.ndarray  # (N,) equity after the step, marked at the new bar
+
+
+def _refuse(actions: np.ndarray, episode: int) -> NoReturn:
+    raise ValueError(f"step: actions of episode {episode} are not finite: {actions[episode].tolist()}")
 
 
 class TradingKernel:
@@ -156,7 +161,7 @@ class TradingKernel:
                 self.costs.fee_rate, env.min_order_value, env.cash_reserve, qty, before,
             )  # fmt: skip
             if bad >= 0:
-                raise ValueError(f"step: actions of episode {bad} are not finite: {actions[bad].tolist()}")
+                _refuse(actions, bad)
             fill = None
             if self.recorder is not None:  # per-fill prices, fees and slippage for the records
                 fill = settle(
@@ -164,8 +169,7 @@ class TradingKernel:
                 )
         else:
             if not np.isfinite(actions).all():
-                bad = int(np.flatnonzero(~np.isfinite(actions).all(axis=1))[0])
-                raise ValueError(f"step: actions of episode {bad} are not finite: {actions[bad].tolist()}")
+                _refuse(actions, int(np.flatnonzero(~np.isfinite(actions).all(axis=1))[0]))
             ctx = OrderContext(
                 prices=self.prices[t],
                 cash=self.cash,
