@@ -1,7 +1,8 @@
 """Trading loop benchmarks on the bundled sample:
 
 1. a 30-day replay at 1h through the full bar loop (risk manager, state store, sim broker): bars per second,
-   target >= 500 (the JSON line's metric);
+   target >= 500 (the JSON line's metric). Baseline, in the same run: the same replay with the live
+   setting of writing every bar's equity snapshot in its own transaction (replays buffer 24 bars);
 2. one trader tick for 10 assets against the loopback exchange through the real Alpaca SDK (market orders,
    so no maker wait): median and p99 milliseconds, target p99 < 250 ms (must also hold for "pass")."""
 
@@ -89,13 +90,13 @@ def main() -> int:
     bars = load_closes({t: SAMPLE / f"BINANCE_{t}USDT_1h.parquet" for t in tickers})
     risk = RiskConfig()
 
-    def replay(days: int, tmp: str) -> dict:
-        store = StateStore(f"sqlite:///{Path(tmp) / f'state-{days}.db'}")
+    def replay(days: int, tmp: str, flush: int = 24) -> dict:
+        store = StateStore(f"sqlite:///{Path(tmp) / f'state-{days}-{flush}.db'}")
         broker = SimBroker(CostsConfig(), 100_000.0)
         loop = BarLoop(
             broker, store, RiskManager.from_config(risk), EnvConfig(), bars.tickers,
             trend_baseline(bars.close), run_id="bench", bar_ns=3_600 * 10**9, max_age_s=risk.max_bar_age_s,
-            equity_flush_bars=24, assets=tuple(f"{t}/USDT" for t in bars.tickers),
+            equity_flush_bars=flush, assets=tuple(f"{t}/USDT" for t in bars.tickers),
         )  # fmt: skip
         return run_replay(loop, bars, "1h", days=days)
 
@@ -103,10 +104,12 @@ def main() -> int:
         t0 = time.perf_counter()
         replay(1, tmp)  # first use: the order rules' compiled code is loaded (or compiled) once per process
         print(f"warm-up: a 1-day replay in {time.perf_counter() - t0:.2f} s (first use of compiled rules)")
+        live = replay(30, tmp, flush=1)
         rep = replay(30, tmp)
-    rate = float(rep["bars_per_s"])
+    rate, live_rate = float(rep["bars_per_s"]), float(live["bars_per_s"])
     print(f"30-day 1h replay, {len(tickers)} assets: {rep['bars_replayed']} bars in {rep['seconds']:.2f} s")
     print(f"  {rate:.0f} bars/s (target >= {TARGET:.0f}); fills {rep['fills']}, fees {rep['fees']:.2f}")
+    print(f"  baseline, equity written every bar as live: {live_rate:.0f} bars/s ({rate / live_rate:.2f}x)")
     try:
         med, p99 = loopback_tick(bars)
         print(f"loopback tick, 10 assets (Alpaca SDK): median {med:.1f} ms, p99 {p99:.1f} ms "
@@ -118,8 +121,9 @@ def main() -> int:
         tick_ok = False
     ok = rate >= TARGET and tick_ok
     print(json.dumps({
-        "metric": "trading_replay_bars_per_s", "value": round(rate, 1), "unit": "bars/s", "baseline": TARGET,
-        "ratio": round(rate / TARGET, 3), "target": f">= {TARGET:.0f}", "pass": ok,
+        "metric": "trading_replay_bars_per_s", "value": round(rate, 1), "unit": "bars/s",
+        "baseline": round(live_rate, 1), "baseline_kind": "same replay, equity written every bar (live)",
+        "ratio": round(rate / live_rate, 3), "target": f">= {TARGET:.0f}", "pass": ok,
         "tick_median_ms": _ms(med), "tick_p99_ms": _ms(p99), "tick_target_p99_ms": TICK_P99_MS,
     }))  # fmt: skip
     return 0 if ok else 1
