@@ -2,6 +2,7 @@
 
 For each CPCV split: train PPO on the split's training segments, run it over each test segment, and
 score it: agent Sharpe - equal-weight Sharpe on the split's test bars (both from cappuccino_core.metrics).
+The split's features are z-scored on its own real training bars (fold_features.py).
 Each split's result is emitted as soon as it is known (the worker reports it to the pruner) and saved
 under the trial's checkpoint folder, keyed by the trial's globally unique id (its MLflow run id): a
 retried trial skips finished splits and resumes the unfinished one from its last checkpoint.
@@ -29,9 +30,11 @@ from cappuccino_core.features.dataset import MarketDataset
 from cappuccino_core.metrics import equal_weight_buy_and_hold, sharpe_ratio, simple_returns
 from cappuccino_core.training import envs, space
 from cappuccino_core.training.cv import RealBarIndex, Segment, split_dataset, synthetic_segments
+from cappuccino_core.training.fold_features import real_rows, refit_normalisation
 from cappuccino_core.training.guards import GuardedVecCheckNan, learn_guarded
 
 MODEL_FILE = "model.zip"
+SPEC_FILE = "feature_spec.json"
 RESULT_FILE = "result.json"
 RETURNS_FILE = "returns.npz"
 
@@ -179,6 +182,8 @@ def run_split(
         with np.load(folder / RETURNS_FILE) as z:
             return res, z["agent"], z["bench"]
     t0 = time.monotonic()
+    # The split never sees its test groups, not even through the features' normalisation statistics.
+    dataset = refit_normalisation(dataset, real_rows(dataset, train))
     model, resumed = train_agent(job, dataset, train, env_cfg, costs_cfg, folder, job.seed + 1000 * index)
     agent_sharpe, ew_sharpe, ra, rb = score_split(model, dataset, test, env_cfg, costs_cfg)
     res = SplitResult(
@@ -192,7 +197,8 @@ def run_split(
         wall_s=time.monotonic() - t0,
         resumed=resumed,
     )
-    if keep_model is not None:
+    if keep_model is not None:  # its spec first (the statistics it was trained with): a model never lacks one
+        dataset.spec.save(keep_model.parent / SPEC_FILE)
         model.save(keep_model)
     model.get_env().close()
     del model
@@ -243,12 +249,12 @@ def train_trial(job: dict[str, Any], emit: Any) -> dict[str, Any]:
         model, _ = train_agent(
             j, dataset, train, env_cfg, costs_cfg, Path(j.checkpoint_dir) / "final", j.seed
         )
+        dataset.spec.save(art / SPEC_FILE)
         model.save(model_path)
-    dataset.spec.save(art / "feature_spec.json")
     return {
         "splits": [asdict(r) for r in results],
         "objective": float(np.mean([r.value for r in results])) if results else float("nan"),
         "model_path": str(model_path),
-        "spec_path": str(art / "feature_spec.json"),
+        "spec_path": str(art / SPEC_FILE),
         "returns_path": str(art / "test_returns.npz"),
     }
