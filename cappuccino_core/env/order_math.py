@@ -189,8 +189,9 @@ def cash_reserve_row(
 
 
 @inline
-def _cap_limit(cap: float, equity: float, p: float) -> float:
-    return (cap * (1.0 - EPS)) * max(equity, 0.0) / p
+def _capped(cap: float, equity: float) -> float:
+    """cap x equity (less the safety margin): an asset's position limit is this / its price."""
+    return (cap * (1.0 - EPS)) * max(equity, 0.0)
 
 
 @inline
@@ -206,8 +207,9 @@ def _cap_cut(
     out: np.ndarray,
 ) -> None:
     """Orders cut so that every position ends within +-cap x ``equity``, in whole lots."""
+    capped = _capped(cap, equity)
     for j in range(q.shape[0]):
-        limit = _cap_limit(cap, equity, p[j])
+        limit = capped / p[j]
         pos = h[j] + q[j]
         out[j] = q[j]
         if pos > limit:
@@ -247,8 +249,9 @@ def _cap_solve(
     already beyond the cap) is rounded up by up to a lot, and to the minimum order value: room is left
     for what that costs."""
     slope, numer, rounding = 1.0, equity, 0.0
+    capped = _capped(cap, first)
     for j in range(q.shape[0]):
-        limit = _cap_limit(cap, first, p[j])
+        limit = capped / p[j]
         pos = h[j] + q[j]
         side = 1.0 if pos > limit else (-1.0 if allow_short and pos < -limit else 0.0)
         if side == 0.0:
@@ -301,7 +304,7 @@ def position_cap_row(
     always holds) until it does. ``out``: scratch space of A elements."""
     n = q.shape[0]
     first = equity - cost_of(q, p, bu, su)
-    capped = (cap * (1.0 - EPS)) * max(first, 0.0)  # _cap_limit(cap, first, p) = capped / p, exactly
+    capped = _capped(cap, first)
     beyond = False
     for j in range(n):
         limit = capped / p[j]
@@ -418,14 +421,6 @@ def cash_flow_batch(q: np.ndarray, bu: np.ndarray, su: np.ndarray) -> np.ndarray
     out = np.empty(q.shape[0])
     for i in range(q.shape[0]):
         out[i] = cash_flow(q[i], bu[i], su[i])
-    return out
-
-
-@jit
-def cost_batch(q: np.ndarray, p: np.ndarray, bu: np.ndarray, su: np.ndarray) -> np.ndarray:
-    out = np.empty(q.shape[0])
-    for i in range(q.shape[0]):
-        out[i] = cost_of(q[i], p[i], bu[i], su[i])
     return out
 
 

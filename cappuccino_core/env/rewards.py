@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from cappuccino_core.config.env import EnvConfig
-from cappuccino_core.env.jit import inline, jit
+from cappuccino_core.env.jit import inline
 
 KINDS = ("excess_equal_weight", "log_return", "differential_sharpe")  # the codes reward_one takes
 
@@ -46,10 +46,10 @@ def reward_one(
 
 
 class Reward:
-    """The configured reward and its state (the moving moments of differential Sharpe) for N episodes."""
+    """The configured reward and its state (the moving moments of differential Sharpe) for N episodes;
+    step_fused.advance computes it with reward_one."""
 
     def __init__(self, env: EnvConfig, n: int) -> None:
-        self.kind = env.reward
         self.code = KINDS.index(env.reward)
         self.scale = float(env.reward_scale)
         self.eta = float(env.dsr_eta)
@@ -59,18 +59,3 @@ class Reward:
     def reset(self, idx: np.ndarray) -> None:
         self.mean[idx] = 0.0
         self.second[idx] = 0.0
-
-    def __call__(self, ret: np.ndarray, bench_ret: np.ndarray, active: np.ndarray) -> np.ndarray:
-        """ret, bench_ret: (N,) simple returns of the step; inactive episodes get 0 and keep their state."""
-        out = np.zeros(len(ret))
-        rewards(self.code, self.scale, self.eta, ret, bench_ret, active, self.mean, self.second, out)
-        return out
-
-
-@jit
-def rewards(
-    kind: int, scale: float, eta: float, ret: np.ndarray, bench_ret: np.ndarray, active: np.ndarray,
-    mean: np.ndarray, second: np.ndarray, out: np.ndarray,
-) -> None:  # fmt: skip
-    for i in range(ret.shape[0]):
-        out[i] = reward_one(kind, scale, eta, ret[i], bench_ret[i], mean, second, i) if active[i] else 0.0
