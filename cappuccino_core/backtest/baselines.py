@@ -19,15 +19,14 @@ from __future__ import annotations
 import numpy as np
 
 from cappuccino_core.config.env import EnvConfig
+from cappuccino_core.env.actions import weights_to_actions
 
 BASELINES = ("buy_and_hold", "equal_weight", "random")
 
 
 def actions_for_weights(target: np.ndarray, current: np.ndarray, env: EnvConfig) -> np.ndarray:
-    """Actions that move current weights (N, A) to target weights (N, A) in env.action_mode."""
-    if env.action_mode == "target_weight":
-        return np.clip(target / env.position_cap, -1.0, 1.0)
-    return np.clip((target - current) / env.max_trade_fraction, -1.0, 1.0)
+    """Actions that move current weights (N, A) to target weights (N, A) (env/actions.py's inverse)."""
+    return weights_to_actions(target, current, env)
 
 
 class HoldPolicy:

@@ -21,6 +21,29 @@ class EnvConfig(Section):
     cash_reserve: float = Field(0.05, ge=0, lt=1, description="fraction of equity always kept in cash")
     allow_short: bool = Field(False, description="shorting is not supported by the spot venues")
     min_order_value: float = Field(10.0, ge=0, description="orders below this notional are dropped")
+    # Turnover control: what keeps a policy from paying fees for noise (env/actions.py documents the mapping).
+    hold_band: float = Field(
+        0.1,
+        ge=0,
+        lt=1,
+        description="actions with |a| <= hold_band mean 'keep this asset as it is' (no order); outside it "
+        "the action is rescaled so +-1 still reaches the full target",
+    )
+    rebalance_band: float = Field(
+        0.02,
+        ge=0,
+        lt=1,
+        description="no-trade band in weight units: no order unless the target moves the asset's weight by "
+        "more than this (exits to 0 always pass); targets stop this far under position_cap and buys this "
+        "far above cash_reserve, so price drift alone does not force trims every bar",
+    )
+    min_order_fraction: float = Field(
+        0.002,
+        ge=0,
+        lt=1,
+        description="a policy's order below this share of equity is not sent (besides min_order_value in "
+        "currency); a full exit always passes",
+    )
     lot_size: dict[str, float] = Field(
         default_factory=dict, description="per-ticker quantity increment; default 1e-8"
     )
@@ -41,4 +64,13 @@ class EnvConfig(Section):
     def _reserve_leaves_room(self) -> EnvConfig:
         if self.cash_reserve + self.position_cap <= 0:
             raise ValueError("cash_reserve and position_cap leave nothing to invest")
+        if self.rebalance_band >= self.position_cap:
+            raise ValueError(
+                f"rebalance_band ({self.rebalance_band}) must be below position_cap ({self.position_cap}): "
+                "targets stop rebalance_band under the cap"
+            )
+        if self.cash_reserve + self.rebalance_band >= 1:
+            raise ValueError(
+                f"cash_reserve + rebalance_band ({self.cash_reserve} + {self.rebalance_band}) must be below 1"
+            )
         return self

@@ -2,19 +2,29 @@
 
 Two mappings, chosen by ``EnvConfig.action_mode``; both size orders from the equity E before the step,
 marked at the decision bar's reference price p, and both hand their orders to the order rules (rules.py)
-that round them, drop the small ones and enforce cash reserve and position cap:
+that round them, drop the small ones and enforce cash reserve and position cap.
+
+Turnover controls, common to both (``hold_band`` h, ``rebalance_band`` b, ``min_order_fraction`` m):
+
+- hold region (h > 0): |a_i| <= h means "keep asset i as it is": no order. Outside it the action is rescaled,
+  a' = sign(a) (|a| - h) / (1 - h), so +-1 still means the full target. A policy whose output sits near
+  0 (an untrained Gaussian policy's mean) therefore does not trade.
+- minimum order share: an order worth less than m x E is not sent, unless it closes the position.
 
 ``target_weight`` (default)
-    a_i -> target weight w_i = max(a_i, 0) x position_cap   (a_i x position_cap when allow_short)
-    order q_i = w_i x E / p_i - holding_i: the trade that takes the asset to its target weight.
-    a_i <= 0 means "hold none of it", a_i = 1 "hold as much as the cap allows". When the targets add up
-    to more than the cash left over the reserve, the cash-reserve rule scales all buys down by one factor.
+    a'_i -> target weight w_i = max(a'_i, 0) x (position_cap - b)   (a'_i x (cap - b) when allow_short)
+    order q_i = w_i x E / p_i - holding_i: the trade that takes the asset to its target weight, sent only
+    when it moves the weight by more than b (the no-trade band) or closes the position (w_i = 0).
+    Targets stop b under the cap so that price drift alone never forces the cap rule to trim every bar.
+    When the targets add up to more than the cash left over the reserve, the cash-reserve rule scales all
+    buys down by one factor.
 
 ``trade_fraction``
-    a_i -> order q_i = a_i x max_trade_fraction x E / p_i: buy (a > 0) or sell (a < 0) that fraction of
-    equity's worth; a_i = 0 means "do nothing". Sells beyond the holding are cut by the no-short rule.
+    a'_i -> order q_i = a'_i x max_trade_fraction x E / p_i: buy (a > 0) or sell (a < 0) that fraction of
+    equity's worth. Sells beyond the holding are cut by the no-short rule.
 
 Actions outside [-1, 1] are clipped first (a policy's Gaussian samples often are).
+:func:`weights_to_actions` is the inverse used by rule-based strategies: target weights -> actions.
 """
 
 from __future__ import annotations
@@ -36,5 +46,30 @@ def desired_orders(
         f64(actions, dtype=np.float64), env.action_mode == "target_weight", env.allow_short,
         float(env.position_cap), float(env.max_trade_fraction), f64(equity, dtype=np.float64),
         f64(holdings, dtype=np.float64), f64(prices, dtype=np.float64), out,
+        float(env.hold_band), float(env.rebalance_band), float(env.min_order_fraction),
     )  # fmt: skip
     return out
+
+
+def weights_to_actions(target: np.ndarray, current: np.ndarray, env: EnvConfig) -> np.ndarray:
+    """Actions that move current weights (N, A) to target weights (N, A) under ``env``'s mapping.
+
+    A target equal to the current weight (within 1e-12) is "hold": action 0 when there is a hold region
+    (hold_band > 0) or in trade_fraction mode, else the target's own action. target_weight mode: a
+    target of 0 is an exit (-1); a positive target w becomes the action whose rescaled value is
+    w / (position_cap - rebalance_band) (clipped to 1: such a target is capped). trade_fraction mode: the
+    weight change as a fraction of max_trade_fraction, rescaled past the hold region.
+    """
+    target = np.asarray(target, dtype=np.float64)
+    current = np.asarray(current, dtype=np.float64)
+    h = env.hold_band
+    if env.action_mode == "target_weight":
+        x = np.clip(target / (env.position_cap - env.rebalance_band), -1.0, 1.0)
+    else:
+        x = np.clip((target - current) / env.max_trade_fraction, -1.0, 1.0)
+    a = np.sign(x) * (h + np.abs(x) * (1.0 - h))
+    if env.action_mode == "target_weight":
+        a = np.where(target <= 0.0, -1.0, a) if not env.allow_short else a
+    if h > 0.0 or env.action_mode != "target_weight":
+        a = np.where(np.abs(target - current) <= 1e-12, 0.0, a)
+    return a

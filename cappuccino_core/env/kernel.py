@@ -158,7 +158,8 @@ class TradingKernel:
             bad = orders_and_fills(
                 actions, self.prices, self.slippage, self.lot, t, active, cash, holdings,
                 env.action_mode == "target_weight", env.allow_short, env.position_cap, env.max_trade_fraction,
-                self.costs.fee_rate, env.min_order_value, env.cash_reserve, qty, before,
+                self.costs.fee_rate, env.min_order_value, env.cash_reserve, env.hold_band, env.rebalance_band,
+                env.min_order_fraction, qty, before,
             )  # fmt: skip
             if bad >= 0:
                 _refuse(actions, bad)

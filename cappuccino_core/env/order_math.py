@@ -116,15 +116,32 @@ def desired_row(
     h: np.ndarray,
     p: np.ndarray,
     q: np.ndarray,
+    hold: float,
+    band: float,
+    min_frac: float,
 ) -> None:
-    """Actions in [-1, 1] (clipped) -> desired orders ``q`` (actions.py documents both modes)."""
+    """Actions in [-1, 1] (clipped) -> desired orders ``q`` (actions.py documents both modes and the
+    turnover controls: hold region ``hold``, no-trade band ``band``, minimum order share ``min_frac``)."""
+    held_cap = cap - band  # targets stop the band under the cap: drift alone does not force a trim
     for j in range(q.shape[0]):
         x = min(max(a[j], -1.0), 1.0)
+        if hold > 0.0 and abs(x) <= hold:
+            q[j] = 0.0
+            continue
+        x = math.copysign((abs(x) - hold) / (1.0 - hold), x)
         if target_weight:
-            w = (x if allow_short else max(x, 0.0)) * cap
+            w = (x if allow_short else max(x, 0.0)) * held_cap
+            exit_all = w == 0.0 and h[j] != 0.0
+            now = h[j] * p[j] / equity if equity > 0.0 else 0.0
+            if not exit_all and abs(w - now) <= band:
+                q[j] = 0.0
+                continue
             q[j] = w * equity / p[j] - h[j]
         else:
             q[j] = x * (max_trade_fraction * equity) / p[j]
+            exit_all = q[j] < 0.0 and -q[j] >= h[j] > 0.0
+        if not exit_all and abs(q[j]) * p[j] < min_frac * max(equity, 0.0):
+            q[j] = 0.0
 
 
 @inline
@@ -158,17 +175,27 @@ def cash_reserve_row(
     equity: float,
     mov: float,
     reserve: float,
+    band: float,
 ) -> None:
-    """rules.CashReserve for one account. Buying a unit changes cash - reserve x equity by
-    -(bu - r (bu - p)), selling one by +(su + r (p - su))."""
-    r, n = reserve, q.shape[0]
+    """rules.CashReserve for one account. Buying a unit changes cash - r x equity by -(bu - r (bu - p)),
+    selling one by +(su + r (p - su)). Hysteresis: buys stop at r = reserve + band; holdings are sold only
+    when cash fell below r = reserve (price moves), and then back to reserve + band."""
+    n = q.shape[0]
+    hard = cash - reserve * equity
+    r = reserve + band
     room = cash - r * equity
     need = 0.0
     for j in range(n):
+        hard -= min(q[j], 0.0) * (su[j] + reserve * (p[j] - su[j]))
         room -= min(q[j], 0.0) * (su[j] + r * (p[j] - su[j]))
         need += max(q[j], 0.0) * (bu[j] - r * (bu[j] - p[j]))
+    hard -= EPS * (abs(equity) + 1.0)
     room -= EPS * (abs(equity) + 1.0)
     if need <= room:
+        return
+    if room < 0.0 and hard >= 0.0:  # inside the band: no buys, nothing forced
+        for j in range(n):
+            q[j] = min(q[j], 0.0)
         return
     if room < 0.0:
         # Prices of the holdings rose: no buys, and every non-dust holding is sold pro rata so that the
@@ -365,9 +392,10 @@ def cash_reserve_batch(
     equity: np.ndarray,
     mov: float,
     reserve: float,
+    band: float,
 ) -> None:
     for i in range(q.shape[0]):
-        cash_reserve_row(q[i], p[i], h[i], bu[i], su[i], lot, cash[i], equity[i], mov, reserve)
+        cash_reserve_row(q[i], p[i], h[i], bu[i], su[i], lot, cash[i], equity[i], mov, reserve, band)
 
 
 @jit
@@ -403,9 +431,15 @@ def desired_batch(
     h: np.ndarray,
     p: np.ndarray,
     q: np.ndarray,
+    hold: float,
+    band: float,
+    min_frac: float,
 ) -> None:
     for i in range(q.shape[0]):
-        desired_row(a[i], target_weight, allow_short, cap, max_trade_fraction, equity[i], h[i], p[i], q[i])
+        desired_row(
+            a[i], target_weight, allow_short, cap, max_trade_fraction, equity[i], h[i], p[i], q[i],
+            hold, band, min_frac,
+        )  # fmt: skip
 
 
 @jit

@@ -146,20 +146,22 @@ class MinOrderValue:
 class CashReserve:
     """Cash after the step's fills >= ``reserve`` x equity after them (``reserve=0``: cash >= 0).
 
-    Sells fill first and their proceeds count. If the buys do not fit, all buys are scaled by one factor
-    (then rounded down to lots; those under the minimum dropped). If even without buys cash is below the
-    reserve (prices of the holdings rose), every non-dust holding is sold pro rata to restore it.
+    Sells fill first and their proceeds count. If the buys do not fit over ``reserve + band``, all buys are
+    scaled by one factor (then rounded down to lots; those under the minimum dropped). If even without buys
+    cash is below ``reserve`` (prices of the holdings rose), every non-dust holding is sold pro rata to
+    restore ``reserve + band``: the band keeps price drift from forcing a sale every bar.
     (order_math.cash_reserve_row)
     """
 
     reserve: float
+    band: float = 0.0  # hysteresis: buys stop at reserve + band, forced sells restore reserve + band
 
     def apply(self, qty: np.ndarray, ctx: OrderContext) -> np.ndarray:
         out = np.array(qty, dtype=np.float64)
         bu, su = ctx.units
         om.cash_reserve_batch(
             out, ctx.prices, ctx.holdings, bu, su, ctx.lot, ctx.cash, ctx.equity, ctx.min_order_value,
-            float(self.reserve),
+            float(self.reserve), float(self.band),
         )  # fmt: skip
         return out
 
@@ -197,7 +199,10 @@ def default_rules(env: EnvConfig, risk: list[OrderRule] | None = None) -> list[O
     """
     rules: list[OrderRule] = [] if env.allow_short else [NoShort()]
     rules += [LotRounding(), MinOrderValue(), *(risk or [])]
-    rules += [CashReserve(env.cash_reserve), PositionCap(env.position_cap, allow_short=env.allow_short)]
+    rules += [
+        CashReserve(env.cash_reserve, env.rebalance_band),
+        PositionCap(env.position_cap, allow_short=env.allow_short),
+    ]
     return rules
 
 

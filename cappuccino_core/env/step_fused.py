@@ -54,6 +54,9 @@ def orders_and_fills(
     fee: float,
     mov: float,
     reserve: float,
+    hold: float,
+    band: float,
+    min_frac: float,
     qty: np.ndarray,
     equity_before: np.ndarray,
 ) -> int:
@@ -78,12 +81,14 @@ def orders_and_fills(
             continue
         for j in range(a):
             bu[j], su[j] = unit_buy(p[j], s[j], fee), unit_sell(p[j], s[j], fee)
-        desired_row(actions[i], target_weight, allow_short, cap, max_trade_fraction, e, h, p, q)
+        desired_row(
+            actions[i], target_weight, allow_short, cap, max_trade_fraction, e, h, p, q, hold, band, min_frac
+        )
         if not allow_short:
             no_short_row(q, h)
         lot_rounding_row(q, h, lot)
         min_order_row(q, p, mov)
-        cash_reserve_row(q, p, h, bu, su, lot, cash[i], e, mov, reserve)
+        cash_reserve_row(q, p, h, bu, su, lot, cash[i], e, mov, reserve, band)
         position_cap_row(q, p, h, bu, su, s, lot, e, fee, mov, cap, allow_short, scratch)
         cash[i] -= cash_flow(q, bu, su)
         for j in range(a):

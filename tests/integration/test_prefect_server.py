@@ -57,13 +57,21 @@ def _wait_final(flow_run_id: uuid.UUID, env: dict[str, str], timeout_s: float) -
 def test_retrain_deployment_runs_on_a_process_worker(stack: dict[str, str], tmp_path: Path) -> None:
     out = cli(
         [
-            "deployment", "run", "retrain/monthly",
-            "--param", "phase1_trials=1",
-            "--param", "phase2_trials=1",
-            "--param", "workers=1",
-            "--param", "max_splits=1",
-            "--param", "skip_augment=true",
-            "--param", "inject_train_failures=1",  # the train subflow's first attempt fails; its retry runs
+            "deployment",
+            "run",
+            "retrain/monthly",
+            "--param",
+            "phase1_trials=1",
+            "--param",
+            "phase2_trials=1",
+            "--param",
+            "workers=1",
+            "--param",
+            "max_splits=1",
+            "--param",
+            "skip_augment=true",
+            "--param",
+            "inject_train_failures=1",  # the train subflow's first attempt fails; its retry runs
         ],
         stack,
     )

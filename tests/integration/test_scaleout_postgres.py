@@ -42,8 +42,10 @@ def _pg_url() -> str:
         engine.dispose()
     except Exception as exc:
         host = url.rsplit("@", 1)[-1]
-        pytest.skip(f"no PostgreSQL reachable at {host} (set CAPPUCCINO_TEST_PG_URL; CI runs "
-                    f"scripts/ci_postgres.sh): {type(exc).__name__}")
+        pytest.skip(
+            f"no PostgreSQL reachable at {host} (set CAPPUCCINO_TEST_PG_URL; CI runs "
+            f"scripts/ci_postgres.sh): {type(exc).__name__}"
+        )
     return url
 
 

@@ -44,12 +44,19 @@ def scenarios(draw: st.DrawFn, allow_short: bool = False) -> dict:
     prices = start * np.exp(np.vstack([np.zeros(n_assets), np.cumsum(np.array(moves), axis=0)]))
     vol = draw(st.floats(0.0, 0.2, **finite))
     lots = {f"T{i}/USD": draw(st.sampled_from([1e-8, 1e-4, 0.01, 1.0])) for i in range(n_assets)}
+    cap = draw(st.floats(0.05, 1.0, **finite))
+    reserve = draw(st.floats(0.0, 0.6, **finite))
+    # The turnover controls too (off in about a third of the examples): the limits hold whatever they are.
+    band = draw(st.sampled_from([0.0, 0.0, 0.01, 0.05])) * min(1.0, cap)
     env = EnvConfig(
+        hold_band=draw(st.sampled_from([0.0, 0.1, 0.5])),
+        rebalance_band=min(band, 0.5 * cap),
+        min_order_fraction=draw(st.sampled_from([0.0, 0.001, 0.05])),
         initial_cash=draw(st.sampled_from([50.0, 1_000.0, 100_000.0, 1e7])),
         action_mode=draw(st.sampled_from(["target_weight", "trade_fraction"])),
         max_trade_fraction=draw(st.floats(0.01, 1.0, **finite)),
-        position_cap=draw(st.floats(0.05, 1.0, **finite)),
-        cash_reserve=draw(st.floats(0.0, 0.6, **finite)),
+        position_cap=cap,
+        cash_reserve=reserve,
         min_order_value=draw(st.sampled_from([0.0, 1.0, 10.0, 50.0])),
         lot_size=lots,
         reward=draw(st.sampled_from(["excess_equal_weight", "log_return", "differential_sharpe"])),

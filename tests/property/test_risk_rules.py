@@ -14,13 +14,14 @@ from cappuccino_core.trading.risk import RiskManager
 from cappuccino_core.trading.risk.base import NS_PER_DAY, NS_PER_HOUR
 from cappuccino_core.trading.risk.cooldown import LossStreakCooldown
 from cappuccino_core.trading.risk.stop_loss import StopLoss
+from tests.env_presets import NO_BAND
 
 N, A, T = 2, 3, 60
 CFG = RiskConfig(
     max_trades_per_day=6, max_signals_per_hour=2, daily_loss_limit=0.02, portfolio_trailing_stop=0.015,
     loss_streak=2, cooldown_hours=3.0, prop_max_daily_loss=0.05, prop_max_total_loss=0.10,
 )  # fmt: skip
-ENV = EnvConfig(initial_cash=10_000.0, position_cap=0.3, action_mode="target_weight")
+ENV = EnvConfig(**NO_BAND, initial_cash=10_000.0, position_cap=0.3, action_mode="target_weight")
 
 
 @st.composite

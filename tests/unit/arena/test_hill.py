@@ -21,6 +21,7 @@ from cappuccino_core.arena import (
 )
 from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.config.env import EnvConfig
+from tests.env_presets import NO_BAND
 
 from .conftest import ConstPolicy
 
@@ -53,7 +54,7 @@ def test_performance_hand_computed() -> None:
 
 
 def test_replay_same_window_for_both(data) -> None:
-    env, costs = EnvConfig(), CostsConfig()
+    env, costs = EnvConfig(**NO_BAND), CostsConfig()
     w = windows(data, 40)[0]
     assert w == (data.n_bars - 1 - 40, data.n_bars - 1)
     (eq_a, n_a, f_a), (eq_b, n_b, f_b) = replay([ConstPolicy(1.0), ConstPolicy(-1.0)], data, w, env, costs)
@@ -71,7 +72,7 @@ def _run(referee, data, cfg, challengers, policies):
         policies.__getitem__,
         data,
         windows(data, cfg.window_bars),
-        EnvConfig(),
+        EnvConfig(**NO_BAND),
         CostsConfig(),
         cfg,
         referee,
@@ -148,10 +149,10 @@ def test_contestants_with_other_features_trade_the_same_span_on_their_own_data(r
     np.testing.assert_array_equal(other.prices, data.prices)
     king, chal = _Recording(1.0), _Recording(0.5)
     own = {"king": data, "chal": other}
-    run_hill(["king"], {"king": king}.__getitem__, data, windows(data, cfg.window_bars), EnvConfig(),
+    run_hill(["king"], {"king": king}.__getitem__, data, windows(data, cfg.window_bars), EnvConfig(**NO_BAND),
              CostsConfig(), cfg, referee, data_for=own.__getitem__)  # fmt: skip
     both = {"king": king, "chal": chal}
-    report = run_hill(["chal"], both.__getitem__, data, windows(data, cfg.window_bars), EnvConfig(),
+    report = run_hill(["chal"], both.__getitem__, data, windows(data, cfg.window_bars), EnvConfig(**NO_BAND),
                       CostsConfig(), cfg, referee, data_for=own.__getitem__)  # fmt: skip
     (result,) = report.bouts
     w = windows(data, cfg.window_bars)[0]

@@ -13,9 +13,10 @@ from cappuccino_core.backtest.runner import SB3Policy, backtest, run_episodes
 from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.env.toy import toy_dataset
+from tests.env_presets import NO_BAND
 
 FREE = CostsConfig(maker_fee=0.0, taker_fee=0.0, slippage_bps=0.0, slippage_vol_mult=0.0)
-ALL_IN = EnvConfig(position_cap=1.0, cash_reserve=0.0)
+ALL_IN = EnvConfig(**NO_BAND, position_cap=1.0, cash_reserve=0.0)
 
 
 def test_buy_and_hold_without_costs_is_the_btc_hold_benchmark() -> None:
@@ -37,7 +38,7 @@ def test_equal_weight_without_costs_is_the_equal_weight_benchmark() -> None:
 
 def test_costs_and_limits_apply_to_baselines_too() -> None:
     data = toy_dataset(300, 3, 2, 4, seed=7)
-    env, costs = EnvConfig(), CostsConfig()  # cap 0.3, reserve 5%, Coinbase entry-tier taker fees
+    env, costs = EnvConfig(**NO_BAND), CostsConfig()  # cap 0.3, reserve 5%, Coinbase entry-tier taker fees
     res = backtest(make_baseline("buy_and_hold", data.tickers, env), data, env, costs)
     first = res.ledger.row(0, named=True)
     assert first["notional"] == pytest.approx(0.3 * env.initial_cash, rel=0.02)
@@ -47,7 +48,7 @@ def test_costs_and_limits_apply_to_baselines_too() -> None:
 
 def test_random_baseline_is_seeded() -> None:
     data = toy_dataset(200, 2, 1, 3, seed=8)
-    env = EnvConfig()
+    env = EnvConfig(**NO_BAND)
     a = backtest(make_baseline("random", data.tickers, env, seed=3), data, env, CostsConfig())
     b = backtest(make_baseline("random", data.tickers, env, seed=3), data, env, CostsConfig())
     c = backtest(make_baseline("random", data.tickers, env, seed=4), data, env, CostsConfig())
@@ -76,7 +77,7 @@ def test_window_rows() -> None:
 
 def test_many_episodes_in_one_batch_equal_runs_alone() -> None:
     data = toy_dataset(300, 3, 2, 4, seed=11)
-    env, costs = EnvConfig(), CostsConfig()
+    env, costs = EnvConfig(**NO_BAND), CostsConfig()
     starts, ends = np.array([3, 50, 120]), np.array([200, 90, 299])
     together = run_episodes(make_baseline("random", data.tickers, env, 1), data, env, costs, starts, ends)
     assert [len(e.equity) for e in together] == [198, 41, 180]
@@ -101,7 +102,7 @@ def test_a_policy_with_the_wrong_action_shape_is_refused() -> None:
 
     data = toy_dataset(50, 2, 1, 3)
     with pytest.raises(ValueError, match=r"shape \(1, 7\).*expected \(1, 2\)"):
-        backtest(Bad(), data, EnvConfig(), CostsConfig())
+        backtest(Bad(), data, EnvConfig(**NO_BAND), CostsConfig())
 
 
 def test_an_sb3_model_runs_through_the_runner() -> None:
@@ -110,8 +111,10 @@ def test_an_sb3_model_runs_through_the_runner() -> None:
     from cappuccino_core.env.vec_env import KernelVecEnv
 
     data = toy_dataset(120, 2, 2, 3, seed=12)
-    model = PPO("MlpPolicy", KernelVecEnv.build(data, EnvConfig(), CostsConfig(), 2), n_steps=8, device="cpu")
-    res = backtest(SB3Policy(model), data, EnvConfig(), CostsConfig())
+    model = PPO(
+        "MlpPolicy", KernelVecEnv.build(data, EnvConfig(**NO_BAND), CostsConfig(), 2), n_steps=8, device="cpu"
+    )
+    res = backtest(SB3Policy(model), data, EnvConfig(**NO_BAND), CostsConfig())
     assert res.equity.shape == (118,) and np.isfinite(res.summary.sharpe)
 
 

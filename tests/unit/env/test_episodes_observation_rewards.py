@@ -13,6 +13,7 @@ from cappuccino_core.env.episodes import EpisodeSampler
 from cappuccino_core.env.kernel import TradingKernel
 from cappuccino_core.env.observation import observation_size
 from cappuccino_core.env.toy import dataset_from_prices, toy_dataset
+from tests.env_presets import NO_BAND
 
 FREE = CostsConfig(maker_fee=0.0, taker_fee=0.0, slippage_bps=0.0, slippage_vol_mult=0.0)
 
@@ -51,7 +52,7 @@ def test_whole_segments_and_checks() -> None:
 
 def test_kernel_episodes_end_at_their_segment_or_length() -> None:
     data = toy_dataset(120, 2, 1, 4, segments=[(0, 50), (50, 120)])
-    k = TradingKernel(data, EnvConfig(episode_length=30), FREE, 16, seed=1)
+    k = TradingKernel(data, EnvConfig(**NO_BAND, episode_length=30), FREE, 16, seed=1)
     k.reset()
     steps = np.zeros(16, dtype=int)
     while k.active.any():
@@ -64,7 +65,7 @@ def test_kernel_episodes_end_at_their_segment_or_length() -> None:
 
 def test_given_segments_are_split_at_the_datas_gaps() -> None:
     data = toy_dataset(100, 1, 1, 2, segments=[(0, 40), (40, 100)])
-    k = TradingKernel(data, EnvConfig(episode_length=10), FREE, 64, segments=[(20, 70)], seed=0)
+    k = TradingKernel(data, EnvConfig(**NO_BAND, episode_length=10), FREE, 64, segments=[(20, 70)], seed=0)
     assert k.sampler.segments == [(20, 40), (40, 70)]
     k.reset()
     assert np.all(((k.start >= 21) & (k.end <= 39)) | ((k.start >= 41) & (k.end <= 69)))
@@ -78,7 +79,7 @@ def test_observation_layout() -> None:
     )
     prices = np.tile([100.0, 200.0, 50.0], (n_bars, 1))
     data = dataset_from_prices(prices, lookback=lookback, features=feats.astype(np.float32))
-    k = TradingKernel(data, EnvConfig(initial_cash=1000.0, position_cap=0.5), FREE, 1)
+    k = TradingKernel(data, EnvConfig(**NO_BAND, initial_cash=1000.0, position_cap=0.5), FREE, 1)
     obs = k.reset(starts=np.array([6]), ends=np.array([10]))[0]
     assert obs.shape == (observation_size(n_assets, n_feat, lookback),) and obs.dtype == np.float32
     assert obs[0] == 1.0 and np.all(obs[1:4] == 0.0)
@@ -94,7 +95,13 @@ def test_observation_layout() -> None:
 
 def _rewards(kind: str, prices, actions, **env_kw) -> np.ndarray:
     env = EnvConfig(
-        initial_cash=1000.0, position_cap=1.0, cash_reserve=0.0, reward=kind, reward_scale=1.0, **env_kw
+        **NO_BAND,
+        initial_cash=1000.0,
+        position_cap=1.0,
+        cash_reserve=0.0,
+        reward=kind,
+        reward_scale=1.0,
+        **env_kw,
     )
     k = TradingKernel(dataset_from_prices(prices), env, FREE, 1)
     k.reset(starts=np.array([0]), ends=np.array([len(prices) - 1]))
@@ -132,7 +139,12 @@ def test_reward_scale_multiplies() -> None:
     prices = [[100.0], [110.0]]
     one = _rewards("log_return", prices, [[1.0]])
     env = EnvConfig(
-        initial_cash=1000.0, position_cap=1.0, cash_reserve=0.0, reward="log_return", reward_scale=7.0
+        **NO_BAND,
+        initial_cash=1000.0,
+        position_cap=1.0,
+        cash_reserve=0.0,
+        reward="log_return",
+        reward_scale=7.0,
     )
     k = TradingKernel(dataset_from_prices(prices), env, FREE, 1)
     k.reset(starts=np.array([0]), ends=np.array([1]))

@@ -17,6 +17,7 @@ from cappuccino_core.env.rules import (
     default_rules,
 )
 from cappuccino_core.env.toy import dataset_from_prices
+from tests.env_presets import NO_BAND
 
 COSTS = CostsConfig()  # Coinbase entry tier: 1.2% taker, 5 bps + 0.1 x vol slippage
 
@@ -36,7 +37,7 @@ def ctx(prices, cash, holdings, *, fee=0.012, slip=0.0005, lot=1e-8, min_value=1
 
 
 def test_rules_share_one_interface() -> None:
-    rules = default_rules(EnvConfig())
+    rules = default_rules(EnvConfig(**NO_BAND))
     assert all(isinstance(r, OrderRule) for r in rules)
     assert [type(r).__name__ for r in rules] == [
         "NoShort",
@@ -94,14 +95,16 @@ def test_cash_reserve_sells_pro_rata_when_prices_ate_it() -> None:
 
 def test_dust_cannot_be_sold() -> None:
     c = ctx([[100.0]], 0.0, [[0.05]], min_value=10.0)  # $5 position, all equity
-    q = apply_rules(default_rules(EnvConfig(cash_reserve=0.5, position_cap=0.3)), np.array([[-0.05]]), c)
+    q = apply_rules(
+        default_rules(EnvConfig(**NO_BAND, cash_reserve=0.5, position_cap=0.3)), np.array([[-0.05]]), c
+    )
     assert q[0, 0] == 0.0  # no broker takes a $5 order
 
 
 def test_no_short_by_default_and_short_capped_when_allowed() -> None:
     c = ctx([[100.0]], 10_000.0, [[0.0]])
-    assert apply_rules(default_rules(EnvConfig()), np.array([[-10.0]]), c)[0, 0] == 0.0
-    env = EnvConfig(allow_short=True, position_cap=0.3)
+    assert apply_rules(default_rules(EnvConfig(**NO_BAND)), np.array([[-10.0]]), c)[0, 0] == 0.0
+    env = EnvConfig(**NO_BAND, allow_short=True, position_cap=0.3)
     q = apply_rules(default_rules(env), np.array([[-50.0]]), c)  # short $5,000: capped at 30%
     fill = c.settle(q)
     assert q[0, 0] < 0
@@ -115,7 +118,7 @@ def test_a_custom_rule_plugs_into_the_kernel() -> None:
             return np.minimum(qty, 0.0)
 
     data = dataset_from_prices([100.0, 101.0, 102.0])
-    env = EnvConfig(initial_cash=1_000.0)
+    env = EnvConfig(**NO_BAND, initial_cash=1_000.0)
     k = TradingKernel(data, env, COSTS, 1, rules=[*default_rules(env), NoBuys()])
     k.reset(starts=np.array([0]), ends=np.array([2]))
     k.step(np.ones((1, 1)))
@@ -125,7 +128,9 @@ def test_a_custom_rule_plugs_into_the_kernel() -> None:
 def test_rules_on_a_live_account_use_broker_units() -> None:
     # One account (N=1), a real-looking BTC price and lot: quantities stay in BTC, notional in USD.
     c = ctx([[64_000.0]], 25_000.0, [[0.1]], lot=1e-8)
-    q = apply_rules(default_rules(EnvConfig(position_cap=0.3, cash_reserve=0.05)), np.array([[0.5]]), c)
+    q = apply_rules(
+        default_rules(EnvConfig(**NO_BAND, position_cap=0.3, cash_reserve=0.05)), np.array([[0.5]]), c
+    )
     fill = c.settle(q)
     assert q[0, 0] == pytest.approx(round(q[0, 0], 8), abs=1e-15)  # whole satoshis
     assert fill.holdings[0, 0] * 64_000.0 <= 0.3 * fill.equity[0]

@@ -12,12 +12,18 @@ from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.env.kernel import TradingKernel
 from cappuccino_core.env.rules import default_rules
 from cappuccino_core.env.toy import dataset_from_prices
+from tests.env_presets import NO_BAND
 
 COSTS = CostsConfig(
     taker_fee=0.012, maker_fee=0.006, execution="taker", slippage_bps=5.0, slippage_vol_mult=0.1
 )
 ENV = EnvConfig(
-    initial_cash=10_000.0, position_cap=1.0, cash_reserve=0.0, min_order_value=10.0, reward="log_return"
+    **NO_BAND,
+    initial_cash=10_000.0,
+    position_cap=1.0,
+    cash_reserve=0.0,
+    min_order_value=10.0,
+    reward="log_return",
 )
 
 

@@ -12,20 +12,21 @@ from cappuccino_core.env.gym_env import TradingEnv
 from cappuccino_core.env.kernel import TradingKernel
 from cappuccino_core.env.toy import toy_dataset
 from cappuccino_core.env.vec_env import KernelVecEnv
+from tests.env_presets import NO_BAND
 
 FREE = CostsConfig(maker_fee=0.0, taker_fee=0.0, slippage_bps=0.0, slippage_vol_mult=0.0)
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_gymnasium_check_env_passes() -> None:
-    env = TradingEnv(toy_dataset(300, 3, 2, 4, seed=1), EnvConfig(episode_length=40))
+    env = TradingEnv(toy_dataset(300, 3, 2, 4, seed=1), EnvConfig(**NO_BAND, episode_length=40))
     check_env(env, skip_render_check=True)
 
 
 def test_gym_env_runs_a_given_episode_to_its_end() -> None:
-    env = TradingEnv(toy_dataset(100, 2, 1, 3), EnvConfig(episode_length=50))
+    env = TradingEnv(toy_dataset(100, 2, 1, 3), EnvConfig(**NO_BAND, episode_length=50))
     obs, info = env.reset(seed=0, options={"start": 10, "end": 15})
-    assert env.observation_space.contains(obs) and info["equity"] == EnvConfig().initial_cash
+    assert env.observation_space.contains(obs) and info["equity"] == EnvConfig(**NO_BAND).initial_cash
     flags = [env.step(env.action_space.sample())[3] for _ in range(5)]
     assert flags == [False, False, False, False, True]
     with pytest.raises(RuntimeError, match="reset"):
@@ -34,7 +35,7 @@ def test_gym_env_runs_a_given_episode_to_its_end() -> None:
 
 def test_vec_env_auto_resets_with_terminal_observation() -> None:
     data = toy_dataset(200, 3, 2, 4, seed=2)
-    venv = KernelVecEnv.build(data, EnvConfig(episode_length=10), CostsConfig(), 4, seed=0)
+    venv = KernelVecEnv.build(data, EnvConfig(**NO_BAND, episode_length=10), CostsConfig(), 4, seed=0)
     obs = venv.reset()
     assert obs.shape == (4, venv.kernel.obs_size) and obs.dtype == np.float32
     actions = np.full((4, 3), 0.5, dtype=np.float32)
@@ -56,7 +57,7 @@ def test_vec_env_seeding_reproduces_episodes() -> None:
     data = toy_dataset(500, 2, 1, 3, seed=3)
 
     def rollout(seed: int) -> tuple[np.ndarray, np.ndarray]:
-        venv = KernelVecEnv.build(data, EnvConfig(episode_length=7), CostsConfig(), 3)
+        venv = KernelVecEnv.build(data, EnvConfig(**NO_BAND, episode_length=7), CostsConfig(), 3)
         venv.seed(seed)
         obs = [venv.reset()]
         rewards = []
@@ -73,7 +74,7 @@ def test_vec_env_seeding_reproduces_episodes() -> None:
 
 
 def test_vec_env_is_one_kernel_not_copies() -> None:
-    venv = KernelVecEnv.build(toy_dataset(100, 2, 1, 3), EnvConfig(), CostsConfig(), 16)
+    venv = KernelVecEnv.build(toy_dataset(100, 2, 1, 3), EnvConfig(**NO_BAND), CostsConfig(), 16)
     assert isinstance(venv.kernel, TradingKernel) and venv.kernel.n == 16 and venv.num_envs == 16
     assert venv.env_is_wrapped(object) == [False] * 16
 
@@ -105,7 +106,12 @@ def test_ppo_learns_to_hold_a_steadily_rising_asset() -> None:
     torch.set_num_threads(1)
     data = _trend_data()
     env_cfg = EnvConfig(
-        position_cap=1.0, cash_reserve=0.0, min_order_value=0.0, reward="log_return", episode_length=64
+        **NO_BAND,
+        position_cap=1.0,
+        cash_reserve=0.0,
+        min_order_value=0.0,
+        reward="log_return",
+        episode_length=64,
     )
     venv = KernelVecEnv.build(data, env_cfg, FREE, 8, seed=0)
     model = PPO(

@@ -20,11 +20,12 @@ from cappuccino_core.env.toy import dataset_from_prices
 from cappuccino_core.features.builder import build_dataset
 from cappuccino_core.gates import ScenarioBatch, run_stress, run_stress_gate, stress_dataset
 from cappuccino_core.gates.stress_data import scenario_frames
+from tests.env_presets import NO_BAND
 from tests.unit.gates.policies import Constant
 
 CFG = GatesConfig()
 FREE = CostsConfig(maker_fee=0.0, taker_fee=0.0, slippage_bps=0.0, slippage_vol_mult=0.0)
-ALL_IN = EnvConfig(position_cap=1.0, cash_reserve=0.0)
+ALL_IN = EnvConfig(**NO_BAND, position_cap=1.0, cash_reserve=0.0)
 BARS = 50
 
 
@@ -54,7 +55,7 @@ def test_batched_run_equals_one_backtest_per_scenario() -> None:
 def test_a_good_policy_passes_and_writes_its_outputs(tmp_path) -> None:
     data = scenario_data([0.002, 0.003, -0.001, 0.001, 0.002])
     ids, regimes = ids_regimes(5)
-    v, table = run_stress_gate(Constant(2, 0.5), data, ids, regimes, EnvConfig(), CostsConfig(), CFG,
+    v, table = run_stress_gate(Constant(2, 0.5), data, ids, regimes, EnvConfig(**NO_BAND), CostsConfig(), CFG,
                                run_id="m", out_dir=tmp_path)  # fmt: skip
     assert v.passed, v.explain()
     assert table.columns[:7] == [
@@ -76,7 +77,9 @@ def test_a_good_policy_passes_and_writes_its_outputs(tmp_path) -> None:
 
 def test_flat_policy_fails_on_profitability_and_sharpe() -> None:
     data = scenario_data([0.002, -0.002])
-    v, table = run_stress_gate(Constant(2, -1.0), data, *ids_regimes(2), EnvConfig(), CostsConfig(), CFG)
+    v, table = run_stress_gate(
+        Constant(2, -1.0), data, *ids_regimes(2), EnvConfig(**NO_BAND), CostsConfig(), CFG
+    )
     assert (table["total_return"] == 0).all() and (table["trades"] == 0).all()
     assert {c.name for c in v.failed_checks} == {"profitable_share", "median_sharpe"}
     assert "profitable_share = 0, needs >= 0.4" in v.explain()
@@ -109,6 +112,6 @@ def test_scenarios_become_one_segment_each_with_the_models_features() -> None:
     s0, e0 = data.segments[1]
     np.testing.assert_allclose(data.prices[s0:e0], prices[1, spec.warmup + 1 :], rtol=1e-12)
     _, table = run_stress_gate(
-        Constant(2, 0.5), data, batch.ids, batch.regimes, EnvConfig(), CostsConfig(), CFG
+        Constant(2, 0.5), data, batch.ids, batch.regimes, EnvConfig(**NO_BAND), CostsConfig(), CFG
     )
     assert table.height == 3 and (table["bars"] == n - spec.warmup - spec.lookback).all()

@@ -25,8 +25,19 @@ def test_failed_transaction_writes_nothing(tmp_path: Path) -> None:
     st = StateStore(f"sqlite:///{tmp_path / 's.db'}")
     now = datetime.now(UTC)
     with pytest.raises(RuntimeError), st.session() as s:
-        s.add(Order(client_order_id="a", broker="sim", model_run_id="r", bar_time=now, asset="BTC/USD",
-                    side="buy", qty=1.0, order_type="market", status="new"))
+        s.add(
+            Order(
+                client_order_id="a",
+                broker="sim",
+                model_run_id="r",
+                bar_time=now,
+                asset="BTC/USD",
+                side="buy",
+                qty=1.0,
+                order_type="market",
+                status="new",
+            )
+        )
         raise RuntimeError("crash between writes")
     with st.session() as s:
         assert s.get(Order, "a") is None

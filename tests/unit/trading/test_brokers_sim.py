@@ -13,6 +13,7 @@ from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.env.fills import CostModel, settle
 from cappuccino_core.trading.brokers import Broker, Order
 from cappuccino_core.trading.brokers.sim import POST_ONLY_REJECT, SimBroker
+from tests.env_presets import NO_BAND
 
 COSTS = CostsConfig(
     maker_fee=0.001, taker_fee=0.002, execution="taker", slippage_bps=10.0, slippage_vol_mult=0.0
@@ -140,7 +141,7 @@ def test_drives_the_bar_loop(tmp_path) -> None:  # type: ignore[no-untyped-def]
     h = 3_600 * 10**9
     t0 = 20_000 * 24 * h
     store = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
-    env = EnvConfig(initial_cash=10_000.0, position_cap=0.3, cash_reserve=0.0)
+    env = EnvConfig(**NO_BAND, initial_cash=10_000.0, position_cap=0.3, cash_reserve=0.0)
     broker = sim()
     actions = np.array([[1.0, 1.0], [0.0, 0.0], [-1.0, -1.0]])
     loop = BarLoop(broker, store, RiskManager.from_config(RiskConfig()), env, ("BTC/USDT", "ETH/USDT"),

@@ -14,6 +14,7 @@ from cappuccino_core.state.schema import Order
 from cappuccino_core.state.store import EMERGENCY_STOP, StateStore
 from cappuccino_core.trading.loop import BarLoop, bad_bar_reason
 from cappuccino_core.trading.risk import RiskManager
+from tests.env_presets import NO_BAND
 
 H = 3_600 * 10**9
 T0 = 20_000 * 24 * H
@@ -46,7 +47,7 @@ class MemBroker:
 
 def make(tmp_path: Path, broker: MemBroker, actions: np.ndarray) -> tuple[BarLoop, StateStore]:
     store = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
-    env = EnvConfig(initial_cash=10_000.0, position_cap=0.3, cash_reserve=0.0)
+    env = EnvConfig(**NO_BAND, initial_cash=10_000.0, position_cap=0.3, cash_reserve=0.0)
     loop = BarLoop(broker, store, RiskManager.from_config(RiskConfig()), env, TICKERS, lambda t: actions[t],
                    run_id="run1", bar_ns=H, max_age_s=7200.0)  # fmt: skip
     return loop, store
@@ -119,7 +120,7 @@ def test_restart_with_sim_broker_places_no_second_order(tmp_path: Path) -> None:
 
     sim = SimBroker(CostsConfig(), 10_000.0)
     store = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
-    env = EnvConfig(initial_cash=10_000.0, position_cap=0.3, cash_reserve=0.0)
+    env = EnvConfig(**NO_BAND, initial_cash=10_000.0, position_cap=0.3, cash_reserve=0.0)
 
     def loop(actions: np.ndarray) -> BarLoop:
         return BarLoop(sim, store, RiskManager.from_config(RiskConfig()), env, TICKERS, lambda t: actions[t],

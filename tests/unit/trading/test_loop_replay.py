@@ -16,6 +16,7 @@ from cappuccino_core.trading.brokers.sim import SimBroker
 from cappuccino_core.trading.loop.replay import load_closes, run_replay, trend_baseline
 from cappuccino_core.trading.loop.trader import BarLoop
 from cappuccino_core.trading.risk import RiskManager
+from tests.env_presets import NO_BAND
 
 
 def test_replay_week_reports_and_respects_caps(tmp_path: Path, sample_dir: Path) -> None:
@@ -23,7 +24,7 @@ def test_replay_week_reports_and_respects_caps(tmp_path: Path, sample_dir: Path)
     broker = SimBroker(CostsConfig(slippage_vol_mult=0.0), 10_000.0)
     store = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
     risk = RiskConfig()
-    env = EnvConfig(initial_cash=10_000.0)
+    env = EnvConfig(**NO_BAND, initial_cash=10_000.0)
     trend = trend_baseline(bars.close)
     loop = BarLoop(broker, store, RiskManager.from_config(risk), env, bars.tickers, trend,
                    run_id="baseline", bar_ns=3_600 * 10**9, max_age_s=risk.max_bar_age_s,

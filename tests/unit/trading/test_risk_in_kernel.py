@@ -11,6 +11,7 @@ from cappuccino_core.env.kernel import TradingKernel
 from cappuccino_core.env.rules import default_rules
 from cappuccino_core.env.toy import dataset_from_prices
 from cappuccino_core.trading.risk.manager import RiskManager
+from tests.env_presets import NO_BAND
 
 # Bought at 100 on bar 0, then a 15% fall on bar 1: the 10% stop-loss must sell. Only the fill says the entry
 # was 100 (a rule that never saw the fill would take the current 85 as the entry and hold).
@@ -19,7 +20,7 @@ PRICES = [100.0] + [85.0] * 9
 
 def _run(risk: list | None) -> np.ndarray:
     data = dataset_from_prices(PRICES)
-    env = EnvConfig(cash_reserve=0.0, position_cap=0.3, episode_length=9)
+    env = EnvConfig(**NO_BAND, cash_reserve=0.0, position_cap=0.3, episode_length=9)
     costs = CostsConfig(taker_fee=0.0, maker_fee=0.0, slippage_bps=0.0, slippage_vol_mult=0.0)
     k = TradingKernel(data, env, costs, n_episodes=1, rules=default_rules(env, risk=risk), seed=0)
     k.reset(starts=np.array([0]), ends=np.array([9]))
@@ -49,7 +50,7 @@ def test_stop_loss_fires_in_the_kernel_from_fill_entry_price() -> None:
 def test_episode_reset_clears_risk_state() -> None:
     rm = RiskManager.from_config(RiskConfig())
     data = dataset_from_prices(PRICES)
-    env = EnvConfig(cash_reserve=0.0, episode_length=3)
+    env = EnvConfig(**NO_BAND, cash_reserve=0.0, episode_length=3)
     k = TradingKernel(data, env, CostsConfig(), n_episodes=2, rules=default_rules(env, risk=[rm]), seed=0)
     k.reset(starts=np.array([0, 0]), ends=np.array([3, 3]))
     k.step(np.ones((2, 1)))

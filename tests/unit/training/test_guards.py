@@ -20,11 +20,12 @@ from cappuccino_core.training.guards import (
     is_non_finite_error,
     learn_guarded,
 )
+from tests.env_presets import NO_BAND
 from tests.unit.training.faults import nan_rewards_after
 
 torch.set_num_threads(1)
 CFG = TrainingConfig(n_steps_choices=[16, 32], batch_size_choices=[8, 16], net_width_choices=[8, 16])
-ENV = EnvConfig(n_envs=2, episode_length=16)
+ENV = EnvConfig(**NO_BAND, n_envs=2, episode_length=16)
 DATA = toy_dataset(n_bars=100, n_assets=2, lookback=2, seed=0)
 
 
