@@ -71,6 +71,15 @@ class TrainingConfig(Section):
         default_factory=lambda: [64, 128, 256], description="hidden units per layer candidates"
     )
     net_depth_max: int = Field(3, ge=1, le=6, description="max hidden layers (1..max)")
+    log_std_init: float = Field(
+        -1.0,
+        le=1.0,
+        description="initial log std of the policy's Gaussian in phase 1 (SB3's default 0 = std 1 trades at "
+        "random and loses ~100% of equity per episode to 1.2% fees); phase 2 searches it in "
+        "[log_std_low, log_std_high]",
+    )
+    log_std_low: float = Field(-3.0, description="phase 2: lowest initial log std searched")
+    log_std_high: float = Field(-0.5, description="phase 2: highest initial log std searched")
     # Optuna.
     sampler: Literal["tpe", "random"] = Field("tpe", description="Optuna sampler")
     pruner: Literal["median", "hyperband", "none"] = Field("median", description="Optuna pruner")
@@ -97,6 +106,8 @@ class TrainingConfig(Section):
     def _consistent(self) -> TrainingConfig:
         if self.cv_test_groups >= self.cv_groups:
             raise ValueError(f"cv_test_groups ({self.cv_test_groups}) must be < cv_groups ({self.cv_groups})")
+        if self.log_std_low >= self.log_std_high:
+            raise ValueError(f"log_std_low ({self.log_std_low}) must be < log_std_high ({self.log_std_high})")
         if self.heartbeat_grace_s <= self.heartbeat_interval_s:
             raise ValueError("heartbeat_grace_s must exceed heartbeat_interval_s")
         for name in (

@@ -25,6 +25,7 @@ from cappuccino_core.metrics.benchmark import (
     equal_weight_buy_and_hold,
     standard_benchmarks,
 )
+from cappuccino_core.metrics.costs import cost_share, zero_cost_equity
 from cappuccino_core.metrics.deflated import (
     EULER_GAMMA,
     deflated_sharpe_ratio,
@@ -96,6 +97,7 @@ __all__ = [
     "beta",
     "buy_and_hold",
     "calmar_ratio",
+    "cost_share",
     "deannualize_sharpe",
     "deflated_sharpe_ratio",
     "downside_deviation",
@@ -128,4 +130,5 @@ __all__ = [
     "trade_win_rate",
     "traded_notional",
     "turnover",
+    "zero_cost_equity",
 ]

@@ -53,6 +53,10 @@ from cappuccino_core.registry.tracking import (
 METRIC_OBJECTIVE = "objective"
 METRIC_TEST_SHARPE = "test/sharpe"
 METRIC_TEST_EW_SHARPE = "test/ew_sharpe"
+# What trading cost, means over the CPCV splits (training/trainer.SplitResult; metrics/costs.py).
+METRIC_TEST_TURNOVER = "test/turnover"  # traded notional / mean equity, per year
+METRIC_TEST_COST_SHARE = "test/cost_share"  # fees + slippage / starting equity over a split's test bars
+METRIC_TEST_ZERO_COST_SHARPE = "test/zero_cost_sharpe"  # the same trades without fees and slippage
 TAG_CONFIG_SECTIONS = "config_sections"  # comma-separated sections logged by log_config (params <section>.*)
 TEST_RETURNS_ARTIFACT = "test_returns.npy"
 SPEC_JSON_ARTIFACT = "feature_spec.json"

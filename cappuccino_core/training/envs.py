@@ -14,6 +14,7 @@ from cappuccino_core.backtest.runner import SB3Policy, run_episodes
 from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.env.episodes import EpisodeSampler
+from cappuccino_core.env.records import EpisodeRecord
 from cappuccino_core.env.vec_env import KernelVecEnv
 from cappuccino_core.features.dataset import MarketDataset
 
@@ -38,6 +39,7 @@ class SegmentRun:
     start: int  # first decision bar (start + lookback - 1)
     end: int  # last bar marked
     equity: np.ndarray  # (end - start + 1,) total equity from the first decision bar to the last bar
+    record: EpisodeRecord  # fees, slippage and the ledger of the run (turnover, zero-cost equity)
 
 
 def evaluate_segments(
@@ -51,6 +53,6 @@ def evaluate_segments(
     starts, ends = EpisodeSampler(usable, dataset.spec.lookback, env_cfg.episode_length).whole()
     records = run_episodes(SB3Policy(model), dataset, env_cfg, costs_cfg, starts, ends)
     return [
-        SegmentRun(seg, int(s), int(e), rec.equity)
+        SegmentRun(seg, int(s), int(e), rec.equity, rec)
         for seg, s, e, rec in zip(usable, starts, ends, records, strict=True)
     ]

@@ -36,6 +36,18 @@ from cappuccino_core.training.trainer import TrialJob
 from cappuccino_core.training.trial_runner import ChildStats, Limits, TrialEnded, run_in_child
 
 DEFAULT_TARGET = "cappuccino_core.training.trainer:train_trial"
+SPLIT_METRICS = (
+    "value",
+    "agent_sharpe",
+    "ew_sharpe",
+    "zero_cost_sharpe",
+    "turnover",
+    "cost_share",
+    "n_test_bars",
+    "wall_s",
+)
+# Means over the splits, kept as the trial's user attributes too (the selection gate reads them).
+COST_ATTRS = ("turnover", "cost_share", "zero_cost_sharpe")
 
 
 class TrialFailed(Exception):
@@ -170,7 +182,7 @@ def make_objective(ctx: PhaseContext) -> Callable[[optuna.Trial], float]:
                     trial.set_user_attr("resumed_splits", int(trial.user_attrs.get("resumed_splits", 0)) + 1)
                 run.log_split_metrics(
                     f"test_{msg['index']}",
-                    {k: msg[k] for k in ("value", "agent_sharpe", "ew_sharpe", "n_test_bars", "wall_s")},
+                    {k: msg[k] for k in SPLIT_METRICS if k in msg},
                 )
                 if trial.should_prune():
                     reason = f"{pruner_name} pruner after split {step + 1}: running objective {running:.4f}"
@@ -184,6 +196,8 @@ def make_objective(ctx: PhaseContext) -> Callable[[optuna.Trial], float]:
                     set_reason(trial, "error", f"objective is not finite: {value}")
                     raise TrialFailed(f"objective is not finite: {value}")
                 _log_result(run, result)
+                for key in COST_ATTRS:
+                    trial.set_user_attr(key, _split_mean(result["splits"], key))
             except TrialEnded as end:
                 set_reason(trial, end.kind, end.reason)
                 if end.kind == "non_finite":
@@ -198,6 +212,11 @@ def make_objective(ctx: PhaseContext) -> Callable[[optuna.Trial], float]:
     return objective
 
 
+def _split_mean(splits: list[dict[str, Any]], key: str) -> float:
+    """Mean of one split figure over the trial's splits (0 for a result recorded before it existed)."""
+    return float(np.mean([float(s.get(key, 0.0)) for s in splits])) if splits else float("nan")
+
+
 def _log_result(run: Any, result: dict[str, Any]) -> None:
     """Hand the trial's artefacts to the registry (MLflow run): spec, policy, returns, metrics."""
     from cappuccino_core.features.spec import FeatureSpec
@@ -210,8 +229,9 @@ def _log_result(run: Any, result: dict[str, Any]) -> None:
     run.log_spec(spec)
     run.log_metrics(
         {
-            "test/sharpe": float(np.mean([s["agent_sharpe"] for s in splits])),
-            "test/ew_sharpe": float(np.mean([s["ew_sharpe"] for s in splits])),
+            "test/sharpe": _split_mean(splits, "agent_sharpe"),
+            "test/ew_sharpe": _split_mean(splits, "ew_sharpe"),
+            **{f"test/{key}": _split_mean(splits, key) for key in COST_ATTRS},
         }
     )
     run.log_test_returns(agent)

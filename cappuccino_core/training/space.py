@@ -22,7 +22,7 @@ from cappuccino_core.config.training import TrainingConfig
 
 REWARDS: tuple[str, ...] = typing.get_args(EnvConfig.model_fields["reward"].annotation)
 DATA_KEYS = ("timeframe", "lookback")
-ENV_KEYS = ("reward", "reward_scale", "cash_reserve")
+ENV_KEYS = ("reward", "reward_scale", "cash_reserve", "hold_band", "rebalance_band")
 PPO_KEYS = (
     "learning_rate",
     "n_steps",
@@ -36,6 +36,7 @@ PPO_KEYS = (
     "max_grad_norm",
     "net_width",
     "net_depth",
+    "log_std_init",
 )
 
 
@@ -81,6 +82,11 @@ def phase2_dims(cfg: TrainingConfig) -> list[Dim]:
         Dim("reward", "cat", choices=REWARDS),
         Dim("reward_scale", "float", 1.0, 1000.0, log=True),
         Dim("cash_reserve", "float", 0.0, 0.2),
+        # Turnover: the hold region and the no-trade band (env/actions.py), and the initial exploration
+        # noise (a std of 1, SB3's default, trades at random and pays ~100% of equity per episode in fees).
+        Dim("hold_band", "float", 0.0, 0.3),
+        Dim("rebalance_band", "float", 0.0, 0.1),
+        Dim("log_std_init", "float", cfg.log_std_low, cfg.log_std_high),
     ]
 
 
@@ -103,6 +109,9 @@ def phase1_defaults(cfg: TrainingConfig, env: EnvConfig) -> dict[str, Any]:
         "reward": env.reward,
         "reward_scale": env.reward_scale,
         "cash_reserve": env.cash_reserve,
+        "hold_band": env.hold_band,
+        "rebalance_band": env.rebalance_band,
+        "log_std_init": cfg.log_std_init,
     }
 
 
@@ -149,13 +158,17 @@ def ppo_kwargs(params: dict[str, Any], n_envs: int) -> dict[str, Any]:
         "policy_kwargs": {
             "net_arch": {"pi": [width] * depth, "vf": [width] * depth},
             "activation_fn": torch.nn.Tanh,
+            "log_std_init": float(params.get("log_std_init", 0.0)),
         },
     }
 
 
 def env_config(params: dict[str, Any], base: EnvConfig) -> EnvConfig:
-    """The env configuration of a trial: the configured one with the sampled env values."""
+    """The env configuration of a trial: the configured one with the sampled env values (a sampled
+    no-trade band is held under half the position cap, which the configuration requires it to be below)."""
     update = {k: params[k] for k in ENV_KEYS if k in params}
+    if "rebalance_band" in update:
+        update["rebalance_band"] = min(float(update["rebalance_band"]), 0.5 * base.position_cap)
     return EnvConfig.model_validate({**base.model_dump(), **update})  # validated, unlike model_copy
 
 

@@ -78,6 +78,11 @@ class SplitResult:
     wall_s: float
     resumed: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    # What trading cost (metrics.costs): traded notional / mean equity per year, fees + slippage as a share
+    # of the starting equity over the test bars, and the Sharpe of the same trades without costs.
+    turnover: float = 0.0
+    cost_share: float = 0.0
+    zero_cost_sharpe: float = 0.0
 
 
 class Checkpoint(BaseCallback):
@@ -127,25 +132,63 @@ def train_agent(
     return model, resumed
 
 
+@dataclass
+class SplitScore:
+    """A policy over one split's test bars: Sharpe after and before costs, turnover, cost share; returns."""
+
+    agent_sharpe: float
+    ew_sharpe: float
+    zero_cost_sharpe: float
+    turnover: float  # per year: traded notional / mean equity x bars per year / bars
+    cost_share: float  # fees + slippage / starting equity, summed over the test segments
+    agent: np.ndarray  # per-bar returns, segments concatenated
+    bench: np.ndarray
+
+
+def score_runs(runs: list[envs.SegmentRun], dataset: MarketDataset) -> SplitScore:
+    """Score backtest runs over test segments (any policy: an agent, a strategy).
+
+    Returns are taken per contiguous segment and concatenated: no return spans a gap between segments.
+    """
+    from cappuccino_core.metrics import (
+        cost_share,
+        periods_per_year,
+        traded_notional,
+        zero_cost_equity,
+    )
+
+    tf = dataset.spec.timeframe
+    agent = [simple_returns(r.equity) for r in runs]
+    bench = [simple_returns(equal_weight_buy_and_hold(dataset.prices[r.start : r.end + 1])) for r in runs]
+    free = [simple_returns(zero_cost_equity(r.equity, r.record.fees, r.record.slippage)) for r in runs]
+    ra = np.concatenate(agent) if agent else np.empty(0)
+    rb = np.concatenate(bench) if bench else np.empty(0)
+    rz = np.concatenate(free) if free else np.empty(0)
+    notional = sum(traded_notional(r.record.ledger) for r in runs)
+    mean_equity = float(np.mean(np.concatenate([r.equity for r in runs]))) if runs else 1.0
+    turnover = notional / mean_equity * periods_per_year(tf) / max(ra.size, 1)
+    costs = sum(cost_share(r.record.fees, r.record.slippage, float(r.equity[0])) for r in runs)
+    return SplitScore(
+        agent_sharpe=float(sharpe_ratio(ra, tf)),
+        ew_sharpe=float(sharpe_ratio(rb, tf)),
+        zero_cost_sharpe=float(sharpe_ratio(rz, tf)),
+        turnover=float(turnover),
+        cost_share=float(costs),
+        agent=ra,
+        bench=rb,
+    )
+
+
 def score_split(
     model: Any,
     dataset: MarketDataset,
     test: list[list[Segment]],
     env_cfg: EnvConfig,
     costs_cfg: CostsConfig,
-) -> tuple[float, float, np.ndarray, np.ndarray]:
-    """Agent and equal-weight Sharpe over the split's test bars; their per-bar returns (concatenated).
-
-    Returns are taken per contiguous segment and concatenated: no return spans a gap between segments.
-    """
+) -> SplitScore:
+    """The agent (deterministic) over the split's test segments, scored by :func:`score_runs`."""
     segs = [s for group in test for s in group]
-    runs = envs.evaluate_segments(model, dataset, segs, env_cfg, costs_cfg)
-    agent = [simple_returns(r.equity) for r in runs]
-    bench = [simple_returns(equal_weight_buy_and_hold(dataset.prices[r.start : r.end + 1])) for r in runs]
-    ra = np.concatenate(agent) if agent else np.empty(0)
-    rb = np.concatenate(bench) if bench else np.empty(0)
-    tf = dataset.spec.timeframe
-    return float(sharpe_ratio(ra, tf)), float(sharpe_ratio(rb, tf)), ra, rb
+    return score_runs(envs.evaluate_segments(model, dataset, segs, env_cfg, costs_cfg), dataset)
 
 
 def split_value(agent_sharpe: float, ew_sharpe: float) -> float:
@@ -185,17 +228,21 @@ def run_split(
     # The split never sees its test groups, not even through the features' normalisation statistics.
     dataset = refit_normalisation(dataset, real_rows(dataset, train))
     model, resumed = train_agent(job, dataset, train, env_cfg, costs_cfg, folder, job.seed + 1000 * index)
-    agent_sharpe, ew_sharpe, ra, rb = score_split(model, dataset, test, env_cfg, costs_cfg)
+    sc = score_split(model, dataset, test, env_cfg, costs_cfg)
+    ra, rb = sc.agent, sc.bench
     res = SplitResult(
         index=index,
         test_groups=list(test_groups),
-        value=split_value(agent_sharpe, ew_sharpe),
-        agent_sharpe=agent_sharpe,
-        ew_sharpe=ew_sharpe,
+        value=split_value(sc.agent_sharpe, sc.ew_sharpe),
+        agent_sharpe=sc.agent_sharpe,
+        ew_sharpe=sc.ew_sharpe,
         n_test_bars=int(ra.size),
         train_steps=int(model.num_timesteps),
         wall_s=time.monotonic() - t0,
         resumed=resumed,
+        turnover=sc.turnover,
+        cost_share=sc.cost_share,
+        zero_cost_sharpe=sc.zero_cost_sharpe,
     )
     if keep_model is not None:  # its spec first (the statistics it was trained with): a model never lacks one
         dataset.spec.save(keep_model.parent / SPEC_FILE)

@@ -40,8 +40,9 @@ def _fingerprint(params: dict[str, Any]) -> dict[str, Any]:
     model = space.build_agent(params, venv, seed=0)
     venv.reset()
     rewards, holdings = [], []
-    for _ in range(5):  # a fixed action sequence: buy everything the rules allow
-        _, r, _, _ = venv.step(np.ones((2, DATA.n_assets), dtype=np.float32))
+    for k in range(6):  # a fixed action sequence: buy everything the rules allow, then half of it
+        a = 1.0 if k < 3 else 0.35  # 0.35: a different target under each hold region
+        _, r, _, _ = venv.step(np.full((2, DATA.n_assets), a, dtype=np.float32))
         rewards.append(r.copy())
         holdings.append(venv.kernel.holdings.copy())
     return {
@@ -56,6 +57,7 @@ def _fingerprint(params: dict[str, Any]) -> dict[str, Any]:
         "vf_coef": model.vf_coef,
         "max_grad_norm": model.max_grad_norm,
         "net": [tuple(p.shape) for p in model.policy.parameters()],
+        "log_std": model.policy.log_std.detach().numpy().round(6).tolist(),
         "rewards": np.round(np.concatenate(rewards), 10).tolist(),
         "holdings": np.round(np.concatenate(holdings), 10).tolist(),
     }
