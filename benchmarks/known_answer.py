@@ -259,8 +259,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--small", action="store_true", help="1 seed per kind, tiny budgets (the test suite)")
     ap.add_argument("--kinds", default="regime_trend,random_walk")
     ap.add_argument("--work", type=Path, default=None, help="keep the studies here (default: a temp dir)")
+    for name in Budget.__dataclass_fields__:
+        ap.add_argument(
+            f"--{name.replace('_', '-')}", type=int, default=None, help=f"override the budget's {name}"
+        )
     args = ap.parse_args(argv)
     b = SMALL if args.small else FULL
+    b = Budget(**{k: getattr(args, k) if getattr(args, k) is not None else v for k, v in vars(b).items()})
+    print(f"budget: {b}", flush=True)
     results = []
     with tempfile.TemporaryDirectory(prefix="cappuccino-known-answer-") as tmp:
         work = args.work or Path(tmp)

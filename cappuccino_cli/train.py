@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from cappuccino_cli.common import ConfigOption, console, fail, settings_or_exit
+from cappuccino_core.config import Settings
 
 app = typer.Typer(no_args_is_help=False)
 
@@ -25,6 +26,12 @@ def train(
     report: bool = typer.Option(
         False, "--report", help="show the study's best trials, PBO and DSR; train nothing"
     ),
+    ablation: bool = typer.Option(
+        False,
+        "--ablation",
+        help="run the two-phase study with 0% and 30% synthetic windows and compare their best trials on "
+        "the held-out window and the bear and crisis scenarios",
+    ),
     config: Path | None = ConfigOption,
 ) -> None:
     """Run (or resume) the phase's study up to its trial limit with K worker processes."""
@@ -36,6 +43,9 @@ def train(
         from cappuccino_core.registry import Tracking, study_report
 
         console.print(study_report(name, Tracking.from_settings(settings)))
+        return
+    if ablation:
+        _ablation(settings, workers)
         return
     try:
         result = run_phase(settings, phase, trials=trials, workers=workers)
@@ -59,3 +69,21 @@ def train(
         )
     if not result.all_terminal_with_reason:
         raise fail("some trials did not end COMPLETE, PRUNED or FAIL with a reason")
+
+
+def _ablation(settings: Settings, workers: int | None) -> None:
+    """The augmentation ablation (training/ablation.py): printed, and saved as JSON under the reports."""
+    import json
+
+    from cappuccino_core.training.ablation import augmentation_ablation
+
+    try:
+        rep = augmentation_ablation(settings, workers=workers)
+    except (RuntimeError, FileNotFoundError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    for line in rep.lines():
+        console.print(line, highlight=False)
+    out = Path(settings.paths.reports_dir) / "ablation" / "augmentation.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(rep.to_dict(), indent=2, default=str))
+    console.print(f"saved {out}")
