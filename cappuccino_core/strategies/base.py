@@ -299,20 +299,37 @@ class StrategyPolicy:
             self._pending = None
         current = obs[:, 1 : 1 + n_assets].astype(np.float64)
         pending = self._pending if self._pending is not None else np.zeros((n, n_assets), dtype=bool)
-        go = trade | self._first[:, None] | pending
-        target = np.where(go, targets, current)
-        env = self.run_env
-        if env.action_mode == "trade_fraction":  # a re-target takes several bars: keep at it until reached
-            self._pending = go & (np.abs(target - current) > env.max_trade_fraction * (1 + 1e-9))
-        else:
-            self._pending = np.zeros((n, n_assets), dtype=bool)
+        actions, self._pending = decide(targets, trade, current, self._first, pending, self.run_env)
         self._first = np.zeros(n, dtype=bool)
         self._t = None
-        return actions_for_weights(target, current, env)
+        return actions
+
+
+def decide(
+    targets: np.ndarray,
+    trade: np.ndarray,
+    current: np.ndarray,
+    first: np.ndarray,
+    pending: np.ndarray,
+    env: EnvConfig,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Actions (N, A) and the new pending flags: re-target where the plan trades, at an episode's first bar
+    and where an earlier re-target is still under way (trade_fraction mode); hold elsewhere."""
+    go = trade | first[:, None] | pending
+    target = np.where(go, targets, current)
+    if env.action_mode == "trade_fraction":  # a re-target takes several bars: keep at it until reached
+        still = go & (np.abs(target - current) > env.max_trade_fraction * (1 + 1e-9))
+    else:
+        still = np.zeros(current.shape, dtype=bool)
+    return actions_for_weights(target, current, env), still
 
 
 class BatchPolicy:
-    """Several policies in one kernel run: ``members`` = (policy, its episode indices)."""
+    """Several policies in one kernel run: ``members`` = (policy, its episode indices).
+
+    When every member is a :class:`StrategyPolicy` (fitting a grid, scoring splits), their plans are laid
+    out once per batch, episode by episode (rows from its start to its segment's end), and every step is a
+    few array lookups for all episodes together; otherwise each member is asked for its rows."""
 
     def __init__(self, members: Sequence[tuple[Any, np.ndarray]]) -> None:
         self.members = [(p, np.asarray(i, dtype=np.int64)) for p, i in members]
@@ -320,18 +337,59 @@ class BatchPolicy:
         if any(e != envs[0] for e in envs[1:]):
             raise ValueError("BatchPolicy: members must share one run env (cap, reserve, mode)")
         self.run_env = envs[0] if envs else None
+        self._flat = all(isinstance(p, StrategyPolicy) for p, _ in self.members) and bool(self.members)
+        self._t: np.ndarray | None = None
 
     def begin_episodes(self, data: MarketDataset, starts: np.ndarray) -> None:
+        if not self._flat:
+            for p, idx in self.members:
+                if hasattr(p, "begin_episodes"):
+                    p.begin_episodes(data, starts[idx])
+            return
+        n, a = len(starts), data.n_assets
+        segs = sorted(data.segments)
+        seg_ends = np.asarray([e for _, e in segs], dtype=np.int64)
+        seg_starts = np.asarray([s for s, _ in segs], dtype=np.int64)
+        k = np.searchsorted(seg_starts, starts, side="right") - 1
+        stop = seg_ends[k]  # an episode never leaves its segment
+        self._offset = np.zeros(n, dtype=np.int64)
+        self._start = np.asarray(starts, dtype=np.int64)
+        total = int((stop - self._start).sum())
+        self._targets, self._trade = np.empty((total, a)), np.empty((total, a), dtype=bool)
+        pos = 0
         for p, idx in self.members:
-            if hasattr(p, "begin_episodes"):
-                p.begin_episodes(data, starts[idx])
+            plan = p.plan_for(data)
+            for i in idx.tolist():
+                lo, hi = int(self._start[i]), int(stop[i])
+                self._offset[i] = pos - lo
+                self._targets[pos : pos + hi - lo] = plan.targets[lo:hi]
+                self._trade[pos : pos + hi - lo] = plan.trade[lo:hi]
+                pos += hi - lo
+        self._first = np.ones(n, dtype=bool)
+        self._pending = np.zeros((n, a), dtype=bool)
 
     def at_bars(self, t: np.ndarray) -> None:
+        if self._flat:
+            self._t = np.asarray(t, dtype=np.int64)
+            return
         for p, idx in self.members:
             if hasattr(p, "at_bars"):
                 p.at_bars(t[idx])
 
     def predict(self, observations: np.ndarray) -> np.ndarray:
+        if self._flat:
+            if self._t is None:
+                raise RuntimeError(
+                    "BatchPolicy of strategies: run it through cappuccino_core.backtest.runner"
+                )
+            rows = self._offset + self._t
+            targets, trade = self._targets[rows], self._trade[rows]
+            current = np.asarray(observations)[:, 1 : 1 + targets.shape[1]].astype(np.float64)
+            assert self.run_env is not None
+            actions, self._pending = decide(targets, trade, current, self._first, self._pending, self.run_env)
+            self._first = np.zeros_like(self._first)
+            self._t = None
+            return actions
         out: np.ndarray | None = None
         for p, idx in self.members:
             a = np.asarray(p.predict(observations[idx]), dtype=np.float64)

@@ -25,6 +25,10 @@ def rolling_std(x: np.ndarray, n: int) -> np.ndarray:
     out = np.full(x.shape, np.nan)
     if n < 2 or x.shape[0] < n:
         return out
-    win = np.lib.stride_tricks.sliding_window_view(x, n, axis=0)  # (T - n + 1, A, n)
-    out[n - 1 :] = win.std(axis=-1)
+    y = x - x[0]  # shifted (variance is unchanged): keeps the running sums small
+    z = np.zeros((1, x.shape[1]))
+    c1, c2 = np.cumsum(np.vstack([z, y]), axis=0), np.cumsum(np.vstack([z, y * y]), axis=0)
+    mean = (c1[n:] - c1[:-n]) / n
+    var = (c2[n:] - c2[:-n]) / n - mean * mean
+    out[n - 1 :] = np.sqrt(np.maximum(var, 0.0))
     return out

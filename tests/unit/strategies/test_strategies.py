@@ -210,3 +210,16 @@ def test_a_bar_reading_strategy_outside_the_runner_says_so() -> None:
     hold = make_strategy("buy_and_hold_btc").policy({}, ENV, tickers=("ETH/USD", "BTC/USD"))
     obs = np.zeros((2, 20), dtype=np.float32)
     assert hold.predict(obs).tolist() == [[0.0, 1.0], [0.0, 1.0]]  # obs only: first call buys
+
+
+def test_rolling_statistics_match_the_window_definition() -> None:
+    from cappuccino_core.strategies.indicators import rolling_mean, rolling_std
+
+    x = np.log(toy_dataset(200, 3, 1, 2, vol=0.02, seed=12).prices)
+    for n in (2, 5, 48):
+        m, sd = rolling_mean(x, n), rolling_std(x, n)
+        assert np.isnan(m[: n - 1]).all() and np.isnan(sd[: n - 1]).all()
+        for t in (n - 1, n + 7, 199):
+            w = x[t - n + 1 : t + 1]
+            np.testing.assert_allclose(m[t], w.mean(axis=0), rtol=1e-12)
+            np.testing.assert_allclose(sd[t], w.std(axis=0), rtol=1e-7, atol=1e-12)
