@@ -84,3 +84,17 @@ def test_a_model_must_beat_the_strategy_champion(referee, store, roles, data) ->
     assert b.challenger.score > b.incumbent.score  # both assets of the up-drifting toy: diversified
     assert report.champion == "bold" and roles.holder("champion") == "bold"
     assert {r.run_id: r.role for r in standings(store)}[bh] == "eliminated"
+
+
+def test_strategy_contest_seats_a_strategy_from_the_settings(settings, sample_dir, store) -> None:
+    """What `make run` does before the hill, on the bundled sample (two tickers to keep it short)."""
+    from cappuccino_core.arena import strategy_contest
+
+    s = settings.model_copy(
+        update={"data": settings.data.model_copy(update={"tickers": ["BTC/USDT", "ETH/USDT"]})}
+    )
+    lines = strategy_contest(s)
+    champ = holders(store, "champion")
+    assert len(champ) == 1 and lines[0].startswith(f"crowned {champ[0]}")
+    assert len(lines) == 1 + len(STRATEGIES)  # every strategy's figures on the window
+    assert "is seated" in strategy_contest(s)[0]
