@@ -1,9 +1,9 @@
 """Mean reversion: a Bollinger-band (z-score) rule, per asset.
 
-On log prices, z = (log p - SMA(n)) / std(n) over the last ``n`` bars. An asset is bought (to its slot)
-at a bar where z < -entry (stretched below its mean) and sold at a bar where z > exit (back above it);
-in between nothing changes. Out until ``n`` bars of its segment exist. Fitted on training folds over a
-small grid of (n, entry, exit).
+On log prices, z = (log p - SMA(n)) / std(n) over the last ``n`` bars. An asset is bought to its slot
+(``base.slot``) at a bar where z < -entry (stretched below its mean) and sold at a bar where z > exit
+(back above it); in between nothing changes. Out until ``n`` bars of its segment exist. Fitted on
+training folds over a small grid of (n, entry, exit).
 """
 
 from __future__ import annotations

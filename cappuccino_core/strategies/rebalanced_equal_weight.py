@@ -1,6 +1,7 @@
-"""Equal weight, rebalanced on a schedule: back to min(cap, (1 - reserve) / A) per asset at the first bar of
-every period (periods counted in UTC from Monday 1970-01-05 00:00, so "1w" rebalances each Monday 00:00
-or at the first bar after it), holding and drifting in between."""
+"""Equal weight, rebalanced on a schedule: back to min(0.8 x cap, (1 - 2 x reserve) / A) per asset (room
+below the env's limits, see ``base.slot``) at the first bar of every period (periods counted in UTC from
+Monday 1970-01-05 00:00, so "1w" rebalances each Monday 00:00 or at the first bar after it), holding and
+drifting in between."""
 
 from __future__ import annotations
 

@@ -1,9 +1,10 @@
 """Trend: moving-average crossover with hysteresis, per asset.
 
-On log prices, d = SMA(fast) - SMA(slow) (a log ratio). An asset is bought (to its slot, min(cap,
-(1 - reserve) / A)) at a bar where d > +band and sold to zero at a bar where d < -band; between the two
-thresholds nothing changes, so a crossover that wobbles does not trade. Out until the slow average has
-``slow`` bars of its segment. Fitted on training folds over a small grid of (fast, slow, band).
+On log prices, d = SMA(fast) - SMA(slow) (a log ratio). An asset is bought to its slot (min(0.8 x cap,
+(1 - 2 x reserve) / A): room below the env's limits, see ``base.slot``) at a bar where d > +band and
+sold to zero at a bar where d < -band; between the two thresholds nothing changes, so a crossover that
+wobbles does not trade. Out until the slow average has ``slow`` bars of its segment. Fitted on training
+folds over a small grid of (fast, slow, band).
 """
 
 from __future__ import annotations

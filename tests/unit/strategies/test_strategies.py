@@ -77,9 +77,9 @@ def test_cash_never_trades() -> None:
 
 def test_rebalanced_equal_weight_trades_only_on_schedule() -> None:
     """Weekly: fills at the first decision bar and at Monday 00:00 UTC bars, never in between; each Monday
-    every asset is brought back to min(cap, (1 - reserve) / A). (The env's order rules act on their own
-    between rebalances, when a position drifts above the cap or a rally eats the cash reserve; this env
-    leaves them nothing to do, so every fill is the strategy's.)"""
+    every asset is brought back to its slot, min(0.8 x cap, (1 - 2 x reserve) / A). (The env's order rules
+    act on their own between rebalances, when a position drifts above the cap or a rally eats the cash
+    reserve; this env leaves them nothing to do, so every fill is the strategy's.)"""
     env = EnvConfig(position_cap=0.6, cash_reserve=0.0)
     data = toy_dataset(24 * 30, 3, 1, 4, vol=0.01, seed=4)  # 30 days hourly
     res = backtest(make_strategy("rebalanced_equal_weight").policy({"period": "1w"}, env), data, env, COSTS)
@@ -92,7 +92,7 @@ def test_rebalanced_equal_weight_trades_only_on_schedule() -> None:
     last_monday = max(mondays)
     k = int(np.flatnonzero(times == last_monday)[0])
     after = res.episodes[0].holdings[k + 1] * data.prices[3 + k] / res.episodes[0].equity[k + 1]
-    np.testing.assert_allclose(after, 1 / 3, rtol=0.02)  # 1/3 < cap 0.6
+    np.testing.assert_allclose(after, 1 / 3, rtol=0.02)  # 1/3 < 0.8 x cap 0.6
     sunday_23h = 4 * 86_400 * 10**9 - 3_600 * 10**9  # 1970-01-04 23:00, the bar before the first Monday
     assert period_starts(sunday_23h + np.array([0, 1]) * 3_600 * 10**9, "1w").tolist() == [False, True]
 
