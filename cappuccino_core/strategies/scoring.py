@@ -12,7 +12,7 @@ values: the number a trial's objective is compared with.
 Also per split, summed over its test episodes:
 
 * ``turnover_per_year``: traded notional (both legs) / mean equity, per year: sum over episodes of
-  ``metrics.turnover`` x bars_per_year / (test bars);
+  (notional / mean equity, as ``metrics.turnover``) x bars_per_year / (test bars);
 * ``fees_share``: fees paid / starting equity, summed over the episodes (each starts from
   ``initial_cash``): the fraction of capital the split's trading paid in fees;
 * ``zero_cost_sharpe``: the Sharpe of the same strategy with the same fitted parameters re-run with fees
@@ -125,9 +125,9 @@ def strategy_cv_scores(
 ) -> dict[str, StrategyScore]:
     """Every strategy (default: all registered) fitted and scored on every split (``SplitSegments``:
     ``index``, ``train``, ``test``); see the module docstring. Keyed by strategy name, in registry order."""
-    from cappuccino_core.backtest.runner import run_episodes
+    from cappuccino_core.backtest.runner import run_costs
     from cappuccino_core.data.timeframes import bars_per_year
-    from cappuccino_core.metrics import equal_weight_buy_and_hold, sharpe_ratio, simple_returns, turnover
+    from cappuccino_core.metrics import equal_weight_buy_and_hold, sharpe_ratio, simple_returns
     from cappuccino_core.strategies import all_strategies
     from cappuccino_core.training.trainer import split_value
 
@@ -164,7 +164,7 @@ def strategy_cv_scores(
         runs = {}
         for label, costs in (("costs", costs_cfg), ("free", ZERO_COSTS)):
             batch = BatchPolicy([(strat.policy(p, env_cfg, segments=segs), idx) for p, segs, idx in members])
-            runs[label] = run_episodes(batch, dataset, env_cfg, costs, np.asarray(starts), np.asarray(ends))
+            runs[label] = run_costs(batch, dataset, env_cfg, costs, np.asarray(starts), np.asarray(ends))
         own = np.asarray(owner)
         scores = []
         for k, sp in enumerate(splits):
@@ -182,9 +182,9 @@ def strategy_cv_scores(
                     ew_sharpe=ew_sharpe[k],
                     zero_cost_sharpe=float(sharpe_ratio(rz, tf)),
                     turnover_per_year=float(
-                        sum(turnover(r.ledger, r.equity) for r in recs) * per_year / max(ra.size, 1)
+                        sum(r.notional / float(np.mean(r.equity)) for r in recs) * per_year / max(ra.size, 1)
                     ),
-                    fees_share=float(sum(r.fees.sum() / r.equity[0] for r in recs)),
+                    fees_share=float(sum(r.fees / r.equity[0] for r in recs)),
                     n_test_bars=int(ra.size),
                 )
             )

@@ -223,3 +223,18 @@ def test_rolling_statistics_match_the_window_definition() -> None:
             w = x[t - n + 1 : t + 1]
             np.testing.assert_allclose(m[t], w.mean(axis=0), rtol=1e-12)
             np.testing.assert_allclose(sd[t], w.std(axis=0), rtol=1e-7, atol=1e-12)
+
+
+def test_run_costs_matches_the_recorded_episodes() -> None:
+    from cappuccino_core.backtest.runner import run_costs
+    from cappuccino_core.metrics import traded_notional
+
+    data = toy_dataset(300, 3, 2, 4, vol=0.02, seed=13)
+    starts, ends = np.array([3, 50, 120]), np.array([200, 90, 299])
+    params = {"fast": 3, "slow": 12, "band": 0.0}
+    rec = run_episodes(make_strategy("trend").policy(params, ENV), data, ENV, COSTS, starts, ends)
+    got = run_costs(make_strategy("trend").policy(params, ENV), data, ENV, COSTS, starts, ends)
+    for r, g in zip(rec, got, strict=True):
+        np.testing.assert_array_equal(r.equity, g.equity)
+        assert g.fees == pytest.approx(float(r.fees.sum()), rel=1e-12)
+        assert g.notional == pytest.approx(traded_notional(r.ledger), rel=1e-12) and g.notional > 0
