@@ -89,7 +89,7 @@ def begin(policy: Any, data: MarketDataset, starts: np.ndarray) -> None:
         hook(data, np.asarray(starts, dtype=np.int64).copy())
 
 
-def decide(policy: Policy, obs: np.ndarray, t: np.ndarray) -> np.ndarray:
+def act(policy: Policy, obs: np.ndarray, t: np.ndarray) -> np.ndarray:
     """The policy's actions (float64) for observations at decision bars ``t``."""
     hook = getattr(policy, "at_bars", None)
     if callable(hook):
@@ -115,7 +115,7 @@ def run_episodes(
     obs = kernel.reset(starts=starts, ends=ends)
     begin(policy, data, starts)
     while kernel.active.any():
-        actions = decide(policy, obs, kernel.t)
+        actions = act(policy, obs, kernel.t)
         if actions.shape != (kernel.n, kernel.n_assets):
             raise ValueError(
                 f"policy returned actions of shape {actions.shape}; expected {(kernel.n, kernel.n_assets)}"
@@ -142,7 +142,7 @@ def run_equity(
     begin(policy, data, starts)
     curves, steps = [kernel.equity.copy()], np.zeros(len(starts), dtype=np.int64)
     while kernel.active.any():
-        actions = decide(policy, obs, kernel.t)
+        actions = act(policy, obs, kernel.t)
         if actions.shape != (kernel.n, kernel.n_assets):
             raise ValueError(
                 f"policy returned actions of shape {actions.shape}; expected {(kernel.n, kernel.n_assets)}"
@@ -180,7 +180,7 @@ def run_costs(
     obs = kernel.reset(starts=starts, ends=ends)
     begin(policy, data, starts)
     while kernel.active.any():
-        actions = decide(policy, obs, kernel.t)
+        actions = act(policy, obs, kernel.t)
         if actions.shape != (kernel.n, kernel.n_assets):
             raise ValueError(
                 f"policy returned actions of shape {actions.shape}; expected {(kernel.n, kernel.n_assets)}"

@@ -308,13 +308,13 @@ class StrategyPolicy:
             self._pending = None
         current = obs[:, 1 : 1 + n_assets].astype(np.float64)
         pending = self._pending if self._pending is not None else np.zeros((n, n_assets), dtype=bool)
-        actions, self._pending = decide(targets, trade, current, self._first, pending, self.run_env)
+        actions, self._pending = plan_actions(targets, trade, current, self._first, pending, self.run_env)
         self._first = np.zeros(n, dtype=bool)
         self._t = None
         return actions
 
 
-def decide(
+def plan_actions(
     targets: np.ndarray,
     trade: np.ndarray,
     current: np.ndarray,
@@ -395,7 +395,9 @@ class BatchPolicy:
             targets, trade = self._targets[rows], self._trade[rows]
             current = np.asarray(observations)[:, 1 : 1 + targets.shape[1]].astype(np.float64)
             assert self.run_env is not None
-            actions, self._pending = decide(targets, trade, current, self._first, self._pending, self.run_env)
+            actions, self._pending = plan_actions(
+                targets, trade, current, self._first, self._pending, self.run_env
+            )
             self._first = np.zeros_like(self._first)
             self._t = None
             return actions
