@@ -98,3 +98,23 @@ def test_strategy_contest_seats_a_strategy_from_the_settings(settings, sample_di
     assert len(champ) == 1 and lines[0].startswith(f"crowned {champ[0]}")
     assert len(lines) == 1 + len(STRATEGIES)  # every strategy's figures on the window
     assert "is seated" in strategy_contest(s)[0]
+
+
+def test_a_strategy_champion_bouts_models_that_bring_their_own_data(referee, data) -> None:
+    """With ``data_for`` (the flow's path: each model's held-out data from its FeatureSpec), a strategy
+    champion trades the hill's data; the model trades its own."""
+    cfg = ArenaConfig(min_trades=1, wins_to_sandbox=20, window_bars=40)
+    other = toy_dataset(n_bars=120, n_assets=2, n_features=1, lookback=5, drift=0.003, vol=0.01, seed=1)
+    asked: list[str] = []
+
+    def data_for(run_id: str):  # type: ignore[no-untyped-def]
+        asked.append(run_id)
+        return other
+
+    bh = "strategy:buy_and_hold_btc"
+    report = run_hill(
+        [bh, "bold"], {"bold": ConstPolicy(1.0)}.__getitem__, data, windows(data, 40), ENV, COSTS, cfg,
+        referee, data_for=data_for,
+    )  # fmt: skip
+    assert asked == ["bold"] and len(report.bouts) == 1  # never asked for the strategy's data
+    assert report.bouts[0].incumbent.model == bh and report.bouts[0].incumbent.trades == 1
