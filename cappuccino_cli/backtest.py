@@ -1,7 +1,14 @@
-"""`cappuccino backtest`: a baseline or a saved model through the step kernel, with an HTML report.
+"""`cappuccino backtest`: a baseline, a strategy or a saved model through the step kernel, with a report.
 
     cappuccino backtest --policy equal_weight --start 2025-01-01 --end 2025-06-01 --out reports/ew
+    cappuccino backtest --policy trend --sample --start 2025-05-01
     cappuccino backtest --model runs/abc/policy.zip [--spec runs/abc/feature_spec.json] --out reports/m
+
+--policy: a baseline (``buy_and_hold`` = true BTC buy-and-hold, ``equal_weight``, ``random``) or any
+strategy of ``cappuccino_core.strategies`` (``buy_and_hold_btc``, ``buy_and_hold_basket``,
+``rebalanced_equal_weight``, ``trend``, ``mean_reversion``, ``cash``); a strategy with parameters is fitted
+on the bars before the window (the default grid point when there are too few). Every report also shows
+every strategy on the same window ("strategies to beat").
 
 Data: the configured tickers (``[data] tickers``, in that order; a model's own tickers with --model) at the
 configured timeframe (a model's own timeframe) from the bar store, or from the committed real sample with
@@ -14,6 +21,7 @@ history. Costs, limits and the action mapping come from ``[costs]`` and ``[env]`
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +34,13 @@ from cappuccino_core.config import Settings
 
 app = typer.Typer(no_args_is_help=True)
 
-PolicyOption = typer.Option(None, "--policy", "-p", help="baseline: buy_and_hold | equal_weight | random")
+PolicyOption = typer.Option(
+    None,
+    "--policy",
+    "-p",
+    help="baseline (buy_and_hold | equal_weight | random) or strategy (buy_and_hold_btc | "
+    "buy_and_hold_basket | rebalanced_equal_weight | trend | mean_reversion | cash)",
+)
 ModelOption = typer.Option(None, "--model", "-m", help="a saved SB3 model (.zip) with its FeatureSpec")
 SpecOption = typer.Option(
     None,
@@ -41,6 +55,18 @@ OutOption = typer.Option(
 SampleOption = typer.Option(False, "--sample", help="read the committed real sample, not the bar store")
 SeedOption = typer.Option(0, "--seed", help="seed of the random baseline")
 AlgoOption = typer.Option("PPO", "--algo", help="SB3 algorithm class of --model")
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:+.2%}"
+
+
+def _share(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.2%}"
+
+
+def _num(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.2f}"
 
 
 def _utc(text: str | None, name: str) -> datetime | None:
@@ -106,15 +132,15 @@ def backtest(
     algo: str = AlgoOption,
 ) -> None:
     """Backtest a baseline (--policy) or a saved model (--model) and write the HTML report."""
-    from cappuccino_core.backtest.baselines import BASELINES, make_baseline
+    from cappuccino_core.backtest.baselines import BASELINES, make_baseline, policy_names
     from cappuccino_core.backtest.runner import SB3Policy
     from cappuccino_core.backtest.with_report import backtest_with_report
     from cappuccino_core.features.spec import FeatureSpec
 
     if (policy is None) == (model is None):
         raise fail("give exactly one of --policy (a baseline) or --model (a saved model)")
-    if policy is not None and policy not in BASELINES:
-        raise fail(f"unknown --policy {policy!r}; choose one of {', '.join(BASELINES)}")
+    if policy is not None and policy not in policy_names():
+        raise fail(f"unknown --policy {policy!r}; choose one of {', '.join(policy_names())}")
     settings = settings_or_exit(config)
     t0, t1 = _utc(start, "--start"), _utc(end, "--end")
 
@@ -129,6 +155,7 @@ def backtest(
     data = _dataset(settings, sample, model_spec)
     lo, hi = _window(data.times, t0, t1, data.spec.lookback)
     window = data.slice(lo, hi)
+    history = data.slice(0, lo) if lo > data.spec.lookback else None  # what strategies are fitted on
 
     if model is not None:
         from cappuccino_core.env.observation import observation_size
@@ -140,16 +167,30 @@ def backtest(
             raise fail(f"model {model} observes {sb3.observation_space.shape}, this data gives {expected}")
         runner_policy: Any = SB3Policy(sb3)
         name = model.stem
-    else:
-        assert policy is not None
+    elif policy in BASELINES:
         runner_policy = make_baseline(policy, window.tickers, settings.env, seed)
+        name = policy
+    else:
+        from cappuccino_core.strategies import format_params, make_strategy
+
+        assert policy is not None
+        strat = make_strategy(policy)
+        params = strat.grid()[0]
+        if history is not None and len(strat.grid()) > 1:
+            usable = [(a, b) for a, b in history.segments if b - a >= history.spec.lookback + 1]
+            if usable:
+                params = strat.fit(history, usable, settings.env, settings.costs).params
+                console.print(
+                    f"{policy}: {format_params(params)} fitted on {history.n_bars} bars before the window"
+                )
+        runner_policy = strat.policy(params, settings.env, window.tickers)
         name = policy
 
     out = out or Path(settings.paths.reports_dir) / f"backtest-{name}"
     meta = {"model": str(model) if model else None, "data": "sample" if sample else "bar store"}
     try:
         result, files = backtest_with_report(
-            runner_policy, window, settings.env, settings.costs, out, name, meta
+            runner_policy, window, settings.env, settings.costs, out, name, meta, history=history
         )
     except ValueError as exc:
         raise fail(str(exc)) from None
@@ -161,4 +202,10 @@ def backtest(
     )
     for bench, b in result.benchmarks.items():
         console.print(f"  {bench}: total return {b[-1] / b[0] - 1:+.2%}")
+    strategies = json.loads(files.metrics_json.read_text()).get("strategies") or {}
+    for key, row in strategies.items():
+        console.print(
+            f"  strategy {key}: total return {_pct(row['total_return'])}, Sharpe {_num(row['sharpe'])}, "
+            f"turnover/yr {_num(row['turnover_per_year'])}, fees {_share(row['fees_share'])} of equity"
+        )
     console.print(f"report: {files.html}")

@@ -62,7 +62,9 @@ def main_job(config: str | None = None) -> str:
     if not verdicts:
         lines.append("gates     no new candidates")
 
-    for line in arena(config):
+    from cappuccino_core.arena.contenders import strategy_contest
+
+    for line in [*strategy_contest(settings), *arena(config)]:  # the best strategy holds the seat first
         lines.append(f"arena     {line}")
 
     from cappuccino_core.registry import Tracking, get_role

@@ -1,7 +1,15 @@
 """The arena: king of the hill (:mod:`.hill`), sandbox vs production (:mod:`.sandbox`), the live green light
-and capital ramp (:mod:`.live`). Every change goes through the :class:`~.referee.Referee` (state store
-standings, MLflow aliases and tags, audit log; ``dry_run`` changes nothing)."""
+and capital ramp (:mod:`.live`); strategies as contenders (:mod:`.contenders`: the first champion is
+the best of them, so a model must beat a real strategy to advance). Every change goes through the
+:class:`~.referee.Referee` (state store standings, MLflow aliases and tags, audit log; ``dry_run`` changes
+nothing)."""
 
+from cappuccino_core.arena.contenders import (
+    crown_best_strategy,
+    is_strategy_id,
+    strategy_contest,
+    strategy_id,
+)
 from cappuccino_core.arena.hill import HillReport, run_hill
 from cappuccino_core.arena.live import GreenLightRefused, LiveStatus, green_light, live_status, review_live
 from cappuccino_core.arena.match import BoutResult, Performance, bout, decide, performance, replay, windows
@@ -25,9 +33,11 @@ __all__ = [
     "Transition",
     "arena_config",
     "bout",
+    "crown_best_strategy",
     "decide",
     "green_light",
     "holders",
+    "is_strategy_id",
     "live_status",
     "performance",
     "replay",
@@ -35,6 +45,8 @@ __all__ = [
     "review_sandbox",
     "run_hill",
     "standings",
+    "strategy_contest",
+    "strategy_id",
     "trading_record",
     "windows",
 ]

@@ -9,7 +9,9 @@ risk-adjusted score with a minimum number of trades (rule in :mod:`cappuccino_co
   A champion's consecutive wins count its successful defences; a challenger that takes the seat starts
   at 1 (it beat the champion once).
 * A champion reaching ``wins_to_sandbox`` consecutive wins (20 by default) goes to the sandbox and the seat
-  is empty again (the next challenger is crowned).
+  is empty again (the next challenger is crowned). A strategy champion (``strategy:...``, seated by
+  :func:`~.contenders.crown_best_strategy`) never goes to the sandbox: it is the floor models must clear.
+  Its policy is rebuilt from its id and it trades the hill's data.
 * The emergency stop is checked before every bout: when set, the loop stops at once (``halted``).
 * ``dry_run``: the referee records the transitions and changes nothing; the loop still follows its own
   decisions in memory, so the report shows what a real run would do.
@@ -78,6 +80,15 @@ def run_hill(
     otherwise both share ``data`` in one kernel run."""
     if not windows:
         raise ValueError("run_hill: no replay windows given")
+    from cappuccino_core.arena.contenders import is_strategy_id, strategy_policy
+
+    def get_policy(run_id: str) -> PolicyLike:  # strategies are rebuilt from their ids
+        return strategy_policy(run_id, env, data.tickers) if is_strategy_id(run_id) else load(run_id)
+
+    def get_data(run_id: str) -> MarketDataset:  # a strategy trades the hill's data
+        assert data_for is not None
+        return data if is_strategy_id(run_id) else data_for(run_id)
+
     store = referee.store
     seated = holders(store, CHAMPION)
     champ: str | None = seated[-1] if seated else None
@@ -97,14 +108,14 @@ def run_hill(
             champ, wins = chal, 0
             continue
         window = windows[k % len(windows)]
-        own = (data_for(champ), data_for(chal)) if data_for is not None else None
+        own = (get_data(champ), get_data(chal)) if data_for is not None else None
         if own is not None and own[0].spec.content_hash() != own[1].spec.content_hash():
             result = bout_on_own_data(
-                (champ, load(champ), own[0]), (chal, load(chal), own[1]), time_window(data, window),
-                env, costs, cfg,
+                (champ, get_policy(champ), own[0]), (chal, get_policy(chal), own[1]),
+                time_window(data, window), env, costs, cfg,
             )  # fmt: skip
         else:
-            result = bout((champ, load(champ)), (chal, load(chal)), data, window, env, costs, cfg)
+            result = bout((champ, get_policy(champ)), (chal, get_policy(chal)), data, window, env, costs, cfg)
         report.bouts.append(result)
         ev = result.evidence()
         if result.winner == champ:
@@ -154,7 +165,7 @@ def run_hill(
             )
             report.eliminated.append(champ)
             champ, wins = chal, 1
-        if wins >= cfg.wins_to_sandbox:
+        if wins >= cfg.wins_to_sandbox and not is_strategy_id(champ):
             referee.apply(
                 Transition(
                     champ,

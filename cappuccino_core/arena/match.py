@@ -4,8 +4,14 @@ Replay: a :class:`~cappuccino_core.env.TradingKernel` with one episode per conte
 and ended on the same bars of a held-out window, so both face identical prices, costs, order rules and
 fees. Each step the kernel's observations are split by episode and each policy is asked for its own row.
 
+Contestants may be strategies (``cappuccino_core.strategies``, ids ``strategy:<name>(<params>)``, see
+:mod:`.contenders`): a strategy that reads prices is told each step's bar, and one that runs under its
+own env (the buy-and-hold references, exempt from the position cap and cash reserve) replays in a kernel
+of that env, on the same bars.
+
 The rule (:func:`decide`): a contestant is *eligible* when it made at least ``min_trades`` fills in the
-window and its score is finite. The score is the annualised Sortino ratio (or Sharpe, per
+window (strategies are exempt: a buy-and-hold makes one fill by design, and a rule cannot have learned to
+sit still) and its score is finite. The score is the annualised Sortino ratio (or Sharpe, per
 ``ArenaConfig.score``) of its per-bar equity returns, computed by :mod:`cappuccino_core.metrics`.
 Among eligible contestants the higher score wins; ties go to the incumbent (the first contestant).
 When neither is eligible the incumbent keeps its place; when only one is, it wins.
@@ -92,7 +98,9 @@ def performance(
 
 
 def eligible(p: Performance, cfg: ArenaConfig) -> bool:
-    return p.trades >= cfg.min_trades and math.isfinite(p.score)
+    from cappuccino_core.arena.contenders import is_strategy_id
+
+    return (p.trades >= cfg.min_trades or is_strategy_id(p.model)) and math.isfinite(p.score)
 
 
 def decide(incumbent: Performance, challenger: Performance, cfg: ArenaConfig) -> tuple[str, str]:
@@ -120,21 +128,50 @@ def replay(
     env: EnvConfig,
     costs: CostsConfig,
 ) -> list[tuple[np.ndarray, int, float]]:
-    """Every policy trades bars ``window = (start, end)`` of ``data`` in one kernel run.
-    Returns (equity curve incl. the start point, number of fills, fees paid) per policy."""
+    """Every policy trades bars ``window = (start, end)`` of ``data`` in one kernel run (one per distinct
+    ``run_env``: see ``backtest.runner.run_env``). Returns (equity curve incl. the start point, number of
+    fills, fees paid) per policy."""
+    from cappuccino_core.backtest.runner import run_env
+
     n = len(policies)
     if n == 0:
         raise ValueError("replay: no policies given")
+    groups: list[tuple[EnvConfig, list[int]]] = []
+    for i, p in enumerate(policies):
+        e = run_env(p, env)
+        for ge, members in groups:
+            if ge == e:
+                members.append(i)
+                break
+        else:
+            groups.append((e, [i]))
+    out: list[tuple[np.ndarray, int, float] | None] = [None] * n
+    for group_env, members in groups:
+        runs = _replay([policies[i] for i in members], data, window, group_env, costs)
+        for i, res in zip(members, runs, strict=True):
+            out[i] = res
+    return [r for r in out if r is not None]
+
+
+def _replay(
+    policies: Sequence[PolicyLike],
+    data: MarketDataset,
+    window: tuple[int, int],
+    env: EnvConfig,
+    costs: CostsConfig,
+) -> list[tuple[np.ndarray, int, float]]:
+    from cappuccino_core.backtest.runner import begin
+
+    n = len(policies)
     start, end = int(window[0]), int(window[1])
     kernel = TradingKernel(data, env, costs, n_episodes=n, record=True)
     obs = kernel.reset(starts=np.full(n, start), ends=np.full(n, end))
+    for p in policies:
+        begin(p, data, np.full(1, start))
     curves = [[float(e)] for e in kernel.equity]
     for _ in range(end - start):
         acts = np.concatenate(
-            [
-                np.asarray(p.predict(obs[i : i + 1]), dtype=np.float64).reshape(1, -1)
-                for i, p in enumerate(policies)
-            ]
+            [_act(p, obs[i : i + 1], kernel.t[i : i + 1]).reshape(1, -1) for i, p in enumerate(policies)]
         )
         if not np.all(np.isfinite(acts)):
             raise ValueError(f"replay: a policy returned non-finite actions at bar {int(kernel.t[0])}")
@@ -150,6 +187,13 @@ def replay(
         rec = kernel.recorder.episode(i)
         out.append((np.asarray(curves[i]), int(rec.ledger.height), float(rec.fees.sum())))
     return out
+
+
+def _act(policy: PolicyLike, obs: np.ndarray, t: np.ndarray) -> np.ndarray:
+    hook = getattr(policy, "at_bars", None)
+    if callable(hook):
+        hook(np.asarray(t, dtype=np.int64).copy())
+    return np.asarray(policy.predict(obs), dtype=np.float64)
 
 
 def bout(

@@ -4,17 +4,26 @@ Each is a batched ``predict(observations) -> actions`` that reads the portfolio 
 (index 0: cash fraction; 1..A: asset weights, see env/observation.py) and turns target weights into
 actions for the configured action mode (env/actions.py):
 
-- ``buy_and_hold``: everything it may (min(position_cap, 1 - cash_reserve)) into the BTC ticker (the first
-  ticker when there is none) at the first bar, then holds.
+- ``buy_and_hold``: TRUE buy-and-hold of BTC (the first ticker when there is none): all equity into it at
+  the first bar, never another trade. It is the ``buy_and_hold_btc`` strategy
+  (``cappuccino_core.strategies``) and runs exempt from the position cap and cash reserve
+  (``run_env``: position_cap=1, cash_reserve=0). Before, this name meant min(cap, 1 - reserve) = 30% BTC
+  and 70% idle cash, trimmed back to 30% by the cap rule in every rally: not a hold.
 - ``equal_weight``: min(position_cap, (1 - cash_reserve) / A) into every asset at the first bar, then
-  holds (the traded counterpart of the metrics module's equal-weight benchmark, with costs).
+  holds UNDER the configured cap and reserve (so with the defaults it is 16% per asset of six, and the order
+  rules trim it: a position that drifts above the cap is sold down, a reserve eaten by price moves is
+  restored). The untrimmed equal basket, the traded counterpart of the metrics module's equal-weight
+  benchmark, is the ``buy_and_hold_basket`` strategy.
 - ``random``: uniform actions in [-1, 1] from a seeded generator.
 
-"Holds" means: the target is the current weight, so no order (the order rules still act: a position that
-drifts above the cap is sold down, a reserve eaten by price moves is restored).
+"Holds" means: the target is the current weight, so no order beyond what the order rules do.
+Every strategy of ``cappuccino_core.strategies`` is also a policy the backtest takes by name
+(:func:`make_policy`).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
@@ -64,19 +73,36 @@ class RandomPolicy:
         return self.rng.uniform(-1.0, 1.0, (observations.shape[0], self.n_assets))
 
 
-def make_baseline(
-    name: str, tickers: tuple[str, ...], env: EnvConfig, seed: int = 0
-) -> HoldPolicy | RandomPolicy:
-    from cappuccino_core.backtest.runner import btc_ticker
-
+def make_baseline(name: str, tickers: tuple[str, ...], env: EnvConfig, seed: int = 0) -> Any:
+    """A baseline policy by name (see the module docstring)."""
     n = len(tickers)
     investable = 1.0 - env.cash_reserve
     if name == "buy_and_hold":
-        w = np.zeros(n)
-        w[tickers.index(btc_ticker(tickers))] = min(env.position_cap, investable)
-        return HoldPolicy(w, env)
+        from cappuccino_core.strategies import make_strategy
+
+        return make_strategy("buy_and_hold_btc").policy({}, env, tickers)
     if name == "equal_weight":
         return HoldPolicy(np.full(n, min(env.position_cap, investable / n)), env)
     if name == "random":
         return RandomPolicy(n, seed)
     raise ValueError(f"unknown baseline {name!r}; choose one of {', '.join(BASELINES)}")
+
+
+def policy_names() -> tuple[str, ...]:
+    """Every name :func:`make_policy` takes: the baselines, then the strategies."""
+    from cappuccino_core.strategies import STRATEGIES
+
+    return BASELINES + tuple(s for s in STRATEGIES if s not in BASELINES)
+
+
+def make_policy(
+    name: str, tickers: tuple[str, ...], env: EnvConfig, seed: int = 0, params: Any = None
+) -> Any:
+    """A baseline or a strategy (``params``: its parameters, default its first grid point) by name."""
+    if name in BASELINES:
+        return make_baseline(name, tickers, env, seed)
+    from cappuccino_core.strategies import STRATEGIES, make_strategy
+
+    if name not in STRATEGIES:
+        raise ValueError(f"unknown policy {name!r}; choose one of {', '.join(policy_names())}")
+    return make_strategy(name).policy(params, env, tickers)

@@ -10,7 +10,12 @@ half of one):
 * ``drawdown.png``: drawdown of the strategy (and benchmark lines).
 * ``trades.png`` (only with a ledger that has fills): fees (maker/taker) and fills (buys/sells) per asset.
 * ``metrics.json``: ``{"title", "generated_at", "timeframe", "start", "end", "summary": summarize(...)
-  .to_dict(), "per_asset": {...}, "metadata": {...}}``, standard JSON (NaN/inf written as null).
+  .to_dict(), "per_asset": {...}, "strategies": {...}, "metadata": {...}}``, standard JSON (NaN/inf
+  written as null).
+
+``strategies``: the "strategies to beat" (``cappuccino_core.strategies.backtests``) on the same window,
+name -> row of figures (label, params, total_return, sharpe, max_drawdown, turnover_per_year, fees_share,
+fills), shown in their own table beside the policy's own figures.
 
 Every number comes from ``cappuccino_core.metrics``; nothing here computes a statistic of its own.
 Plots use matplotlib's Agg canvas directly (no pyplot state, safe in worker threads).
@@ -75,6 +80,7 @@ def write_report(
     summary: PerformanceSummary | None = None,
     metadata: Mapping[str, Any] | None = None,
     risk_free: float = 0.0,
+    strategies: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> ReportFiles:
     """Write the report for one equity curve (T,) with UTC bar times (T,) into ``out_dir`` (replaced).
 
@@ -110,6 +116,7 @@ def write_report(
         "end": _iso(t[-1]),
         "summary": summary.to_dict(),
         "per_asset": _json_safe(per_asset),
+        "strategies": _json_safe({str(k): dict(v) for k, v in (strategies or {}).items()}),
         "metadata": _json_safe(dict(metadata or {})),
     }
 
@@ -318,6 +325,61 @@ def _img(path: Path, alt: str) -> str:
     )
 
 
+_STRATEGY_COLS: list[tuple[str, str, str]] = [
+    ("total return", "total_return", _PCT),
+    ("Sharpe", "sharpe", _RATIO),
+    ("max drawdown", "max_drawdown", _PCT),
+    ("turnover / year", "turnover_per_year", _RATIO),
+    ("fees / starting equity", "fees_share", _SHARE),
+    ("fills", "fills", _INT),
+]
+
+
+def _strategies_html(rows: Mapping[str, Any], own: Mapping[str, Any]) -> str:
+    """The strategies to beat on this window, best Sharpe first, with this policy's row on top."""
+    if not rows:
+        return ""
+    esc = html.escape
+    head = "".join(f"<th>{esc(c)}</th>" for c, _, _ in _STRATEGY_COLS)
+    trades = own.get("trades") or {}
+    mine = {
+        "total_return": own.get("total_return"),
+        "sharpe": own.get("sharpe"),
+        "max_drawdown": own.get("max_drawdown"),
+        "turnover_per_year": trades.get("annualized_turnover"),
+        "fees_share": (trades.get("fees_paid") or 0.0) / own["start_equity"]
+        if own.get("start_equity")
+        else None,
+        "fills": trades.get("n_fills", 0),
+    }
+    body = [
+        "<tr><th><b>this policy</b></th>"
+        + "".join(f"<td><b>{_fmt(mine.get(k), kind)}</b></td>" for _, k, kind in _STRATEGY_COLS)
+        + "<td></td></tr>"
+    ]
+
+    def key(item: tuple[str, Any]) -> float:
+        v = item[1].get("sharpe")
+        return -float(v) if isinstance(v, (int, float)) and math.isfinite(float(v)) else math.inf
+
+    for _, r in sorted(rows.items(), key=key):
+        params = r.get("params") or "-"
+        if r.get("fitted") is False:
+            params += " (default: no history to fit on)"
+        body.append(
+            f"<tr><th>{esc(str(r.get('label')))}</th>"
+            + "".join(f"<td>{_fmt(r.get(k), kind)}</td>" for _, k, kind in _STRATEGY_COLS)
+            + f"<td>{esc(params)}</td></tr>"
+        )
+    return (
+        "<h2>Strategies to beat (same window, same kernel, costs and order rules)</h2>"
+        f"<table><thead><tr><th></th>{head}<th>parameters</th></tr></thead><tbody>{''.join(body)}</tbody>"
+        '</table><p class="note">Parameters fitted on the bars before the window (best Sharpe after costs '
+        "over each strategy's grid). Buy-and-hold rows are exempt from the position cap and cash reserve. "
+        "Turnover: traded notional (both legs) / mean equity, per year.</p>"
+    )
+
+
 def _html(
     doc: dict[str, Any], summary: PerformanceSummary, per_asset: dict[str, Any], pngs: dict[str, Path]
 ) -> str:
@@ -376,6 +438,8 @@ def _html(
             f"<tbody>{body}</tbody></table>"
         )
 
+    strat_html = _strategies_html(doc.get("strategies") or {}, s)
+
     meta = doc.get("metadata") or {}
     meta_html = ""
     if meta:
@@ -412,6 +476,7 @@ figure {{ margin: 1em 0; }} img {{ max-width: 100%; }}
 Generated {esc(doc["generated_at"])}. Figures: <a href="{METRICS_NAME}">{METRICS_NAME}</a>.</p>
 <h2>Performance</h2>
 {metrics_table}
+{strat_html}
 <h2>Trades</h2>
 {trade_html}
 {asset_html}

@@ -6,6 +6,12 @@ one batch and returns one :class:`EpisodeRecord` per episode (equity, cash, hold
 trade ledger). :func:`backtest` runs a MarketDataset window: one episode per contiguous segment (usually
 one), and summarises it with ``cappuccino_core.metrics`` against the equal-weight and BTC-hold benchmarks.
 
+A policy may also have ``begin_episodes(data, starts)`` (called once before the first step of a batch) and
+``at_bars(t)`` (called before every ``predict`` with the episodes' decision bars): the strategies in
+``cappuccino_core.strategies`` read prices by bar through these. A policy with a ``run_env`` attribute
+runs under that env instead of the one given (the buy-and-hold references, exempt from the position cap
+and cash reserve); :func:`run_env` says which env a policy gets.
+
 Several segments (gaps in the data) are separate episodes, each starting from ``initial_cash`` in cash;
 the reported curve chains their returns (each segment continues from the previous one's final equity),
 and the benchmarks are chained the same way. The ledger lists every segment's fills as recorded.
@@ -70,6 +76,27 @@ def _actions(policy: Policy, obs: np.ndarray) -> np.ndarray:
     return np.asarray(out, dtype=np.float64)
 
 
+def run_env(policy: Any, env: EnvConfig) -> EnvConfig:
+    """The env ``policy`` runs under: its own ``run_env`` if it has one, else ``env``."""
+    own = getattr(policy, "run_env", None)
+    return own if isinstance(own, EnvConfig) else env
+
+
+def begin(policy: Any, data: MarketDataset, starts: np.ndarray) -> None:
+    """Tell a bar-reading policy that a batch of episodes starts at rows ``starts``."""
+    hook = getattr(policy, "begin_episodes", None)
+    if callable(hook):
+        hook(data, np.asarray(starts, dtype=np.int64).copy())
+
+
+def act(policy: Policy, obs: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """The policy's actions (float64) for observations at decision bars ``t``."""
+    hook = getattr(policy, "at_bars", None)
+    if callable(hook):
+        hook(np.asarray(t, dtype=np.int64).copy())
+    return _actions(policy, obs)
+
+
 def run_episodes(
     policy: Policy,
     data: MarketDataset,
@@ -81,12 +108,14 @@ def run_episodes(
     rules: list[OrderRule] | None = None,
 ) -> list[EpisodeRecord]:
     """Run ``policy`` over the episodes (starts[i], ends[i]) in one batch; every episode runs to its end
-    (ended ones stay frozen while the others finish)."""
+    (ended ones stay frozen while the others finish). ``env``: see :func:`run_env`."""
     starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
+    env = run_env(policy, env)
     kernel = TradingKernel(data, env, costs, len(starts), rules=rules, record=True)
     obs = kernel.reset(starts=starts, ends=ends)
+    begin(policy, data, starts)
     while kernel.active.any():
-        actions = _actions(policy, obs)
+        actions = act(policy, obs, kernel.t)
         if actions.shape != (kernel.n, kernel.n_assets):
             raise ValueError(
                 f"policy returned actions of shape {actions.shape}; expected {(kernel.n, kernel.n_assets)}"
@@ -94,6 +123,80 @@ def run_episodes(
         obs = kernel.step(actions).obs
     assert kernel.recorder is not None
     return [kernel.recorder.episode(i) for i in range(kernel.n)]
+
+
+def run_equity(
+    policy: Policy,
+    data: MarketDataset,
+    env: EnvConfig,
+    costs: CostsConfig,
+    starts: np.ndarray,
+    ends: np.ndarray,
+) -> list[np.ndarray]:
+    """:func:`run_episodes` without the records: each episode's equity curve (its first decision bar to
+    its last bar, or to the bar its equity reached 0). For many episodes at once (fitting strategies)."""
+    starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
+    env = run_env(policy, env)
+    kernel = TradingKernel(data, env, costs, len(starts))
+    obs = kernel.reset(starts=starts, ends=ends)
+    begin(policy, data, starts)
+    curves, steps = [kernel.equity.copy()], np.zeros(len(starts), dtype=np.int64)
+    while kernel.active.any():
+        actions = act(policy, obs, kernel.t)
+        if actions.shape != (kernel.n, kernel.n_assets):
+            raise ValueError(
+                f"policy returned actions of shape {actions.shape}; expected {(kernel.n, kernel.n_assets)}"
+            )
+        steps += kernel.active
+        obs = kernel.step(actions).obs
+        curves.append(kernel.equity.copy())
+    table = np.stack(curves)
+    return [table[: k + 1, i] for i, k in enumerate(steps.tolist())]
+
+
+@dataclass(frozen=True)
+class EpisodeCosts:
+    """What scoring needs of one episode: its equity curve, fees paid and traded notional (both legs)."""
+
+    equity: np.ndarray
+    fees: float
+    notional: float
+
+
+def run_costs(
+    policy: Policy,
+    data: MarketDataset,
+    env: EnvConfig,
+    costs: CostsConfig,
+    starts: np.ndarray,
+    ends: np.ndarray,
+) -> list[EpisodeCosts]:
+    """:func:`run_episodes` reduced to equity, fees and traded notional per episode, read from the kernel's
+    records in one pass (``Recorder.episode`` per episode rescans every step: quadratic in the episodes
+    when hundreds run in one batch)."""
+    starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
+    env = run_env(policy, env)
+    kernel = TradingKernel(data, env, costs, len(starts), record=True)
+    obs = kernel.reset(starts=starts, ends=ends)
+    begin(policy, data, starts)
+    while kernel.active.any():
+        actions = act(policy, obs, kernel.t)
+        if actions.shape != (kernel.n, kernel.n_assets):
+            raise ValueError(
+                f"policy returned actions of shape {actions.shape}; expected {(kernel.n, kernel.n_assets)}"
+            )
+        obs = kernel.step(actions).obs
+    assert kernel.recorder is not None
+    rows = kernel.recorder.rows
+    active = np.stack([r["active"] for r in rows])  # (steps + 1, N): the reset row, then each step
+    equity = np.stack([r["equity"] for r in rows])
+    fees = np.where(active, np.stack([r["fee"] for r in rows]), 0.0).sum(axis=0)
+    traded = np.stack([(np.abs(r["qty"]) * r["price"]).sum(axis=1) for r in rows])
+    notional = np.where(active, traded, 0.0).sum(axis=0)
+    return [
+        EpisodeCosts(equity[active[:, i], i].copy(), float(fees[i]), float(notional[i]))
+        for i in range(kernel.n)
+    ]
 
 
 def _chain(curves: list[np.ndarray]) -> np.ndarray:
@@ -120,7 +223,8 @@ def backtest(
     rules: list[OrderRule] | None = None,
 ) -> BacktestResult:
     """Backtest ``policy`` on rows [start, end) of ``data`` (default all): one episode per segment, from
-    its first bar with a full lookback window to its last bar."""
+    its first bar with a full lookback window to its last bar. ``env``: see :func:`run_env`."""
+    env = run_env(policy, env)
     window = data.slice(start or 0, data.n_bars if end is None else end)
     kernel = TradingKernel(window, env, costs, 1, rules=rules)  # validates the window, finds episodes
     starts, ends = kernel.sampler.whole()

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from cappuccino_core.backtest.report import ReportFiles, write_report
-from cappuccino_core.backtest.runner import BacktestResult, Policy, backtest
+from cappuccino_core.backtest.runner import BacktestResult, Policy, backtest, run_env
 from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.features.dataset import MarketDataset
@@ -20,9 +20,20 @@ def backtest_with_report(
     out: Path,
     name: str,
     metadata: dict[str, Any] | None = None,
+    *,
+    history: MarketDataset | None = None,
+    strategies: bool = True,
 ) -> tuple[BacktestResult, ReportFiles]:
-    """Run :func:`~.runner.backtest` over ``window`` and write the HTML tearsheet, PNGs and metrics JSON."""
+    """Run :func:`~.runner.backtest` over ``window`` and write the HTML tearsheet, PNGs and metrics JSON.
+
+    ``strategies``: also backtest every strategy of ``cappuccino_core.strategies`` on the window (fitted on
+    ``history``, the bars before it, when given) and show them in the report ("strategies to beat")."""
     result = backtest(policy, window, env, costs)
+    rows = {}
+    if strategies:
+        from cappuccino_core.strategies.backtests import strategy_backtests
+
+        rows = {k: r.row() for k, r in strategy_backtests(window, env, costs, history).items()}
     files = write_report(
         out,
         result.equity,
@@ -32,12 +43,13 @@ def backtest_with_report(
         ledger=result.ledger,
         title=f"Backtest: {name}",
         summary=result.summary,
+        strategies=rows,
         metadata={
             "policy": name,
             "spec_hash": window.spec.content_hash(),
             "tickers": list(window.tickers),
             "costs": costs.model_dump(),
-            "env": env.model_dump(),
+            "env": run_env(policy, env).model_dump(),
             "fees_paid": result.fees,
             "slippage_paid": result.slippage,
             **(metadata or {}),

@@ -2,14 +2,17 @@
 
 Rule of :func:`align_bars`:
 
-1. Each ticker's frame is repaired by the policy first (:func:`~cappuccino_core.data.repair.repair_bars`
-   with the given :class:`~cappuccino_core.config.data.DataConfig`): short gaps forward-filled and flagged
-   ``filled``, placeholders flagged/dropped, and anything the policy refuses raises
+1. Common window: from the latest first bar to the earliest last bar over all tickers (coins list on
+   different dates), read from the frames as given. Rows outside it are trimmed (counted in ``trimmed``)
+   BEFORE anything is repaired, so a quirk outside the window (BTC's 2018 outages when the window starts
+   in 2020 with SOL's listing) never stops the run. No common window is an error.
+2. Each ticker's rows in the window are repaired by the policy
+   (:func:`~cappuccino_core.data.repair.repair_bars` with the given
+   :class:`~cappuccino_core.config.data.DataConfig`): short gaps forward-filled and flagged ``filled``,
+   placeholders flagged/dropped, and anything the policy refuses raises
    :class:`~cappuccino_core.data.validate.DataValidationError` naming the ticker and timestamps.
    (``repair=False`` skips this for frames that are already repaired; they must then be sorted and
    unique.)
-2. Common window: from the latest first bar to the earliest last bar over all tickers (coins list on
-   different dates). Rows outside it are trimmed (counted in ``trimmed``). No common window is an error.
 3. Inside the window, a timestamp present for some tickers but not others is dropped for all of them
    (inner join on ``time``): nothing is invented at alignment time. The rows each ticker lost are counted
    in ``dropped`` (with their timestamps in ``dropped_times``) and logged.
@@ -102,6 +105,10 @@ def contiguous_segments(times: pl.Series, timeframe: str) -> list[tuple[int, int
     return [(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
 
 
+def _as_time(x: object) -> datetime | None:
+    return x if isinstance(x, datetime) else None
+
+
 def align_bars(
     frames: dict[str, pl.DataFrame],
     timeframe: str,
@@ -114,16 +121,38 @@ def align_bars(
         raise ValueError("align_bars: no frames given")
     policy = config if config is not None else DataConfig.model_validate({})
     tickers = tuple(frames)
+    raw = {t: to_bar_frame(frames[t], name=t) for t in tickers}
+
+    # 1. The common window, from the frames as given (null times are repair's to report, inside it).
+    spans: dict[str, tuple[datetime | None, datetime | None]] = {
+        t: (_as_time(raw[t][TIME].min()), _as_time(raw[t][TIME].max())) for t in tickers
+    }
+    empty = [t for t in tickers if spans[t][0] is None]
+    if empty:
+        raise DataValidationError(f"align_bars: no bars for {empty}", where=", ".join(empty))
+    firsts = [s for s, _ in spans.values() if s is not None]
+    lasts = [e for _, e in spans.values() if e is not None]
+    start, end = max(firsts), min(lasts)
+    if start > end:
+        text = "; ".join(f"{t} {fmt_time(s)}..{fmt_time(e)}" for t, (s, e) in spans.items())
+        raise DataValidationError(f"align_bars: no common window ({text})", where=", ".join(tickers))
+    trimmed: dict[str, int] = {}
+    for t in tickers:
+        n0 = raw[t].height
+        raw[t] = raw[t].filter(pl.col(TIME).is_between(start, end) | pl.col(TIME).is_null())
+        trimmed[t] = n0 - raw[t].height
+
+    # 2. Repair what is inside it.
     repaired: dict[str, pl.DataFrame] = {}
     repairs: dict[str, RepairResult] = {}
     for t in tickers:
-        df = to_bar_frame(frames[t], name=t)
+        df = raw[t]
         if repair:
             res = repair_bars(df, t, timeframe, policy)
             repairs[t] = res
             df = res.frame
         else:
-            if df[TIME].n_unique() < df.height or not df[TIME].is_sorted():
+            if df[TIME].null_count() or df[TIME].n_unique() < df.height or not df[TIME].is_sorted():
                 raise DataValidationError(
                     f"{t} {timeframe}: times are not sorted and unique; align with repair=True",
                     where=f"{t} {timeframe}",
@@ -132,23 +161,11 @@ def align_bars(
                 (pl.col(f).fill_null(False) if f in df.columns else pl.lit(False)).alias(f) for f in FLAGS
             )
         repaired[t] = df.select(TIME, *OHLCV, *FLAGS)
-
     empty = [t for t in tickers if repaired[t].height == 0]
     if empty:
-        raise DataValidationError(f"align_bars: no bars for {empty}", where=", ".join(empty))
-    start = max(repaired[t][TIME][0] for t in tickers)
-    end = min(repaired[t][TIME][-1] for t in tickers)
-    if start > end:
-        spans = "; ".join(
-            f"{t} {fmt_time(repaired[t][TIME][0])}..{fmt_time(repaired[t][TIME][-1])}" for t in tickers
+        raise DataValidationError(
+            f"align_bars: no bars for {empty} in the common window", where=", ".join(empty)
         )
-        raise DataValidationError(f"align_bars: no common window ({spans})", where=", ".join(tickers))
-
-    trimmed: dict[str, int] = {}
-    for t in tickers:
-        n0 = repaired[t].height
-        repaired[t] = repaired[t].filter(pl.col(TIME).is_between(start, end))
-        trimmed[t] = n0 - repaired[t].height
 
     common = repaired[tickers[0]].select(TIME)
     for t in tickers[1:]:

@@ -36,14 +36,23 @@ def test_equal_weight_without_costs_is_the_equal_weight_benchmark() -> None:
     assert res.ledger.height == 4 and set(res.ledger["side"]) == {"buy"}
 
 
-def test_costs_and_limits_apply_to_baselines_too() -> None:
+def test_costs_apply_to_baselines_and_buy_and_hold_is_a_true_hold() -> None:
+    """buy_and_hold is BTC bought with ALL the equity once (exempt from the 30% cap and the 5% reserve, which
+    made it 30% BTC + 70% cash sold into every rally before): one fill whose cash outlay, fee included, is
+    the whole account. equal_weight keeps the configured limits: min(cap 0.3, 0.95 / 3) of equity each."""
     data = toy_dataset(300, 3, 2, 4, seed=7)
     env, costs = EnvConfig(**NO_BAND), CostsConfig()  # cap 0.3, reserve 5%, Coinbase entry-tier taker fees
     res = backtest(make_baseline("buy_and_hold", data.tickers, env), data, env, costs)
+    assert res.ledger.height == 1
     first = res.ledger.row(0, named=True)
-    assert first["notional"] == pytest.approx(0.3 * env.initial_cash, rel=0.02)
+    assert first["notional"] == pytest.approx(env.initial_cash / (1 + costs.taker_fee), rel=1e-9)
     assert first["fee"] == pytest.approx(costs.taker_fee * first["notional"], rel=1e-9)
-    assert res.fees > 0 and res.summary.trades is not None and res.summary.trades.n_fills == res.ledger.height
+    assert res.summary.trades is not None and res.summary.trades.n_fills == 1
+    ew = backtest(make_baseline("equal_weight", data.tickers, env), data, env, costs)
+    buys = ew.ledger.filter(ew.ledger["time"] == ew.ledger["time"][0])
+    assert buys.height == 3
+    np.testing.assert_allclose(buys["notional"].to_numpy(), 0.3 * env.initial_cash, rtol=0.02)
+    assert ew.fees > 0 and ew.summary.trades is not None and ew.summary.trades.n_fills == ew.ledger.height
 
 
 def test_random_baseline_is_seeded() -> None:

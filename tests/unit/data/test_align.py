@@ -198,3 +198,29 @@ def test_bundled_sample_aligns_without_repairs(sample_dir: Path) -> None:
     assert a.window == (datetime(2023, 7, 1, tzinfo=UTC), datetime(2025, 6, 30, 23, tzinfo=UTC))
     assert not any(r.changed for r in a.repairs.values())
     assert not a.array("filled").any() and not a.array("placeholder").any()
+
+
+def test_outage_outside_the_common_window_is_trimmed_not_refused() -> None:
+    """A 10-bar outage of BTC before SOL lists is cut away with the rows around it, before repair: the
+    default policy (long gaps are an error) accepts it. The same outage inside the window is refused."""
+    btc = drop_rows(bars(60, price=40000), list(range(5, 15)))  # 10 missing bars, rows 5..14
+    sol = bars(30, start=T0 + 30 * H, price=20)  # lists at bar 30
+    a = align_bars({"BTC/USDT": btc, "SOL/USDT": sol}, "1h")  # DataConfig(): long_gap_policy="error"
+    assert a.n_bars == 30 and a.segments == [(0, 30)]
+    assert a.window == (T0 + 30 * H, T0 + 59 * H)
+    assert a.trimmed == {"BTC/USDT": 20, "SOL/USDT": 0}  # 50 BTC rows, 30 kept: trimmed as given
+    assert a.repairs["BTC/USDT"].filled_bars == 0
+
+    early_sol = bars(60, price=20)
+    with pytest.raises(DataValidationError, match=r"BTC/USDT 1h: gaps.*2024-01-01 05:00"):
+        align_bars({"BTC/USDT": btc, "SOL/USDT": early_sol}, "1h")
+
+
+def test_short_gap_at_the_window_start_is_filled_inside_it() -> None:
+    """A 2-bar gap just after the window opens is forward-filled (and flagged) inside the window."""
+    btc = drop_rows(bars(40, price=40000), [11, 12])
+    sol = bars(30, start=T0 + 10 * H, price=20)
+    a = align_bars({"BTC/USDT": btc, "SOL/USDT": sol}, "1h")
+    assert a.n_bars == 30 and a.segments == [(0, 30)]
+    assert a.frames["BTC/USDT"]["filled"].to_list()[:4] == [False, True, True, False]
+    assert a.frames["BTC/USDT"]["close"].to_list()[:4] == [40010.0, 40010.0, 40010.0, 40013.0]
