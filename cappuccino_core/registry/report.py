@@ -3,6 +3,7 @@ version and roles) beside its PBO and DSR, read back from MLflow."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +48,7 @@ class StudyReport:
     versions: dict[str, ModelVersionInfo] = field(default_factory=dict)  # run id -> registered version
     notes: list[str] = field(default_factory=list)
     selection: str | None = None  # the selection gate's verdict (registry/selection.py)
+    strategies: dict[str, float] = field(default_factory=dict)  # strategy -> CPCV objective, same splits
 
     def rows(self) -> list[dict[str, Any]]:
         out = []
@@ -134,6 +136,11 @@ class StudyReport:
         from rich.text import Text
 
         parts: list[Any] = [Text(self.headline(), style="bold"), self.to_table()]
+        if self.strategies:
+            bar = ", ".join(
+                f"{k} {v:+.3f}" for k, v in sorted(self.strategies.items(), key=lambda kv: -kv[1])
+            )
+            parts.append(Text(f"strategies on the same CPCV splits (objective): {bar}"))
         if self.selection:
             style = "green" if self.selection.startswith("challenger") else "yellow"
             parts.append(Text(f"selection gate: {self.selection}", style=style))
@@ -162,6 +169,7 @@ def study_report(
     n_trials: int | None = None
     summary_run_id: str | None = None
     selection: str | None = None
+    strategies: dict[str, float] = {}
     notes: list[str] = []
     exp_id = trk.get_experiment_id(study_name)
     if exp_id is not None:
@@ -181,6 +189,7 @@ def study_report(
             if s.data.tags.get("notes"):
                 notes = s.data.tags["notes"].split("; ")
             selection = s.data.tags.get("selection")
+            strategies = json.loads(s.data.tags.get("strategies", "{}"))
     else:
         notes.append(f"no MLflow experiment for study {study_name}")
     versions: dict[str, ModelVersionInfo] = {}
@@ -203,4 +212,5 @@ def study_report(
         versions=versions,
         notes=notes,
         selection=selection,
+        strategies=strategies,
     )

@@ -141,13 +141,15 @@ def summarize_study(
     registered_model_name: str | None = None,
     selection: SelectionRules | None = None,
     strategies: Mapping[str, float] | None = None,
+    strategies_table: str | None = None,
 ) -> StudySummary:
     """Compute and log PBO / DSR for a study; register its best trials (see the module docstring).
 
     ``returns``/``return_run_ids``: a (T x N) matrix and the run id of each column, instead of reading each
     trial's ``test_returns.npy``. ``n_trials``: the N of the deflation (default: COMPLETE + PRUNED trials).
     ``selection``: the selection gate's rules; ``strategies``: name -> CPCV objective of each strategy worth
-    beating on the study's splits (see registry/selection.py).
+    beating on the study's splits (see registry/selection.py); ``strategies_table``: their full scores as
+    markdown, logged as ``strategies.md`` beside the summary.
     """
     import mlflow
 
@@ -256,6 +258,12 @@ def summarize_study(
             mlflow.set_tag("selection", verdict[:5000])
             mlflow.log_metric("best_strategy_objective", summary.selection.best_strategy_objective)
             mlflow.log_metric("n_selected", float(len(summary.selection.selected)))
+            mlflow.set_tag(
+                "strategies",
+                json.dumps({k: round(v, 4) for k, v in summary.selection.strategies.items()})[:5000],
+            )
+        if strategies_table:
+            mlflow.log_text(strategies_table, "strategies.md")
         candidates = with_model[: max(register_top_k, 0)]
         registered: list[ModelVersionInfo] = []
         for i, rec in enumerate(candidates):

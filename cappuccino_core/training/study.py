@@ -208,10 +208,23 @@ def phase_report(study: optuna.Study, limit: int) -> PhaseReport:
     return report
 
 
-def strategy_objectives(settings: Settings, study: optuna.Study) -> dict[str, float]:
-    """CPCV objective of each strategy worth beating on the phase's dataset and splits (the bar a trial
-    must clear to become a challenger)."""
-    return {}
+def strategy_scores(settings: Settings, study: optuna.Study, max_splits: int | None = None) -> dict[str, Any]:
+    """Every strategy worth beating (cappuccino_core/strategies) fitted and scored on the phase-2 dataset's
+    CPCV splits, exactly as the trials are: the bar a trial must clear to become a challenger."""
+    from cappuccino_core.features.dataset import MarketDataset
+    from cappuccino_core.strategies.scoring import strategy_cv_scores
+    from cappuccino_core.training.cv import split_dataset
+
+    ctx = load_context(settings, 2, study, max_splits=max_splits)
+    dataset = MarketDataset.load(ctx.dataset_path(ctx.fixed))
+    cfg = settings.training
+    splits = split_dataset(
+        dataset, cfg.cv_groups, cfg.cv_test_groups, cfg.purge_bars, cfg.embargo_bars, before=ctx.holdout_ns,
+        min_segment_len=dataset.spec.lookback + 1,
+    )  # fmt: skip
+    if max_splits is not None:
+        splits = splits[:max_splits]
+    return dict(strategy_cv_scores(dataset, splits, settings.env, settings.costs))
 
 
 def run_phase(
@@ -244,14 +257,17 @@ def run_phase(
     if summarize and cfg.mlflow and report.states.get("COMPLETE"):
         from cappuccino_core.registry import Tracking, summarize_study
         from cappuccino_core.registry.selection import SelectionRules
+        from cappuccino_core.strategies.scoring import scores_markdown
 
         # Phase 1 only chooses the timeframe and lookback; candidates for the gates come from phase 2,
         # and only those that pass the selection gate (registry/selection.py).
+        scores = strategy_scores(settings, study, max_splits) if phase == 2 else {}
         report.summary = summarize_study(
             study.study_name,
             Tracking.from_settings(settings),
             register_top_k=3 if phase == 2 else 0,
             selection=SelectionRules.from_settings(settings) if phase == 2 else None,
-            strategies=strategy_objectives(settings, study) if phase == 2 else None,
+            strategies={name: sc.objective for name, sc in scores.items()} if phase == 2 else None,
+            strategies_table=scores_markdown(scores) if scores else None,
         )
     return report
