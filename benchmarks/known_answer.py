@@ -64,6 +64,7 @@ class Budget:
     cv_groups: int
     cv_test_groups: int
     workers: int
+    lookback: int = 24
 
 
 FULL = Budget(hours=2 * 8760, seeds=3, phase1_trials=2, phase2_trials=10, steps=30_000, cv_groups=5,
@@ -134,7 +135,7 @@ def settings_for(root: Path, name: str, b: Budget) -> Settings:
             "phase1_trials": b.phase1_trials,
             "phase2_trials": b.phase2_trials,
             "phase1_timeframes": ["1h"],
-            "phase1_lookbacks": [24],
+            "phase1_lookbacks": [b.lookback],
             "cv_groups": b.cv_groups,
             "cv_test_groups": b.cv_test_groups,
             "purge_bars": 24,
