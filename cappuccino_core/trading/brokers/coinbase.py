@@ -88,6 +88,7 @@ def _time(x: Any) -> datetime | None:
 
 class CoinbaseBroker:
     name = "coinbase"
+    execution_ids = True  # fills() carries the venue's trade id per execution
 
     def __init__(
         self, client: RESTClient, cfg: TradingConfig, *, sleep: Callable[[float], None] = time.sleep

@@ -44,6 +44,8 @@ def _sym(asset: str) -> str:
 
 
 class SimBroker:
+    execution_ids = True  # fills() carries a trade id per execution
+
     def __init__(
         self, costs: CostsConfig | CostModel, cash: float, *, spread_bps: float = 0.0, name: str = "sim"
     ) -> None:

@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import numpy as np
@@ -22,14 +22,18 @@ from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.env.actions import desired_orders
 from cappuccino_core.env.rules import OrderContext, OrderRule, apply_rules, default_rules, lot_sizes
 from cappuccino_core.env.warm import warm_up
-from cappuccino_core.state.schema import EquitySnapshot, Fill, Flag, Order, Position
+from cappuccino_core.state.schema import AuditLog, EquitySnapshot, Fill, Flag, Order, Position
 from cappuccino_core.state.store import EMERGENCY_STOP, StateStore
 from cappuccino_core.trading.brokers.client_ids import client_order_id
 from cappuccino_core.trading.loop.bars import bad_bar_reason
+from cappuccino_core.trading.loop.fills import StoredFill, new_fills, order_totals
 from cappuccino_core.trading.risk import RiskManager
 
 log = logging.getLogger(__name__)
 OPEN = ("new", "submitted", "open", "partially_filled")
+LATE = ("canceled", "expired", "filled")  # final, but a fill may still arrive or be missing from the store
+UNSENT = "unsent"  # recorded before the send, and the venue never saw it (a crash in between)
+LATE_FILL_WINDOW = timedelta(days=2)
 FLATTEN_FLAG = "emergency_flatten"  # set with the stop: the next tick sells every position
 _STOP_FLAGS = (EMERGENCY_STOP, FLATTEN_FLAG)
 _UPDATE_ORDER = (
@@ -61,6 +65,11 @@ class TickResult:
 
 def _dt(ns: int) -> datetime:
     return datetime.fromtimestamp(ns / 1e9, UTC)
+
+
+def _aware(t: datetime) -> datetime:
+    """SQLite hands back naive datetimes: they are UTC."""
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
 
 
 class BarLoop:
@@ -103,20 +112,107 @@ class BarLoop:
 
     # --- start: reconcile with the broker -------------------------------------------------------
     def reconcile(self) -> int:
-        """Bring open orders and positions in the store in line with the broker; returns orders updated."""
-        updated = 0
+        """Bring orders, fills and positions in the store in line with the broker; returns orders looked at.
+
+        Looked at: every open order, and every recent order (bar within :data:`LATE_FILL_WINDOW` of the
+        newest) that is canceled, expired or filled with less in the store than ordered, so a fill that
+        arrived after the cancel, or after the last look, is recorded. Each new execution is one fill row
+        keyed by the venue's trade id; positions follow the fills and are then checked against the venue
+        (a difference is written to the audit log and the venue's quantity kept)."""
+        updated, new_rows = 0, []
+        name = self.broker.name
         with self.store.session() as s:
-            for o in s.scalars(select(Order).where(Order.status.in_(OPEN), Order.broker == self.broker.name)):
+            cands = list(s.scalars(
+                select(Order).where(Order.broker == name, Order.status.in_(OPEN + LATE))
+            ))  # fmt: skip
+            newest = max((_aware(o.bar_time) for o in cands), default=None)
+            for o in cands:
+                if o.status not in OPEN and (
+                    o.filled_qty >= o.qty * (1 - 1e-9)
+                    or newest is None
+                    or _aware(o.bar_time) < newest - LATE_FILL_WINDOW
+                ):
+                    continue
                 got = self.broker.get_order(o.client_order_id)
-                o.status = "rejected" if got is None else str(got["status"])
-                if got is not None:
-                    o.broker_order_id = got.get("broker_order_id") or o.broker_order_id  # the venue's id
-                    self._record_fill(s, o, got)
                 updated += 1
-            for asset, qty in self.broker.positions().items():
-                s.merge(Position(broker=self.broker.name, asset=asset, qty=qty, avg_entry_price=0.0))
-        self.store.audit("trader", "reconcile", self.broker.name, orders=updated)
+                if got is None:
+                    if o.status == "new":  # recorded, never reached the venue (crash before the send)
+                        o.status = UNSENT
+                    continue
+                o.status = str(got["status"])
+                o.broker_order_id = got.get("broker_order_id") or o.broker_order_id  # the venue's id
+                rows = self._sync_fills(s, o, got)
+                new_rows.extend(rows)
+            s.flush()
+            mismatches = self._check_positions(s)
+        if new_rows:
+            self._risk_fills(new_rows)
+        self.store.audit("trader", "reconcile", name, orders=updated, fills=len(new_rows),
+                         position_mismatches=mismatches)  # fmt: skip
         return updated
+
+    def _stored_fills(self, s: Any, coids: list[str]) -> dict[str, list[StoredFill]]:
+        out: dict[str, list[StoredFill]] = {c: [] for c in coids}
+        if coids:
+            q = select(Fill.client_order_id, Fill.trade_id, Fill.qty, Fill.price, Fill.fee).where(
+                Fill.broker == self.broker.name, Fill.client_order_id.in_(coids)
+            )
+            for coid, tid, qty, px, fee in s.execute(q):
+                out[coid].append(StoredFill(tid, qty, px, fee))
+        return out
+
+    def _sync_fills(self, s: Any, o: Order, got: Any) -> list[dict[str, Any]]:
+        """Insert the order's executions not stored yet (and move positions); order totals from fills."""
+        stored = self._stored_fills(s, [o.client_order_id])[o.client_order_id]
+        rows = new_fills(self.broker, got, client_order_id=o.client_order_id, asset=o.asset, side=o.side,
+                         stored=stored, default_ts=_aware(o.bar_time))  # fmt: skip
+        if rows:
+            s.execute(insert(Fill), rows)
+            self._move_positions(s, rows)
+        qty, px, fee = order_totals(stored, rows)
+        o.filled_qty, o.fees = qty, fee
+        o.avg_fill_price = px if qty > 0 else o.avg_fill_price
+        return rows
+
+    def _move_positions(self, s: Any, rows: list[dict[str, Any]]) -> None:
+        """The positions table follows the fills, in the fills' transaction (average entry of the buys)."""
+        name = self.broker.name
+        for r in rows:
+            p = s.get(Position, (name, r["asset"]))
+            qty0, px0 = (p.qty, p.avg_entry_price) if p is not None else (0.0, 0.0)
+            q = float(r["qty"]) * (1.0 if r["side"] == "buy" else -1.0)
+            qty1 = qty0 + q
+            if abs(qty1) < 1e-12:
+                qty1, px1 = 0.0, 0.0
+            elif q > 0 and qty0 >= 0:
+                px1 = (qty0 * px0 + q * float(r["price"])) / qty1
+            else:
+                px1 = px0
+            if p is None:
+                s.add(Position(broker=name, asset=r["asset"], qty=qty1, avg_entry_price=px1))
+            else:
+                p.qty, p.avg_entry_price = qty1, px1
+
+    def _check_positions(self, s: Any) -> int:
+        """Stored positions against the venue's; each difference audited, the venue's quantity kept."""
+        name = self.broker.name
+        venue = {a: float(q) for a, q in self.broker.positions().items()}
+        stored = {p.asset: p for p in s.scalars(select(Position).where(Position.broker == name))}
+        mismatches = 0
+        for asset in sorted(set(venue) | set(stored)):
+            want, p = venue.get(asset, 0.0), stored.get(asset)
+            have = p.qty if p is not None else 0.0
+            if abs(want - have) <= 1e-9 * max(1.0, abs(want)):
+                continue
+            mismatches += 1
+            log.warning("position %s %s: store %.12g, venue %.12g; the venue's kept", name, asset, have, want)
+            s.add(AuditLog(actor="trader", action="position_mismatch", subject=f"{name}:{asset}",
+                           evidence={"store": have, "venue": want}))  # fmt: skip
+            if p is None:
+                s.add(Position(broker=name, asset=asset, qty=want, avg_entry_price=0.0))
+            else:
+                p.qty = want
+        return mismatches
 
     # --- one bar ------------------------------------------------------------------------------------
     def stop_flags(self) -> tuple[bool, bool]:
@@ -203,37 +299,45 @@ class BarLoop:
             if len(self._equity) >= self.equity_flush_bars:
                 self.flush()
             return []
-        filled, price, fee = np.zeros_like(ctx.holdings), ctx.prices.copy(), np.zeros_like(ctx.holdings)
+        bar_dt = _dt(bar_time_ns)
+        with self.store.session() as s:
+            stored = self._stored_fills(s, [c for _, c, _ in todo])
         updates, fills = [], []
         for (j, coid, side), got in zip(todo, results, strict=True):
-            q = float(got.get("filled_qty") or 0.0)
-            row = {"k": coid, "status": str(got["status"]), "boid": got.get("broker_order_id"), "fq": q,
-                   "px": got.get("avg_price"), "fee": float(got.get("fee", 0.0))}  # fmt: skip
-            updates.append(row)
-            if q > 0:
-                filled[0, j] = (1.0 if side == "buy" else -1.0) * q
-                price[0, j], fee[0, j] = got["avg_price"], row["fee"]
-                fills.append({"broker": self.broker.name, "trade_id": coid, "client_order_id": coid,
-                              "asset": self.assets[j], "side": side, "qty": q,
-                              "price": float(got["avg_price"]),
-                              "fee": row["fee"], "liquidity": str(got.get("liquidity", "TAKER")),
-                              "ts": got.get("time") or _dt(bar_time_ns)})  # fmt: skip
-        with self.store.engine.begin() as c:
+            rows = new_fills(self.broker, got, client_order_id=coid, asset=self.assets[j], side=side,
+                             stored=stored[coid], default_ts=bar_dt)  # fmt: skip
+            q, px, fee = order_totals(stored[coid], rows)
+            updates.append({"k": coid, "status": str(got["status"]), "boid": got.get("broker_order_id"),
+                            "fq": q, "px": px if q > 0 else got.get("avg_price"), "fee": fee})  # fmt: skip
+            fills.extend(rows)
+        with self.store.session() as s:
+            c = s.connection()
             c.execute(_UPDATE_ORDER, updates)
             if fills:
                 c.execute(insert(Fill), fills)
+                self._move_positions(s, fills)
             c.execute(insert(EquitySnapshot), self._equity)
         self._equity = []
-        if filled.any():
-            self.risk.on_fill(filled, price, fee, ctx.time)
+        if fills:
+            self._risk_fills(fills, ctx.time)
         return [c for _, c, _ in todo]
 
-    def _record_fill(self, s: Any, o: Order, got: dict[str, Any]) -> None:
-        q = float(got.get("filled_qty") or 0.0)
-        if q <= 0 or o.filled_qty >= q:
-            return
-        o.filled_qty, o.avg_fill_price, o.fees = q, float(got["avg_price"]), float(got.get("fee", 0.0))
-        s.add(Fill(broker=self.broker.name, trade_id=o.client_order_id, client_order_id=o.client_order_id,
-                   asset=o.asset, side=o.side, qty=q, price=o.avg_fill_price, fee=o.fees,
-                   liquidity=str(got.get("liquidity", "TAKER")),
-                   ts=got.get("time") or o.bar_time))  # fmt: skip
+    def _risk_fills(self, rows: list[dict[str, Any]], when: np.ndarray | None = None) -> None:
+        """The risk manager learns the new executions (quantity, VWAP and fees per asset)."""
+        a = len(self.assets)
+        filled, value, fee = np.zeros((1, a)), np.zeros((1, a)), np.zeros((1, a))
+        index = {x: j for j, x in enumerate(self.assets)}
+        for r in rows:
+            j = index.get(r["asset"])
+            if j is None:
+                continue
+            q = float(r["qty"]) * (1.0 if r["side"] == "buy" else -1.0)
+            filled[0, j] += q
+            value[0, j] += abs(q) * float(r["price"])
+            fee[0, j] += float(r["fee"])
+        gross = np.abs(filled)
+        price = np.divide(value, gross, out=np.zeros_like(value), where=gross > 0)
+        if when is None:
+            when = np.array([int(max(_aware(r["ts"]) for r in rows).timestamp() * 10**9)], np.int64)
+        if filled.any() and self.risk.state is not None:  # before the first bar, observe() marks them
+            self.risk.on_fill(filled, price, fee, when)
