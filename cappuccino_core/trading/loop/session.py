@@ -26,6 +26,7 @@ from cappuccino_core.data.timeframes import timeframe_seconds
 from cappuccino_core.features.spec import FeatureSpecMismatch
 from cappuccino_core.state.store import StateStore
 from cappuccino_core.trading.brokers.factory import canonical_name, make_broker, venue_symbol
+from cappuccino_core.trading.brokers.live_guard import LiveGrant, require_grant
 from cappuccino_core.trading.loop.live import CappedBroker
 from cappuccino_core.trading.loop.replay import Bars, conviction_hook, load_bars, run_replay, trend_baseline
 from cappuccino_core.trading.loop.trader import BarLoop
@@ -145,6 +146,7 @@ def run_paper(
     """Replay the last ``days`` of the sample through the loop on ``broker``; the full report (also
     written under the reports directory, its path in ``report_path``)."""
     name = canonical_name(broker)
+    require_grant(settings, name, exchange_url, None)  # a paper session never trades real money
     tf = model_timeframe(settings, model)
     bars = load_bars(settings, tf, source="sample")
     assets = tuple(venue_symbol(t, name) for t in bars.tickers)
@@ -200,14 +202,20 @@ def live_tick(
     exchange_url: str | None = None,
     ca_cert: str | None = None,
     now_ns: int | None = None,
+    grant: LiveGrant | None = None,
 ) -> dict[str, Any]:
     """One live tick of model ``run_id`` on the newest stored bar (``paths.data_root``): reconcile, then
     decide and trade with at most ``capital_fraction`` of the account. A stale newest bar is not traded
-    (the loop's bad-bar check says why). Call only after :func:`~.live.check_live` granted it."""
+    (the loop's bad-bar check says why). A broker that can touch real money needs ``grant`` from
+    :func:`~.live.check_live` (the factory refuses it otherwise); the grant's fraction caps
+    ``capital_fraction``."""
     name, tf = canonical_name(broker), model_timeframe(settings, run_id)
+    if grant is not None:
+        capital_fraction = min(capital_fraction, grant.capital_fraction)
+    require_grant(settings, name, exchange_url, grant)  # before any bar is loaded or model read
     bars = load_bars(settings, tf, source="store")
     assets = tuple(venue_symbol(t, name) for t in bars.tickers)
-    raw = make_broker(settings, name, exchange_url=exchange_url, ca_cert=ca_cert)
+    raw = make_broker(settings, name, exchange_url=exchange_url, ca_cert=ca_cert, grant=grant)
     try:
         capped = CappedBroker(raw, capital_fraction)
         decide, _ = decider(settings, run_id, bars, capped, assets)
