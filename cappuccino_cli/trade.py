@@ -30,6 +30,7 @@ def paper(
 ) -> None:
     """Replay the last DAYS of the sample's bars through the full bar loop on a paper broker (local: the real
     SDK against an in-process loopback exchange); print the report and write it under paths.reports_dir."""
+    from cappuccino_core.trading.brokers.base import BrokerError
     from cappuccino_core.trading.brokers.factory import LiveRefused, MissingCredentials
     from cappuccino_core.trading.loop.session import run_paper, summary
 
@@ -40,6 +41,8 @@ def paper(
         raise fail(f"paper refused: {exc}") from None
     except (MissingCredentials, FileNotFoundError, ValueError) as exc:
         raise fail(str(exc)) from None
+    except (BrokerError, OSError) as exc:
+        raise fail(f"broker {broker}: {exc}") from None
     console.print_json(json.dumps(summary(report), default=str).replace("NaN", "null"))
     console.print(f"report: {report['report_path']}")
 
@@ -55,6 +58,7 @@ def live(
 ) -> None:
     """One live tick of the live model on the newest stored bar, capped at the arena's capital fraction.
     Refused unless trading.live_enabled, --confirm-live and a model holding the live role (green light)."""
+    from cappuccino_core.trading.brokers.base import BrokerError
     from cappuccino_core.trading.brokers.factory import MissingCredentials
     from cappuccino_core.trading.loop.live import LiveRefused, check_live
     from cappuccino_core.trading.loop.session import live_tick
@@ -81,6 +85,8 @@ def live(
         raise fail(f"live refused: {exc}") from None
     except (MissingCredentials, FileNotFoundError, ValueError) as exc:
         raise fail(str(exc)) from None
+    except (BrokerError, OSError) as exc:
+        raise fail(f"broker {broker}: {exc}") from None
     console.print_json(json.dumps(out, default=str))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import tempfile
 import time
 from collections.abc import Callable
@@ -33,7 +34,7 @@ from cappuccino_core.trading.loop.trader import BarLoop
 from cappuccino_core.trading.risk import RiskManager
 
 SUMMARY_KEYS = (
-    "broker", "model", "bars_replayed", "trades", "fills", "win_rate", "fees", "maker_ratio",
+    "broker", "model", "session", "bars_replayed", "trades", "fills", "win_rate", "fees", "maker_ratio",
     "avg_trade_size", "volume", "total_return", "equal_weight_return", "excess_return", "final_equity",
     "seconds", "report_path",
 )  # fmt: skip
@@ -144,8 +145,13 @@ def run_paper(
     run_label: str | None = None,
 ) -> dict[str, Any]:
     """Replay the last ``days`` of the sample through the loop on ``broker``; the full report (also
-    written under the reports directory, its path in ``report_path``)."""
+    written under the reports directory, its path in ``report_path``).
+
+    Every session has its own id (``paper-<utc time>-<random>``, or ``run_label`` to resume one): its
+    orders' client ids, its fills and its report are its own, so a re-run of the same window places its
+    orders again and reports only them."""
     name = canonical_name(broker)
+    session = run_label or f"paper-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
     require_grant(settings, name, exchange_url, None)  # a paper session never trades real money
     tf = model_timeframe(settings, model)
     bars = load_bars(settings, tf, source="sample")
@@ -158,9 +164,10 @@ def run_paper(
         conviction = settings.risk.conviction
         loop = BarLoop(
             paper, StateStore(settings.paths.state_url), RiskManager.from_config(settings.risk), settings.env,
-            bars.tickers, decide, run_id=run_label or run_id, bar_ns=timeframe_seconds(tf) * 10**9,
+            bars.tickers, decide, run_id=session, bar_ns=timeframe_seconds(tf) * 10**9,
             max_age_s=settings.risk.max_bar_age_s, equity_flush_bars=24, assets=assets,
             conviction=conviction_hook(conviction, bars) if conviction.enabled else None,
+            slippage=settings.costs.slippage_bps / 1e4, model=run_id,
         )  # fmt: skip
         try:
             report = run_replay(loop, bars, tf, days)
@@ -174,12 +181,13 @@ def run_paper(
     ew = equal_weight_return(bars, days, tf)
     report.update(
         broker=loop.broker.name if name != "local" else f"local:{loop.broker.name}", model=run_id,
+        session=session,
         trades=report.get("fills", 0), final_equity=equity, equal_weight_return=ew,
         excess_return=report.get("total_return", float("nan")) - ew, capital_fraction=capital_fraction,
         timeframe=tf, finished=datetime.now(UTC).isoformat(),
     )  # fmt: skip
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-    report["report_path"] = str(write_report(settings, report, f"paper_{name}_{run_id}_{stamp}"))
+    stem = f"paper_{name}_{run_id.replace(':', '-').replace('+', '-')}_{session}"
+    report["report_path"] = str(write_report(settings, report, stem))
     return report
 
 
@@ -224,6 +232,7 @@ def live_tick(
             capped, StateStore(settings.paths.state_url), risk, settings.env, bars.tickers, decide,
             run_id=run_id, bar_ns=timeframe_seconds(tf) * 10**9,
             max_age_s=settings.risk.max_bar_age_s, assets=assets,
+            slippage=settings.costs.slippage_bps / 1e4,
         )  # fmt: skip
         try:
             loop.reconcile()

@@ -20,10 +20,20 @@ from sqlalchemy import Connection, bindparam, insert, select, text, update
 
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.env.actions import desired_orders
-from cappuccino_core.env.rules import OrderContext, OrderRule, apply_rules, default_rules, lot_sizes
+from cappuccino_core.env.rules import (
+    LotRounding,
+    MinOrderValue,
+    NoShort,
+    OrderContext,
+    OrderRule,
+    apply_rules,
+    default_rules,
+    lot_sizes,
+)
 from cappuccino_core.env.warm import warm_up
 from cappuccino_core.state.schema import AuditLog, EquitySnapshot, Fill, Flag, Order, Position
 from cappuccino_core.state.store import EMERGENCY_STOP, StateStore
+from cappuccino_core.trading.brokers.base import BrokerError
 from cappuccino_core.trading.brokers.client_ids import client_order_id
 from cappuccino_core.trading.loop.bars import bad_bar_reason
 from cappuccino_core.trading.loop.fills import StoredFill, new_fills, order_totals
@@ -61,6 +71,8 @@ class TickResult:
     bar_time_ns: int
     skipped: str | None = None  # why no decision was made
     orders: list[str] = field(default_factory=list)  # client order ids placed
+    dust: dict[str, float] = field(default_factory=dict)  # flatten: remainders under the lot/minimum size
+    error: str | None = None  # a broker error that stopped this bar's sends (the rest stay for reconcile)
 
 
 def _dt(ns: int) -> datetime:
@@ -78,15 +90,20 @@ class BarLoop:
         tickers: tuple[str, ...], decide: Callable[[int], np.ndarray], *, run_id: str, bar_ns: int,
         max_age_s: float, conviction: Callable[[np.ndarray, int], np.ndarray] | None = None,
         flatten_on_stop: bool = False, heartbeat_s: float = 5.0, equity_flush_bars: int = 1,
-        assets: tuple[str, ...] | None = None,
+        assets: tuple[str, ...] | None = None, slippage: float = 0.0, model: str | None = None,
     ) -> None:  # fmt: skip
         self.broker, self.store, self.risk, self.env = broker, store, risk, env
         self.tickers, self.decide, self.run_id = tickers, decide, run_id
+        self.model = model or run_id  # the model deciding (run_id may be a paper session's own id)
         self.assets = tuple(tickers) if assets is None else tuple(assets)  # the broker's symbol per ticker
         if len(self.assets) != len(tickers):
             raise ValueError(f"assets {list(self.assets)} do not match tickers {list(tickers)} one to one")
         self.bar_ns, self.max_age_s, self.conviction = bar_ns, max_age_s, conviction
         self.flatten_on_stop = flatten_on_stop
+        if not (np.isfinite(slippage) and 0 <= slippage < 1):
+            raise ValueError(f"slippage must be a fraction in [0, 1), got {slippage}")
+        self.slippage = float(slippage)  # sizing budgets for it: buys stay inside the caps after it
+        self.flatten_rules: list[OrderRule] = [NoShort(), LotRounding(), MinOrderValue()]
         self.rules: list[OrderRule] = [risk, *default_rules(env)]
         warm_up()  # the order rules' compiled code, before the first bar rather than on it
         self.lot = lot_sizes(tickers, env)
@@ -238,8 +255,7 @@ class BarLoop:
         if stop:
             res.skipped = "emergency stop"
             if self.flatten_on_stop or flatten:
-                ctx = self._context(close, bar_time_ns)
-                res.orders = self._place(-ctx.holdings[0], ctx, bar_time_ns, close)
+                self._flatten(res, close, bar_time_ns)
             return res
         reason = bad_bar_reason(close, bar_time_ns, self.prev_time, self.bar_ns, now_ns, self.max_age_s)
         self.prev_time = bar_time_ns
@@ -249,25 +265,61 @@ class BarLoop:
             res.skipped = reason
             return res
         ctx = self._context(close, bar_time_ns)
-        wanted = desired_orders(np.atleast_2d(self.decide(t)), self.env, ctx.equity, ctx.holdings, ctx.prices)
-        if self.conviction is not None:
-            wanted = self.conviction(wanted, t)
-        qty = apply_rules(self.rules, wanted, ctx)
-        res.orders = self._place(qty[0], ctx, bar_time_ns, close)
+        action = np.atleast_2d(np.asarray(self.decide(t), dtype=np.float64))
+        bad = self._non_finite("decision", action)
+        if bad is None:
+            wanted = desired_orders(action, self.env, ctx.equity, ctx.holdings, ctx.prices)
+            if self.conviction is not None:
+                wanted = self.conviction(wanted, t)
+            qty = apply_rules(self.rules, wanted, ctx)
+            bad = self._non_finite("order quantity", qty)
+        if bad is not None:  # refused: never a maximum order out of an inf, never a NaN order
+            log.error("bar %s refused: %s", _dt(bar_time_ns), bad)
+            self.store.audit("trader", "refuse_decision", self.run_id, reason=bad, bar=int(bar_time_ns))
+            res.skipped = bad
+            return res
+        res.orders = self._place(qty[0], ctx, bar_time_ns, close, res)
         return res
+
+    def _non_finite(self, what: str, x: np.ndarray) -> str | None:
+        """Why ``x`` is refused (naming the model and the assets), or None when every value is finite."""
+        ok = np.isfinite(x)
+        if ok.all():
+            return None
+        cols = np.flatnonzero(~ok.all(axis=0)) if x.ndim == 2 else np.flatnonzero(~ok)
+        names = [self.tickers[j] if j < len(self.tickers) else str(j) for j in cols]
+        values = ", ".join(f"{n}={v}" for n, v in zip(names, np.atleast_2d(x)[0, cols], strict=True))
+        return f"non-finite {what} from model {self.model}: {values}"
+
+    def _flatten(self, res: TickResult, close: np.ndarray, bar_time_ns: int) -> None:
+        """Sell every position, within the order rules: each sell rounded down to the lot size and dropped
+        under the minimum order value; what cannot be sold (dust) is reported, not sent."""
+        ctx = self._context(close, bar_time_ns)
+        want = -np.maximum(ctx.holdings, 0.0)
+        qty = apply_rules(self.flatten_rules, want, ctx)
+        left = ctx.holdings[0] + qty[0]
+        res.dust = {self.assets[j]: float(left[j]) for j in np.flatnonzero(left > 0)}
+        if res.dust:
+            log.warning("flatten leaves dust under the lot/minimum order size: %s", res.dust)
+            self.store.audit("trader", "flatten_dust", self.broker.name, dust=res.dust, bar=int(bar_time_ns))
+        res.orders = self._place(qty[0], ctx, bar_time_ns, close, res)
 
     def _context(self, close: np.ndarray, bar_time_ns: int) -> OrderContext:
         pos = self.broker.positions()
         hold = np.array([[pos.get(a, 0.0) for a in self.assets]])
         return OrderContext(
             prices=np.asarray(close, dtype=np.float64)[None, :], cash=np.array([self.broker.cash()]),
-            holdings=hold, slippage=np.zeros_like(hold), fee_rate=self.broker.fee_rate, lot=self.lot,
-            min_order_value=self.env.min_order_value, time=np.array([bar_time_ns], np.int64),
+            holdings=hold, slippage=np.full_like(hold, self.slippage), fee_rate=self.broker.fee_rate,
+            lot=self.lot, min_order_value=self.env.min_order_value, time=np.array([bar_time_ns], np.int64),
         )  # fmt: skip
 
-    def _place(self, qty: np.ndarray, ctx: OrderContext, bar_time_ns: int, close: np.ndarray) -> list[str]:
+    def _place(
+        self, qty: np.ndarray, ctx: OrderContext, bar_time_ns: int, close: np.ndarray,
+        res: TickResult | None = None,
+    ) -> list[str]:  # fmt: skip
         """Record every order of the bar (one transaction), submit them (sells first: their proceeds pay
-        for the buys), then record statuses, fills and equity (one transaction)."""
+        for the buys), then record statuses, fills and equity (one transaction). A broker error stops the
+        bar's sends: the orders not answered stay ``new`` for reconcile, and ``res.error`` says why."""
         todo: list[tuple[int, str, str]] = []
         idx = [int(j) for j in np.argsort(qty) if qty[j] != 0]
         if idx:
@@ -286,10 +338,19 @@ class BarLoop:
                          "order_type": "market", "status": "new", "filled_qty": 0.0, "fees": 0.0}
                         for j, coid, sd in todo
                     ])  # fmt: skip
-        results = [
-            self.broker.submit(c, self.assets[j], sd, float(abs(qty[j])), float(close[j]))
-            for j, c, sd in todo
-        ]
+        results = []
+        for j, coid, sd in todo:
+            try:
+                got = self.broker.submit(coid, self.assets[j], sd, float(abs(qty[j])), float(close[j]))
+                results.append(got)
+            except (BrokerError, OSError) as exc:
+                msg = f"{self.broker.name}: {sd} {self.assets[j]} ({coid}) failed: {exc}"
+                log.error("%s; %d order(s) of this bar left for reconcile", msg, len(todo) - len(results))
+                self.store.audit("trader", "submit_failed", coid, reason=str(exc), bar=int(bar_time_ns))
+                if res is not None:
+                    res.error = msg
+                break
+        todo = todo[: len(results)]
         # The bar's equity mark: the account at the bar's close before this bar's orders (no extra round
         # trip to the broker on the tick's critical path).
         snapshot = {"broker": self.broker.name, "model_run_id": self.run_id, "ts": _dt(bar_time_ns),
