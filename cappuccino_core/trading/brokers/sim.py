@@ -66,6 +66,7 @@ class SimBroker:
         # Each sim is its own account: its order (and so trade) ids carry an instance token, so two sims
         # recording into one state store never share a venue trade id.
         self._instance = secrets.token_hex(4)
+        self.account_id = f"{name}:{self._instance}"
         self.now: datetime = datetime.now(UTC)
 
     # ------------------------------------------------------------------ market state

@@ -167,7 +167,8 @@ def run_paper(
             bars.tickers, decide, run_id=session, bar_ns=timeframe_seconds(tf) * 10**9,
             max_age_s=settings.risk.max_bar_age_s, equity_flush_bars=24, assets=assets,
             conviction=conviction_hook(conviction, bars) if conviction.enabled else None,
-            slippage=settings.costs.slippage_bps / 1e4, model=run_id,
+            slippage=settings.costs.slippage_bps / 1e4, lease_ttl_s=settings.trading.lease_ttl_s,
+            model=run_id,
         )  # fmt: skip
         try:
             report = run_replay(loop, bars, tf, days)
@@ -232,7 +233,7 @@ def live_tick(
             capped, StateStore(settings.paths.state_url), risk, settings.env, bars.tickers, decide,
             run_id=run_id, bar_ns=timeframe_seconds(tf) * 10**9,
             max_age_s=settings.risk.max_bar_age_s, assets=assets,
-            slippage=settings.costs.slippage_bps / 1e4,
+            slippage=settings.costs.slippage_bps / 1e4, lease_ttl_s=settings.trading.lease_ttl_s,
         )  # fmt: skip
         try:
             loop.reconcile()

@@ -31,6 +31,7 @@ from cappuccino_core.env.rules import (
     lot_sizes,
 )
 from cappuccino_core.env.warm import warm_up
+from cappuccino_core.state.lease import Lease
 from cappuccino_core.state.schema import AuditLog, EquitySnapshot, Fill, Flag, Order, Position
 from cappuccino_core.state.store import EMERGENCY_STOP, StateStore
 from cappuccino_core.trading.brokers.base import BrokerError
@@ -79,6 +80,12 @@ def _dt(ns: int) -> datetime:
     return datetime.fromtimestamp(ns / 1e9, UTC)
 
 
+def account_id(broker: Any) -> str:
+    """The account a broker trades (the lease's key): its ``account_id`` when it has one (an in-process
+    sim or loopback venue is its own account), else its name (one account per venue and state store)."""
+    return str(getattr(broker, "account_id", None) or broker.name)
+
+
 def _aware(t: datetime) -> datetime:
     """SQLite hands back naive datetimes: they are UTC."""
     return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
@@ -91,6 +98,7 @@ class BarLoop:
         max_age_s: float, conviction: Callable[[np.ndarray, int], np.ndarray] | None = None,
         flatten_on_stop: bool = False, heartbeat_s: float = 5.0, equity_flush_bars: int = 1,
         assets: tuple[str, ...] | None = None, slippage: float = 0.0, model: str | None = None,
+        lease_ttl_s: float = 120.0,
     ) -> None:  # fmt: skip
         self.broker, self.store, self.risk, self.env = broker, store, risk, env
         self.tickers, self.decide, self.run_id = tickers, decide, run_id
@@ -100,6 +108,8 @@ class BarLoop:
             raise ValueError(f"assets {list(self.assets)} do not match tickers {list(tickers)} one to one")
         self.bar_ns, self.max_age_s, self.conviction = bar_ns, max_age_s, conviction
         self.flatten_on_stop = flatten_on_stop
+        # One trader per account: taken on reconcile or the first bar, renewed every tick, released on close.
+        self.lease = Lease(store, account_id(broker), ttl_s=lease_ttl_s)
         if not (np.isfinite(slippage) and 0 <= slippage < 1):
             raise ValueError(f"slippage must be a fraction in [0, 1), got {slippage}")
         self.slippage = float(slippage)  # sizing budgets for it: buys stay inside the caps after it
@@ -126,6 +136,7 @@ class BarLoop:
         if self._flag_conn is not None:
             self._flag_conn.close()
             self._flag_conn = None
+        self.lease.release()
 
     # --- start: reconcile with the broker -------------------------------------------------------
     def reconcile(self) -> int:
@@ -136,6 +147,7 @@ class BarLoop:
         arrived after the cancel, or after the last look, is recorded. Each new execution is one fill row
         keyed by the venue's trade id; positions follow the fills and are then checked against the venue
         (a difference is written to the audit log and the venue's quantity kept)."""
+        self.lease.hold()  # LeaseHeld (naming the holder) when another trader has this account
         updated, new_rows = 0, []
         name = self.broker.name
         with self.store.session() as s:
@@ -246,6 +258,7 @@ class BarLoop:
 
     def on_bar(self, t: int, bar_time_ns: int, close: np.ndarray, now_ns: int) -> TickResult:
         """Decide and trade on closed bar ``t`` (an index the ``decide`` callable understands)."""
+        self.lease.hold()  # the lease's heartbeat; LeaseLost if another trader took the account over
         wall = time.monotonic()
         if wall - self._last_beat >= self.heartbeat_s:
             self.store.beat("trader", bar=int(bar_time_ns))

@@ -84,6 +84,15 @@ def loop_for(store: StateStore, venue: Venue) -> BarLoop:
                    assets=("BTC/USD",))  # fmt: skip
 
 
+def once(store: StateStore, venue: Venue, step: Any) -> Any:
+    """One trader process: start, do ``step``, stop (the lease released)."""
+    loop = loop_for(store, venue)
+    try:
+        return step(loop)
+    finally:
+        loop.close()
+
+
 def stored(store: StateStore) -> tuple[list[Fill], Order, dict[str, float]]:
     with store.session() as s:
         fills = list(s.scalars(select(Fill).order_by(Fill.id)))
@@ -96,18 +105,18 @@ def stored(store: StateStore) -> tuple[list[Fill], Order, dict[str, float]]:
 def test_partial_fill_restart_reconcile_exact(tmp_path: Path, execution_ids: bool) -> None:
     store = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
     venue = Venue(execution_ids)
-    (coid,) = loop_for(store, venue).on_bar(0, T0, CLOSE, T0 + H).orders
+    (coid,) = once(store, venue, lambda lp: lp.on_bar(0, T0, CLOSE, T0 + H)).orders
     qty = venue.orders[coid]["qty"]
     fills, order, pos = stored(store)
     assert [f.qty for f in fills] == [pytest.approx(0.4 * qty)] and order.status == "partially_filled"
     assert pos == {"BTC/USD": pytest.approx(0.4 * qty)}  # the positions table follows the fills
 
     for _ in range(2):  # restarts: each reconciles, none raises IntegrityError, nothing is doubled
-        loop_for(store, venue).reconcile()
+        once(store, venue, lambda lp: lp.reconcile())
     venue.execute(coid, 0.35 * qty, 101.0)  # more executions while the trader is down
     venue.execute(coid, 0.25 * qty, 102.0)
     for _ in range(3):
-        loop_for(store, venue).reconcile()
+        once(store, venue, lambda lp: lp.reconcile())
     fills, order, pos = stored(store)
     assert order.status == "filled"
     assert sum(f.qty for f in fills) == pytest.approx(qty, rel=1e-12)  # exactly the venue's quantity
@@ -129,12 +138,12 @@ def test_partial_fill_restart_reconcile_exact(tmp_path: Path, execution_ids: boo
 def test_fill_after_cancel_is_reconciled(tmp_path: Path, execution_ids: bool) -> None:
     store = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
     venue = Venue(execution_ids)
-    (coid,) = loop_for(store, venue).on_bar(0, T0, CLOSE, T0 + H).orders
+    (coid,) = once(store, venue, lambda lp: lp.on_bar(0, T0, CLOSE, T0 + H)).orders
     venue.orders[coid]["status"] = "canceled"
-    loop_for(store, venue).reconcile()
+    once(store, venue, lambda lp: lp.reconcile())
     assert stored(store)[1].status == "canceled"
     venue.execute(coid, 0.1 * venue.orders[coid]["qty"], 99.0)  # the cancel raced an execution
-    loop_for(store, venue).reconcile()
+    once(store, venue, lambda lp: lp.reconcile())
     fills, order, pos = stored(store)
     assert order.status == "canceled"
     assert sum(f.qty for f in fills) == pytest.approx(venue.orders[coid]["filled_qty"], rel=1e-12)
@@ -146,12 +155,13 @@ def test_unsent_order_is_not_called_rejected_and_positions_checked(tmp_path: Pat
     venue = Venue(True, first_fraction=1.0)
     loop = loop_for(store, venue)
     assert len(loop.on_bar(0, T0, CLOSE, T0 + H).orders) == 1
+    loop.close()
     with store.session() as s:  # an order recorded, then the crash before the send
         s.add(Order(client_order_id="never-sent", broker="venue", model_run_id="r",
                     bar_time=datetime(2024, 1, 1, tzinfo=UTC), asset="BTC/USD", side="buy", qty=1.0,
                     order_type="market", status="new"))  # fmt: skip
     venue.pos += 0.5  # a position the store does not know about (e.g. a manual trade)
-    loop_for(store, venue).reconcile()
+    once(store, venue, lambda lp: lp.reconcile())
     with store.session() as s:
         assert s.get(Order, "never-sent").status == "unsent"  # type: ignore[union-attr]
         assert s.get(Position, ("venue", "BTC/USD")).qty == pytest.approx(venue.pos)  # type: ignore[union-attr]
