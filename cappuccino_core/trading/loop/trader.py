@@ -32,13 +32,14 @@ from cappuccino_core.env.rules import (
 )
 from cappuccino_core.env.warm import warm_up
 from cappuccino_core.state.lease import Lease
-from cappuccino_core.state.schema import AuditLog, EquitySnapshot, Fill, Flag, Order, Position
+from cappuccino_core.state.schema import AuditLog, EquitySnapshot, Fill, Flag, Order, Position, RiskState
 from cappuccino_core.state.store import EMERGENCY_STOP, StateStore
 from cappuccino_core.trading.brokers.base import BrokerError
 from cappuccino_core.trading.brokers.client_ids import client_order_id
 from cappuccino_core.trading.loop.bars import bad_bar_reason
 from cappuccino_core.trading.loop.fills import StoredFill, new_fills, order_totals
 from cappuccino_core.trading.risk import RiskManager
+from cappuccino_core.trading.risk.persist import restore, snapshot
 
 log = logging.getLogger(__name__)
 OPEN = ("new", "submitted", "open", "partially_filled")
@@ -125,11 +126,44 @@ class BarLoop:
         self.equity_flush_bars, self._equity = max(1, int(equity_flush_bars)), []  # type: ignore[var-annotated]
 
     def flush(self) -> None:
-        """Write the buffered equity snapshots (orders and fills are never buffered)."""
+        """Write the buffered equity snapshots (orders and fills are never buffered) and the risk state."""
         if self._equity:
-            with self.store.engine.begin() as c:
-                c.execute(insert(EquitySnapshot), self._equity)
+            with self.store.session() as s:
+                s.connection().execute(insert(EquitySnapshot), self._equity)
+                self._save_risk(s)
             self._equity = []
+
+    # --- start: the lease, then the risk state as the last trader left it -------------------------
+    def _hold(self) -> None:
+        """The lease (taken on the first call, renewed after); on taking it, the risk state is restored."""
+        if self.lease.held:
+            self.lease.hold()
+            return
+        self.lease.acquire()  # LeaseHeld (naming the holder) when another trader has this account
+        self._restore_risk()
+
+    def _restore_risk(self) -> None:
+        """Risk state from the store (entries, peaks, day P&L marks, streaks, cooldowns, halts, counters);
+        a position with no entry there takes its entry from its fills (the positions table), never from the
+        current price."""
+        with self.store.session() as s:
+            row = s.get(RiskState, self.lease.account)
+            data = dict(row.data) if row is not None else None
+            pos = {p.asset: p for p in s.scalars(select(Position).where(Position.broker == self.broker.name))}
+        restore(self.risk, data, self.assets)
+        st = self.risk.state
+        assert st is not None
+        for j, a in enumerate(self.assets):
+            p = pos.get(a)
+            if p is not None and p.qty > 0 and p.avg_entry_price > 0 and st.entry[0, j] <= 0:
+                st.entry[0, j], st.held[0, j] = p.avg_entry_price, p.qty
+        if data is not None:
+            log.info("risk state of %s restored (%s)", self.lease.account, self.risk.status())
+
+    def _save_risk(self, s: Any) -> None:
+        data = snapshot(self.risk, self.assets)
+        if data is not None:
+            s.merge(RiskState(account=self.lease.account, data=data, updated=datetime.now(UTC)))
 
     def close(self) -> None:
         self.flush()
@@ -147,7 +181,7 @@ class BarLoop:
         arrived after the cancel, or after the last look, is recorded. Each new execution is one fill row
         keyed by the venue's trade id; positions follow the fills and are then checked against the venue
         (a difference is written to the audit log and the venue's quantity kept)."""
-        self.lease.hold()  # LeaseHeld (naming the holder) when another trader has this account
+        self._hold()  # LeaseHeld (naming the holder) when another trader has this account
         updated, new_rows = 0, []
         name = self.broker.name
         with self.store.session() as s:
@@ -174,8 +208,9 @@ class BarLoop:
                 new_rows.extend(rows)
             s.flush()
             mismatches = self._check_positions(s)
-        if new_rows:
-            self._risk_fills(new_rows)
+            if new_rows:  # the risk state learns them in the fills' transaction
+                self._risk_fills(new_rows)
+                self._save_risk(s)
         self.store.audit("trader", "reconcile", name, orders=updated, fills=len(new_rows),
                          position_mismatches=mismatches)  # fmt: skip
         return updated
@@ -258,7 +293,7 @@ class BarLoop:
 
     def on_bar(self, t: int, bar_time_ns: int, close: np.ndarray, now_ns: int) -> TickResult:
         """Decide and trade on closed bar ``t`` (an index the ``decide`` callable understands)."""
-        self.lease.hold()  # the lease's heartbeat; LeaseLost if another trader took the account over
+        self._hold()  # the lease's heartbeat; LeaseLost if another trader took the account over
         wall = time.monotonic()
         if wall - self._last_beat >= self.heartbeat_s:
             self.store.beat("trader", bar=int(bar_time_ns))
@@ -384,16 +419,17 @@ class BarLoop:
             updates.append({"k": coid, "status": str(got["status"]), "boid": got.get("broker_order_id"),
                             "fq": q, "px": px if q > 0 else got.get("avg_price"), "fee": fee})  # fmt: skip
             fills.extend(rows)
-        with self.store.session() as s:
+        if fills:
+            self._risk_fills(fills, ctx.time)
+        with self.store.session() as s:  # fills, positions, risk state and equity: one transaction
             c = s.connection()
             c.execute(_UPDATE_ORDER, updates)
             if fills:
                 c.execute(insert(Fill), fills)
                 self._move_positions(s, fills)
             c.execute(insert(EquitySnapshot), self._equity)
+            self._save_risk(s)
         self._equity = []
-        if fills:
-            self._risk_fills(fills, ctx.time)
         return [c for _, c, _ in todo]
 
     def _risk_fills(self, rows: list[dict[str, Any]], when: np.ndarray | None = None) -> None:
