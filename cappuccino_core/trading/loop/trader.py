@@ -161,9 +161,15 @@ class BarLoop:
             log.info("risk state of %s restored (%s)", self.lease.account, self.risk.status())
 
     def _save_risk(self, s: Any) -> None:
+        """Upsert the risk state (an UPDATE; the INSERT only the first time), in the caller's transaction."""
         data = snapshot(self.risk, self.assets)
-        if data is not None:
-            s.merge(RiskState(account=self.lease.account, data=data, updated=datetime.now(UTC)))
+        if data is None:
+            return
+        c, now = s.connection(), datetime.now(UTC)
+        key = self.lease.account
+        done = c.execute(update(RiskState).where(RiskState.account == key).values(data=data, updated=now))
+        if not done.rowcount:
+            c.execute(insert(RiskState).values(account=key, data=data, updated=now))
 
     def close(self) -> None:
         self.flush()
@@ -241,8 +247,11 @@ class BarLoop:
     def _move_positions(self, s: Any, rows: list[dict[str, Any]]) -> None:
         """The positions table follows the fills, in the fills' transaction (average entry of the buys)."""
         name = self.broker.name
+        known = {p.asset: p for p in s.scalars(
+            select(Position).where(Position.broker == name, Position.asset.in_({r["asset"] for r in rows}))
+        )}  # fmt: skip
         for r in rows:
-            p = s.get(Position, (name, r["asset"]))
+            p = known.get(r["asset"])
             qty0, px0 = (p.qty, p.avg_entry_price) if p is not None else (0.0, 0.0)
             q = float(r["qty"]) * (1.0 if r["side"] == "buy" else -1.0)
             qty1 = qty0 + q
@@ -253,7 +262,8 @@ class BarLoop:
             else:
                 px1 = px0
             if p is None:
-                s.add(Position(broker=name, asset=r["asset"], qty=qty1, avg_entry_price=px1))
+                known[r["asset"]] = p = Position(broker=name, asset=r["asset"], qty=qty1, avg_entry_price=px1)
+                s.add(p)
             else:
                 p.qty, p.avg_entry_price = qty1, px1
 
@@ -409,8 +419,7 @@ class BarLoop:
                 self.flush()
             return []
         bar_dt = _dt(bar_time_ns)
-        with self.store.session() as s:
-            stored = self._stored_fills(s, [c for _, c, _ in todo])
+        stored: dict[str, list[StoredFill]] = {c: [] for _, c, _ in todo}  # new ids: nothing stored yet
         updates, fills = [], []
         for (j, coid, side), got in zip(todo, results, strict=True):
             rows = new_fills(self.broker, got, client_order_id=coid, asset=self.assets[j], side=side,

@@ -24,11 +24,12 @@ _SKIP = {"n", "a"}
 
 
 def _enc(x: np.ndarray) -> dict[str, Any]:
-    data = x.tolist()
-    if x.dtype.kind == "f":
-        flat = x.astype(np.float64).ravel()
-        out = [None if not np.isfinite(v) else float(v) for v in flat]
-        data = np.array(out, dtype=object).reshape(x.shape).tolist()
+    if x.dtype.kind == "f" and not np.isfinite(x).all():
+        obj = x.astype(object)
+        obj[~np.isfinite(x)] = None
+        data = obj.tolist()
+    else:
+        data = x.tolist()
     return {"dtype": x.dtype.str, "shape": list(x.shape), "data": data}
 
 
