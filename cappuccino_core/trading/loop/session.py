@@ -25,13 +25,10 @@ from cappuccino_core import metrics
 from cappuccino_core.config.settings import Settings
 from cappuccino_core.data.timeframes import timeframe_seconds
 from cappuccino_core.features.spec import FeatureSpecMismatch
-from cappuccino_core.state.store import StateStore
-from cappuccino_core.trading.brokers.factory import canonical_name, make_broker, venue_symbol
+from cappuccino_core.trading.brokers.factory import canonical_name
 from cappuccino_core.trading.brokers.live_guard import LiveGrant, require_grant
-from cappuccino_core.trading.loop.live import CappedBroker
-from cappuccino_core.trading.loop.replay import Bars, conviction_hook, load_bars, run_replay, trend_baseline
-from cappuccino_core.trading.loop.trader import BarLoop
-from cappuccino_core.trading.risk import RiskManager
+from cappuccino_core.trading.loop.build import open_session
+from cappuccino_core.trading.loop.replay import Bars, load_bars, run_replay, trend_baseline
 
 SUMMARY_KEYS = (
     "broker", "model", "session", "bars_replayed", "trades", "fills", "win_rate", "fees", "maker_ratio",
@@ -155,30 +152,12 @@ def run_paper(
     require_grant(settings, name, exchange_url, None)  # a paper session never trades real money
     tf = model_timeframe(settings, model)
     bars = load_bars(settings, tf, source="sample")
-    assets = tuple(venue_symbol(t, name) for t in bars.tickers)
-    raw = make_broker(settings, name, exchange_url=exchange_url, ca_cert=ca_cert, venue=venue,
-                      frames=bars.frames if name == "local" else None)  # fmt: skip
-    try:
-        paper: Any = raw if capital_fraction >= 1 else CappedBroker(raw, capital_fraction)
-        decide, run_id = decider(settings, model, bars, paper, assets)
-        conviction = settings.risk.conviction
-        loop = BarLoop(
-            paper, StateStore(settings.paths.state_url), RiskManager.from_config(settings.risk), settings.env,
-            bars.tickers, decide, run_id=session, bar_ns=timeframe_seconds(tf) * 10**9,
-            max_age_s=settings.risk.max_bar_age_s, equity_flush_bars=24, assets=assets,
-            conviction=conviction_hook(conviction, bars) if conviction.enabled else None,
-            slippage=settings.costs.slippage_bps / 1e4, lease_ttl_s=settings.trading.lease_ttl_s,
-            model=run_id,
-        )  # fmt: skip
-        try:
-            report = run_replay(loop, bars, tf, days)
-        finally:
-            loop.close()
+    with open_session(settings, name, model, bars, tf, run_id=session, capital_fraction=capital_fraction,
+                      exchange_url=exchange_url, ca_cert=ca_cert, venue=venue,
+                      equity_flush_bars=24) as s:  # fmt: skip
+        report = run_replay(s.loop, bars, tf, days)
+        paper, loop, run_id = s.broker, s.loop, s.model
         equity = float(paper.account().equity) if hasattr(paper, "account") else float("nan")
-    finally:
-        close = getattr(raw, "close", None)
-        if callable(close):
-            close()
     ew = equal_weight_return(bars, days, tf)
     report.update(
         broker=loop.broker.name if name != "local" else f"local:{loop.broker.name}", model=run_id,
@@ -223,27 +202,9 @@ def live_tick(
         capital_fraction = min(capital_fraction, grant.capital_fraction)
     require_grant(settings, name, exchange_url, grant)  # before any bar is loaded or model read
     bars = load_bars(settings, tf, source="store")
-    assets = tuple(venue_symbol(t, name) for t in bars.tickers)
-    raw = make_broker(settings, name, exchange_url=exchange_url, ca_cert=ca_cert, grant=grant)
-    try:
-        capped = CappedBroker(raw, capital_fraction)
-        decide, _ = decider(settings, run_id, bars, capped, assets)
-        risk = RiskManager.from_config(settings.risk)
-        loop = BarLoop(
-            capped, StateStore(settings.paths.state_url), risk, settings.env, bars.tickers, decide,
-            run_id=run_id, bar_ns=timeframe_seconds(tf) * 10**9,
-            max_age_s=settings.risk.max_bar_age_s, assets=assets,
-            slippage=settings.costs.slippage_bps / 1e4, lease_ttl_s=settings.trading.lease_ttl_s,
-        )  # fmt: skip
-        try:
-            loop.reconcile()
-            t = len(bars.times) - 1
-            res = loop.on_bar(t, int(bars.times[t]), bars.close[t], now_ns or time.time_ns())
-        finally:
-            loop.close()
-    finally:
-        close = getattr(raw, "close", None)
-        if callable(close):
-            close()
+    with open_session(settings, name, run_id, bars, tf, run_id=run_id, capital_fraction=capital_fraction,
+                      grant=grant, exchange_url=exchange_url, ca_cert=ca_cert) as s:  # fmt: skip
+        s.loop.reconcile()
+        res = s.tick(len(bars.times) - 1, now_ns or time.time_ns())
     return {"run_id": run_id, "bar": int(res.bar_time_ns), "skipped": res.skipped, "orders": res.orders,
             "capital_fraction": capital_fraction}  # fmt: skip
