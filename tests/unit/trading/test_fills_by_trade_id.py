@@ -167,3 +167,36 @@ def test_unsent_order_is_not_called_rejected_and_positions_checked(tmp_path: Pat
         assert s.get(Position, ("venue", "BTC/USD")).qty == pytest.approx(venue.pos)  # type: ignore[union-attr]
         (audit,) = s.scalars(select(AuditLog).where(AuditLog.action == "position_mismatch"))
         assert audit.evidence["venue"] == pytest.approx(venue.pos)
+
+
+def test_coinbase_executions_stored_under_the_venues_trade_ids(settings, sample_dir, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Through the real coinbase-advanced-py client against the loopback exchange: a partial fill (the rest
+    canceled) and a full one; each stored row is one venue execution under the venue's trade id."""
+    import polars as pl
+
+    from cappuccino_core.trading.brokers.factory import make_broker, sample_files
+
+    df = pl.read_parquet(sample_files(settings)["BTC/USDT"]).sort("time").tail(10)
+    times = df["time"].dt.epoch("ns").to_numpy()
+    close = df["close"].to_numpy()
+    store = StateStore(f"sqlite:///{tmp_path / 'cb.db'}")
+    env = EnvConfig(initial_cash=100_000.0, position_cap=0.3, cash_reserve=0.0)
+    with make_broker(settings, "local", venue="coinbase", frames={"BTC/USDT": df}) as venue:
+        venue.exchange.partial_then_cancel(0.4)
+        for t in (3, 4):
+            loop = BarLoop(venue, store, RiskManager.from_config(RiskConfig()), env, ("BTC/USDT",),
+                           lambda _t: np.ones((1, 1)), run_id=f"cb{t}", bar_ns=H, max_age_s=1e12,
+                           assets=("BTC/USD",))  # fmt: skip
+            venue.on_bar(datetime.fromtimestamp((times[t] + H) / 1e9, UTC), {})
+            loop.reconcile()
+            assert loop.on_bar(t, int(times[t]), close[t : t + 1], int(times[t]) + H).orders
+            loop.close()
+        venue_fills = {f.trade_id: f for f in venue.exchange.fills}
+        with store.session() as s:
+            rows = s.scalars(select(Fill)).all()
+            pos = s.get(Position, ("coinbase", "BTC/USD"))
+    assert {r.trade_id for r in rows} == set(venue_fills) and len(rows) == len(venue_fills) >= 2
+    for r in rows:
+        assert r.qty == pytest.approx(venue_fills[r.trade_id].qty)
+        assert r.price == pytest.approx(venue_fills[r.trade_id].price)
+    assert pos is not None and pos.qty == pytest.approx(venue.exchange.holdings["BTC/USD"])
