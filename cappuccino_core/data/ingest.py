@@ -32,7 +32,7 @@ from cappuccino_core.data.sources.files import is_bar_file, parse_file_name, rea
 from cappuccino_core.data.store import BarStore, MergeResult, next_open
 from cappuccino_core.data.symbols import Symbol, parse_symbol
 from cappuccino_core.data.timeframes import normalise_timeframe, timeframe_seconds
-from cappuccino_core.data.validate import DataValidationError, validate_bars
+from cappuccino_core.data.validate import DataValidationError, Problem, fmt_time, validate_bars
 
 log = logging.getLogger(__name__)
 
@@ -280,6 +280,8 @@ def _check_file(
     frame = read_bar_file(f)
     report = validate_bars(frame, str(sym), tf, config=config, source=str(f))
     errors = [p for p in report.errors() if p.kind not in _STAGE_CHECKS]
+    if not errors and config.import_max_jump > 0:
+        errors += _jumps(frame, config.import_max_jump)
     if errors:
         raise DataValidationError(
             "; ".join(f"{p.kind}: {p.message}" for p in errors), where=str(f), problems=errors
@@ -289,6 +291,24 @@ def _check_file(
     # repair policy, which reads the stored history.
     frame = frame.unique(maintain_order=True).sort(TIME, maintain_order=True)
     return _Checked(f, v.lower(), sym, tf, frame)
+
+
+def _jumps(frame: pl.DataFrame, limit: float) -> list[Problem]:
+    """Bars whose high, low or close is more than ``limit`` times (or less than 1/``limit`` of) the previous
+    bar's close, in time order."""
+    df = frame.sort(TIME).with_columns(pl.col("close").shift(1).alias("_prev"))
+    ratio = [pl.col(c) / pl.col("_prev") for c in ("high", "low", "close")]
+    bad = df.filter(pl.any_horizontal([(r > limit) | (r < 1.0 / limit) for r in ratio]).fill_null(False))
+    if bad.is_empty():
+        return []
+    times = bad[TIME].to_list()
+    more = f" (+{len(times) - 5} more)" if len(times) > 5 else ""
+    shown = ", ".join(fmt_time(t) for t in times[:5]) + more
+    return [
+        Problem("jump", "error", tuple(times),
+                f"{len(times)} bar(s) moving more than x{limit:g} from the previous close at {shown} "
+                "([data] import_max_jump)")
+    ]  # fmt: skip
 
 
 # Findings that concern the history as a whole rather than the values in a file: the stages apply the

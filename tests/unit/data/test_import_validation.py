@@ -60,6 +60,7 @@ BAD = {
     "non_positive": _set(5, low=-1.0),
     "high_low": _set(6, high=90.0),
     "misaligned": lambda df: df.with_columns(pl.col(TIME) + timedelta(minutes=30)),
+    "jump": _set(7, high=50 * 108.0, close=50 * 107.0),  # a x50 print
 }
 
 
@@ -116,6 +117,19 @@ def test_text_volume_is_a_one_line_error(store: BarStore, tmp_path: Path) -> Non
         ingest.import_files([f], store)
     assert "'lots'" in str(err.value) and len(err.value.failures[f]) == 1
     assert store_digest(store) == before
+
+
+def test_jump_check_follows_the_config(store: BarStore, tmp_path: Path) -> None:
+    from cappuccino_core.config.data import DataConfig
+
+    f = tmp_path / "BINANCE_SOLUSDT_1h.parquet"
+    # x3.9 up, then down to a third: allowed at the default x10
+    _set(3, high=400.0, close=300.0)(bars(10)).write_parquet(f)
+    ingest.import_files([f], store)
+    with pytest.raises(
+        ingest.ImportRefused, match=r"jump: 2 bar\(s\) moving more than x2 .* 03:00, 2024-01-01 04:00"
+    ):
+        ingest.import_files([f], store, config=DataConfig(import_max_jump=2.0))
 
 
 def test_bool_price_column_refused(store: BarStore, tmp_path: Path) -> None:
