@@ -158,7 +158,7 @@ class LocalVenue:
     ) -> None:
         self.inner, self.exchange, self.server = broker, exchange, server
         self.name, self.fee_rate = broker.name, broker.fee_rate
-        self.account_id = f"local:{server.url}"  # its own in-process account, not the venue's
+        self.account_id = f"local:{secrets.token_hex(6)}"  # its own in-process account, not the venue's
         self._close_index = {int(t) + bar_ns: i for i, t in enumerate(times_ns)}
 
     def __getattr__(self, attr: str) -> Any:

@@ -8,6 +8,7 @@ the id and asks the broker for it instead of placing it again (``reconcile``).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -46,6 +47,7 @@ OPEN = ("new", "submitted", "open", "partially_filled")
 LATE = ("canceled", "expired", "filled")  # final, but a fill may still arrive or be missing from the store
 UNSENT = "unsent"  # recorded before the send, and the venue never saw it (a crash in between)
 LATE_FILL_WINDOW = timedelta(days=2)
+_ACCOUNT_CHARS = 32  # positions.broker holds the account key
 FLATTEN_FLAG = "emergency_flatten"  # set with the stop: the next tick sells every position
 _STOP_FLAGS = (EMERGENCY_STOP, FLATTEN_FLAG)
 _UPDATE_ORDER = (
@@ -84,7 +86,10 @@ def _dt(ns: int) -> datetime:
 def account_id(broker: Any) -> str:
     """The account a broker trades (the lease's key): its ``account_id`` when it has one (an in-process
     sim or loopback venue is its own account), else its name (one account per venue and state store)."""
-    return str(getattr(broker, "account_id", None) or broker.name)
+    key = str(getattr(broker, "account_id", None) or broker.name)
+    if len(key) <= _ACCOUNT_CHARS:
+        return key
+    return f"{key[:12]}:{hashlib.sha256(key.encode()).hexdigest()[: _ACCOUNT_CHARS - 13]}"
 
 
 def _aware(t: datetime) -> datetime:
@@ -149,7 +154,8 @@ class BarLoop:
         with self.store.session() as s:
             row = s.get(RiskState, self.lease.account)
             data = dict(row.data) if row is not None else None
-            pos = {p.asset: p for p in s.scalars(select(Position).where(Position.broker == self.broker.name))}
+            mine = select(Position).where(Position.broker == self.lease.account)
+            pos = {p.asset: p for p in s.scalars(mine)}
         restore(self.risk, data, self.assets)
         st = self.risk.state
         assert st is not None
@@ -245,8 +251,9 @@ class BarLoop:
         return rows
 
     def _move_positions(self, s: Any, rows: list[dict[str, Any]]) -> None:
-        """The positions table follows the fills, in the fills' transaction (average entry of the buys)."""
-        name = self.broker.name
+        """The positions table follows the fills, in the fills' transaction (average entry of the buys).
+        Rows are keyed by the account (the broker's name for a venue; its own id for an in-process sim)."""
+        name = self.lease.account
         known = {p.asset: p for p in s.scalars(
             select(Position).where(Position.broker == name, Position.asset.in_({r["asset"] for r in rows}))
         )}  # fmt: skip
@@ -269,7 +276,7 @@ class BarLoop:
 
     def _check_positions(self, s: Any) -> int:
         """Stored positions against the venue's; each difference audited, the venue's quantity kept."""
-        name = self.broker.name
+        name = self.lease.account
         venue = {a: float(q) for a, q in self.broker.positions().items()}
         stored = {p.asset: p for p in s.scalars(select(Position).where(Position.broker == name))}
         mismatches = 0

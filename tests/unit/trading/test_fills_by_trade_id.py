@@ -194,7 +194,7 @@ def test_coinbase_executions_stored_under_the_venues_trade_ids(settings, sample_
         venue_fills = {f.trade_id: f for f in venue.exchange.fills}
         with store.session() as s:
             rows = s.scalars(select(Fill)).all()
-            pos = s.get(Position, ("coinbase", "BTC/USD"))
+            pos = s.scalars(select(Position).where(Position.asset == "BTC/USD")).one_or_none()
     assert {r.trade_id for r in rows} == set(venue_fills) and len(rows) == len(venue_fills) >= 2
     for r in rows:
         assert r.qty == pytest.approx(venue_fills[r.trade_id].qty)
