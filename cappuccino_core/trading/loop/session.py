@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import polars as pl
 
 from cappuccino_core import metrics
 from cappuccino_core.config.settings import Settings
@@ -91,6 +92,30 @@ def model_timeframe(settings: Settings, model: str) -> str:
     from cappuccino_core.registry import Tracking, model_spec
 
     return model_spec(model_ids(model)[0], Tracking.from_settings(settings)).timeframe
+
+
+def history_bars(settings: Settings, model: str) -> int:
+    """Bars a live tick needs before the newest one: the decision's (the baseline's moving average; a
+    model's warm-up, lookback and the history that makes its features equal the training run's,
+    ``INFERENCE_HISTORY_BARS``) and the conviction filter's, plus a margin."""
+    conviction = settings.risk.conviction
+    need = max(conviction.trend_windows) + 26 if conviction.enabled else 0
+    if model == "baseline":
+        return max(need, 2 * 24)
+    from cappuccino_core.features.builder import INFERENCE_HISTORY_BARS
+    from cappuccino_core.registry import Tracking, model_spec
+
+    spec = model_spec(model_ids(model)[0], Tracking.from_settings(settings))
+    return max(need, INFERENCE_HISTORY_BARS + spec.warmup + spec.lookback + 1)
+
+
+def tail_bars(bars: Bars, n: int) -> Bars:
+    """The newest ``n`` bars (all when there are fewer), frames cut to the same times."""
+    if n >= len(bars.times):
+        return bars
+    first = bars.times[-n]
+    frames = {t: df.filter(pl.col("time").dt.epoch("ns") >= int(first)) for t, df in bars.frames.items()}
+    return Bars(bars.tickers, bars.times[-n:], bars.close[-n:], bars.volume[-n:], frames)
 
 
 def equal_weight_return(bars: Bars, days: float, timeframe: str) -> float:
@@ -201,7 +226,8 @@ def live_tick(
     if grant is not None:
         capital_fraction = min(capital_fraction, grant.capital_fraction)
     require_grant(settings, name, exchange_url, grant)  # before any bar is loaded or model read
-    bars = load_bars(settings, tf, source="store")
+    # a bounded window, not the whole history: a tick's work does not grow with the store
+    bars = tail_bars(load_bars(settings, tf, source="store"), history_bars(settings, run_id))
     with open_session(settings, name, run_id, bars, tf, run_id=run_id, capital_fraction=capital_fraction,
                       grant=grant, exchange_url=exchange_url, ca_cert=ca_cert) as s:  # fmt: skip
         s.loop.reconcile()

@@ -51,8 +51,11 @@ def test_every_entry_point_builds_through_the_factory(settings, sample_dir, monk
     calls: list[str] = []
     real = session_mod.open_session
 
+    seen: list[int] = []
+
     def spy(*args: Any, **kw: Any) -> Any:
         calls.append(args[1])
+        seen.append(len(args[3].times))
         return real(*args, **kw)
 
     monkeypatch.setattr(session_mod, "open_session", spy)
@@ -64,8 +67,19 @@ def test_every_entry_point_builds_through_the_factory(settings, sample_dir, monk
 
     store = BarStore(settings.paths.data_root)
     for t, path in sample_files(settings).items():
-        store.write(settings.data.venue, t, "1h", pl.read_parquet(path).sort("time").tail(60))
+        store.write(settings.data.venue, t, "1h", pl.read_parquet(path).sort("time").tail(800))
     out = session_mod.live_tick(settings, "baseline", 0.5, "sim", now_ns=None)  # the hourly flow's call
     assert calls == ["sim", "sim"] and out["run_id"] == "baseline"
+    assert seen[-1] == session_mod.history_bars(settings, "baseline") < 800  # a window, not the history
     with pytest.raises(Exception, match="real money"):
         session_mod.live_tick(settings, "baseline", 0.5, "coinbase")
+
+
+def test_tail_bars_cuts_every_view_to_the_same_times(settings, sample_dir) -> None:  # type: ignore[no-untyped-def]
+    bars = load_bars(settings, settings.data.timeframe, source="sample")
+    tail = session_mod.tail_bars(bars, 30)
+    assert len(tail.times) == 30 and (tail.times == bars.times[-30:]).all()
+    assert (tail.close == bars.close[-30:]).all() and (tail.volume == bars.volume[-30:]).all()
+    for t, df in tail.frames.items():
+        assert df.height == 30 and (df["time"].dt.epoch("ns").to_numpy() == tail.times).all(), t
+    assert session_mod.tail_bars(bars, 10**9) is bars
