@@ -44,8 +44,8 @@ class DataConfig(Section):
     import_max_jump: float = Field(
         10.0,
         ge=0,
-        description="`data import` refuses a file where a price moves by more than this factor between "
-        "consecutive bars (a x50 spike is a bad print, not a market); 0 disables the check",
+        description="`data import` refuses a file where a close moves by more than this factor from the "
+        "previous close (a x50 spike is a bad print, not a market; wicks are not judged); 0 disables",
     )
     http_retries: int = Field(5, ge=0, description="retries on 429/5xx/timeouts")
     http_backoff_s: float = Field(0.5, ge=0, description="first backoff; doubles each retry")

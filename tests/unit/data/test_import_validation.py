@@ -123,11 +123,11 @@ def test_jump_check_follows_the_config(store: BarStore, tmp_path: Path) -> None:
     from cappuccino_core.config.data import DataConfig
 
     f = tmp_path / "BINANCE_SOLUSDT_1h.parquet"
-    # x3.9 up, then down to a third: allowed at the default x10
-    _set(3, high=400.0, close=300.0)(bars(10)).write_parquet(f)
+    # a close of x2.9, then back down to a third: allowed at the default x10; a wick is never judged
+    _set(3, high=400.0, close=300.0)(_set(5, low=0.0001)(bars(10))).write_parquet(f)
     ingest.import_files([f], store)
     with pytest.raises(
-        ingest.ImportRefused, match=r"jump: 2 bar\(s\) moving more than x2 .* 03:00, 2024-01-01 04:00"
+        ingest.ImportRefused, match=r"jump: 2 close\(s\) moving more than x2 .* 03:00, 2024-01-01 04:00"
     ):
         ingest.import_files([f], store, config=DataConfig(import_max_jump=2.0))
 
