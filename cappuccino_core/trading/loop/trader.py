@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import Connection, bindparam, insert, select, text, update
+from sqlalchemy import Connection, bindparam, func, insert, select, text, update
 
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.env.actions import desired_orders
@@ -46,7 +46,8 @@ log = logging.getLogger(__name__)
 OPEN = ("new", "submitted", "open", "partially_filled")
 LATE = ("canceled", "expired", "filled")  # final, but a fill may still arrive or be missing from the store
 UNSENT = "unsent"  # recorded before the send, and the venue never saw it (a crash in between)
-LATE_FILL_WINDOW = timedelta(days=2)
+LATE_FILL_WINDOW = timedelta(days=2)  # final orders whose fills the store lacks are looked up this long
+CANCEL_FILL_WINDOW = timedelta(hours=6)  # canceled/expired orders are asked for late fills this long
 _ACCOUNT_CHARS = 32  # positions.broker holds the account key
 FLATTEN_FLAG = "emergency_flatten"  # set with the stop: the next tick sells every position
 _STOP_FLAGS = (EMERGENCY_STOP, FLATTEN_FLAG)
@@ -81,6 +82,15 @@ class TickResult:
 
 def _dt(ns: int) -> datetime:
     return datetime.fromtimestamp(ns / 1e9, UTC)
+
+
+def venue_totals(got: Any, qty: float, px: float, fee: float) -> tuple[float, float, float]:
+    """An order's (filled qty, average price, fees): what the venue reports, at least what the fills add up
+    to (``qty``, ``px``, ``fee``). The difference marks fills still to be recorded (reconcile asks again)."""
+    vq = float(got.get("filled_qty") or 0.0)
+    if vq <= qty:
+        return qty, px, fee
+    return vq, float(got.get("avg_price") or px), max(float(got.get("fee", 0.0) or 0.0), fee)
 
 
 def account_id(broker: Any) -> str:
@@ -188,26 +198,30 @@ class BarLoop:
     def reconcile(self) -> int:
         """Bring orders, fills and positions in the store in line with the broker; returns orders looked at.
 
-        Looked at: every open order, and every recent order (bar within :data:`LATE_FILL_WINDOW` of the
-        newest) that is canceled, expired or filled with less in the store than ordered, so a fill that
-        arrived after the cancel, or after the last look, is recorded. Each new execution is one fill row
-        keyed by the venue's trade id; positions follow the fills and are then checked against the venue
-        (a difference is written to the audit log and the venue's quantity kept)."""
+        Looked at: every open order; every final order (bar within :data:`LATE_FILL_WINDOW` of the newest)
+        whose venue-reported filled quantity exceeds the fills stored for it (a venue's fill list lagging
+        its order status); and every canceled or expired order of the last :data:`CANCEL_FILL_WINDOW`, so a
+        fill that arrived after the cancel is recorded. Each new execution is one fill row keyed by the
+        venue's trade id; positions follow the fills and are then checked against the venue (a difference
+        is written to the audit log and the venue's quantity kept)."""
         self._hold()  # LeaseHeld (naming the holder) when another trader has this account
         updated, new_rows = 0, []
         name = self.broker.name
         with self.store.session() as s:
-            cands = list(s.scalars(
-                select(Order).where(Order.broker == name, Order.status.in_(OPEN + LATE))
-            ))  # fmt: skip
-            newest = max((_aware(o.bar_time) for o in cands), default=None)
+            cands = list(s.scalars(select(Order).where(Order.broker == name, Order.status.in_(OPEN))))
+            newest = s.scalar(select(func.max(Order.bar_time)).where(Order.broker == name))
+            if newest is not None:
+                newest = _aware(newest)
+                late = list(s.scalars(select(Order).where(
+                    Order.broker == name, Order.status.in_(LATE), Order.bar_time >= newest - LATE_FILL_WINDOW
+                )))  # fmt: skip
+                held = self._fill_sums(s, [o.client_order_id for o in late])
+                cands += [
+                    o for o in late
+                    if o.filled_qty > held.get(o.client_order_id, 0.0) * (1 + 1e-9) + 1e-12
+                    or (o.status != "filled" and _aware(o.bar_time) >= newest - CANCEL_FILL_WINDOW)
+                ]  # fmt: skip
             for o in cands:
-                if o.status not in OPEN and (
-                    o.filled_qty >= o.qty * (1 - 1e-9)
-                    or newest is None
-                    or _aware(o.bar_time) < newest - LATE_FILL_WINDOW
-                ):
-                    continue
                 got = self.broker.get_order(o.client_order_id)
                 updated += 1
                 if got is None:
@@ -227,6 +241,18 @@ class BarLoop:
                          position_mismatches=mismatches)  # fmt: skip
         return updated
 
+    def _fill_sums(self, s: Any, coids: list[str]) -> dict[str, float]:
+        """Stored filled quantity per client order id."""
+        out: dict[str, float] = {}
+        for i in range(0, len(coids), 500):
+            q = (
+                select(Fill.client_order_id, func.sum(Fill.qty))
+                .where(Fill.broker == self.broker.name, Fill.client_order_id.in_(coids[i : i + 500]))
+                .group_by(Fill.client_order_id)
+            )
+            out.update({str(c): float(v or 0.0) for c, v in s.execute(q)})
+        return out
+
     def _stored_fills(self, s: Any, coids: list[str]) -> dict[str, list[StoredFill]]:
         out: dict[str, list[StoredFill]] = {c: [] for c in coids}
         if coids:
@@ -238,14 +264,15 @@ class BarLoop:
         return out
 
     def _sync_fills(self, s: Any, o: Order, got: Any) -> list[dict[str, Any]]:
-        """Insert the order's executions not stored yet (and move positions); order totals from fills."""
+        """Insert the order's executions not stored yet (and move positions); the order row keeps what the
+        venue reports (filled quantity, average price, fees), at least what its fills add up to."""
         stored = self._stored_fills(s, [o.client_order_id])[o.client_order_id]
         rows = new_fills(self.broker, got, client_order_id=o.client_order_id, asset=o.asset, side=o.side,
                          stored=stored, default_ts=_aware(o.bar_time))  # fmt: skip
         if rows:
             s.execute(insert(Fill), rows)
             self._move_positions(s, rows)
-        qty, px, fee = order_totals(stored, rows)
+        qty, px, fee = venue_totals(got, *order_totals(stored, rows))
         o.filled_qty, o.fees = qty, fee
         o.avg_fill_price = px if qty > 0 else o.avg_fill_price
         return rows
@@ -431,7 +458,7 @@ class BarLoop:
         for (j, coid, side), got in zip(todo, results, strict=True):
             rows = new_fills(self.broker, got, client_order_id=coid, asset=self.assets[j], side=side,
                              stored=stored[coid], default_ts=bar_dt)  # fmt: skip
-            q, px, fee = order_totals(stored[coid], rows)
+            q, px, fee = venue_totals(got, *order_totals(stored[coid], rows))
             updates.append({"k": coid, "status": str(got["status"]), "boid": got.get("broker_order_id"),
                             "fq": q, "px": px if q > 0 else got.get("avg_price"), "fee": fee})  # fmt: skip
             fills.extend(rows)

@@ -200,3 +200,31 @@ def test_coinbase_executions_stored_under_the_venues_trade_ids(settings, sample_
         assert r.qty == pytest.approx(venue_fills[r.trade_id].qty)
         assert r.price == pytest.approx(venue_fills[r.trade_id].price)
     assert pos is not None and pos.qty == pytest.approx(venue.exchange.holdings["BTC/USD"])
+
+
+def test_lagging_fill_list_is_completed_and_old_orders_are_not_asked(tmp_path: Path) -> None:
+    """The venue says filled before its fill list shows every execution: the order keeps the venue's
+    quantity and the next reconcile adds the missing execution. Settled orders are not asked again."""
+    store = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
+    venue = Venue(True, first_fraction=1.0)
+    (coid,) = once(store, venue, lambda lp: lp.on_bar(0, T0, CLOSE, T0 + H)).orders
+    qty = venue.orders[coid]["qty"]
+    hidden = venue.execs.pop()  # the venue's fill list lags: the execution is not listed yet
+    with store.session() as s:
+        s.execute(Fill.__table__.delete())
+        o = s.get(Order, coid)
+        assert o is not None
+        o.status = "open"  # as if the crash came before the answer was recorded
+    once(store, venue, lambda lp: lp.reconcile())
+    fills, order, _ = stored(store)
+    assert fills == [] and order.status == "filled" and order.filled_qty == pytest.approx(qty)
+    venue.execs.append(hidden)  # now listed
+    asked: list[str] = []
+    get = venue.get_order
+    venue.get_order = lambda c: asked.append(c) or get(c)  # type: ignore[method-assign]
+    once(store, venue, lambda lp: lp.reconcile())
+    fills, order, _ = stored(store)
+    assert [f.trade_id for f in fills] == ["T0"] and asked == [coid]
+    asked.clear()
+    once(store, venue, lambda lp: lp.reconcile())  # settled: filled, and every execution stored
+    assert asked == []
