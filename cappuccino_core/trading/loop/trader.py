@@ -205,7 +205,7 @@ class BarLoop:
         venue's trade id; positions follow the fills and are then checked against the venue (a difference
         is written to the audit log and the venue's quantity kept)."""
         self._hold()  # LeaseHeld (naming the holder) when another trader has this account
-        updated, new_rows = 0, []
+        updated, new_rows, latest = 0, [], None
         name = self.broker.name
         with self.store.session() as s:
             cands = list(s.scalars(select(Order).where(Order.broker == name, Order.status.in_(OPEN))))
@@ -232,10 +232,12 @@ class BarLoop:
                 o.broker_order_id = got.get("broker_order_id") or o.broker_order_id  # the venue's id
                 rows = self._sync_fills(s, o, got)
                 new_rows.extend(rows)
+                if rows:  # the risk rules run on bar time (the venue's clock may be another)
+                    latest = max(latest or _aware(o.bar_time), _aware(o.bar_time))
             s.flush()
             mismatches = self._check_positions(s)
-            if new_rows:  # the risk state learns them in the fills' transaction
-                self._risk_fills(new_rows)
+            if new_rows and latest is not None:  # the risk state learns them in the fills' transaction
+                self._risk_fills(new_rows, np.array([int(latest.timestamp() * 10**9)], np.int64))
                 self._save_risk(s)
         self.store.audit("trader", "reconcile", name, orders=updated, fills=len(new_rows),
                          position_mismatches=mismatches)  # fmt: skip
@@ -475,8 +477,9 @@ class BarLoop:
         self._equity = []
         return [c for _, c, _ in todo]
 
-    def _risk_fills(self, rows: list[dict[str, Any]], when: np.ndarray | None = None) -> None:
-        """The risk manager learns the new executions (quantity, VWAP and fees per asset)."""
+    def _risk_fills(self, rows: list[dict[str, Any]], when: np.ndarray) -> None:
+        """The risk manager learns the new executions (quantity, VWAP and fees per asset) at bar time
+        ``when`` (its clock: cooldowns and day counters run on bar time, not the venue's clock)."""
         a = len(self.assets)
         filled, value, fee = np.zeros((1, a)), np.zeros((1, a)), np.zeros((1, a))
         index = {x: j for j, x in enumerate(self.assets)}
@@ -490,7 +493,5 @@ class BarLoop:
             fee[0, j] += float(r["fee"])
         gross = np.abs(filled)
         price = np.divide(value, gross, out=np.zeros_like(value), where=gross > 0)
-        if when is None:
-            when = np.array([int(max(_aware(r["ts"]) for r in rows).timestamp() * 10**9)], np.int64)
         if filled.any() and self.risk.state is not None:  # before the first bar, observe() marks them
             self.risk.on_fill(filled, price, fee, when)

@@ -154,3 +154,42 @@ def run(
     with store.session() as s:
         rows = s.scalars(select(Order).order_by(Order.bar_time, Order.asset)).all()
         return [(int(o.bar_time.timestamp()), o.asset, o.side, round(o.qty, 9)) for o in rows]
+
+
+def test_reconciled_fills_run_the_rules_on_bar_time(tmp_path: Path) -> None:
+    """A losing sell recorded only by the restart's reconcile starts the cooldown at its bar's time, not at
+    the venue's clock (here years ahead): 5 bars later the cooldown is over and the trader buys again."""
+    from datetime import UTC, datetime
+
+    from cappuccino_core.state.schema import Fill, Position
+
+    class LateClock(Venue):
+        def submit(self, coid: str, asset: str, side: str, qty: float, price: float) -> dict[str, Any]:
+            out = super().submit(coid, asset, side, qty, price)
+            out["time"] = datetime(2031, 1, 1, tzinfo=UTC)
+            return out
+
+    cfg = RiskConfig(stop_loss=None, take_profit=None, portfolio_trailing_stop=None, daily_loss_limit=None,
+                     prop_max_daily_loss=None, prop_max_total_loss=None, max_trade_fraction=0.2,
+                     loss_streak=1, cooldown_hours=4, max_signals_per_hour=None)  # fmt: skip
+    store, venue = StateStore(f"sqlite:///{tmp_path / 's.db'}"), LateClock(fee_rate=0.0)
+    acts = np.array([[1.0, 0.0], [0.0, 0.0]] + [[1.0, 0.0]] * 8)
+    a = trader(store, venue, cfg, acts)
+    a.on_bar(0, T0, np.array([100.0, 10.0]), T0 + H)
+    with store.session() as s:
+        before = dict(s.get(RiskState, "venue").data)  # type: ignore[union-attr]
+        held = s.get(Position, ("venue", "BTC")).qty  # type: ignore[union-attr]
+    (sell,) = a.on_bar(1, T0 + H, np.array([90.0, 10.0]), T0 + 2 * H).orders  # a losing exit
+    killed(a)
+    with store.session() as s:  # the crash came after the send, before anything was recorded
+        s.get(RiskState, "venue").data = before  # type: ignore[union-attr]
+        s.execute(Fill.__table__.delete().where(Fill.client_order_id == sell))
+        o = s.get(Order, sell)
+        assert o is not None
+        o.status, o.filled_qty = "new", 0.0
+        s.get(Position, ("venue", "BTC")).qty = held  # type: ignore[union-attr]
+    b = trader(store, venue, cfg, acts)
+    b.reconcile()  # finds the sell filled at the venue: a loss, the cooldown starts at bar 1
+    placed = [b.on_bar(t, T0 + t * H, np.array([90.0, 10.0]), T0 + (t + 1) * H).orders for t in range(2, 8)]
+    assert placed[:3] == [[], [], []]  # bars 2-4: within 4 h of the losing exit at bar 1
+    assert placed[4]  # bar 6, 5 h after: buying again
