@@ -30,6 +30,7 @@ def paper(
 ) -> None:
     """Replay the last DAYS of the sample's bars through the full bar loop on a paper broker (local: the real
     SDK against an in-process loopback exchange); print the report and write it under paths.reports_dir."""
+    from cappuccino_core.state.lease import LeaseHeld, LeaseLost
     from cappuccino_core.trading.brokers.base import BrokerError
     from cappuccino_core.trading.brokers.factory import LiveRefused, MissingCredentials
     from cappuccino_core.trading.loop.session import run_paper, summary
@@ -43,6 +44,8 @@ def paper(
         raise fail(str(exc)) from None
     except (BrokerError, OSError) as exc:
         raise fail(f"broker {broker}: {exc}") from None
+    except (LeaseHeld, LeaseLost) as exc:
+        raise fail(str(exc)) from None
     console.print_json(json.dumps(summary(report), default=str).replace("NaN", "null"))
     console.print(f"report: {report['report_path']}")
 
@@ -58,6 +61,7 @@ def live(
 ) -> None:
     """One live tick of the live model on the newest stored bar, capped at the arena's capital fraction.
     Refused unless trading.live_enabled, --confirm-live and a model holding the live role (green light)."""
+    from cappuccino_core.state.lease import LeaseHeld, LeaseLost
     from cappuccino_core.trading.brokers.base import BrokerError
     from cappuccino_core.trading.brokers.factory import MissingCredentials
     from cappuccino_core.trading.loop.live import LiveRefused, check_live
@@ -87,6 +91,8 @@ def live(
         raise fail(str(exc)) from None
     except (BrokerError, OSError) as exc:
         raise fail(f"broker {broker}: {exc}") from None
+    except (LeaseHeld, LeaseLost) as exc:
+        raise fail(str(exc)) from None
     console.print_json(json.dumps(out, default=str))
 
 

@@ -163,3 +163,24 @@ def test_bar_loop_takes_the_lease(tmp_path: Path) -> None:
     first.close()
     second.reconcile()  # the first one stopped: the second starts
     second.close()
+
+
+def test_cli_second_trader_refused_in_one_line(settings, sample_dir, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from cappuccino_cli.main import app
+
+    db = tmp_path / "cli.db"
+    cfg = tmp_path / "cappuccino.toml"
+    cfg.write_text(
+        f'[paths]\nsample_dir = "{settings.paths.sample_dir}"\nstate_url = "sqlite:///{db}"\n'
+        f'reports_dir = "{tmp_path / "reports"}"\n'
+    )
+    monkeypatch.setenv("ALPACA_API_KEY", "k" * 20)
+    monkeypatch.setenv("ALPACA_SECRET_KEY", "s" * 40)
+    holder = Lease(StateStore(f"sqlite:///{db}"), "alpaca-paper", holder="the-hourly-trader").acquire()
+    r = CliRunner().invoke(app, ["trade", "paper", "--broker", "alpaca", "--days", "1", "-c", str(cfg)])
+    out = " ".join(r.output.split())
+    assert r.exit_code == 2 and "account alpaca-paper is held by the-hourly-trader" in out, r.output
+    assert "Traceback" not in r.output
+    holder.release()
