@@ -4,6 +4,12 @@ deterministic client order ids, record everything in the state store.
 The broker is anything with the :class:`LoopBroker` methods (a subset of the brokers' base protocol).
 Order records are written BEFORE submission in their own transaction, so after a crash the restart sees
 the id and asks the broker for it instead of placing it again (``reconcile``).
+
+Fail closed: the loop first takes the account's lease (one trader per account, :mod:`~cappuccino_core.state.
+lease`) and restores the risk state the last trader left (:mod:`~cappuccino_core.trading.risk.persist`).
+Fills are stored one row per execution under the venue's trade id (:mod:`.fills`), in one transaction with
+the positions and risk state they change. Non-finite decisions are refused; the emergency flatten goes
+through the lot and minimum-order rules; a broker error stops the bar's sends.
 """
 
 from __future__ import annotations
