@@ -156,7 +156,8 @@ def _parse_now(now: str | None) -> datetime | None:
 def _other_errors(r: ValidationReport) -> str:
     parts = [
         f"{n} {k}" for k, n in (
-            ("nan", len(r.nan)), ("non-positive", len(r.non_positive)), ("high/low", len(r.high_low)),
+            ("nan", len(r.nan)), ("inf", len(r.inf)), ("non-positive", len(r.non_positive)),
+            ("high/low", len(r.high_low)),
             ("conflicting dup", len(r.conflicting_duplicates)), ("misaligned", len(r.misaligned)),
             ("out-of-order", len(r.out_of_order)),
         ) if n

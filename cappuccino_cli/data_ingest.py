@@ -218,7 +218,13 @@ def import_files(
     with _progress() as progress:
         _run(
             lambda: ingest.import_files(
-                paths, store, venue, symbol=symbol, timeframe=timeframe, progress=progress
+                paths,
+                store,
+                venue,
+                symbol=symbol,
+                timeframe=timeframe,
+                progress=progress,
+                config=settings.data,
             ),
             f"imported into {store.bars_dir}",
         )

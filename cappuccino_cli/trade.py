@@ -30,13 +30,21 @@ def paper(
 ) -> None:
     """Replay the last DAYS of the sample's bars through the full bar loop on a paper broker (local: the real
     SDK against an in-process loopback exchange); print the report and write it under paths.reports_dir."""
-    from cappuccino_core.trading.brokers.factory import MissingCredentials
+    from cappuccino_core.state.lease import LeaseHeld, LeaseLost
+    from cappuccino_core.trading.brokers.base import BrokerError
+    from cappuccino_core.trading.brokers.factory import LiveRefused, MissingCredentials
     from cappuccino_core.trading.loop.session import run_paper, summary
 
     s = settings_or_exit(config)
     try:
         report = run_paper(s, broker, days, model, venue=venue, exchange_url=exchange_url, ca_cert=ca_cert)
+    except LiveRefused as exc:
+        raise fail(f"paper refused: {exc}") from None
     except (MissingCredentials, FileNotFoundError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    except (BrokerError, OSError) as exc:
+        raise fail(f"broker {broker}: {exc}") from None
+    except (LeaseHeld, LeaseLost) as exc:
         raise fail(str(exc)) from None
     console.print_json(json.dumps(summary(report), default=str).replace("NaN", "null"))
     console.print(f"report: {report['report_path']}")
@@ -53,6 +61,8 @@ def live(
 ) -> None:
     """One live tick of the live model on the newest stored bar, capped at the arena's capital fraction.
     Refused unless trading.live_enabled, --confirm-live and a model holding the live role (green light)."""
+    from cappuccino_core.state.lease import LeaseHeld, LeaseLost
+    from cappuccino_core.trading.brokers.base import BrokerError
     from cappuccino_core.trading.brokers.factory import MissingCredentials
     from cappuccino_core.trading.loop.live import LiveRefused, check_live
     from cappuccino_core.trading.loop.session import live_tick
@@ -74,8 +84,14 @@ def live(
     console.print(f"live: {grant.run_id} at {grant.capital_fraction:.0%} of capital")
     try:
         out = live_tick(s, grant.run_id, grant.capital_fraction, broker, exchange_url=exchange_url,
-                        ca_cert=ca_cert)  # fmt: skip
+                        ca_cert=ca_cert, grant=grant)  # fmt: skip
+    except LiveRefused as exc:
+        raise fail(f"live refused: {exc}") from None
     except (MissingCredentials, FileNotFoundError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    except (BrokerError, OSError) as exc:
+        raise fail(f"broker {broker}: {exc}") from None
+    except (LeaseHeld, LeaseLost) as exc:
         raise fail(str(exc)) from None
     console.print_json(json.dumps(out, default=str))
 

@@ -9,8 +9,8 @@ from tasks.stages import trade_tick
 
 
 @flow(name="trade")
-def trade(config: str | None = None, dry_run: bool = False) -> str:
+def trade(config: str | None = None, dry_run: bool = False, confirm_live: bool = False) -> str:
     settings = settings_for(config)
     if emergency_stopped(settings):
         return "halted: emergency stop"
-    return trade_tick(settings, dry_run)
+    return trade_tick(settings, dry_run, confirm_live)

@@ -123,13 +123,18 @@ def arena_review(settings: Settings, dry_run: bool = False) -> list[str]:
 
 
 @task(name="trade-tick", retries=0, timeout_seconds=900, cache_policy=NO_CACHE)
-def trade_tick(settings: Settings, dry_run: bool = False) -> str:
+def trade_tick(settings: Settings, dry_run: bool = False, confirm_live: bool = False) -> str:
     """One bar of the production model on the configured paper broker, or live when the model holds the
-    ``live`` role and live trading is enabled (capital from the arena's ramp). Never cached, never retried
-    here: orders carry deterministic client ids, and the next tick reconciles."""
+    ``live`` role, live trading is enabled and ``confirm_live`` is given (capital from the arena's ramp).
+    Any broker that can touch real money (``coinbase``, also via ``CAPPUCCINO_TRADING__BROKER``) passes the
+    live guard (:func:`check_live`) or the tick raises LiveRefused. Never cached, never retried here:
+    orders carry deterministic client ids, and the next tick reconciles."""
     from cappuccino_core.arena import MlflowRoleBook, Referee, live_status
     from cappuccino_core.registry import Tracking, get_role
     from cappuccino_core.state import StateStore
+    from cappuccino_core.trading.brokers.factory import canonical_name
+    from cappuccino_core.trading.brokers.live_guard import LiveRefused, live_endpoint
+    from cappuccino_core.trading.loop.live import check_live
     from cappuccino_core.trading.loop.session import live_tick
 
     trk = Tracking.from_settings(settings)
@@ -139,12 +144,21 @@ def trade_tick(settings: Settings, dry_run: bool = False) -> str:
     ref = Referee(StateStore(settings.paths.state_url), MlflowRoleBook(trk), actor="flow:trade", dry_run=True)
     live = live_status(ref)
     if settings.trading.live_enabled and live.run_id == prod.run_id and live.capital_fraction > 0:
-        broker, fraction = "coinbase", live.capital_fraction
+        broker = "coinbase"
     else:
-        broker, fraction = settings.trading.broker, 1.0
+        broker = settings.trading.broker
+    grant, fraction = None, 1.0
+    if live_endpoint(settings, canonical_name(broker)) is not None:  # real money: the one live guard
+        try:
+            grant = check_live(settings.trading, ref, confirm=confirm_live, model=prod.run_id)
+        except LiveRefused as exc:
+            if dry_run:
+                return f"dry run: live refused for {broker}: {exc}"
+            raise
+        fraction = grant.capital_fraction
     if dry_run:
         return f"dry run: would trade {prod.run_id} on {broker} with {fraction:.0%} of capital"
-    return str(live_tick(settings, prod.run_id, fraction, broker=broker))
+    return str(live_tick(settings, prod.run_id, fraction, broker=broker, grant=grant))
 
 
 @task(name="paper-session", retries=0, timeout_seconds=1800, cache_policy=NO_CACHE)

@@ -41,6 +41,12 @@ class DataConfig(Section):
     placeholder_policy: PlaceholderPolicy = Field(
         "flag", description="zero-volume flat bars: error, flag (kept, flagged) or drop"
     )
+    import_max_jump: float = Field(
+        10.0,
+        ge=0,
+        description="`data import` refuses a file where a close moves by more than this factor from the "
+        "previous close (a x50 spike is a bad print, not a market; wicks are not judged); 0 disables",
+    )
     http_retries: int = Field(5, ge=0, description="retries on 429/5xx/timeouts")
     http_backoff_s: float = Field(0.5, ge=0, description="first backoff; doubles each retry")
     http_timeout_s: float = Field(10.0, gt=0, description="per-request timeout")

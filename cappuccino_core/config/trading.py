@@ -57,6 +57,17 @@ class TradingConfig(Section):
         description="allow `cappuccino trade live` at all (it also needs --confirm-live and a model holding "
         "the arena's live role); false: paper only",
     )
+    paper_hosts: list[str] = Field(
+        default_factory=list,
+        description="broker hosts declared paper besides the loopback addresses, Alpaca's paper host and "
+        "Coinbase's sandbox (e.g. a loopback exchange in another container); any other host is live",
+    )
+    lease_ttl_s: float = Field(
+        120.0,
+        gt=0,
+        description="one trader per account: a trader's lease in the state store expires this many seconds "
+        "after its last heartbeat (renewed every bar); a second trader refuses to start while it holds",
+    )
     local_venue: Literal["alpaca", "coinbase"] = Field(
         "alpaca", description="which venue's wire the in-process loopback exchange speaks for --broker local"
     )

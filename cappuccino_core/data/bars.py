@@ -46,4 +46,27 @@ def to_bar_frame(df: pl.DataFrame, *, time_col: str = TIME, name: str = "<bars>"
     else:
         time_expr = pl.col(TIME).str.to_datetime(time_zone="UTC").dt.cast_time_unit("us")
     extra = [c for c in ("filled", "placeholder") if c in df.columns]
-    return df.select(time_expr.alias(TIME), *[pl.col(c).cast(pl.Float64) for c in OHLCV], *extra)
+    for c in OHLCV:
+        _check_numeric(df[c], name)
+    try:
+        return df.select(time_expr.alias(TIME), *[pl.col(c).cast(pl.Float64) for c in OHLCV], *extra)
+    except pl.exceptions.PolarsError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"{name}: column {TIME!r} cannot be read as UTC times ({first})") from None
+
+
+def _check_numeric(col: pl.Series, name: str) -> None:
+    """ValueError naming the file, column, dtype and first bad value when ``col`` is not a number column."""
+    dtype = col.dtype
+    if dtype.is_numeric():
+        return
+    if dtype == pl.String:
+        parsed = col.cast(pl.Float64, strict=False)
+        bad = col.filter(parsed.is_null() & col.is_not_null())
+        if bad.is_empty():
+            return
+        raise ValueError(
+            f"{name}: column {col.name!r} holds text, not numbers ({bad.len()} value(s) such as "
+            f"{bad[0]!r} cannot be read as a number)"
+        )
+    raise ValueError(f"{name}: column {col.name!r} has type {dtype}, expected a number column")

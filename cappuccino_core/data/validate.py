@@ -7,6 +7,7 @@
 - ``duplicates``: timestamps that occur more than once; ``conflicting_duplicates``: those whose rows
   differ (exact copies are harmless and repair drops them);
 - ``nan``: rows with NaN/null in any of open/high/low/close/volume;
+- ``inf``: rows with +/-inf in any of open/high/low/close/volume (never a valid price or volume);
 - ``non_positive``: rows with a price <= 0 or a negative volume;
 - ``high_low``: rows with high < max(open, close), low > min(open, close) or high < low;
 - ``out_of_order``: rows whose time is earlier than the previous row's;
@@ -18,7 +19,7 @@
 Severity follows the repair policy (:class:`~cappuccino_core.config.data.DataConfig`), so that the report
 says exactly what :func:`cappuccino_core.data.repair.repair_bars` would refuse:
 
-- always errors: NaN, non-positive prices/negative volume, high/low violations, conflicting duplicates,
+- always errors: NaN, inf, non-positive prices/negative volume, high/low violations, conflicting duplicates,
   misaligned times, an empty frame;
 - gaps: errors under ``gap_policy='error'``; under ``'ffill'`` gaps of at most ``max_ffill_bars`` bars are
   warnings (repair fills them), longer ones are errors unless ``long_gap_policy='segment'``;
@@ -115,16 +116,20 @@ def validate_bars(
     ti = pl.col(TIME).dt.epoch("us")
     o, h, lo, c, v = (pl.col(x) for x in OHLCV)
     nan_row = pl.any_horizontal(*[pl.col(x).is_null() | pl.col(x).is_nan() for x in OHLCV])
+    inf_row = pl.any_horizontal(*[pl.col(x).is_infinite().fill_null(False) for x in OHLCV])
+    bad_row = nan_row | inf_row
     flags = df.select(
         nan_row.alias("nan"),
-        (~nan_row & (pl.any_horizontal(*[pl.col(x) <= 0 for x in _PRICES]) | (v < 0))).alias("nonpos"),
-        (~nan_row & ((h < pl.max_horizontal(o, c)) | (lo > pl.min_horizontal(o, c)) | (h < lo))).alias("hl"),
+        inf_row.alias("inf"),
+        (~bad_row & (pl.any_horizontal(*[pl.col(x) <= 0 for x in _PRICES]) | (v < 0))).alias("nonpos"),
+        (~bad_row & ((h < pl.max_horizontal(o, c)) | (lo > pl.min_horizontal(o, c)) | (h < lo))).alias("hl"),
         (ti.diff() < 0).fill_null(False).alias("ooo"),
         (((ti - _grid_offset_us(step_us)) % step_us) != 0).alias("mis"),
         ((o == h) & (h == lo) & (lo == c) & (v == 0) & ~pl.col("filled")).alias("ph"),
     )
     df = pl.concat([df, flags], how="horizontal")
     report.nan = _times(df, pl.col("nan"))
+    report.inf = _times(df, pl.col("inf"))
     report.non_positive = _times(df, pl.col("nonpos"))
     report.high_low = _times(df, pl.col("hl"))
     report.out_of_order = _times(df, pl.col("ooo"))

@@ -19,6 +19,7 @@ _MONDAY_OFFSET_US = 4 * 86400 * 1_000_000  # 1970-01-01 was a Thursday; weekly b
 _SHOW = 5  # timestamps quoted in one message
 _DETAIL = {
     "nan": "NaN/null value",
+    "inf": "infinite value",
     "non_positive": "price <= 0 or negative volume",
     "high_low": "high/low do not bound open/close",
     "misaligned": "time off the timeframe grid",
@@ -93,6 +94,7 @@ class ValidationReport:
     duplicates: list[datetime] = field(default_factory=list)
     conflicting_duplicates: list[datetime] = field(default_factory=list)
     nan: list[datetime] = field(default_factory=list)
+    inf: list[datetime] = field(default_factory=list)
     non_positive: list[datetime] = field(default_factory=list)
     high_low: list[datetime] = field(default_factory=list)
     out_of_order: list[datetime] = field(default_factory=list)
@@ -152,6 +154,7 @@ class ValidationReport:
         if self.rows == 0:
             out.append(Problem("empty", "error", (), "no rows"))
         add("nan", "error", self.nan, "row(s) with NaN/null values")
+        add("inf", "error", self.inf, "row(s) with infinite values")
         add("non_positive", "error", self.non_positive, "row(s) with a price <= 0 or a negative volume")
         add("high_low", "error", self.high_low, "row(s) violating low <= open, close <= high")
         add(
@@ -251,6 +254,7 @@ class ValidationReport:
             "duplicates": len(self.duplicates),
             "conflicting_duplicates": len(self.conflicting_duplicates),
             "nan": len(self.nan),
+            "inf": len(self.inf),
             "non_positive": len(self.non_positive),
             "high_low": len(self.high_low),
             "out_of_order": len(self.out_of_order),
@@ -280,6 +284,7 @@ class ValidationReport:
         conflicting = set(self.conflicting_duplicates)
         for kind, times in (
             ("nan", self.nan),
+            ("inf", self.inf),
             ("non_positive", self.non_positive),
             ("high_low", self.high_low),
             ("misaligned", self.misaligned),
@@ -349,6 +354,7 @@ class ValidationReport:
             "duplicates": [_iso(t) for t in self.duplicates],
             "conflicting_duplicates": [_iso(t) for t in self.conflicting_duplicates],
             "nan": [_iso(t) for t in self.nan],
+            "inf": [_iso(t) for t in self.inf],
             "non_positive": [_iso(t) for t in self.non_positive],
             "high_low": [_iso(t) for t in self.high_low],
             "out_of_order": [_iso(t) for t in self.out_of_order],

@@ -1,5 +1,5 @@
 """Tables of the state store: pipeline stages, gate verdicts, arena standings, orders, fills, positions,
-equity, heartbeats, flags (emergency stop) and the audit log. Times are UTC."""
+equity, heartbeats, account leases, risk state, flags (emergency stop) and the audit log. Times are UTC."""
 
 from __future__ import annotations
 
@@ -124,6 +124,29 @@ class Heartbeat(Base):
     component: Mapped[str] = mapped_column(String(64), primary_key=True)
     ts: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class LeaseRow(Base):
+    """One trader per account (:mod:`cappuccino_core.state.lease`): who holds it, until when (epoch s)."""
+
+    __tablename__ = "leases"
+    account: Mapped[str] = mapped_column(String(128), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    host: Mapped[str] = mapped_column(String(128))
+    pid: Mapped[int] = mapped_column(Integer)
+    acquired_at: Mapped[float] = mapped_column(Float)
+    heartbeat_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float)
+
+
+class RiskState(Base):
+    """The risk manager's state per account (:mod:`cappuccino_core.trading.risk.persist`), written in the
+    transaction of the fills that change it and with every equity flush; restored when a trader starts."""
+
+    __tablename__ = "risk_state"
+    account: Mapped[str] = mapped_column(String(128), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 
 class Flag(Base):

@@ -24,7 +24,7 @@ def test_local_week_places_real_orders_and_reports(settings, sample_dir) -> None
     assert rep["fills"] > 0 and rep["seconds"] < 30  # a week of 1h bars x 6 assets, well under a minute
     store = StateStore(settings.paths.state_url)
     with store.session() as s:
-        orders = list(s.scalars(select(Order).where(Order.model_run_id == "baseline")))
+        orders = list(s.scalars(select(Order).where(Order.model_run_id == rep["session"])))
         n_fills = s.scalar(select(func.count()).select_from(Fill))
     assert orders and {o.broker for o in orders} == {"alpaca-paper"}
     assert {o.asset for o in orders} <= {"BTC/USD", "ETH/USD", "SOL/USD", "LINK/USD", "LTC/USD", "ADA/USD"}

@@ -88,6 +88,7 @@ def _time(x: Any) -> datetime | None:
 
 class CoinbaseBroker:
     name = "coinbase"
+    execution_ids = True  # fills() carries the venue's trade id per execution
 
     def __init__(
         self, client: RESTClient, cfg: TradingConfig, *, sleep: Callable[[float], None] = time.sleep
@@ -363,7 +364,13 @@ class CoinbaseBroker:
         return _d(self._retry("get_fills", lambda: self.client.get_fills(**query)))["fills"]
 
     def fills(self, client_order_id: str | None = None) -> list[Fill]:
-        raw = self._fills_raw()
+        """Executions, oldest first; for ``client_order_id``, those of that order and its maker-first legs
+        (asked by venue order id when the ids are known, so no page of other fills can hide them)."""
+        oids = [] if client_order_id is None else [
+            oid for coid, oid in self._ids.items()
+            if coid == client_order_id or coid.startswith(client_order_id + "-")
+        ]  # fmt: skip
+        raw = self._fills_raw(order_ids=oids) if oids else self._fills_raw()
         ids = {v: k for k, v in self._ids.items()}
         out = []
         for f in raw:

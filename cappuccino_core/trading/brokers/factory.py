@@ -26,6 +26,7 @@ import polars as pl
 from cappuccino_core.data.symbols import parse_symbol
 from cappuccino_core.data.timeframes import timeframe_seconds
 from cappuccino_core.trading.brokers.base import Broker
+from cappuccino_core.trading.brokers.live_guard import LiveGrant, LiveRefused, require_grant
 
 if TYPE_CHECKING:
     from cappuccino_core.config.settings import Settings
@@ -123,11 +124,18 @@ def make_broker(
     ca_cert: str | Path | None = None,
     venue: str | None = None,
     frames: dict[str, pl.DataFrame] | None = None,
+    grant: LiveGrant | None = None,
 ) -> Broker:
     """A connected broker. ``venue`` (local only): ``alpaca`` | ``coinbase`` (default
     ``trading.local_venue``); ``frames`` (local only): bars per data ticker the exchange replays (default:
-    the bundled sample, aligned on common times)."""
+    the bundled sample, aligned on common times).
+
+    The live guard: a broker whose endpoint can touch real money (see
+    :mod:`~cappuccino_core.trading.brokers.live_guard`) is built only with a ``grant`` issued by
+    ``check_live`` while ``trading.live_enabled`` holds; otherwise :class:`LiveRefused`, before any
+    credential is read or connection made."""
     n = canonical_name(name)
+    require_grant(settings, n, exchange_url, grant)
     if n == "sim":
         from cappuccino_core.trading.brokers.sim import SimBroker
 
@@ -150,6 +158,7 @@ class LocalVenue:
     ) -> None:
         self.inner, self.exchange, self.server = broker, exchange, server
         self.name, self.fee_rate = broker.name, broker.fee_rate
+        self.account_id = f"local:{secrets.token_hex(6)}"  # its own in-process account, not the venue's
         self._close_index = {int(t) + bar_ns: i for i, t in enumerate(times_ns)}
 
     def __getattr__(self, attr: str) -> Any:
@@ -230,6 +239,8 @@ def replace_trading(settings: Settings, trading: Any) -> Settings:
 
 __all__ = [
     "BROKER_NAMES",
+    "LiveGrant",
+    "LiveRefused",
     "LocalVenue",
     "MissingCredentials",
     "aligned_sample",

@@ -62,6 +62,9 @@ def combine(parent: str, asset: str, side: Side, qty: float, legs: list[Order], 
     )
 
 
+QTY_BELOW_LOT = "QTY_BELOW_BASE_INCREMENT"
+
+
 def work(
     venue: Legs,
     cfg: TradingConfig,
@@ -73,9 +76,10 @@ def work(
     sleep: Callable[[float], None] = time.sleep,
 ) -> Order:
     """Execute ``qty`` maker-first; resumable (legs the venue already has are reused, never re-placed)."""
-    qty = venue.round_qty(asset, qty)
-    if qty <= 0:
-        raise ValueError(f"order {parent}: quantity rounds to 0 at {asset}'s lot size")
+    rounded = venue.round_qty(asset, qty)
+    if rounded <= 0:  # a business rejection, like the venue's own (never an exception mid-bar)
+        return Order(parent, asset, side, qty, "rejected", reason=QTY_BELOW_LOT)
+    qty = rounded
     legs: list[Order] = []
     for k in range(cfg.maker_requotes + 1):
         existing = venue.leg(leg_id(parent, k))

@@ -10,6 +10,7 @@ price (no slippage, same fee rate, liquidity MAKER). No shorting, no credit."""
 from __future__ import annotations
 
 import itertools
+import secrets
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -44,6 +45,8 @@ def _sym(asset: str) -> str:
 
 
 class SimBroker:
+    execution_ids = True  # fills() carries a trade id per execution
+
     def __init__(
         self, costs: CostsConfig | CostModel, cash: float, *, spread_bps: float = 0.0, name: str = "sim"
     ) -> None:
@@ -60,6 +63,10 @@ class SimBroker:
         self._by_id: dict[str, str] = {}
         self._fills: list[Fill] = []
         self._seq = itertools.count(1)
+        # Each sim is its own account: its order (and so trade) ids carry an instance token, so two sims
+        # recording into one state store never share a venue trade id.
+        self._instance = secrets.token_hex(4)
+        self.account_id = f"{name}:{self._instance}"
         self.now: datetime = datetime.now(UTC)
 
     # ------------------------------------------------------------------ market state
@@ -154,7 +161,7 @@ class SimBroker:
             limit_price,
             time_in_force,
             post_only,
-            broker_order_id=f"sim-{next(self._seq):08d}",
+            broker_order_id=f"sim-{self._instance}-{next(self._seq):08d}",
             time=self.now,
         )
         self._orders[client_order_id], self._by_id[o.broker_order_id or ""] = o, client_order_id

@@ -2,7 +2,9 @@
 
 Live trading needs ALL of: ``trading.live_enabled`` in the configuration, the explicit ``--confirm-live``
 flag, no emergency stop, and a model holding the arena's ``live`` role with a capital fraction > 0 (the
-green light, :mod:`cappuccino_core.arena.live`). :func:`check_live` says which condition failed.
+green light, :mod:`cappuccino_core.arena.live`). :func:`check_live` says which condition failed, and its
+grant is what the broker factory asks for before it builds any broker that can touch real money
+(:mod:`cappuccino_core.trading.brokers.live_guard`).
 
 :class:`CappedBroker` makes the loop see only ``capital_fraction`` of the account: the rest of the cash at
 start is held back, so the loop's equity (cash + holdings) -- and every order sized from it -- is capped.
@@ -11,21 +13,13 @@ start is held back, so the loop's equity (cash + holdings) -- and every order si
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from cappuccino_core.arena.live import live_status
 from cappuccino_core.config.trading import TradingConfig
+from cappuccino_core.trading.brokers.live_guard import LiveGrant, LiveRefused, issue_grant
 
-
-class LiveRefused(RuntimeError):
-    """Live trading was asked for without every condition; the message says which one failed."""
-
-
-@dataclass(frozen=True)
-class LiveGrant:
-    run_id: str
-    capital_fraction: float
+__all__ = ["CappedBroker", "LiveGrant", "LiveRefused", "check_live"]
 
 
 def check_live(
@@ -51,7 +45,7 @@ def check_live(
         raise LiveRefused(f"model {model} does not hold the live role (the live model is {st.run_id})")
     if st.capital_fraction <= 0:
         raise LiveRefused(f"live model {st.run_id} has capital fraction 0 (demoted or not ramped)")
-    return LiveGrant(st.run_id, float(st.capital_fraction))
+    return issue_grant(st.run_id, float(st.capital_fraction))
 
 
 class CappedBroker:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import tempfile
 import time
 from collections.abc import Callable
@@ -19,20 +20,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import polars as pl
 
 from cappuccino_core import metrics
 from cappuccino_core.config.settings import Settings
 from cappuccino_core.data.timeframes import timeframe_seconds
 from cappuccino_core.features.spec import FeatureSpecMismatch
-from cappuccino_core.state.store import StateStore
-from cappuccino_core.trading.brokers.factory import canonical_name, make_broker, venue_symbol
-from cappuccino_core.trading.loop.live import CappedBroker
-from cappuccino_core.trading.loop.replay import Bars, conviction_hook, load_bars, run_replay, trend_baseline
-from cappuccino_core.trading.loop.trader import BarLoop
-from cappuccino_core.trading.risk import RiskManager
+from cappuccino_core.trading.brokers.factory import canonical_name
+from cappuccino_core.trading.brokers.live_guard import LiveGrant, require_grant
+from cappuccino_core.trading.loop.build import open_session
+from cappuccino_core.trading.loop.replay import Bars, load_bars, run_replay, trend_baseline
 
 SUMMARY_KEYS = (
-    "broker", "model", "bars_replayed", "trades", "fills", "win_rate", "fees", "maker_ratio",
+    "broker", "model", "session", "bars_replayed", "trades", "fills", "win_rate", "fees", "maker_ratio",
     "avg_trade_size", "volume", "total_return", "equal_weight_return", "excess_return", "final_equity",
     "seconds", "report_path",
 )  # fmt: skip
@@ -94,6 +94,30 @@ def model_timeframe(settings: Settings, model: str) -> str:
     return model_spec(model_ids(model)[0], Tracking.from_settings(settings)).timeframe
 
 
+def history_bars(settings: Settings, model: str) -> int:
+    """Bars a live tick needs before the newest one: the decision's (the baseline's moving average; a
+    model's warm-up, lookback and the history that makes its features equal the training run's,
+    ``INFERENCE_HISTORY_BARS``) and the conviction filter's, plus a margin."""
+    conviction = settings.risk.conviction
+    need = max(conviction.trend_windows) + 26 if conviction.enabled else 0
+    if model == "baseline":
+        return max(need, 2 * 24)
+    from cappuccino_core.features.builder import INFERENCE_HISTORY_BARS
+    from cappuccino_core.registry import Tracking, model_spec
+
+    spec = model_spec(model_ids(model)[0], Tracking.from_settings(settings))
+    return max(need, INFERENCE_HISTORY_BARS + spec.warmup + spec.lookback + 1)
+
+
+def tail_bars(bars: Bars, n: int) -> Bars:
+    """The newest ``n`` bars (all when there are fewer), frames cut to the same times."""
+    if n >= len(bars.times):
+        return bars
+    first = bars.times[-n]
+    frames = {t: df.filter(pl.col("time").dt.epoch("ns") >= int(first)) for t, df in bars.frames.items()}
+    return Bars(bars.tickers, bars.times[-n:], bars.close[-n:], bars.volume[-n:], frames)
+
+
 def equal_weight_return(bars: Bars, days: float, timeframe: str) -> float:
     """Equal-weight buy and hold over the replayed bars (bar closes, no fees)."""
     n = min(len(bars.times), max(1, int(days * 86_400 // timeframe_seconds(timeframe))))
@@ -143,41 +167,32 @@ def run_paper(
     run_label: str | None = None,
 ) -> dict[str, Any]:
     """Replay the last ``days`` of the sample through the loop on ``broker``; the full report (also
-    written under the reports directory, its path in ``report_path``)."""
+    written under the reports directory, its path in ``report_path``).
+
+    Every session has its own id (``paper-<utc time>-<random>``, or ``run_label`` to resume one): its
+    orders' client ids, its fills and its report are its own, so a re-run of the same window places its
+    orders again and reports only them."""
     name = canonical_name(broker)
+    session = run_label or f"paper-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
+    require_grant(settings, name, exchange_url, None)  # a paper session never trades real money
     tf = model_timeframe(settings, model)
     bars = load_bars(settings, tf, source="sample")
-    assets = tuple(venue_symbol(t, name) for t in bars.tickers)
-    raw = make_broker(settings, name, exchange_url=exchange_url, ca_cert=ca_cert, venue=venue,
-                      frames=bars.frames if name == "local" else None)  # fmt: skip
-    try:
-        paper: Any = raw if capital_fraction >= 1 else CappedBroker(raw, capital_fraction)
-        decide, run_id = decider(settings, model, bars, paper, assets)
-        conviction = settings.risk.conviction
-        loop = BarLoop(
-            paper, StateStore(settings.paths.state_url), RiskManager.from_config(settings.risk), settings.env,
-            bars.tickers, decide, run_id=run_label or run_id, bar_ns=timeframe_seconds(tf) * 10**9,
-            max_age_s=settings.risk.max_bar_age_s, equity_flush_bars=24, assets=assets,
-            conviction=conviction_hook(conviction, bars) if conviction.enabled else None,
-        )  # fmt: skip
-        try:
-            report = run_replay(loop, bars, tf, days)
-        finally:
-            loop.close()
+    with open_session(settings, name, model, bars, tf, run_id=session, capital_fraction=capital_fraction,
+                      exchange_url=exchange_url, ca_cert=ca_cert, venue=venue,
+                      equity_flush_bars=24) as s:  # fmt: skip
+        report = run_replay(s.loop, bars, tf, days)
+        paper, loop, run_id = s.broker, s.loop, s.model
         equity = float(paper.account().equity) if hasattr(paper, "account") else float("nan")
-    finally:
-        close = getattr(raw, "close", None)
-        if callable(close):
-            close()
     ew = equal_weight_return(bars, days, tf)
     report.update(
         broker=loop.broker.name if name != "local" else f"local:{loop.broker.name}", model=run_id,
+        session=session,
         trades=report.get("fills", 0), final_equity=equity, equal_weight_return=ew,
         excess_return=report.get("total_return", float("nan")) - ew, capital_fraction=capital_fraction,
         timeframe=tf, finished=datetime.now(UTC).isoformat(),
     )  # fmt: skip
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-    report["report_path"] = str(write_report(settings, report, f"paper_{name}_{run_id}_{stamp}"))
+    stem = f"paper_{name}_{run_id.replace(':', '-').replace('+', '-')}_{session}"
+    report["report_path"] = str(write_report(settings, report, stem))
     return report
 
 
@@ -200,32 +215,22 @@ def live_tick(
     exchange_url: str | None = None,
     ca_cert: str | None = None,
     now_ns: int | None = None,
+    grant: LiveGrant | None = None,
 ) -> dict[str, Any]:
     """One live tick of model ``run_id`` on the newest stored bar (``paths.data_root``): reconcile, then
     decide and trade with at most ``capital_fraction`` of the account. A stale newest bar is not traded
-    (the loop's bad-bar check says why). Call only after :func:`~.live.check_live` granted it."""
+    (the loop's bad-bar check says why). A broker that can touch real money needs ``grant`` from
+    :func:`~.live.check_live` (the factory refuses it otherwise); the grant's fraction caps
+    ``capital_fraction``."""
     name, tf = canonical_name(broker), model_timeframe(settings, run_id)
-    bars = load_bars(settings, tf, source="store")
-    assets = tuple(venue_symbol(t, name) for t in bars.tickers)
-    raw = make_broker(settings, name, exchange_url=exchange_url, ca_cert=ca_cert)
-    try:
-        capped = CappedBroker(raw, capital_fraction)
-        decide, _ = decider(settings, run_id, bars, capped, assets)
-        risk = RiskManager.from_config(settings.risk)
-        loop = BarLoop(
-            capped, StateStore(settings.paths.state_url), risk, settings.env, bars.tickers, decide,
-            run_id=run_id, bar_ns=timeframe_seconds(tf) * 10**9,
-            max_age_s=settings.risk.max_bar_age_s, assets=assets,
-        )  # fmt: skip
-        try:
-            loop.reconcile()
-            t = len(bars.times) - 1
-            res = loop.on_bar(t, int(bars.times[t]), bars.close[t], now_ns or time.time_ns())
-        finally:
-            loop.close()
-    finally:
-        close = getattr(raw, "close", None)
-        if callable(close):
-            close()
+    if grant is not None:
+        capital_fraction = min(capital_fraction, grant.capital_fraction)
+    require_grant(settings, name, exchange_url, grant)  # before any bar is loaded or model read
+    # a bounded window, not the whole history: a tick's work does not grow with the store
+    bars = tail_bars(load_bars(settings, tf, source="store"), history_bars(settings, run_id))
+    with open_session(settings, name, run_id, bars, tf, run_id=run_id, capital_fraction=capital_fraction,
+                      grant=grant, exchange_url=exchange_url, ca_cert=ca_cert) as s:  # fmt: skip
+        s.loop.reconcile()
+        res = s.tick(len(bars.times) - 1, now_ns or time.time_ns())
     return {"run_id": run_id, "bar": int(res.bar_time_ns), "skipped": res.skipped, "orders": res.orders,
             "capital_fraction": capital_fraction}  # fmt: skip

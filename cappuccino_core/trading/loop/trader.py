@@ -4,32 +4,57 @@ deterministic client order ids, record everything in the state store.
 The broker is anything with the :class:`LoopBroker` methods (a subset of the brokers' base protocol).
 Order records are written BEFORE submission in their own transaction, so after a crash the restart sees
 the id and asks the broker for it instead of placing it again (``reconcile``).
+
+Fail closed: the loop first takes the account's lease (one trader per account, :mod:`~cappuccino_core.state.
+lease`) and restores the risk state the last trader left (:mod:`~cappuccino_core.trading.risk.persist`).
+Fills are stored one row per execution under the venue's trade id (:mod:`.fills`), in one transaction with
+the positions and risk state they change. Non-finite decisions are refused; the emergency flatten goes
+through the lot and minimum-order rules; a broker error stops the bar's sends.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import Connection, bindparam, insert, select, text, update
+from sqlalchemy import Connection, bindparam, func, insert, select, text, update
 
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.env.actions import desired_orders
-from cappuccino_core.env.rules import OrderContext, OrderRule, apply_rules, default_rules, lot_sizes
+from cappuccino_core.env.rules import (
+    LotRounding,
+    MinOrderValue,
+    NoShort,
+    OrderContext,
+    OrderRule,
+    apply_rules,
+    default_rules,
+    lot_sizes,
+)
 from cappuccino_core.env.warm import warm_up
-from cappuccino_core.state.schema import EquitySnapshot, Fill, Flag, Order, Position
+from cappuccino_core.state.lease import Lease
+from cappuccino_core.state.schema import AuditLog, EquitySnapshot, Fill, Flag, Order, Position, RiskState
 from cappuccino_core.state.store import EMERGENCY_STOP, StateStore
+from cappuccino_core.trading.brokers.base import BrokerError
 from cappuccino_core.trading.brokers.client_ids import client_order_id
 from cappuccino_core.trading.loop.bars import bad_bar_reason
+from cappuccino_core.trading.loop.fills import StoredFill, new_fills, order_totals
 from cappuccino_core.trading.risk import RiskManager
+from cappuccino_core.trading.risk.persist import restore, snapshot
 
 log = logging.getLogger(__name__)
 OPEN = ("new", "submitted", "open", "partially_filled")
+LATE = ("canceled", "expired", "filled")  # final, but a fill may still arrive or be missing from the store
+UNSENT = "unsent"  # recorded before the send, and the venue never saw it (a crash in between)
+LATE_FILL_WINDOW = timedelta(days=2)  # final orders whose fills the store lacks are looked up this long
+CANCEL_FILL_WINDOW = timedelta(hours=6)  # canceled/expired orders are asked for late fills this long
+_ACCOUNT_CHARS = 32  # positions.broker holds the account key
 FLATTEN_FLAG = "emergency_flatten"  # set with the stop: the next tick sells every position
 _STOP_FLAGS = (EMERGENCY_STOP, FLATTEN_FLAG)
 _UPDATE_ORDER = (
@@ -57,10 +82,35 @@ class TickResult:
     bar_time_ns: int
     skipped: str | None = None  # why no decision was made
     orders: list[str] = field(default_factory=list)  # client order ids placed
+    dust: dict[str, float] = field(default_factory=dict)  # flatten: remainders under the lot/minimum size
+    error: str | None = None  # a broker error that stopped this bar's sends (the rest stay for reconcile)
 
 
 def _dt(ns: int) -> datetime:
     return datetime.fromtimestamp(ns / 1e9, UTC)
+
+
+def venue_totals(got: Any, qty: float, px: float, fee: float) -> tuple[float, float, float]:
+    """An order's (filled qty, average price, fees): what the venue reports, at least what the fills add up
+    to (``qty``, ``px``, ``fee``). The difference marks fills still to be recorded (reconcile asks again)."""
+    vq = float(got.get("filled_qty") or 0.0)
+    if vq <= qty:
+        return qty, px, fee
+    return vq, float(got.get("avg_price") or px), max(float(got.get("fee", 0.0) or 0.0), fee)
+
+
+def account_id(broker: Any) -> str:
+    """The account a broker trades (the lease's key): its ``account_id`` when it has one (an in-process
+    sim or loopback venue is its own account), else its name (one account per venue and state store)."""
+    key = str(getattr(broker, "account_id", None) or broker.name)
+    if len(key) <= _ACCOUNT_CHARS:
+        return key
+    return f"{key[:12]}:{hashlib.sha256(key.encode()).hexdigest()[: _ACCOUNT_CHARS - 13]}"
+
+
+def _aware(t: datetime) -> datetime:
+    """SQLite hands back naive datetimes: they are UTC."""
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
 
 
 class BarLoop:
@@ -69,15 +119,23 @@ class BarLoop:
         tickers: tuple[str, ...], decide: Callable[[int], np.ndarray], *, run_id: str, bar_ns: int,
         max_age_s: float, conviction: Callable[[np.ndarray, int], np.ndarray] | None = None,
         flatten_on_stop: bool = False, heartbeat_s: float = 5.0, equity_flush_bars: int = 1,
-        assets: tuple[str, ...] | None = None,
+        assets: tuple[str, ...] | None = None, slippage: float = 0.0, model: str | None = None,
+        lease_ttl_s: float = 120.0,
     ) -> None:  # fmt: skip
         self.broker, self.store, self.risk, self.env = broker, store, risk, env
         self.tickers, self.decide, self.run_id = tickers, decide, run_id
+        self.model = model or run_id  # the model deciding (run_id may be a paper session's own id)
         self.assets = tuple(tickers) if assets is None else tuple(assets)  # the broker's symbol per ticker
         if len(self.assets) != len(tickers):
             raise ValueError(f"assets {list(self.assets)} do not match tickers {list(tickers)} one to one")
         self.bar_ns, self.max_age_s, self.conviction = bar_ns, max_age_s, conviction
         self.flatten_on_stop = flatten_on_stop
+        # One trader per account: taken on reconcile or the first bar, renewed every tick, released on close.
+        self.lease = Lease(store, account_id(broker), ttl_s=lease_ttl_s)
+        if not (np.isfinite(slippage) and 0 <= slippage < 1):
+            raise ValueError(f"slippage must be a fraction in [0, 1), got {slippage}")
+        self.slippage = float(slippage)  # sizing budgets for it: buys stay inside the caps after it
+        self.flatten_rules: list[OrderRule] = [NoShort(), LotRounding(), MinOrderValue()]
         self.rules: list[OrderRule] = [risk, *default_rules(env)]
         warm_up()  # the order rules' compiled code, before the first bar rather than on it
         self.lot = lot_sizes(tickers, env)
@@ -89,34 +147,188 @@ class BarLoop:
         self.equity_flush_bars, self._equity = max(1, int(equity_flush_bars)), []  # type: ignore[var-annotated]
 
     def flush(self) -> None:
-        """Write the buffered equity snapshots (orders and fills are never buffered)."""
+        """Write the buffered equity snapshots (orders and fills are never buffered) and the risk state."""
         if self._equity:
-            with self.store.engine.begin() as c:
-                c.execute(insert(EquitySnapshot), self._equity)
+            with self.store.session() as s:
+                s.connection().execute(insert(EquitySnapshot), self._equity)
+                self._save_risk(s)
             self._equity = []
+
+    # --- start: the lease, then the risk state as the last trader left it -------------------------
+    def _hold(self) -> None:
+        """The lease (taken on the first call, renewed after); on taking it, the risk state is restored."""
+        if self.lease.held:
+            self.lease.hold()
+            return
+        self.lease.acquire()  # LeaseHeld (naming the holder) when another trader has this account
+        self._restore_risk()
+
+    def _restore_risk(self) -> None:
+        """Risk state from the store (entries, peaks, day P&L marks, streaks, cooldowns, halts, counters);
+        a position with no entry there takes its entry from its fills (the positions table), never from the
+        current price."""
+        with self.store.session() as s:
+            row = s.get(RiskState, self.lease.account)
+            data = dict(row.data) if row is not None else None
+            mine = select(Position).where(Position.broker == self.lease.account)
+            pos = {p.asset: p for p in s.scalars(mine)}
+        restore(self.risk, data, self.assets)
+        st = self.risk.state
+        assert st is not None
+        for j, a in enumerate(self.assets):
+            p = pos.get(a)
+            if p is not None and p.qty > 0 and p.avg_entry_price > 0 and st.entry[0, j] <= 0:
+                st.entry[0, j], st.held[0, j] = p.avg_entry_price, p.qty
+        if data is not None:
+            log.info("risk state of %s restored (%s)", self.lease.account, self.risk.status())
+
+    def _save_risk(self, s: Any) -> None:
+        """Upsert the risk state (an UPDATE; the INSERT only the first time), in the caller's transaction."""
+        data = snapshot(self.risk, self.assets)
+        if data is None:
+            return
+        c, now = s.connection(), datetime.now(UTC)
+        key = self.lease.account
+        done = c.execute(update(RiskState).where(RiskState.account == key).values(data=data, updated=now))
+        if not done.rowcount:
+            c.execute(insert(RiskState).values(account=key, data=data, updated=now))
 
     def close(self) -> None:
         self.flush()
         if self._flag_conn is not None:
             self._flag_conn.close()
             self._flag_conn = None
+        self.lease.release()
 
     # --- start: reconcile with the broker -------------------------------------------------------
     def reconcile(self) -> int:
-        """Bring open orders and positions in the store in line with the broker; returns orders updated."""
-        updated = 0
+        """Bring orders, fills and positions in the store in line with the broker; returns orders looked at.
+
+        Looked at: every open order; every final order (bar within :data:`LATE_FILL_WINDOW` of the newest)
+        whose venue-reported filled quantity exceeds the fills stored for it (a venue's fill list lagging
+        its order status); and every canceled or expired order of the last :data:`CANCEL_FILL_WINDOW`, so a
+        fill that arrived after the cancel is recorded. Each new execution is one fill row keyed by the
+        venue's trade id; positions follow the fills and are then checked against the venue (a difference
+        is written to the audit log and the venue's quantity kept)."""
+        self._hold()  # LeaseHeld (naming the holder) when another trader has this account
+        updated, new_rows, latest = 0, [], None
+        name = self.broker.name
         with self.store.session() as s:
-            for o in s.scalars(select(Order).where(Order.status.in_(OPEN), Order.broker == self.broker.name)):
+            cands = list(s.scalars(select(Order).where(Order.broker == name, Order.status.in_(OPEN))))
+            newest = s.scalar(select(func.max(Order.bar_time)).where(Order.broker == name))
+            if newest is not None:
+                newest = _aware(newest)
+                late = list(s.scalars(select(Order).where(
+                    Order.broker == name, Order.status.in_(LATE), Order.bar_time >= newest - LATE_FILL_WINDOW
+                )))  # fmt: skip
+                held = self._fill_sums(s, [o.client_order_id for o in late])
+                cands += [
+                    o for o in late
+                    if o.filled_qty > held.get(o.client_order_id, 0.0) * (1 + 1e-9) + 1e-12
+                    or (o.status != "filled" and _aware(o.bar_time) >= newest - CANCEL_FILL_WINDOW)
+                ]  # fmt: skip
+            for o in cands:
                 got = self.broker.get_order(o.client_order_id)
-                o.status = "rejected" if got is None else str(got["status"])
-                if got is not None:
-                    o.broker_order_id = got.get("broker_order_id") or o.broker_order_id  # the venue's id
-                    self._record_fill(s, o, got)
                 updated += 1
-            for asset, qty in self.broker.positions().items():
-                s.merge(Position(broker=self.broker.name, asset=asset, qty=qty, avg_entry_price=0.0))
-        self.store.audit("trader", "reconcile", self.broker.name, orders=updated)
+                if got is None:
+                    if o.status == "new":  # recorded, never reached the venue (crash before the send)
+                        o.status = UNSENT
+                    continue
+                o.status = str(got["status"])
+                o.broker_order_id = got.get("broker_order_id") or o.broker_order_id  # the venue's id
+                rows = self._sync_fills(s, o, got)
+                new_rows.extend(rows)
+                if rows:  # the risk rules run on bar time (the venue's clock may be another)
+                    latest = max(latest or _aware(o.bar_time), _aware(o.bar_time))
+            s.flush()
+            mismatches = self._check_positions(s)
+            if new_rows and latest is not None:  # the risk state learns them in the fills' transaction
+                self._risk_fills(new_rows, np.array([int(latest.timestamp() * 10**9)], np.int64))
+                self._save_risk(s)
+        self.store.audit("trader", "reconcile", name, orders=updated, fills=len(new_rows),
+                         position_mismatches=mismatches)  # fmt: skip
         return updated
+
+    def _fill_sums(self, s: Any, coids: list[str]) -> dict[str, float]:
+        """Stored filled quantity per client order id."""
+        out: dict[str, float] = {}
+        for i in range(0, len(coids), 500):
+            q = (
+                select(Fill.client_order_id, func.sum(Fill.qty))
+                .where(Fill.broker == self.broker.name, Fill.client_order_id.in_(coids[i : i + 500]))
+                .group_by(Fill.client_order_id)
+            )
+            out.update({str(c): float(v or 0.0) for c, v in s.execute(q)})
+        return out
+
+    def _stored_fills(self, s: Any, coids: list[str]) -> dict[str, list[StoredFill]]:
+        out: dict[str, list[StoredFill]] = {c: [] for c in coids}
+        if coids:
+            q = select(Fill.client_order_id, Fill.trade_id, Fill.qty, Fill.price, Fill.fee).where(
+                Fill.broker == self.broker.name, Fill.client_order_id.in_(coids)
+            )
+            for coid, tid, qty, px, fee in s.execute(q):
+                out[coid].append(StoredFill(tid, qty, px, fee))
+        return out
+
+    def _sync_fills(self, s: Any, o: Order, got: Any) -> list[dict[str, Any]]:
+        """Insert the order's executions not stored yet (and move positions); the order row keeps what the
+        venue reports (filled quantity, average price, fees), at least what its fills add up to."""
+        stored = self._stored_fills(s, [o.client_order_id])[o.client_order_id]
+        rows = new_fills(self.broker, got, client_order_id=o.client_order_id, asset=o.asset, side=o.side,
+                         stored=stored, default_ts=_aware(o.bar_time))  # fmt: skip
+        if rows:
+            s.execute(insert(Fill), rows)
+            self._move_positions(s, rows)
+        qty, px, fee = venue_totals(got, *order_totals(stored, rows))
+        o.filled_qty, o.fees = qty, fee
+        o.avg_fill_price = px if qty > 0 else o.avg_fill_price
+        return rows
+
+    def _move_positions(self, s: Any, rows: list[dict[str, Any]]) -> None:
+        """The positions table follows the fills, in the fills' transaction (average entry of the buys).
+        Rows are keyed by the account (the broker's name for a venue; its own id for an in-process sim)."""
+        name = self.lease.account
+        known = {p.asset: p for p in s.scalars(
+            select(Position).where(Position.broker == name, Position.asset.in_({r["asset"] for r in rows}))
+        )}  # fmt: skip
+        for r in rows:
+            p = known.get(r["asset"])
+            qty0, px0 = (p.qty, p.avg_entry_price) if p is not None else (0.0, 0.0)
+            q = float(r["qty"]) * (1.0 if r["side"] == "buy" else -1.0)
+            qty1 = qty0 + q
+            if abs(qty1) < 1e-12:
+                qty1, px1 = 0.0, 0.0
+            elif q > 0 and qty0 >= 0:
+                px1 = (qty0 * px0 + q * float(r["price"])) / qty1
+            else:
+                px1 = px0
+            if p is None:
+                known[r["asset"]] = p = Position(broker=name, asset=r["asset"], qty=qty1, avg_entry_price=px1)
+                s.add(p)
+            else:
+                p.qty, p.avg_entry_price = qty1, px1
+
+    def _check_positions(self, s: Any) -> int:
+        """Stored positions against the venue's; each difference audited, the venue's quantity kept."""
+        name = self.lease.account
+        venue = {a: float(q) for a, q in self.broker.positions().items()}
+        stored = {p.asset: p for p in s.scalars(select(Position).where(Position.broker == name))}
+        mismatches = 0
+        for asset in sorted(set(venue) | set(stored)):
+            want, p = venue.get(asset, 0.0), stored.get(asset)
+            have = p.qty if p is not None else 0.0
+            if abs(want - have) <= 1e-9 * max(1.0, abs(want)):
+                continue
+            mismatches += 1
+            log.warning("position %s %s: store %.12g, venue %.12g; the venue's kept", name, asset, have, want)
+            s.add(AuditLog(actor="trader", action="position_mismatch", subject=f"{name}:{asset}",
+                           evidence={"store": have, "venue": want}))  # fmt: skip
+            if p is None:
+                s.add(Position(broker=name, asset=asset, qty=want, avg_entry_price=0.0))
+            else:
+                p.qty = want
+        return mismatches
 
     # --- one bar ------------------------------------------------------------------------------------
     def stop_flags(self) -> tuple[bool, bool]:
@@ -133,6 +345,7 @@ class BarLoop:
 
     def on_bar(self, t: int, bar_time_ns: int, close: np.ndarray, now_ns: int) -> TickResult:
         """Decide and trade on closed bar ``t`` (an index the ``decide`` callable understands)."""
+        self._hold()  # the lease's heartbeat; LeaseLost if another trader took the account over
         wall = time.monotonic()
         if wall - self._last_beat >= self.heartbeat_s:
             self.store.beat("trader", bar=int(bar_time_ns))
@@ -142,8 +355,7 @@ class BarLoop:
         if stop:
             res.skipped = "emergency stop"
             if self.flatten_on_stop or flatten:
-                ctx = self._context(close, bar_time_ns)
-                res.orders = self._place(-ctx.holdings[0], ctx, bar_time_ns, close)
+                self._flatten(res, close, bar_time_ns)
             return res
         reason = bad_bar_reason(close, bar_time_ns, self.prev_time, self.bar_ns, now_ns, self.max_age_s)
         self.prev_time = bar_time_ns
@@ -153,25 +365,61 @@ class BarLoop:
             res.skipped = reason
             return res
         ctx = self._context(close, bar_time_ns)
-        wanted = desired_orders(np.atleast_2d(self.decide(t)), self.env, ctx.equity, ctx.holdings, ctx.prices)
-        if self.conviction is not None:
-            wanted = self.conviction(wanted, t)
-        qty = apply_rules(self.rules, wanted, ctx)
-        res.orders = self._place(qty[0], ctx, bar_time_ns, close)
+        action = np.atleast_2d(np.asarray(self.decide(t), dtype=np.float64))
+        bad = self._non_finite("decision", action)
+        if bad is None:
+            wanted = desired_orders(action, self.env, ctx.equity, ctx.holdings, ctx.prices)
+            if self.conviction is not None:
+                wanted = self.conviction(wanted, t)
+            qty = apply_rules(self.rules, wanted, ctx)
+            bad = self._non_finite("order quantity", qty)
+        if bad is not None:  # refused: never a maximum order out of an inf, never a NaN order
+            log.error("bar %s refused: %s", _dt(bar_time_ns), bad)
+            self.store.audit("trader", "refuse_decision", self.run_id, reason=bad, bar=int(bar_time_ns))
+            res.skipped = bad
+            return res
+        res.orders = self._place(qty[0], ctx, bar_time_ns, close, res)
         return res
+
+    def _non_finite(self, what: str, x: np.ndarray) -> str | None:
+        """Why ``x`` is refused (naming the model and the assets), or None when every value is finite."""
+        ok = np.isfinite(x)
+        if ok.all():
+            return None
+        cols = np.flatnonzero(~ok.all(axis=0)) if x.ndim == 2 else np.flatnonzero(~ok)
+        names = [self.tickers[j] if j < len(self.tickers) else str(j) for j in cols]
+        values = ", ".join(f"{n}={v}" for n, v in zip(names, np.atleast_2d(x)[0, cols], strict=True))
+        return f"non-finite {what} from model {self.model}: {values}"
+
+    def _flatten(self, res: TickResult, close: np.ndarray, bar_time_ns: int) -> None:
+        """Sell every position, within the order rules: each sell rounded down to the lot size and dropped
+        under the minimum order value; what cannot be sold (dust) is reported, not sent."""
+        ctx = self._context(close, bar_time_ns)
+        want = -np.maximum(ctx.holdings, 0.0)
+        qty = apply_rules(self.flatten_rules, want, ctx)
+        left = ctx.holdings[0] + qty[0]
+        res.dust = {self.assets[j]: float(left[j]) for j in np.flatnonzero(left > 0)}
+        if res.dust:
+            log.warning("flatten leaves dust under the lot/minimum order size: %s", res.dust)
+            self.store.audit("trader", "flatten_dust", self.broker.name, dust=res.dust, bar=int(bar_time_ns))
+        res.orders = self._place(qty[0], ctx, bar_time_ns, close, res)
 
     def _context(self, close: np.ndarray, bar_time_ns: int) -> OrderContext:
         pos = self.broker.positions()
         hold = np.array([[pos.get(a, 0.0) for a in self.assets]])
         return OrderContext(
             prices=np.asarray(close, dtype=np.float64)[None, :], cash=np.array([self.broker.cash()]),
-            holdings=hold, slippage=np.zeros_like(hold), fee_rate=self.broker.fee_rate, lot=self.lot,
-            min_order_value=self.env.min_order_value, time=np.array([bar_time_ns], np.int64),
+            holdings=hold, slippage=np.full_like(hold, self.slippage), fee_rate=self.broker.fee_rate,
+            lot=self.lot, min_order_value=self.env.min_order_value, time=np.array([bar_time_ns], np.int64),
         )  # fmt: skip
 
-    def _place(self, qty: np.ndarray, ctx: OrderContext, bar_time_ns: int, close: np.ndarray) -> list[str]:
+    def _place(
+        self, qty: np.ndarray, ctx: OrderContext, bar_time_ns: int, close: np.ndarray,
+        res: TickResult | None = None,
+    ) -> list[str]:  # fmt: skip
         """Record every order of the bar (one transaction), submit them (sells first: their proceeds pay
-        for the buys), then record statuses, fills and equity (one transaction)."""
+        for the buys), then record statuses, fills and equity (one transaction). A broker error stops the
+        bar's sends: the orders not answered stay ``new`` for reconcile, and ``res.error`` says why."""
         todo: list[tuple[int, str, str]] = []
         idx = [int(j) for j in np.argsort(qty) if qty[j] != 0]
         if idx:
@@ -190,10 +438,19 @@ class BarLoop:
                          "order_type": "market", "status": "new", "filled_qty": 0.0, "fees": 0.0}
                         for j, coid, sd in todo
                     ])  # fmt: skip
-        results = [
-            self.broker.submit(c, self.assets[j], sd, float(abs(qty[j])), float(close[j]))
-            for j, c, sd in todo
-        ]
+        results = []
+        for j, coid, sd in todo:
+            try:
+                got = self.broker.submit(coid, self.assets[j], sd, float(abs(qty[j])), float(close[j]))
+                results.append(got)
+            except (BrokerError, OSError) as exc:
+                msg = f"{self.broker.name}: {sd} {self.assets[j]} ({coid}) failed: {exc}"
+                log.error("%s; %d order(s) of this bar left for reconcile", msg, len(todo) - len(results))
+                self.store.audit("trader", "submit_failed", coid, reason=str(exc), bar=int(bar_time_ns))
+                if res is not None:
+                    res.error = msg
+                break
+        todo = todo[: len(results)]
         # The bar's equity mark: the account at the bar's close before this bar's orders (no extra round
         # trip to the broker on the tick's critical path).
         snapshot = {"broker": self.broker.name, "model_run_id": self.run_id, "ts": _dt(bar_time_ns),
@@ -203,37 +460,44 @@ class BarLoop:
             if len(self._equity) >= self.equity_flush_bars:
                 self.flush()
             return []
-        filled, price, fee = np.zeros_like(ctx.holdings), ctx.prices.copy(), np.zeros_like(ctx.holdings)
+        bar_dt = _dt(bar_time_ns)
+        stored: dict[str, list[StoredFill]] = {c: [] for _, c, _ in todo}  # new ids: nothing stored yet
         updates, fills = [], []
         for (j, coid, side), got in zip(todo, results, strict=True):
-            q = float(got.get("filled_qty") or 0.0)
-            row = {"k": coid, "status": str(got["status"]), "boid": got.get("broker_order_id"), "fq": q,
-                   "px": got.get("avg_price"), "fee": float(got.get("fee", 0.0))}  # fmt: skip
-            updates.append(row)
-            if q > 0:
-                filled[0, j] = (1.0 if side == "buy" else -1.0) * q
-                price[0, j], fee[0, j] = got["avg_price"], row["fee"]
-                fills.append({"broker": self.broker.name, "trade_id": coid, "client_order_id": coid,
-                              "asset": self.assets[j], "side": side, "qty": q,
-                              "price": float(got["avg_price"]),
-                              "fee": row["fee"], "liquidity": str(got.get("liquidity", "TAKER")),
-                              "ts": got.get("time") or _dt(bar_time_ns)})  # fmt: skip
-        with self.store.engine.begin() as c:
+            rows = new_fills(self.broker, got, client_order_id=coid, asset=self.assets[j], side=side,
+                             stored=stored[coid], default_ts=bar_dt)  # fmt: skip
+            q, px, fee = venue_totals(got, *order_totals(stored[coid], rows))
+            updates.append({"k": coid, "status": str(got["status"]), "boid": got.get("broker_order_id"),
+                            "fq": q, "px": px if q > 0 else got.get("avg_price"), "fee": fee})  # fmt: skip
+            fills.extend(rows)
+        if fills:
+            self._risk_fills(fills, ctx.time)
+        with self.store.session() as s:  # fills, positions, risk state and equity: one transaction
+            c = s.connection()
             c.execute(_UPDATE_ORDER, updates)
             if fills:
                 c.execute(insert(Fill), fills)
+                self._move_positions(s, fills)
             c.execute(insert(EquitySnapshot), self._equity)
+            self._save_risk(s)
         self._equity = []
-        if filled.any():
-            self.risk.on_fill(filled, price, fee, ctx.time)
         return [c for _, c, _ in todo]
 
-    def _record_fill(self, s: Any, o: Order, got: dict[str, Any]) -> None:
-        q = float(got.get("filled_qty") or 0.0)
-        if q <= 0 or o.filled_qty >= q:
-            return
-        o.filled_qty, o.avg_fill_price, o.fees = q, float(got["avg_price"]), float(got.get("fee", 0.0))
-        s.add(Fill(broker=self.broker.name, trade_id=o.client_order_id, client_order_id=o.client_order_id,
-                   asset=o.asset, side=o.side, qty=q, price=o.avg_fill_price, fee=o.fees,
-                   liquidity=str(got.get("liquidity", "TAKER")),
-                   ts=got.get("time") or o.bar_time))  # fmt: skip
+    def _risk_fills(self, rows: list[dict[str, Any]], when: np.ndarray) -> None:
+        """The risk manager learns the new executions (quantity, VWAP and fees per asset) at bar time
+        ``when`` (its clock: cooldowns and day counters run on bar time, not the venue's clock)."""
+        a = len(self.assets)
+        filled, value, fee = np.zeros((1, a)), np.zeros((1, a)), np.zeros((1, a))
+        index = {x: j for j, x in enumerate(self.assets)}
+        for r in rows:
+            j = index.get(r["asset"])
+            if j is None:
+                continue
+            q = float(r["qty"]) * (1.0 if r["side"] == "buy" else -1.0)
+            filled[0, j] += q
+            value[0, j] += abs(q) * float(r["price"])
+            fee[0, j] += float(r["fee"])
+        gross = np.abs(filled)
+        price = np.divide(value, gross, out=np.zeros_like(value), where=gross > 0)
+        if filled.any() and self.risk.state is not None:  # before the first bar, observe() marks them
+            self.risk.on_fill(filled, price, fee, when)

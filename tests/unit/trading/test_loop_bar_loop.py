@@ -90,6 +90,7 @@ def test_restart_reconciles_and_places_no_duplicate(tmp_path: Path) -> None:
     close = np.array([100.0, 10.0])
     first = loop.on_bar(0, T0, close, T0 + H).orders
     assert len(first) == 2
+    loop.close()  # the process ends (a killed one's lease is taken over by the restart: test_lease.py)
     with store.session() as s:  # crash after submit, before the status update
         for o in s.scalars(select(Order)):
             o.status = "new"
@@ -127,7 +128,9 @@ def test_restart_with_sim_broker_places_no_second_order(tmp_path: Path) -> None:
                        run_id="run1", bar_ns=H, max_age_s=7200.0, assets=("BTC/USD", "ETH/USD"))  # fmt: skip
 
     close = np.array([100.0, 10.0])
-    assert len(loop(np.array([[0.2, 0.2]])).on_bar(0, T0, close, T0 + H).orders) == 2
+    first = loop(np.array([[0.2, 0.2]]))
+    assert len(first.on_bar(0, T0, close, T0 + H).orders) == 2
+    first.close()  # the process ends (a killed one's lease is taken over by the restart: test_lease.py)
     n_fills = len(sim.fills())
     with store.session() as s:  # the crash: statuses never written
         for o in s.scalars(select(Order)):
