@@ -56,7 +56,7 @@ def weights_to_actions(target: np.ndarray, current: np.ndarray, env: EnvConfig) 
 
     A target equal to the current weight (within 1e-12) is "hold": action 0 when there is a hold region
     (hold_band > 0) or in trade_fraction mode, else the target's own action. target_weight mode: a
-    target of 0 is an exit (-1); a positive target w becomes the action whose rescaled value is
+    target of 0 is an exit (-1 with a hold region, 0 without); a positive target w becomes the action whose rescaled value is
     w / (position_cap - rebalance_band) (clipped to 1: such a target is capped). trade_fraction mode: the
     weight change as a fraction of max_trade_fraction, rescaled past the hold region.
     """
@@ -68,8 +68,8 @@ def weights_to_actions(target: np.ndarray, current: np.ndarray, env: EnvConfig) 
     else:
         x = np.clip((target - current) / env.max_trade_fraction, -1.0, 1.0)
     a = np.sign(x) * (h + np.abs(x) * (1.0 - h))
-    if env.action_mode == "target_weight":
-        a = np.where(target <= 0.0, -1.0, a) if not env.allow_short else a
+    if env.action_mode == "target_weight" and h > 0.0 and not env.allow_short:
+        a = np.where(target <= 0.0, -1.0, a)  # an exit; without a hold region 0 already means weight 0
     if h > 0.0 or env.action_mode != "target_weight":
         a = np.where(np.abs(target - current) <= 1e-12, 0.0, a)
     return a

@@ -135,7 +135,8 @@ class Strategy(ABC):
         """The env this strategy runs under: ``env``, or the exempt override."""
         if not self.exempt:
             return env
-        return env.model_copy(update={"position_cap": 1.0, "cash_reserve": 0.0})
+        # No band either: a hold buys once, and the band would only keep its target under the cap.
+        return env.model_copy(update={"position_cap": 1.0, "cash_reserve": 0.0, "rebalance_band": 0.0})
 
     def policy(
         self,

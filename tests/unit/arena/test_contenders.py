@@ -19,10 +19,11 @@ from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.env.toy import toy_dataset
 from cappuccino_core.strategies import STRATEGIES
+from tests.env_presets import NO_BAND
 
 from .conftest import ConstPolicy
 
-ENV, COSTS = EnvConfig(), CostsConfig()
+ENV, COSTS = EnvConfig(**NO_BAND), CostsConfig()
 
 
 class Churner(ConstPolicy):

@@ -15,10 +15,11 @@ from cappuccino_core.strategies import HoldStrategy, make_strategy
 from cappuccino_core.strategies.scoring import best_strategy, scores_html, scores_markdown, strategy_cv_scores
 from cappuccino_core.training.cv import split_dataset
 from cappuccino_core.training.trainer import score_split
+from tests.env_presets import NO_BAND
 
 FEE = 0.012
 COSTS = CostsConfig(taker_fee=FEE, slippage_bps=5.0, slippage_vol_mult=0.0)
-ENV = EnvConfig()
+ENV = EnvConfig(**NO_BAND)
 
 
 class Fifths(HoldStrategy):
@@ -54,7 +55,8 @@ def test_a_strategy_is_scored_exactly_as_trainer_scores_a_trial() -> None:
     scores = strategy_cv_scores(data, splits, ENV, COSTS, strategies=[strat])["fifths"]
     assert len(scores.splits) == len(splits) == 4
     for sp, got in zip(splits, scores.splits, strict=True):
-        agent, ew, _, _ = score_split(AsModel(strat.policy({}, ENV, data.tickers)), data, sp.test, ENV, COSTS)
+        sc = score_split(AsModel(strat.policy({}, ENV, data.tickers)), data, sp.test, ENV, COSTS)
+        agent, ew = sc.agent_sharpe, sc.ew_sharpe
         assert got.sharpe == agent and got.ew_sharpe == ew and got.value == agent - ew
     assert scores.objective == pytest.approx(np.mean([agent_minus for agent_minus in scores.split_values]))
 

@@ -20,11 +20,12 @@ from cappuccino_core.strategies.base import hysteresis
 from cappuccino_core.strategies.mean_reversion import reversion_state
 from cappuccino_core.strategies.rebalanced_equal_weight import period_starts
 from cappuccino_core.strategies.trend import trend_state
+from tests.env_presets import NO_BAND
 
 FEE, SLIP = 0.012, 5e-4  # taker fee; 5 bps slippage, no volatility term: every fill costs exactly this
 COSTS = CostsConfig(taker_fee=FEE, slippage_bps=5.0, slippage_vol_mult=0.0)
 FREE = CostsConfig(maker_fee=0.0, taker_fee=0.0, slippage_bps=0.0, slippage_vol_mult=0.0)
-ENV = EnvConfig()  # cap 0.3, reserve 5%: the hold references must ignore both
+ENV = EnvConfig(**NO_BAND)  # cap 0.3, reserve 5%: the hold references must ignore both
 
 
 def with_prices(data: MarketDataset, prices: np.ndarray) -> MarketDataset:
@@ -80,7 +81,7 @@ def test_rebalanced_equal_weight_trades_only_on_schedule() -> None:
     every asset is brought back to its slot, min(0.8 x cap, (1 - 2 x reserve) / A). (The env's order rules
     act on their own between rebalances, when a position drifts above the cap or a rally eats the cash
     reserve; this env leaves them nothing to do, so every fill is the strategy's.)"""
-    env = EnvConfig(position_cap=0.6, cash_reserve=0.0)
+    env = EnvConfig(**NO_BAND, position_cap=0.6, cash_reserve=0.0)
     data = toy_dataset(24 * 30, 3, 1, 4, vol=0.01, seed=4)  # 30 days hourly
     res = backtest(make_strategy("rebalanced_equal_weight").policy({"period": "1w"}, env), data, env, COSTS)
     times = data.times[3:]
@@ -108,7 +109,7 @@ def test_hysteresis_switches_only_past_the_thresholds() -> None:
     assert hysteresis(enter, leave)[:, 0].tolist() == [0, 1, 1]
     # Through the kernel (no cap or reserve to trim): fills exactly at the switches. Bar 8 is the last
     # bar: marked, not traded.
-    env = EnvConfig(position_cap=1.0, cash_reserve=0.0)
+    env = EnvConfig(**NO_BAND, position_cap=1.0, cash_reserve=0.0)
     data = with_prices(toy_dataset(9, 1, 1, 1, seed=5), prices)
     res = backtest(make_strategy("trend").policy({"fast": 1, "slow": 2, "band": 0.01}, env), data, env, COSTS)
     assert res.ledger["time"].dt.epoch("ns").to_list() == data.times[[1, 4, 6]].tolist()
@@ -193,7 +194,7 @@ def test_run_equity_matches_the_recorded_run() -> None:
 
 
 def test_trade_fraction_mode_reaches_its_targets_over_several_bars() -> None:
-    env = EnvConfig(action_mode="trade_fraction", max_trade_fraction=0.1)
+    env = EnvConfig(**NO_BAND, action_mode="trade_fraction", max_trade_fraction=0.1)
     data = toy_dataset(100, 2, 1, 3, seed=9)
     res = backtest(make_strategy("buy_and_hold_basket").policy({}, env), data, env, FREE)
     w = res.episodes[0].holdings[-1] * data.prices[-1] / res.equity[-1]
