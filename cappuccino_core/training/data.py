@@ -74,18 +74,23 @@ def dataset_key(settings: Settings, timeframe: str, lookback: int, holdout_ns: i
 
 
 def synthetic_windows(settings: Settings, timeframe: str, n_real_hours: int) -> list[dict[str, pl.DataFrame]]:
-    """CGE windows for a synthetic share of ``training.synthetic_share`` of all training windows (the
-    latest scenario set under ``cge.output_dir``), resampled to ``timeframe``; [] when the share is 0."""
+    """CGE windows enough for a synthetic share of ``training.synthetic_share`` of the training rows (the
+    latest scenario set under ``cge.output_dir``), resampled to ``timeframe``; [] when the share is 0. Each
+    CPCV split (and the final fit) takes exactly its share of rows from them (``cv.mix_segments``)."""
     cfg = settings.training
     if cfg.synthetic_share <= 0:
         return []
     from cappuccino_core.cge import augment
     from cappuccino_core.cge.generate import latest_set
 
-    plan = augment.mix_plan(max(1, n_real_hours // cfg.synthetic_window_bars), cfg.synthetic_share)
+    # Sized on all pre-holdout hours, rounded up, plus a 30% margin for the windows' indicator warm-ups:
+    # every CPCV split (and the final fit) then takes exactly its share from them (cv.mix_segments).
+    n_real_windows = -(-n_real_hours // cfg.synthetic_window_bars)
+    plan = augment.mix_plan(max(1, n_real_windows), cfg.synthetic_share)
+    n_synthetic = int(np.ceil(plan.n_synthetic * 1.3)) + 1
     scenarios = latest_set(settings.cge.output_dir)
     wins = augment.synthetic_windows(
-        scenarios, settings.data.tickers, plan.n_synthetic, cfg.synthetic_window_bars, seed=cfg.seed
+        scenarios, settings.data.tickers, n_synthetic, cfg.synthetic_window_bars, seed=cfg.seed
     )
     if timeframe == "1h":
         return wins

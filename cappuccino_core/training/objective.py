@@ -158,6 +158,7 @@ def make_objective(ctx: PhaseContext) -> Callable[[optuna.Trial], float]:
                 seed=seed,
                 final_fit=cfg.final_fit,
                 max_splits=ctx.max_splits,
+                synthetic_share=cfg.synthetic_share,
             )
             values: list[float] = []
 
@@ -170,7 +171,8 @@ def make_objective(ctx: PhaseContext) -> Callable[[optuna.Trial], float]:
                     trial.set_user_attr("resumed_splits", int(trial.user_attrs.get("resumed_splits", 0)) + 1)
                 run.log_split_metrics(
                     f"test_{msg['index']}",
-                    {k: msg[k] for k in ("value", "agent_sharpe", "ew_sharpe", "n_test_bars", "wall_s")},
+                    {k: msg[k] for k in ("value", "agent_sharpe", "ew_sharpe", "n_test_bars", "wall_s")}
+                    | {k: v for k, v in msg.get("extra", {}).items() if k == "synthetic_share"},
                 )
                 if trial.should_prune():
                     reason = f"{pruner_name} pruner after split {step + 1}: running objective {running:.4f}"

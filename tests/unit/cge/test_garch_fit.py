@@ -107,3 +107,31 @@ def test_refit_on_the_bundled_sample_reproduces_the_bundled_fit(sample_frames, h
         assert new.nu == pytest.approx(old.nu, abs=0.2)
         assert new.vol_annual == pytest.approx(old.vol_annual, rel=0.02)
         assert new.beta_btc == pytest.approx(old.beta_btc, abs=0.02)
+
+
+def test_calibration_reads_the_bar_store_first_and_falls_back_to_the_sample(tmp_path: Path) -> None:
+    """A ticker in the Parquet bar store is read from it (through the market-data loader, resampled from a
+    finer stored timeframe); one the store lacks comes from the bundled sample, as before."""
+    from cappuccino_core.cge.generate import real_hourly
+    from cappuccino_core.config import load_settings
+    from cappuccino_core.data.store import BarStore
+
+    sample = Path(__file__).resolve().parents[3] / "data" / "sample"
+    five = pl.read_parquet(sample / "BINANCE_BTCUSDT_5m.parquet")
+    five = five.with_columns(*(pl.col(c) * 2.0 for c in ("open", "high", "low", "close")))  # tell it apart
+    dest = BarStore(tmp_path / "data").path("binance", "BTC/USDT", "5m")
+    dest.parent.mkdir(parents=True)
+    five.write_parquet(dest)
+    s = load_settings(paths={"data_root": tmp_path / "data", "sample_dir": sample})
+    frames, sources = real_hourly(s, ["BTC/USDT", "ETH/USDT"])
+    assert sources["BTC/USDT"].startswith("store binance:BTC/USDT:1h ")
+    assert sources["ETH/USDT"].startswith("BINANCE_ETHUSDT_1h.parquet ")
+    btc = frames["BTC/USDT"]
+    assert (btc["time"].diff().drop_nulls() >= timedelta(hours=1)).all()  # hourly: resampled from 5m
+    first = five.filter(pl.col("time") < btc["time"][0] + timedelta(hours=1)).filter(
+        pl.col("time") >= btc["time"][0]
+    )
+    assert btc["close"][0] == pytest.approx(first["close"][-1])  # the store's (doubled) prices
+    empty = load_settings(paths={"data_root": tmp_path / "none", "sample_dir": sample})
+    _, src2 = real_hourly(empty, ["BTC/USDT"])
+    assert src2["BTC/USDT"].startswith("BINANCE_BTCUSDT_1h.parquet ")
