@@ -121,8 +121,10 @@ def bridge_subhour(log_path: np.ndarray, sigma: np.ndarray, k: int, rng: np.rand
 
 def subhour_fit(fit: AssetFit, k: int) -> AssetFit:
     """The hourly volume model at 1/k of an hour: quote volume per sub-bar ~ 1/k of the hour's, with the
-    regressor ln|r| about 0.5 ln k lower at the sub-bar's volatility."""
-    return replace(fit, volume_c0=fit.volume_c0 - np.log(k) + 0.5 * fit.volume_c1 * np.log(k))
+    regressors ln|r| and ln sigma about 0.5 ln k lower at the sub-bar's volatility."""
+    return replace(
+        fit, volume_c0=fit.volume_c0 - np.log(k) + 0.5 * (fit.volume_c1 + fit.volume_c2) * np.log(k)
+    )
 
 
 def scenario_frames(batch: ScenarioBatch, timeframe: str, seed: int) -> tuple[dict[str, pl.DataFrame], int]:

@@ -78,11 +78,15 @@ def test_fit_recovers_known_garch_t_parameters() -> None:
     btc = _garch_t_prices(30_000, 0.07, 0.90, 5.0, 0.005, rng)
     eth = _garch_t_prices(30_000, 0.05, 0.93, 6.0, 0.007, rng)
     fit = fit_hourly({"BTC/USDT": _frame(btc), "ETH/USDT": _frame(eth)}, hours=30_000)
-    b = fit.asset("BTC/USDT")
-    assert b.alpha == pytest.approx(0.07, abs=0.02) and b.beta == pytest.approx(0.90, abs=0.03)
-    assert b.nu == pytest.approx(5.0, abs=1.2)
+    b = fit.asset("BTC/USDT")  # the arch record
+    assert b.alpha_raw == pytest.approx(0.07, abs=0.02) and b.beta_raw == pytest.approx(0.90, abs=0.03)
+    assert b.nu_raw == pytest.approx(5.0, abs=1.2)
+    assert fit.asset("ETH/USDT").nu_raw == pytest.approx(6.0, abs=1.8)
     assert b.vol_annual == pytest.approx(0.005 * np.sqrt(8760), rel=0.15)
-    assert fit.asset("ETH/USDT").nu == pytest.approx(6.0, abs=1.8)
+    # the moment-matched simulation parameters reproduce the series' moments
+    for a in fit.assets.values():
+        assert a.moments_sim["excess_kurtosis"] == pytest.approx(a.moments_real["excess_kurtosis"], rel=0.5)
+        assert a.moments_sim["acf_abs_1"] == pytest.approx(a.moments_real["acf_abs_1"], abs=0.05)
 
 
 def test_fit_needs_btc_and_enough_common_hours() -> None:
