@@ -14,8 +14,8 @@ week): ``dispersion_1y`` (sd of the one-year log return), ``dispersion_ratio`` (
 annualised volatility: 1 for a random walk, ~0.5 when the path is pulled back to an anchor) and
 ``share_above_100`` (share of one-year log returns above ln 2, i.e. +100%).
 
-The real range of a per-year fact is its range over the one-year windows; of a dispersion fact, its range
-over the real coins.
+The real range of a per-year fact is its range over the one-year windows; of a per-set fact (dispersion,
+share above +100%), its range over the real coins.
 """
 
 from __future__ import annotations
@@ -52,9 +52,9 @@ LABELS = {
     "ann_vol": "annualised volatility",
     "excess_kurtosis": "excess kurtosis of hourly log returns",
     "max_move": "largest 1 h move in a year (log)",
-    "acf_abs_1": "autocorrelation of |r|, lag 1 h",
-    "acf_abs_24": "autocorrelation of |r|, lag 24 h",
-    "acf_abs_168": "autocorrelation of |r|, lag 168 h",
+    "acf_abs_1": "autocorrelation of abs(r), lag 1 h",
+    "acf_abs_24": "autocorrelation of abs(r), lag 24 h",
+    "acf_abs_168": "autocorrelation of abs(r), lag 168 h",
     "btc_eth_corr": "BTC-ETH hourly return correlation",
     "volume_acf_1": "log-volume autocorrelation, lag 1 h",
     "volume_acf_24": "log-volume autocorrelation, lag 24 h",
@@ -259,7 +259,7 @@ def fact_table(rows: list[dict]) -> FactTable:
 
 def real_range(table: FactTable, ticker: str, fact: str) -> tuple[float, float]:
     """The real range of a fact: over years (per-year facts) or over the real coins (dispersion facts)."""
-    who = "all" if fact in ("dispersion_ratio",) else ticker
+    who = "all" if fact in PER_SET else ticker
     return table.value("real", who, fact, "lo"), table.value("real", who, fact, "hi")
 
 

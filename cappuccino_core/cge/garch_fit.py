@@ -238,7 +238,7 @@ MOMENT_SCALE = {
     "excess_kurtosis": 0.3,
     "max_move_sd": 0.15,
     "acf_abs_1": 0.03,
-    "acf_abs_24": 0.01,
+    "acf_abs_24": 0.005,
     "acf_abs_168": 0.02,
 }
 PILOT_GRID_PATHS = 12
