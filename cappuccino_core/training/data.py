@@ -83,11 +83,21 @@ def synthetic_windows(settings: Settings, timeframe: str, n_real_hours: int) -> 
     from cappuccino_core.cge import augment
     from cappuccino_core.cge.generate import latest_set
 
-    # Sized on all pre-holdout hours, rounded up, plus a 30% margin for the windows' indicator warm-ups:
-    # every CPCV split (and the final fit) then takes exactly its share from them (cv.mix_segments).
-    n_real_windows = -(-n_real_hours // cfg.synthetic_window_bars)
-    plan = augment.mix_plan(max(1, n_real_windows), cfg.synthetic_share)
-    n_synthetic = int(np.ceil(plan.n_synthetic * 1.3)) + 1
+    # Enough whole windows for the share on ALL pre-holdout rows (the final fit), each window counted by the
+    # rows it keeps at this timeframe after the features' warm-up: every CPCV split (which trains on fewer
+    # real rows) and the final fit then take exactly their share from them (cv.mix_segments).
+    from cappuccino_core.features.indicators import resolve_indicators, warmup_of
+
+    tf_hours = max(1, timeframe_seconds(timeframe) // 3600)
+    bars = cfg.synthetic_window_bars // tf_hours
+    usable = bars - warmup_of(resolve_indicators(settings.features.indicators)) - 1  # - 1: bucket trimming
+    if usable < 2:
+        raise ValueError(
+            f"training.synthetic_window_bars = {cfg.synthetic_window_bars} h holds {bars} {timeframe} bars, "
+            f"too few for the features' warm-up: raise it or set training.synthetic_share = 0"
+        )
+    need = cfg.synthetic_share / (1.0 - cfg.synthetic_share) * (n_real_hours // tf_hours)
+    n_synthetic = int(np.ceil(need / usable)) + 1
     scenarios = latest_set(settings.cge.output_dir)
     wins = augment.synthetic_windows(
         scenarios, settings.data.tickers, n_synthetic, cfg.synthetic_window_bars, seed=cfg.seed

@@ -58,9 +58,9 @@ def test_cge_windows_join_training_folds_only(tmp_path: Path, sample_dir: Path) 
     h = holdout_time(s, "1h")
     ds = build_training_dataset(s, "1h", 5, h)
     synth = [(a, b) for a, b in ds.segments if ds.source[a] == SOURCE_SYNTHETIC]
-    n_real_windows = -(-int((ds.times[ds.source == SOURCE_REAL] < h).sum() + ds.spec.warmup) // 300)
-    # sized for 30% of all pre-holdout rows, rounded up, with a 30% margin for the windows' warm-ups
-    assert len(synth) == int(np.ceil(round(n_real_windows * 0.3 / 0.7) * 1.3)) + 1
+    real_hours = int((ds.times[ds.source == SOURCE_REAL] < h).sum() + ds.spec.warmup)
+    # sized for 30% of all pre-holdout rows, each window counted by the rows it keeps after the warm-up
+    assert len(synth) == int(np.ceil(0.3 / 0.7 * real_hours / (300 - ds.spec.warmup - 1))) + 1
     assert ds.spec.extra["fit_rows"] == int(((ds.source == SOURCE_REAL) & (ds.times < h)).sum())
     for sp in split_dataset(ds, 5, 2, 10, 10, before=h):  # no share given: every window joins every split
         assert all(seg in sp.train for seg in synth)
@@ -89,5 +89,11 @@ def test_cge_windows_become_whole_coarse_bars(
     with caplog.at_level(logging.WARNING, logger="cappuccino_core.data.resample"):
         ds = build_training_dataset(s, "4h", 5, holdout_time(s, "4h"))
     assert "incomplete" not in caplog.text
+    # the final fit's set (all pre-holdout real rows) gets its exact 30% at 4h too, warm-ups and all
+    from cappuccino_core.training.cv import RealBarIndex, mix_segments, synthetic_segments
+
+    real = RealBarIndex(ds, holdout_time(s, "4h")).segments
+    train = mix_segments(real, synthetic_segments(ds), 0.3, min_segment_len=6)
+    assert synthetic_row_share(ds, train) == pytest.approx(0.3, abs=0.002)
     synthetic = ds.times[ds.source == SOURCE_SYNTHETIC]
     assert len(synthetic) > 0 and (synthetic % (4 * 3600 * 10**9) == 0).all()
