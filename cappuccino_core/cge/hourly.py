@@ -111,12 +111,6 @@ def regime_corr(C: np.ndarray, R: RegimeParams) -> np.ndarray:
     return (1.0 - w) * C + w * np.eye(n)
 
 
-def equicorr_cholesky(n: int, rho: float) -> np.ndarray:
-    c = np.full((n, n), rho)
-    np.fill_diagonal(c, 1.0)
-    return np.linalg.cholesky(c)
-
-
 def _wh_base(zeta: np.ndarray, nu: np.ndarray) -> np.ndarray:
     c = 2.0 / (9.0 * nu)
     return np.maximum(1.0 - c + zeta * np.sqrt(c), WH_FLOOR)

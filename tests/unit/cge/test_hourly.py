@@ -8,7 +8,7 @@ from scipy import stats
 
 from cappuccino_core.cge.bands import place_in_bands
 from cappuccino_core.cge.dynamics import simulate_macro
-from cappuccino_core.cge.hourly import AssetArrays, anchor_path, equicorr_cholesky, simulate_batch
+from cappuccino_core.cge.hourly import AssetArrays, anchor_path, regime_corr, simulate_batch
 from cappuccino_core.cge.regimes import REGIMES, SHOCKS, regime
 from cappuccino_core.cge.scenarios import scenario_streams
 
@@ -96,11 +96,19 @@ def test_jump_compensation_keeps_crisis_paths_on_their_anchor(cal, hourly_calibr
     assert expected[0] < -1.0  # without the term crisis paths drift > 1 log point a year off their anchor
 
 
-def test_cholesky_gives_the_equicorrelation() -> None:
-    L = equicorr_cholesky(4, 0.8)
-    c = L @ L.T
-    np.testing.assert_allclose(np.diag(c), 1.0)
-    np.testing.assert_allclose(c[np.triu_indices(4, 1)], 0.8)
+def test_regime_correlation_moves_the_mean_by_the_offset_and_stays_positive_definite() -> None:
+    from dataclasses import replace
+
+    C = np.array([[1.0, 0.8, 0.6], [0.8, 1.0, 0.5], [0.6, 0.5, 1.0]])  # mean off-diagonal 0.633
+    up = regime_corr(C, replace(regime("crisis"), rho_offset=0.15))
+    down = regime_corr(C, replace(regime("bull"), rho_offset=-0.05))
+    off = ~np.eye(3, dtype=bool)
+    assert up[off].mean() == pytest.approx(C[off].mean() + 0.15)
+    assert down[off].mean() == pytest.approx(C[off].mean() - 0.05)
+    for m in (up, down):
+        np.testing.assert_allclose(np.diag(m), 1.0)
+        assert np.linalg.eigvalsh(m).min() > 0
+    assert (up[off] > C[off]).all() and (down[off] < C[off]).all()  # every pair moves the same way
 
 
 def test_batch_composition_does_not_change_a_path(cal, hourly_calibration) -> None:
