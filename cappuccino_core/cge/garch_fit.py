@@ -1,22 +1,22 @@
-"""Estimating the hourly layer on real bars: GARCH(1,1)-t per asset (the ``arch`` package), beta to BTC,
-cross-asset correlation, plus the volume and intra-bar range models the augmentation uses.
+"""Estimating the hourly layer on real bars (:func:`fit_hourly`): per asset a GARCH(1,1)-t by ``arch`` (kept as
+the raw record), then the simulation's alpha, beta, nu and the shared slow volatility factor by MOMENT MATCHING
+(:func:`match_moments`: a grid, simulated with the hourly layer's own primitives, against the median over
+one-year windows of excess kurtosis, the largest move in sd units and the |r| autocorrelation at 1/24/168 h;
+the best grid points re-judged on an independent pilot), hour-of-day / day-of-week volatility profiles, beta
+to BTC, the pairwise correlation matrix (plus the shock correlation that reproduces it in simulation), the
+volume model and the intra-bar range scale.
 
-Input: the bundled real sample ``{sample_dir}/{VENUE}_{BASE}{QUOTE}_1h.parquet`` (canonical columns
-time/open/high/low/close/volume) or, for a ticker not in it, ``{real_dir}/{VENUE}_{BASE}{QUOTE}_1h.feather``
-(columns date/open/...), both read by ``cappuccino_core.data.sources.files``.
-Returns are hourly log returns over the most recent ``hours`` bars that all tickers
-share, only between consecutive hours (a return across a missing bar is dropped, never stretched).
+Input: frames per ticker (``generate.real_hourly`` reads the bar store, then the bundled sample
+``{sample_dir}/{VENUE}_{BASE}{QUOTE}_1h.parquet``, then ``{real_dir}/{VENUE}_{BASE}{QUOTE}_1h.feather``).
+Returns are hourly log returns over the most recent ``hours`` bars that all tickers share, only between
+consecutive hours (a return across a missing bar is dropped, never stretched).
 
-Volatility targeting: with the fitted alpha and Student-t tails (nu ~ 3.3 for BTC) the realised volatility of
-a simulated year is skewed: its median sits well below the process's unconditional volatility (0.6x for BTC).
-The observed sample volatility is one such realisation, so each asset gets ``vol_correction``: the factor
-that makes the MEDIAN realised volatility of a simulated year equal the estimated one (from a fixed-seed
-pilot simulation of the fitted GARCH-t; exact because the GARCH scales linearly with its target).
+Volatility targeting: the level is the median realised volatility of the one-year windows; ``vol_correction``
+makes the MEDIAN realised volatility of a simulated year equal it (a fixed-seed pilot at the chosen
+parameters; exact because the process scales linearly with its target).
 
 The fit is saved as JSON (:meth:`HourlyCalibration.save`) and reused: generating a scenario set does not
-refit. Hourly crypto GARCH fits sit on the IGARCH boundary (alpha + beta = 1 for BTC); simulation needs a
-stationary variance, so persistence is capped at ``PERSISTENCE_CAP`` (beta lowered, alpha kept) and the raw
-estimates are stored beside the capped ones.
+refit. The grid's persistence stays at or below ``PERSISTENCE_CAP`` (a stationary variance).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class AssetFit:
     vol_annual: float  # sample volatility of hourly log returns, annualised (sqrt(8760))
     alpha: float  # GARCH alpha used by the simulation
     beta: float  # GARCH beta used by the simulation (persistence capped)
-    nu: float  # Student-t degrees of freedom (bounded to NU_BOUNDS)
+    nu: float  # tail parameter of the shocks (chi-square degrees of freedom of the mixing)
     beta_btc: float  # OLS beta of hourly returns on BTC's
     alpha_raw: float
     beta_raw: float
@@ -308,22 +308,36 @@ def pilot_returns(
     return np.sqrt(g * v * q2) * z
 
 
-def _grid() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    mesh = np.meshgrid(GRID_ALPHA, GRID_PERSISTENCE, GRID_NU, indexing="ij")
+@dataclass(frozen=True)
+class MomentGrid:
+    """The parameter points moment matching tries (tests use a small one)."""
+
+    alpha: tuple[float, ...] = GRID_ALPHA
+    persistence: tuple[float, ...] = GRID_PERSISTENCE
+    nu: tuple[float, ...] = GRID_NU
+    slow: tuple[float, ...] = GRID_SLOW
+
+
+def _grid(grid: MomentGrid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    mesh = np.meshgrid(grid.alpha, grid.persistence, grid.nu, indexing="ij")
     a, p, nu = (m.ravel() for m in mesh)
     return a, p - a, nu
 
 
 def match_moments(
-    real: dict[str, dict[str, float]], profiles: dict[str, np.ndarray], paths: int = PILOT_GRID_PATHS
+    real: dict[str, dict[str, float]],
+    profiles: dict[str, np.ndarray],
+    paths: int = PILOT_GRID_PATHS,
+    grid: MomentGrid | None = None,
 ) -> tuple[float, dict[str, tuple[float, float, float, float, dict[str, float]]]]:
     """Grid moment matching: the shared slow-factor sd and, per asset, (alpha, beta, nu) minimising the
     distance between the medians of simulated one-year moments and the real ones. Returns (slow sd,
     {asset: (alpha, beta, nu, median realised vol / unconditional, simulated moments)})."""
-    a, b, nu = _grid()
+    grid = grid or MomentGrid()
+    a, b, nu = _grid(grid)
     best_total, best_sd = np.inf, 0.0
     losses: dict[str, np.ndarray] = {}
-    for sd in GRID_SLOW:
+    for sd in grid.slow:
         per: dict[str, np.ndarray] = {}
         for t, tgt in real.items():
             r = pilot_returns(a, b, nu, sd, profiles[t], paths)
@@ -471,7 +485,10 @@ def _attenuation_corrected(C: np.ndarray, assets: dict[str, AssetFit], slow_sd: 
 
 
 def fit_hourly(
-    frames: dict[str, pl.DataFrame], hours: int = 35040, sources: dict[str, str] | None = None
+    frames: dict[str, pl.DataFrame],
+    hours: int = 35040,
+    sources: dict[str, str] | None = None,
+    grid: MomentGrid | None = None,
 ) -> HourlyCalibration:
     """Fit every ticker's hourly layer on the last ``hours`` common bars: GARCH(1,1)-t by ``arch`` (kept as
     the raw record), then alpha, beta, nu and the shared slow volatility factor by moment matching
@@ -509,7 +526,7 @@ def fit_hourly(
         vprof[t] = vol_profile(r, times)
         profiles[t] = week_profile(*vprof[t])
         year_vol[t] = float(np.median([np.std(r[c]) for c in chunks]) * np.sqrt(HOURS_PER_YEAR))
-    slow_sd, chosen = match_moments(real, profiles)
+    slow_sd, chosen = match_moments(real, profiles, grid=grid)
     for t, (a_, b_, nu_, _, sim_) in chosen.items():  # the volatility correction from a larger pilot
         one = (np.array([a_]), np.array([b_]), np.array([nu_]))
         rv = pilot_returns(*one, slow_sd, profiles[t], PILOT_VOL_PATHS, seed=PILOT_SEED + 1)

@@ -13,6 +13,7 @@ import pytest
 from cappuccino_core.cge.garch_fit import (
     PERSISTENCE_CAP,
     HourlyCalibration,
+    MomentGrid,
     fit_hourly,
     median_vol_ratio,
 )
@@ -77,7 +78,8 @@ def test_fit_recovers_known_garch_t_parameters() -> None:
     rng = np.random.default_rng(3)
     btc = _garch_t_prices(30_000, 0.07, 0.90, 5.0, 0.005, rng)
     eth = _garch_t_prices(30_000, 0.05, 0.93, 6.0, 0.007, rng)
-    fit = fit_hourly({"BTC/USDT": _frame(btc), "ETH/USDT": _frame(eth)}, hours=30_000)
+    small = MomentGrid(alpha=(0.05, 0.07), persistence=(0.93, 0.97), nu=(5.0, 6.0), slow=(0.0, 0.3))
+    fit = fit_hourly({"BTC/USDT": _frame(btc), "ETH/USDT": _frame(eth)}, hours=30_000, grid=small)
     b = fit.asset("BTC/USDT")  # the arch record
     assert b.alpha_raw == pytest.approx(0.07, abs=0.02) and b.beta_raw == pytest.approx(0.90, abs=0.03)
     assert b.nu_raw == pytest.approx(5.0, abs=1.2)
