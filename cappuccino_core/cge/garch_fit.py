@@ -1,5 +1,5 @@
-"""Estimating the hourly layer on real bars (:func:`fit_hourly`): per asset a GARCH(1,1)-t by ``arch`` (kept as
-the raw record), then the simulation's alpha, beta, nu and the shared slow volatility factor by MOMENT MATCHING
+"""Estimating the hourly layer on real bars (:func:`fit_hourly`): per asset a GARCH(1,1)-t by ``arch`` (the
+raw record), then the simulation's alpha, beta, nu and the shared slow volatility factor by moment matching
 (:func:`match_moments`: a grid, simulated with the hourly layer's own primitives, against the median over
 one-year windows of excess kurtosis, the largest move in sd units and the |r| autocorrelation at 1/24/168 h;
 the best grid points re-judged on an independent pilot), hour-of-day / day-of-week volatility profiles, beta
