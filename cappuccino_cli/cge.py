@@ -91,13 +91,53 @@ def generate(
     )
 
 
+FactsOption = typer.Option(
+    False, "--facts", help="stylised facts, synthetic per regime beside real bars (table + PNG)"
+)
+FactsOutOption = typer.Option(
+    None, "--out", "-o", help="facts PNG (default: reports_dir/cge_facts_<set>.png)"
+)
+
+
+def _describe_facts(settings: Settings, sset, ticker: str | None, out: Path | None) -> None:
+    from cappuccino_core.cge.facts import describe_facts, facts_plot, markdown
+    from cappuccino_core.cge.garch_fit import REFERENCE, base_asset, load_real_hourly
+
+    tickers = list(sset.tickers)
+    who = ticker or next((t for t in tickers if base_asset(t) == REFERENCE), tickers[0])
+    if who not in tickers:
+        raise ValueError(f"{who} not in the set's tickers {tickers}")
+    # the longest real history first (cge.real_data_dir), the bundled sample for what it lacks
+    frames, sources = load_real_hourly(
+        tickers, settings.data.venue, settings.cge.real_data_dir, settings.paths.sample_dir
+    )
+    table = describe_facts(sset, frames)
+    kinds = [k for k in ("normal", "bull", "bear", "crisis") if (table.rows["kind"] == k).any()]
+    console.print(
+        f"stylised facts of {who}: synthetic median (5-95%) per regime; real median [range]", markup=False
+    )
+    console.print(f"real bars: {', '.join(sorted(set(v.split()[0] for v in sources.values())))}")
+    console.print(markdown(table, who, kinds), markup=False, soft_wrap=True)
+    path = facts_plot(table, who, out or settings.paths.reports_dir / f"cge_facts_{sset.path.name}.png")
+    console.print(f"wrote {path}")
+
+
 @app.command("describe", help="Per-regime statistics: volatility, 1y return, drawdown, macro paths.")
-def describe(config: Path | None = ConfigOption, set_path: Path | None = SetOption) -> None:
+def describe(
+    config: Path | None = ConfigOption,
+    set_path: Path | None = SetOption,
+    facts: bool = FactsOption,
+    ticker: str | None = TickerOption,
+    out: Path | None = FactsOutOption,
+) -> None:
     from cappuccino_core.cge.describe import asset_summary, macro_summary
 
     settings = settings_or_exit(config)
     try:
         sset = _open_set(settings, set_path)
+        if facts:
+            _describe_facts(settings, sset, ticker, out)
+            return
     except (FileNotFoundError, ValueError) as exc:
         raise fail(str(exc)) from None
     console.print(

@@ -9,7 +9,8 @@ test folds stay real-only (:func:`assert_real_only`).
 Synthetic bars get a full OHLCV so every TA indicator is meaningful on them: open = previous close; high/low
 from the exact Brownian-bridge maximum/minimum given the bar's return, with the intra-bar volatility = the
 fitted range scale x the path's own causal EWMA volatility; volume from the model fitted to real bars,
-ln(quote volume) = c0 + c1 ln(|r| + 1e-4) + AR(1) noise, divided by the close.
+ln(quote volume) = c0 + c1 ln(|r| + 1e-4) + hour-of-day and day-of-week effects (on the bar's own clock) +
+a slow plus a fast AR(1) (persistence at 1 / 24 / 168 h as the real residual's), divided by the close.
 
 Handing windows to the features builder (``cappuccino_core.features.builder.build_dataset``): concatenate
 them with :func:`concat_windows` (real windows first, in time order; synthetic windows after them, ordered so
@@ -28,6 +29,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import polars as pl
+from scipy.signal import lfilter
 
 from cappuccino_core.cge.garch_fit import ABS_RETURN_FLOOR, AssetFit, HourlyCalibration, ewma_sigma
 from cappuccino_core.cge.store import CALIBRATION_FILE, ScenarioSet
@@ -80,6 +82,22 @@ def real_windows(frames: Window, window_len: int, *, train_end: datetime | None 
     return [{t: df.slice(s, e - s).with_columns(tag) for t, df in frames.items()} for s, e in bounds]
 
 
+def ar1(phi: float, e: np.ndarray) -> np.ndarray:
+    """Stationary unit-variance AR(1) driven by standard normals ``e``."""
+    e = e.copy()
+    e[0] /= np.sqrt(max(1.0 - phi * phi, 1e-12))
+    return lfilter([np.sqrt(max(1.0 - phi * phi, 0.0))], [1.0, -phi], e)
+
+
+def volume_noise(fit: AssetFit, rng: np.random.Generator, n: int) -> np.ndarray:
+    """The volume residual u: a slow plus a fast stationary AR(1), total sd ``volume_sd``."""
+    e = rng.standard_normal((2, n))
+    w = fit.volume_w_slow
+    return fit.volume_sd * (
+        np.sqrt(w) * ar1(fit.volume_phi_slow, e[0]) + np.sqrt(1 - w) * ar1(fit.volume_phi, e[1])
+    )
+
+
 def synthetic_bars(
     close: np.ndarray, sigma: np.ndarray, fit: AssetFit, rng: np.random.Generator, times: pl.Series
 ) -> pl.DataFrame:
@@ -92,12 +110,17 @@ def synthetic_bars(
     # exact maximum / minimum of a Brownian bridge from 0 to r with volatility s over one bar
     up = 0.5 * (r + np.sqrt(r * r - 2.0 * s * s * np.log1p(-u1)))
     down = 0.5 * (r - np.sqrt(r * r - 2.0 * s * s * np.log1p(-u2)))
-    e = rng.standard_normal(r.size) * fit.volume_sd
-    noise = np.empty_like(e)
-    noise[0] = e[0] / np.sqrt(max(1.0 - fit.volume_phi**2, 1e-6))
-    for h in range(1, e.size):
-        noise[h] = fit.volume_phi * noise[h - 1] + e[h]
-    quote_volume = np.exp(fit.volume_c0 + fit.volume_c1 * np.log(np.abs(r) + ABS_RETURN_FLOOR) + noise)
+    noise = volume_noise(fit, rng, r.size)
+    hours = times.dt.hour().to_numpy()
+    days = times.dt.weekday().to_numpy() - 1
+    season = np.asarray(fit.volume_profile_hod)[hours] + np.asarray(fit.volume_profile_dow)[days]
+    quote_volume = np.exp(
+        fit.volume_c0
+        + fit.volume_c1 * np.log(np.abs(r) + ABS_RETURN_FLOOR)
+        + fit.volume_c2 * np.log(sigma)
+        + season
+        + noise
+    )
     return pl.DataFrame(
         {
             TIME: times,

@@ -77,10 +77,17 @@ class MacroPath:
 
 
 def transition(
-    cal: Calibration, R: RegimeParams, exo: Exo, sol: Solution, e: np.ndarray, pi_4q: float
+    cal: Calibration,
+    R: RegimeParams,
+    exo: Exo,
+    sol: Solution,
+    e: np.ndarray,
+    pi_4q: float,
+    pi_3q: float | None = None,
 ) -> Exo:
-    """Next quarter's exogenous state from this quarter's state and solution, the shocks e (len(SHOCKS),)
-    and pi_4q, the mean annualised inflation of the last four quarters (this one included)."""
+    """Next quarter's exogenous state from this quarter's state and solution, the shocks e (len(SHOCKS),),
+    pi_4q, the mean annualised inflation of the last four quarters (this one included), and pi_3q, that of
+    the last three (the Taylor rule's history next quarter; default pi_4q)."""
     prm = cal.params
     grow = np.exp((R.tfp_growth + R.labour_growth) / 4.0)  # potential output, one quarter
     rk_rel = sol.rk / sol.rk.mean()
@@ -102,6 +109,8 @@ def transition(
         Sc=exo.Sc * (1.0 + prm.coin_issuance / 4.0),
         G=exo.G * grow,
         I0=exo.I0 * grow,
+        Zref=exo.Zref * grow,
+        pi_prev3=pi_4q if pi_3q is None else pi_3q,
     )
 
 
@@ -165,7 +174,9 @@ def simulate_macro(
         if not converged:
             rows.append([*rows[-1][:-1], float(METHOD_CODE["failed"])])
             continue
-        nxt = transition(cal, R, exo, sol, shocks[t], float(np.mean(recent_pi[-4:])))
+        nxt = transition(
+            cal, R, exo, sol, shocks[t], float(np.mean(recent_pi[-4:])), float(np.mean(recent_pi[-3:]))
+        )
         res, calls = solve_period(cal, exo, x, nxt, tol=tol, steps=homotopy_steps)
         stats.add(res, calls)
         if not res.converged:

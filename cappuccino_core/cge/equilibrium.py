@@ -57,7 +57,13 @@ class System:
         self.sumK = float(exo.K.sum())
         self.aT = cal.a.T.copy()
         # constant parts of the log equations
-        self.c_va = np.log(cal.ay) - np.log(exo.A * cal.b) - (1.0 - cal.beta) * np.log(exo.K)
+        self.util = (1.0 - cal.beta) * prm.utilisation  # effective capital K (Z / Zref)^utilisation
+        self.c_va = (
+            np.log(cal.ay)
+            - np.log(exo.A * cal.b)
+            - (1.0 - cal.beta) * np.log(exo.K)
+            + self.util * np.log(exo.Zref)
+        )
         self.c_lab = np.log(exo.w) - np.log(cal.beta) - np.log(cal.ay)
         self.c_cap = np.log(exo.K) - np.log(1.0 - cal.beta) - np.log(cal.ay)
         self.log_tau = np.log(cal.tau)
@@ -67,8 +73,15 @@ class System:
         self.uc0 = -exo.pi_e + exo.rp + cal.delta  # user cost = i + uc0
         self.log_sumK = np.log(self.sumK)
         self.okun_y = prm.phi_y * cal.okun
-        self.arg0 = cal.taylor_x0 - prm.phi_pi * prm.pi_star + self.okun_y * prm.U0 + exo.eps_m
-        self.pi_scale = 4.0 / exo.cpi_prev
+        # Taylor rule on four-quarter inflation: (this quarter annualised + 3 x the previous three) / 4
+        self.arg0 = (
+            cal.taylor_x0
+            - prm.phi_pi * prm.pi_star
+            + prm.phi_pi * 0.75 * exo.pi_prev3
+            + self.okun_y * prm.U0
+            + exo.eps_m
+        )
+        self.pi_scale = 1.0 / exo.cpi_prev  # x 4 (annualised) / 4 (one quarter of the four)
         self.c_pc = (
             np.log(exo.Sc)
             - np.log(cal.theta0 * exo.Ac)
@@ -93,7 +106,7 @@ class System:
         rkK = rk * self.K
         r = np.empty(N_VARS)
         r[0:3] = lp - np.log(cal.ay * py + self.aT @ p)  # 1. zero profit
-        r[3:6] = x[Z] - cal.beta * x[L] + self.c_va  # 2. value added
+        r[3:6] = (1.0 - self.util) * x[Z] - cal.beta * x[L] + self.c_va  # 2. value added
         r[6:9] = x[L] - lpy - x[Z] + self.c_lab  # 3. labour demand
         r[9:12] = x[RK] - lpy - x[Z] + self.c_cap  # 4. capital rent
         r[12] = x[YH] - np.log(exo.w * Lv.sum() + rkK.sum())  # 5. income
@@ -128,7 +141,7 @@ class System:
         J[0:3, P] = np.eye(3) - self.aT * p[None, :] / D[:, None]
         J[0 + e3, 3 + e3] = -cal.ay * py / D
         # 2-4. value added, labour, capital
-        J[3 + e3, 6 + e3] = 1.0
+        J[3 + e3, 6 + e3] = 1.0 - self.util
         J[3 + e3, 9 + e3] = -cal.beta
         J[6 + e3, 9 + e3] = 1.0
         J[6 + e3, 3 + e3] = -1.0

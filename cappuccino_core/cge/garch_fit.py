@@ -1,22 +1,22 @@
-"""Estimating the hourly layer on real bars: GARCH(1,1)-t per asset (the ``arch`` package), beta to BTC,
-cross-asset correlation, plus the volume and intra-bar range models the augmentation uses.
+"""Estimating the hourly layer on real bars (:func:`fit_hourly`): per asset a GARCH(1,1)-t by ``arch`` (the
+raw record), then the simulation's alpha, beta, nu and the shared slow volatility factor by moment matching
+(:func:`match_moments`: a grid, simulated with the hourly layer's own primitives, against the median over
+one-year windows of excess kurtosis, the largest move in sd units and the |r| autocorrelation at 1/24/168 h;
+the best grid points re-judged on an independent pilot), hour-of-day / day-of-week volatility profiles, beta
+to BTC, the pairwise correlation matrix (plus the shock correlation that reproduces it in simulation), the
+volume model and the intra-bar range scale.
 
-Input: the bundled real sample ``{sample_dir}/{VENUE}_{BASE}{QUOTE}_1h.parquet`` (canonical columns
-time/open/high/low/close/volume) or, for a ticker not in it, ``{real_dir}/{VENUE}_{BASE}{QUOTE}_1h.feather``
-(columns date/open/...), both read by ``cappuccino_core.data.sources.files``.
-Returns are hourly log returns over the most recent ``hours`` bars that all tickers
-share, only between consecutive hours (a return across a missing bar is dropped, never stretched).
+Input: frames per ticker (``generate.real_hourly`` reads the bar store, then the bundled sample
+``{sample_dir}/{VENUE}_{BASE}{QUOTE}_1h.parquet``, then ``{real_dir}/{VENUE}_{BASE}{QUOTE}_1h.feather``).
+Returns are hourly log returns over the most recent ``hours`` bars that all tickers share, only between
+consecutive hours (a return across a missing bar is dropped, never stretched).
 
-Volatility targeting: with the fitted alpha and Student-t tails (nu ~ 3.3 for BTC) the realised volatility of
-a simulated year is skewed: its median sits well below the process's unconditional volatility (0.6x for BTC).
-The observed sample volatility is one such realisation, so each asset gets ``vol_correction``: the factor
-that makes the MEDIAN realised volatility of a simulated year equal the estimated one (from a fixed-seed
-pilot simulation of the fitted GARCH-t; exact because the GARCH scales linearly with its target).
+Volatility targeting: the level is the median realised volatility of the one-year windows; ``vol_correction``
+makes the MEDIAN realised volatility of a simulated year equal it (a fixed-seed pilot at the chosen
+parameters; exact because the process scales linearly with its target).
 
 The fit is saved as JSON (:meth:`HourlyCalibration.save`) and reused: generating a scenario set does not
-refit. Hourly crypto GARCH fits sit on the IGARCH boundary (alpha + beta = 1 for BTC); simulation needs a
-stationary variance, so persistence is capped at ``PERSISTENCE_CAP`` (beta lowered, alpha kept) and the raw
-estimates are stored beside the capped ones.
+refit. The grid's persistence stays at or below ``PERSISTENCE_CAP`` (a stationary variance).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ PERSISTENCE_CAP = 0.99  # half-life of a volatility shock ~69 hours
 NU_BOUNDS = (2.5, 30.0)  # standardised Student-t needs nu > 2
 REFERENCE = "BTC"  # the CGE's crypto price Pc is BTC's anchor; betas are to BTC
 ABS_RETURN_FLOOR = 1e-4  # volume model regressor: ln(|r| + floor)
-CALIBRATION_FORMAT = 1
+CALIBRATION_FORMAT = 2
 PILOT_PATHS, PILOT_SEED = 128, 20250701
 
 
@@ -48,7 +48,7 @@ class AssetFit:
     vol_annual: float  # sample volatility of hourly log returns, annualised (sqrt(8760))
     alpha: float  # GARCH alpha used by the simulation
     beta: float  # GARCH beta used by the simulation (persistence capped)
-    nu: float  # Student-t degrees of freedom (bounded to NU_BOUNDS)
+    nu: float  # tail parameter of the shocks (chi-square degrees of freedom of the mixing)
     beta_btc: float  # OLS beta of hourly returns on BTC's
     alpha_raw: float
     beta_raw: float
@@ -61,6 +61,15 @@ class AssetFit:
     range_scale: float  # mean ln(H/L) / (sqrt(8/pi) x EWMA sigma): Brownian range calibration
     vol_correction: float  # unconditional / median realised volatility of a simulated year (pilot)
     n_obs: int
+    vol_profile_hod: list[float]  # volatility multiplier by hour of day (UTC), mean square 1
+    vol_profile_dow: list[float]  # by day of week, Monday first, mean square 1
+    volume_profile_hod: list[float]  # additive ln(quote volume) effect by hour of day (mean 0)
+    volume_profile_dow: list[float]  # by day of week (mean 0)
+    volume_c2: float  # + c2 ln(causal EWMA sigma): volume follows the volatility regime
+    volume_phi_slow: float  # volume residual u = slow AR(1) + fast AR(1) (phi = volume_phi)
+    volume_w_slow: float  # share of Var u in the slow component
+    moments_real: dict[str, float]  # the matched moments: real (median over one-year windows)
+    moments_sim: dict[str, float]  # and simulated at the chosen parameters
 
 
 @dataclass(frozen=True)
@@ -68,12 +77,15 @@ class HourlyCalibration:
     tickers: tuple[str, ...]
     assets: dict[str, AssetFit]
     corr: float  # mean pairwise correlation of GARCH-standardised residuals
-    corr_matrix: list[list[float]]
+    corr_matrix: list[list[float]]  # the shocks' correlation: the real one corrected for GARCH attenuation
+    corr_matrix_real: list[list[float]]  # the pairwise correlation of real hourly returns
     window_start: str
     window_end: str
     hours: int
     sources: dict[str, str]  # ticker -> "file name sha256[:16]"
     arch_version: str
+    slow_vol_sd: float = 0.0  # sd of ln V, the shared slow volatility factor
+    slow_half_life: float = 720.0  # hours
     format: int = CALIBRATION_FORMAT
     notes: list[str] = field(default_factory=list)
 
@@ -117,11 +129,14 @@ class HourlyCalibration:
             assets={k: AssetFit(**v) for k, v in d["assets"].items()},
             corr=float(d["corr"]),
             corr_matrix=d["corr_matrix"],
+            corr_matrix_real=d["corr_matrix_real"],
             window_start=d["window_start"],
             window_end=d["window_end"],
             hours=int(d["hours"]),
             sources=d["sources"],
             arch_version=d["arch_version"],
+            slow_vol_sd=float(d["slow_vol_sd"]),
+            slow_half_life=float(d["slow_half_life"]),
             format=int(d["format"]),
             notes=list(d.get("notes", [])),
         )
@@ -212,37 +227,315 @@ def median_vol_ratio(alpha: float, beta: float, nu: float, hours: int = int(HOUR
     return float(np.median(np.std(np.sqrt(s2) * z, axis=0)))
 
 
-def _volume_model(r: np.ndarray, qv: np.ndarray) -> tuple[float, float, float, float]:
+SLOW_HALF_LIFE = 720.0  # hours: the shared slow volatility factor's half-life (a month)
+GRID_ALPHA = (0.02, 0.04, 0.07, 0.11, 0.16)
+GRID_PERSISTENCE = (0.90, 0.92, 0.935, 0.95, 0.97, 0.98, 0.99)
+GRID_NU = (3.0, 4.0, 5.5, 8.0, 14.0)
+GRID_SLOW = (0.0, 0.3, 0.5, 0.7, 0.9)  # sd of ln V
+MOMENTS = ("excess_kurtosis", "max_move_sd", "acf_abs_1", "acf_abs_24", "acf_abs_168")
+# Loss scale per moment: an error of this size (log ratio for the first two, absolute for the acfs) costs 1.
+MOMENT_SCALE = {
+    "excess_kurtosis": 0.3,
+    "max_move_sd": 0.15,
+    "acf_abs_1": 0.03,
+    "acf_abs_24": 0.005,
+    "acf_abs_168": 0.02,
+}
+PILOT_GRID_PATHS = 12
+REJUDGE_TOP, REJUDGE_PATHS = 8, 64
+PILOT_VOL_PATHS = 96  # paths of the pilot that sets vol_correction at the chosen parameters
+CORR_ROUNDS = 2
+
+
+def series_moments(r: np.ndarray) -> dict[str, np.ndarray]:
+    """Matched moments of one-year series r (T, B): excess kurtosis, the largest |r| in sd units, acf of |r|
+    at 1 / 24 / 168 h."""
+    from scipy import stats
+
+    a = np.abs(r)
+    d = a - a.mean(axis=0)
+    den = np.sum(d * d, axis=0)
+    out = {
+        "excess_kurtosis": stats.kurtosis(r, axis=0),
+        "max_move_sd": a.max(axis=0) / r.std(axis=0),
+    }
+    for k in (1, 24, 168):
+        out[f"acf_abs_{k}"] = np.sum(d[k:] * d[:-k], axis=0) / den
+    return out
+
+
+def moment_loss(sim: dict[str, np.ndarray], real: dict[str, float]) -> np.ndarray:
+    loss = np.zeros_like(sim["acf_abs_1"])
+    for m in MOMENTS:
+        if m in ("excess_kurtosis", "max_move_sd"):
+            err = np.log(np.maximum(sim[m], 1e-3) / max(real[m], 1e-3))
+        else:
+            err = sim[m] - real[m]
+        loss += (err / MOMENT_SCALE[m]) ** 2
+    return loss
+
+
+def pilot_returns(
+    alpha: np.ndarray,
+    beta: np.ndarray,
+    nu: np.ndarray,
+    slow_sd: float,
+    profile: np.ndarray,
+    paths: int,
+    seed: int = PILOT_SEED,
+    hours: int = int(HOURS_PER_YEAR),
+) -> np.ndarray:
+    """Unit-variance hourly returns (hours, B x paths) of the hourly layer's process (one asset) for B
+    parameter points: the same primitives as the scenario simulation (``hourly``), fixed seed."""
+    from cappuccino_core.cge.hourly import garch_unit, hour_of_week, slow_factor, tail_scale
+
+    B = alpha.size
+    rng = np.random.default_rng(seed)
+    n = rng.standard_normal((hours, paths))
+    zeta = rng.standard_normal((hours, paths))
+    e = rng.standard_normal((hours, paths))
+
+    def rep(v: np.ndarray) -> np.ndarray:
+        return np.repeat(v, paths)
+
+    scale = np.empty((hours, B * paths))
+    for b in range(B):
+        scale[:, b * paths : (b + 1) * paths] = tail_scale(zeta, np.array([nu[b]]))
+    z = np.tile(n, B) * scale
+    g = garch_unit(z, rep(alpha), rep(beta))
+    v = np.tile(slow_factor(e, slow_sd, SLOW_HALF_LIFE), B)
+    q2 = np.square(profile[hour_of_week(hours)])[:, None]
+    return np.sqrt(g * v * q2) * z
+
+
+@dataclass(frozen=True)
+class MomentGrid:
+    """The parameter points moment matching tries (tests use a small one)."""
+
+    alpha: tuple[float, ...] = GRID_ALPHA
+    persistence: tuple[float, ...] = GRID_PERSISTENCE
+    nu: tuple[float, ...] = GRID_NU
+    slow: tuple[float, ...] = GRID_SLOW
+
+
+def _grid(grid: MomentGrid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    mesh = np.meshgrid(grid.alpha, grid.persistence, grid.nu, indexing="ij")
+    a, p, nu = (m.ravel() for m in mesh)
+    return a, p - a, nu
+
+
+def match_moments(
+    real: dict[str, dict[str, float]],
+    profiles: dict[str, np.ndarray],
+    paths: int = PILOT_GRID_PATHS,
+    grid: MomentGrid | None = None,
+) -> tuple[float, dict[str, tuple[float, float, float, float, dict[str, float]]]]:
+    """Grid moment matching: the shared slow-factor sd and, per asset, (alpha, beta, nu) minimising the
+    distance between the medians of simulated one-year moments and the real ones. Returns (slow sd,
+    {asset: (alpha, beta, nu, median realised vol / unconditional, simulated moments)})."""
+    grid = grid or MomentGrid()
+    a, b, nu = _grid(grid)
+    best_total, best_sd = np.inf, 0.0
+    losses: dict[str, np.ndarray] = {}
+    for sd in grid.slow:
+        per: dict[str, np.ndarray] = {}
+        for t, tgt in real.items():
+            r = pilot_returns(a, b, nu, sd, profiles[t], paths)
+            m = {k: np.median(v.reshape(a.size, paths), axis=1) for k, v in series_moments(r).items()}
+            per[t] = moment_loss(m, tgt)
+        total = sum(float(v.min()) for v in per.values())
+        if total < best_total:
+            best_total, best_sd, losses = total, sd, per
+    # Re-judge each asset's best grid points on a larger, independent pilot: the minimum of many noisy
+    # losses is biased towards lucky points (the pick's moments would otherwise be optimistic).
+    chosen: dict[str, tuple[float, float, float, float, dict[str, float]]] = {}
+    for t, tgt in real.items():
+        top = np.argsort(losses[t])[:REJUDGE_TOP]
+        r = pilot_returns(a[top], b[top], nu[top], best_sd, profiles[t], REJUDGE_PATHS, seed=PILOT_SEED + 3)
+        m = {k: np.median(v.reshape(top.size, REJUDGE_PATHS), axis=1) for k, v in series_moments(r).items()}
+        j = int(np.argmin(moment_loss(m, tgt)))
+        vol = np.median(r.std(axis=0).reshape(top.size, REJUDGE_PATHS), axis=1)[j]
+        g = int(top[j])
+        chosen[t] = (
+            float(a[g]),
+            float(b[g]),
+            float(nu[g]),
+            float(vol),
+            {k: float(v[j]) for k, v in m.items()},
+        )
+    return best_sd, chosen
+
+
+def vol_profile(r: np.ndarray, times: pl.Series) -> tuple[list[float], list[float]]:
+    """Hour-of-day and day-of-week volatility multipliers (rms of r per bucket / overall), mean square 1."""
+    hod = times.dt.hour().to_numpy()
+    dow = times.dt.weekday().to_numpy() - 1  # polars: Monday = 1
+    r2 = r * r
+    base = r2.mean()
+    h = np.array([np.sqrt(r2[hod == k].mean() / base) for k in range(24)])
+    d = np.array([np.sqrt(r2[dow == k].mean() / base) for k in range(7)])
+    h /= np.sqrt(np.mean(h * h))
+    d /= np.sqrt(np.mean(d * d))
+    return [float(x) for x in h], [float(x) for x in d]
+
+
+def _acf(x: np.ndarray, k: int) -> float:
+    d = x - x.mean()
+    return float(np.sum(d[k:] * d[:-k]) / np.sum(d * d))
+
+
+def _volume_model(r: np.ndarray, qv: np.ndarray, times: pl.Series, r_sim: np.ndarray | None = None) -> dict:
+    """ln(quote volume) = c0 + c1 ln(|r| + floor) + c2 ln(EWMA sigma) + hour-of-day + day-of-week effects + u,
+    u the sum of a slow and a fast AR(1). u's autocorrelation at 1 / 24 / 168 h is chosen so that the TOTAL
+    log volume's matches the real one (medians over one-year windows, each demeaned) when the regressors come
+    from the simulated returns ``r_sim`` (the hourly layer's own |r| and sigma dynamics; without it, u's
+    autocorrelation is the real residual's)."""
     m = qv > 0
+    hod = times.dt.hour().to_numpy()[m]
+    dow = times.dt.weekday().to_numpy()[m] - 1
     x = np.log(np.abs(r[m]) + ABS_RETURN_FLOOR)
+    xs = np.log(ewma_sigma(r))[m]
     y = np.log(qv[m])
-    c1, c0 = np.polyfit(x, y, 1)
-    u = y - (c0 + c1 * x)
-    phi = float(np.corrcoef(u[:-1], u[1:])[0, 1])
-    phi = min(max(phi, 0.0), 0.99)
-    sd = float(np.std(u[1:] - phi * u[:-1]))
-    return float(c0), float(c1), phi, sd
+    X = np.column_stack(
+        [
+            np.ones_like(x),
+            x,
+            xs,
+            *[(hod == k).astype(float) for k in range(1, 24)],
+            *[(dow == k).astype(float) for k in range(1, 7)],
+        ]
+    )
+    coef, *_ = np.linalg.lstsq(X, y, rcond=None)
+    u = y - X @ coef
+    hp = np.concatenate([[0.0], coef[3:26]])
+    dp = np.concatenate([[0.0], coef[26:32]])
+    c0 = float(coef[0] + hp.mean() + dp.mean())
+    hp, dp = hp - hp.mean(), dp - dp.mean()
+    chunks = [u[len(u) - (k + 1) * 8760 : len(u) - k * 8760] for k in range(max(1, len(u) // 8760))]
+    chunks = [c for c in chunks if c.size > 400]
+    lags = (1, 24, 168)
+    target = np.array([np.median([_acf(c, k) for c in chunks]) for k in lags])
+    var = float(np.median([np.var(c) for c in chunks]))
+    if r_sim is not None:  # u's autocovariance = the real total's less the simulated regressors'
+        n_sim = r_sim.size // 8760 * 8760
+        hs = np.arange(n_sim)
+        a_sim = (
+            coef[1] * np.log(np.abs(r_sim[:n_sim]) + ABS_RETURN_FLOOR)
+            + coef[2] * np.log(ewma_sigma(r_sim[:n_sim]))
+            + hp[hs % 24]
+            + dp[(hs // 24) % 7]
+        ).reshape(-1, 8760)
+        tot = y - coef[0]
+        tchunks = [tot[len(tot) - (k + 1) * 8760 : len(tot) - k * 8760] for k in range(len(chunks))]
+        acf_t = np.array([np.median([_acf(c, k) for c in tchunks]) for k in lags])
+        var_a = float(np.mean(np.var(a_sim, axis=1)))
+        cov_a = np.array([np.mean([_acf(c, k) * np.var(c) for c in a_sim]) for k in lags])
+        target = np.clip((acf_t * (var_a + var) - cov_a) / var, 0.0, 0.999)
+    pf = np.linspace(0.0, 0.97, 50)[:, None, None]
+    ps = (0.5 ** (1.0 / np.geomspace(24, 50_000, 60)))[None, :, None]
+    w = np.linspace(0.0, 1.0, 51)[None, None, :]
+    model = np.stack([w * ps**k + (1 - w) * pf**k for k in lags])
+    i = np.unravel_index(
+        int(np.argmin(np.sum((model - target[:, None, None, None]) ** 2, axis=0))), model.shape[1:]
+    )
+    return {
+        "volume_c0": c0,
+        "volume_c1": float(coef[1]),
+        "volume_c2": float(coef[2]),
+        "volume_phi": float(pf.ravel()[i[0]]),
+        "volume_phi_slow": float(ps.ravel()[i[1]]),
+        "volume_w_slow": float(w.ravel()[i[2]]),
+        "volume_sd": float(np.sqrt(var)),
+        "volume_profile_hod": [float(v) for v in hp],
+        "volume_profile_dow": [float(v) for v in dp],
+    }
+
+
+def _attenuation_corrected(C: np.ndarray, assets: dict[str, AssetFit], slow_sd: float) -> np.ndarray:
+    """The shock correlation whose simulated returns show the real correlation ``C``: independent GARCH
+    variances attenuate return correlation below the shocks'; one pilot year (fixed seed, normal regime, no
+    anchor) measures the attenuation and the shock correlation is scaled up by it (positive definite)."""
+    import dataclasses
+
+    from cappuccino_core.cge.hourly import AssetArrays, simulate_batch
+    from cappuccino_core.cge.regimes import REGIME_PARAMS
+
+    n = C.shape[0]
+    if n < 2:
+        return C
+    calib = HourlyCalibration(
+        tickers=tuple(assets), assets=assets, corr=0.0, corr_matrix=C.tolist(), corr_matrix_real=C.tolist(),
+        window_start="", window_end="", hours=0, sources={}, arch_version="", slow_vol_sd=slow_sd,
+    )  # fmt: skip
+    aa = AssetArrays.from_calibration(calib, list(assets))
+    R = dataclasses.replace(REGIME_PARAMS["normal"], jump_lambda=0.0)
+    off = ~np.eye(n, dtype=bool)
+    out = C.copy()
+    for _ in range(CORR_ROUNDS):  # fixed point: simulated return correlation = the real one
+        aa = dataclasses.replace(aa, corr=out)
+        rngs = [np.random.default_rng([PILOT_SEED, k]) for k in range(8)]
+        x = simulate_batch(np.zeros((8, int(HOURS_PER_YEAR) + 1)), [R] * 8, rngs, aa)
+        sim = np.median([np.corrcoef(np.diff(p, axis=0), rowvar=False) for p in x], axis=0)
+        out[off] = np.clip(out[off] * C[off] / np.maximum(sim[off], 1e-3), -0.99, 0.99)
+        w, v = np.linalg.eigh(out)
+        out = (v * np.maximum(w, 1e-4)) @ v.T
+        d = np.sqrt(np.diag(out))
+        out = out / np.outer(d, d)
+    return out
 
 
 def fit_hourly(
-    frames: dict[str, pl.DataFrame], hours: int = 17520, sources: dict[str, str] | None = None
+    frames: dict[str, pl.DataFrame],
+    hours: int = 35040,
+    sources: dict[str, str] | None = None,
+    grid: MomentGrid | None = None,
 ) -> HourlyCalibration:
-    """Fit every ticker's GARCH(1,1)-t, beta to BTC, the cross-asset correlation, volume and range models.
+    """Fit every ticker's hourly layer on the last ``hours`` common bars: GARCH(1,1)-t by ``arch`` (kept as
+    the raw record), then alpha, beta, nu and the shared slow volatility factor by moment matching
+    (:func:`match_moments`: kurtosis, largest move, |r| autocorrelation at 1/24/168 h of one-year windows),
+    volatility profiles, beta to BTC, the pairwise correlation matrix of hourly returns, the volume model
+    and the range scale. The volatility level is the median realised volatility of the one-year windows.
 
     ``frames`` must contain a BTC ticker (the reference of the betas and of the CGE anchor).
     """
     import arch
     from arch import arch_model
 
+    from cappuccino_core.cge.hourly import week_profile
+
     ref = [t for t in frames if base_asset(t) == REFERENCE]
     if not ref:
         raise ValueError(f"the hourly fit needs {REFERENCE} (the CGE anchor); got {list(frames)}")
     data, tickers = aligned_returns(frames, hours)
     R = np.column_stack([data[f"r_{k}"].to_numpy() for k in range(len(tickers))])
+    times = data["time"]
     ref_k = tickers.index(ref[0])
     rb = R[:, ref_k]
     notes: list[str] = []
-    std_resid = np.empty_like(R)
+    n_years = max(1, R.shape[0] // int(HOURS_PER_YEAR))
+    year = int(HOURS_PER_YEAR) if R.shape[0] >= HOURS_PER_YEAR else R.shape[0]
+    chunks = [slice(R.shape[0] - (k + 1) * year, R.shape[0] - k * year) for k in range(n_years)]
+    real: dict[str, dict[str, float]] = {}
+    profiles: dict[str, np.ndarray] = {}
+    vprof: dict[str, tuple[list[float], list[float]]] = {}
+    year_vol: dict[str, float] = {}
+    for k, t in enumerate(tickers):
+        r = R[:, k]
+        per = [series_moments(r[c, None]) for c in chunks]
+        real[t] = {m: float(np.median([p[m][0] for p in per])) for m in MOMENTS}
+        vprof[t] = vol_profile(r, times)
+        profiles[t] = week_profile(*vprof[t])
+        year_vol[t] = float(np.median([np.std(r[c]) for c in chunks]) * np.sqrt(HOURS_PER_YEAR))
+    slow_sd, chosen = match_moments(real, profiles, grid=grid)
+    for t, (a_, b_, nu_, _, sim_) in chosen.items():  # the volatility correction from a larger pilot
+        one = (np.array([a_]), np.array([b_]), np.array([nu_]))
+        rv = pilot_returns(*one, slow_sd, profiles[t], PILOT_VOL_PATHS, seed=PILOT_SEED + 1)
+        chosen[t] = (a_, b_, nu_, float(np.median(rv.std(axis=0))), sim_)
+    r_sim = {  # two simulated years per asset at the chosen parameters: the volume fit's regressors
+        t: pilot_returns(np.array([a_]), np.array([b_]), np.array([nu_]), slow_sd, profiles[t], 2,
+                         seed=PILOT_SEED + 2).T.ravel() * year_vol[t] / np.sqrt(HOURS_PER_YEAR) / ratio_
+        for t, (a_, b_, nu_, ratio_, _) in chosen.items()
+    }  # fmt: skip
     assets: dict[str, AssetFit] = {}
     for k, t in enumerate(tickers):
         r = R[:, k]
@@ -250,49 +543,45 @@ def fit_hourly(
             disp="off", show_warning=False
         )
         p = res.params
-        a_raw, b_raw, nu_raw = float(p["alpha[1]"]), float(p["beta[1]"]), float(p["nu"])
-        a = min(a_raw, PERSISTENCE_CAP)
-        b = max(0.0, min(b_raw, PERSISTENCE_CAP - a))
-        if a + b < a_raw + b_raw - 1e-9:
-            notes.append(f"{t}: persistence {a_raw + b_raw:.4f} capped at {PERSISTENCE_CAP}")
-        nu = float(np.clip(nu_raw, *NU_BOUNDS))
-        std_resid[:, k] = 100.0 * r / np.asarray(res.conditional_volatility)
-        qv = data[f"qv_{k}"].to_numpy()
-        c0, c1, phi, sd = _volume_model(r, qv)
+        a, b, nu, ratio, sim = chosen[t]
         hl = data[f"hl_{k}"].to_numpy()
         range_scale = float(np.mean(hl) / (np.sqrt(8.0 / np.pi) * np.mean(ewma_sigma(r))))
         assets[t] = AssetFit(
             ticker=t,
-            vol_annual=float(np.std(r) * np.sqrt(HOURS_PER_YEAR)),
+            vol_annual=year_vol[t],
             alpha=a,
             beta=b,
             nu=nu,
             beta_btc=float(np.cov(r, rb)[0, 1] / np.var(rb, ddof=1)),
-            alpha_raw=a_raw,
-            beta_raw=b_raw,
-            nu_raw=nu_raw,
+            alpha_raw=float(p["alpha[1]"]),
+            beta_raw=float(p["beta[1]"]),
+            nu_raw=float(p["nu"]),
             omega_raw=float(p["omega"]),
-            volume_c0=c0,
-            volume_c1=c1,
-            volume_phi=phi,
-            volume_sd=sd,
             range_scale=range_scale,
-            vol_correction=1.0 / median_vol_ratio(a, b, nu),
+            vol_correction=1.0 / ratio,
             n_obs=int(r.size),
+            vol_profile_hod=vprof[t][0],
+            vol_profile_dow=vprof[t][1],
+            moments_real=real[t],
+            moments_sim=sim,
+            **_volume_model(r, data[f"qv_{k}"].to_numpy(), times, r_sim[t]),
         )
-    C = np.corrcoef(std_resid, rowvar=False)
+    C = np.corrcoef(R, rowvar=False)
+    C_sim = _attenuation_corrected(C, assets, slow_sd)
     n = len(tickers)
     corr = float((C.sum() - n) / (n * (n - 1))) if n > 1 else 0.0
-    times = data["time"]
     return HourlyCalibration(
         tickers=tuple(tickers),
         assets=assets,
         corr=corr,
-        corr_matrix=[[round(float(v), 6) for v in row] for row in np.atleast_2d(C)],
+        corr_matrix=[[round(float(v), 6) for v in row] for row in np.atleast_2d(C_sim)],
+        corr_matrix_real=[[round(float(v), 6) for v in row] for row in np.atleast_2d(C)],
         window_start=str(times.min()),
         window_end=str(times.max()),
         hours=int(data.height),
         sources=dict(sources or {}),
         arch_version=arch.__version__,
+        slow_vol_sd=float(slow_sd),
+        slow_half_life=SLOW_HALF_LIFE,
         notes=notes,
     )

@@ -3,15 +3,19 @@ atomically.
 
 Calibration, in order: ``cge.calibration_path`` if set; the bundled fit (``cge/data/hourly_calibration.json``)
 if it covers the tickers; ``<output_dir>/hourly_calibration.json`` if it does; else a fresh fit on the real
-bars (``paths.sample_dir`` Parquet, then ``cge.real_data_dir`` Feather), saved there for the next run.
+bars (the Parquet bar store under ``paths.data_root``, read through ``data.market``; for a ticker the store
+lacks, ``paths.sample_dir`` Parquet, then ``cge.real_data_dir`` Feather), saved there for the next run.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
+
+import polars as pl
 
 from cappuccino_core.cge.garch_fit import (
     REFERENCE,
@@ -29,6 +33,8 @@ from cappuccino_core.cge.store import (
     write_tables,
 )
 from cappuccino_core.config import Settings
+from cappuccino_core.data.bars import TIME
+from cappuccino_core.data.market import load_bars, source_timeframe
 from cappuccino_core.data.symbols import parse_symbol
 
 log = logging.getLogger(__name__)
@@ -39,14 +45,43 @@ def cge_tickers(settings: Settings) -> list[str]:
     return list(settings.cge.tickers or settings.data.tickers)
 
 
+def store_hourly(settings: Settings, ticker: str) -> tuple[pl.DataFrame, str] | None:
+    """``ticker``'s hourly bars from the Parquet bar store (via the one market-data loader, resampled from a
+    finer stored timeframe if needed) and their provenance; None when the store has none."""
+    if source_timeframe(settings, ticker, "1h", source="store") is None:
+        return None
+    bars = load_bars(settings, ticker, "1h", source="store").unique(TIME, keep="last").sort(TIME)
+    digest = hashlib.sha256(bars.select(TIME, "close").write_ipc(None).getvalue()).hexdigest()[:16]
+    return bars, f"store {settings.data.venue}:{parse_symbol(ticker)}:1h {digest}"
+
+
+def real_hourly(settings: Settings, tickers: list[str]) -> tuple[dict[str, pl.DataFrame], dict[str, str]]:
+    """Hourly bars per ticker: the bar store first (``paths.data_root``), else the bundled sample
+    (``paths.sample_dir``), else ``cge.real_data_dir``; a provenance string per ticker."""
+    frames: dict[str, pl.DataFrame] = {}
+    sources: dict[str, str] = {}
+    rest = []
+    for t in tickers:
+        got = store_hourly(settings, t)
+        if got is None:
+            rest.append(t)
+        else:
+            frames[t], sources[t] = got
+    if rest:
+        f2, s2 = load_real_hourly(
+            rest, settings.data.venue, settings.paths.sample_dir, settings.cge.real_data_dir
+        )
+        frames.update(f2)
+        sources.update(s2)
+    return {t: frames[t] for t in tickers}, {t: sources[t] for t in tickers}
+
+
 def fit_from_real(settings: Settings, tickers: list[str]) -> HourlyCalibration:
     """Fit the hourly layer on the real bars of ``tickers`` (plus BTC, the reference, if absent)."""
     want = list(tickers)
     if not any(base_asset(t) == REFERENCE for t in want):
         want = [f"{REFERENCE}/{parse_symbol(want[0]).quote}", *want]
-    frames, sources = load_real_hourly(
-        want, settings.data.venue, settings.paths.sample_dir, settings.cge.real_data_dir
-    )
+    frames, sources = real_hourly(settings, want)
     return fit_hourly(frames, settings.cge.calibration_hours, sources)
 
 

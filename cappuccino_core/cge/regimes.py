@@ -8,7 +8,9 @@ see :mod:`cappuccino_core.cge.history` and ``tests/unit/cge/test_crisis_history.
 The hourly layer's volatility, correlation and jump intensity per regime follow CGE.md section 4: BTC
 annualised volatility 0.55 / 0.60 / 0.65 / 0.95 (normal / bull / bear / crisis), i.e. multipliers of the
 volatility estimated on real data; cross-asset correlation +0 / -0.05 / +0.05 / +0.15 around the estimated
-one (0.75 / 0.70 / 0.80 / 0.90 in CGE.md); jump intensity 1/800 .. 1/150 per hour.
+one (0.75 / 0.70 / 0.80 / 0.90 in CGE.md); jump intensity 1/800 .. 1/150 per hour. Jump size sd 0.012 (normal)
+and 0.015 (bull) instead of 0.03: the moment-matched GARCH-t already carries the normal tails, and 0.03 jumps
+alone pushed the largest hourly move of a normal year above every real year's; bear and crisis keep 0.03.
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ REGIME_PARAMS: dict[str, RegimeParams] = {
         rho_offset=0.0,
         jump_lambda=1 / 800,
         jump_mu=0.0,
+        jump_sd=0.012,
         **_COMMON,
     ),
     "bull": RegimeParams(
@@ -91,6 +94,7 @@ REGIME_PARAMS: dict[str, RegimeParams] = {
         rho_offset=-0.05,
         jump_lambda=1 / 600,
         jump_mu=0.005,
+        jump_sd=0.015,
         **_COMMON,
     ),
     "bear": RegimeParams(

@@ -28,7 +28,7 @@ from cappuccino_core.cge.hourly import AssetArrays, anchor_path, simulate_batch
 from cappuccino_core.cge.regimes import REGIME_PARAMS, REGIMES, allocate_mix, regime
 from cappuccino_core.cge.solver import SolveStats
 
-MODEL_REVISION = 1  # bump when the code changes what a given configuration produces
+MODEL_REVISION = 2  # bump when the code changes what a given configuration produces
 CHUNK = 25  # scenarios per vectorised batch (fixed: the output never depends on it or on the workers)
 
 

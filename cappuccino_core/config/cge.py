@@ -69,7 +69,7 @@ class CgeConfig(Section):
         "else a fit from the real data saved as <output_dir>/hourly_calibration.json",
     )
     calibration_hours: int = Field(
-        17520, ge=2000, description="most recent common hourly bars the GARCH/beta/correlation fit uses"
+        35040, ge=2000, description="most recent common hourly bars the hourly-layer fit uses (4 years)"
     )
     real_data_dir: Path | None = Field(
         Path("../shared/data/real"),

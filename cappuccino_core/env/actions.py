@@ -56,9 +56,9 @@ def weights_to_actions(target: np.ndarray, current: np.ndarray, env: EnvConfig) 
 
     A target equal to the current weight (within 1e-12) is "hold": action 0 when there is a hold region
     (hold_band > 0) or in trade_fraction mode, else the target's own action. target_weight mode: a
-    target of 0 is an exit (-1 with a hold region, 0 without); a positive target w becomes the action whose rescaled value is
-    w / (position_cap - rebalance_band) (clipped to 1: such a target is capped). trade_fraction mode: the
-    weight change as a fraction of max_trade_fraction, rescaled past the hold region.
+    target of 0 is an exit (-1 with a hold region, 0 without); a positive target w becomes the action
+    whose rescaled value is w / (position_cap - rebalance_band) (clipped to 1: such a target is capped).
+    trade_fraction mode: the weight change as a fraction of max_trade_fraction, past the hold region.
     """
     target = np.asarray(target, dtype=np.float64)
     current = np.asarray(current, dtype=np.float64)

@@ -131,11 +131,21 @@ class StudyReport:
             + (f" given N={self.n_trials}" if self.n_trials else "")
         )
 
+    def synthetic_share_line(self) -> str | None:
+        """The synthetic (CGE) share of each CPCV split's training rows, over the reported trials."""
+        v = [x for t in self.trials for k, x in t.metrics.items() if k.endswith("/synthetic_share")]
+        if not v:
+            return None
+        lo, hi = 100 * min(v), 100 * max(v)
+        return f"synthetic share of split training rows: {lo:.1f}-{hi:.1f}% ({len(v)} splits)"
+
     def __rich__(self) -> Any:
         from rich.console import Group
         from rich.text import Text
 
         parts: list[Any] = [Text(self.headline(), style="bold"), self.to_table()]
+        if share := self.synthetic_share_line():
+            parts.append(Text(share))
         if self.strategies:
             bar = ", ".join(
                 f"{k} {v:+.3f}" for k, v in sorted(self.strategies.items(), key=lambda kv: -kv[1])

@@ -6,6 +6,12 @@ last group takes the remainder); each split tests ``n_test_groups`` of them and 
 minus ``purge`` bars on each side of every test block and ``embargo`` more bars after it. Adjacent
 test groups form one block. Synthetic (CGE) segments join every split's training set and are never tested.
 
+The synthetic share is exact per split (:func:`mix_segments`): with ``synthetic_share`` s, a split whose real
+training segments hold R rows gets round(s R / (1 - s)) synthetic rows (whole CGE windows, the last one cut
+short), so each split's training set is s synthetic to the row, whatever share of the real bars it trains
+on. The dataset must hold enough synthetic rows (``training.data`` sizes them on all pre-holdout bars, with a
+margin); a shortfall of more than one point raises.
+
 The env receives contiguous ``(start, end)`` segments: a run of selected bars is cut wherever the
 dataset's own segments end (a missing bar, a change of source), so nothing is glued across a gap.
 """
@@ -122,6 +128,50 @@ def synthetic_segments(dataset: MarketDataset) -> list[Segment]:
     return [(s, e) for s, e in dataset.segments if dataset.source[s] != SOURCE_REAL]
 
 
+def rows(segments: list[Segment]) -> int:
+    return sum(e - s for s, e in segments)
+
+
+def synthetic_row_share(dataset: MarketDataset, segments: list[Segment]) -> float:
+    """Share of synthetic rows among the rows of ``segments`` (0.0 for no rows)."""
+    assert dataset.source is not None
+    total = rows(segments)
+    synth = sum(e - s for s, e in segments if dataset.source[s] != SOURCE_REAL)
+    return synth / total if total else 0.0
+
+
+def mix_segments(
+    real: list[Segment], synth: list[Segment], share: float, *, seed: int = 0, min_segment_len: int = 2
+) -> list[Segment]:
+    """``real`` plus synthetic segments holding round(share x R / (1 - share)) rows, R = rows of ``real``:
+    whole windows in a seeded order, the last one cut short (never below ``min_segment_len``). Raises when
+    ``synth`` cannot supply the share to within one point."""
+    if not 0.0 <= share < 1.0:
+        raise ValueError(f"synthetic share must be in [0, 1); got {share}")
+    n_real = rows(real)
+    want = round(share * n_real / (1.0 - share))
+    picked: list[Segment] = []
+    left = want
+    for i in np.random.default_rng(seed).permutation(len(synth)):
+        if left < min_segment_len:
+            break
+        s, e = synth[int(i)]
+        take = min(e - s, left)
+        if 0 < left - take < min_segment_len:  # leave a remainder long enough for a segment of its own
+            take = left - min_segment_len
+        if take >= min_segment_len:
+            picked.append((s, s + take))
+            left -= take
+    got = rows(picked)
+    total = n_real + got
+    if total and abs(got / total - share) > 0.01:
+        raise ValueError(
+            f"the dataset's synthetic rows ({rows(synth)}) cannot give a synthetic share of {share:.0%} on "
+            f"{n_real} real training rows (got {got / total:.1%}): build it with more CGE windows"
+        )
+    return real + sorted(picked)
+
+
 def split_dataset(
     dataset: MarketDataset,
     n_groups: int,
@@ -130,20 +180,29 @@ def split_dataset(
     embargo: int,
     before: int | None = None,
     min_segment_len: int = 2,
+    synthetic_share: float | None = None,
 ) -> list[SplitSegments]:
     """CPCV over the dataset's real bars opening before ``before`` (ns; the holdout start).
 
     Segments shorter than ``min_segment_len`` bars are dropped (an episode needs at least two bars).
+    ``synthetic_share``: each split's training set is that share synthetic, to the row
+    (:func:`mix_segments`); None adds every synthetic segment to every split.
     """
     index = RealBarIndex(dataset, before)
     synth = synthetic_segments(dataset)
     out = []
     for sp in cpcv_splits(len(index), n_groups, n_test_groups, purge, embargo):
+        real = index.to_segments(sp.train, min_segment_len)
+        train = (
+            real + synth
+            if synthetic_share is None
+            else mix_segments(real, synth, synthetic_share, seed=sp.index, min_segment_len=min_segment_len)
+        )
         out.append(
             SplitSegments(
                 index=sp.index,
                 test_groups=sp.test_groups,
-                train=index.to_segments(sp.train, min_segment_len) + synth,
+                train=train,
                 test=[index.to_segments(t, min_segment_len) for t in sp.test],
             )
         )

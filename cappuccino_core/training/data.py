@@ -74,18 +74,33 @@ def dataset_key(settings: Settings, timeframe: str, lookback: int, holdout_ns: i
 
 
 def synthetic_windows(settings: Settings, timeframe: str, n_real_hours: int) -> list[dict[str, pl.DataFrame]]:
-    """CGE windows for a synthetic share of ``training.synthetic_share`` of all training windows (the
-    latest scenario set under ``cge.output_dir``), resampled to ``timeframe``; [] when the share is 0."""
+    """CGE windows enough for a synthetic share of ``training.synthetic_share`` of the training rows (the
+    latest scenario set under ``cge.output_dir``), resampled to ``timeframe``; [] when the share is 0. Each
+    CPCV split (and the final fit) takes exactly its share of rows from them (``cv.mix_segments``)."""
     cfg = settings.training
     if cfg.synthetic_share <= 0:
         return []
     from cappuccino_core.cge import augment
     from cappuccino_core.cge.generate import latest_set
 
-    plan = augment.mix_plan(max(1, n_real_hours // cfg.synthetic_window_bars), cfg.synthetic_share)
+    # Enough whole windows for the share on ALL pre-holdout rows (the final fit), each window counted by the
+    # rows it keeps at this timeframe after the features' warm-up: every CPCV split (which trains on fewer
+    # real rows) and the final fit then take exactly their share from them (cv.mix_segments).
+    from cappuccino_core.features.indicators import resolve_indicators, warmup_of
+
+    tf_hours = max(1, timeframe_seconds(timeframe) // 3600)
+    bars = cfg.synthetic_window_bars // tf_hours
+    usable = bars - warmup_of(resolve_indicators(settings.features.indicators)) - 1  # - 1: bucket trimming
+    if usable < 2:
+        raise ValueError(
+            f"training.synthetic_window_bars = {cfg.synthetic_window_bars} h holds {bars} {timeframe} bars, "
+            f"too few for the features' warm-up: raise it or set training.synthetic_share = 0"
+        )
+    need = cfg.synthetic_share / (1.0 - cfg.synthetic_share) * (n_real_hours // tf_hours)
+    n_synthetic = int(np.ceil(need / usable)) + 1
     scenarios = latest_set(settings.cge.output_dir)
     wins = augment.synthetic_windows(
-        scenarios, settings.data.tickers, plan.n_synthetic, cfg.synthetic_window_bars, seed=cfg.seed
+        scenarios, settings.data.tickers, n_synthetic, cfg.synthetic_window_bars, seed=cfg.seed
     )
     if timeframe == "1h":
         return wins

@@ -170,6 +170,7 @@ def make_objective(ctx: PhaseContext) -> Callable[[optuna.Trial], float]:
                 seed=seed,
                 final_fit=cfg.final_fit,
                 max_splits=ctx.max_splits,
+                synthetic_share=cfg.synthetic_share,
             )
             values: list[float] = []
 
@@ -182,7 +183,8 @@ def make_objective(ctx: PhaseContext) -> Callable[[optuna.Trial], float]:
                     trial.set_user_attr("resumed_splits", int(trial.user_attrs.get("resumed_splits", 0)) + 1)
                 run.log_split_metrics(
                     f"test_{msg['index']}",
-                    {k: msg[k] for k in SPLIT_METRICS if k in msg},
+                    {k: msg[k] for k in SPLIT_METRICS if k in msg}
+                    | {k: v for k, v in msg.get("extra", {}).items() if k == "synthetic_share"},
                 )
                 if trial.should_prune():
                     reason = f"{pruner_name} pruner after split {step + 1}: running objective {running:.4f}"

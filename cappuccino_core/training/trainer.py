@@ -29,7 +29,14 @@ from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.features.dataset import MarketDataset
 from cappuccino_core.metrics import equal_weight_buy_and_hold, sharpe_ratio, simple_returns
 from cappuccino_core.training import envs, space
-from cappuccino_core.training.cv import RealBarIndex, Segment, split_dataset, synthetic_segments
+from cappuccino_core.training.cv import (
+    RealBarIndex,
+    Segment,
+    mix_segments,
+    split_dataset,
+    synthetic_row_share,
+    synthetic_segments,
+)
 from cappuccino_core.training.fold_features import real_rows, refit_normalisation
 from cappuccino_core.training.guards import GuardedVecCheckNan, learn_guarded
 
@@ -61,6 +68,7 @@ class TrialJob:
     seed: int
     final_fit: bool = True
     max_splits: int | None = None  # tests: stop after this many splits
+    synthetic_share: float | None = None  # exact synthetic share of each split's training rows (cv.py)
 
     def to_kwargs(self) -> dict[str, Any]:
         return {"job": asdict(self)}
@@ -243,6 +251,7 @@ def run_split(
         turnover=sc.turnover,
         cost_share=sc.cost_share,
         zero_cost_sharpe=sc.zero_cost_sharpe,
+        extra={"synthetic_share": synthetic_row_share(dataset, train)},
     )
     if keep_model is not None:  # its spec first (the statistics it was trained with): a model never lacks one
         dataset.spec.save(keep_model.parent / SPEC_FILE)
@@ -268,7 +277,7 @@ def train_trial(job: dict[str, Any], emit: Any) -> dict[str, Any]:
     costs_cfg = CostsConfig.model_validate(j.costs)
     splits = split_dataset(
         dataset, j.cv_groups, j.cv_test_groups, j.purge_bars, j.embargo_bars, before=j.holdout_ns,
-        min_segment_len=dataset.spec.lookback + 1,
+        min_segment_len=dataset.spec.lookback + 1, synthetic_share=j.synthetic_share,
     )  # fmt: skip
     if j.max_splits is not None:
         splits = splits[: j.max_splits]
@@ -292,7 +301,10 @@ def train_trial(job: dict[str, Any], emit: Any) -> dict[str, Any]:
         lengths=np.asarray([r.size for r in agent_returns]),
     )
     if not model_path.is_file():  # final fit (or a resumed last split whose agent was not kept)
-        train = RealBarIndex(dataset, j.holdout_ns).segments + synthetic_segments(dataset)
+        real, synth = RealBarIndex(dataset, j.holdout_ns).segments, synthetic_segments(dataset)
+        train = real + synth
+        if j.synthetic_share is not None:
+            train = mix_segments(real, synth, j.synthetic_share, min_segment_len=dataset.spec.lookback + 1)
         model, _ = train_agent(
             j, dataset, train, env_cfg, costs_cfg, Path(j.checkpoint_dir) / "final", j.seed
         )

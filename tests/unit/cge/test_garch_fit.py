@@ -13,6 +13,7 @@ import pytest
 from cappuccino_core.cge.garch_fit import (
     PERSISTENCE_CAP,
     HourlyCalibration,
+    MomentGrid,
     fit_hourly,
     median_vol_ratio,
 )
@@ -77,12 +78,17 @@ def test_fit_recovers_known_garch_t_parameters() -> None:
     rng = np.random.default_rng(3)
     btc = _garch_t_prices(30_000, 0.07, 0.90, 5.0, 0.005, rng)
     eth = _garch_t_prices(30_000, 0.05, 0.93, 6.0, 0.007, rng)
-    fit = fit_hourly({"BTC/USDT": _frame(btc), "ETH/USDT": _frame(eth)}, hours=30_000)
-    b = fit.asset("BTC/USDT")
-    assert b.alpha == pytest.approx(0.07, abs=0.02) and b.beta == pytest.approx(0.90, abs=0.03)
-    assert b.nu == pytest.approx(5.0, abs=1.2)
+    small = MomentGrid(alpha=(0.05, 0.07), persistence=(0.93, 0.97), nu=(5.0, 6.0), slow=(0.0, 0.3))
+    fit = fit_hourly({"BTC/USDT": _frame(btc), "ETH/USDT": _frame(eth)}, hours=30_000, grid=small)
+    b = fit.asset("BTC/USDT")  # the arch record
+    assert b.alpha_raw == pytest.approx(0.07, abs=0.02) and b.beta_raw == pytest.approx(0.90, abs=0.03)
+    assert b.nu_raw == pytest.approx(5.0, abs=1.2)
+    assert fit.asset("ETH/USDT").nu_raw == pytest.approx(6.0, abs=1.8)
     assert b.vol_annual == pytest.approx(0.005 * np.sqrt(8760), rel=0.15)
-    assert fit.asset("ETH/USDT").nu == pytest.approx(6.0, abs=1.8)
+    # the moment-matched simulation parameters reproduce the series' moments
+    for a in fit.assets.values():
+        assert a.moments_sim["excess_kurtosis"] == pytest.approx(a.moments_real["excess_kurtosis"], rel=0.5)
+        assert a.moments_sim["acf_abs_1"] == pytest.approx(a.moments_real["acf_abs_1"], abs=0.05)
 
 
 def test_fit_needs_btc_and_enough_common_hours() -> None:
@@ -99,11 +105,43 @@ def test_median_vol_ratio_is_below_one_for_fat_tails() -> None:
     assert median_vol_ratio(0.03, 0.90, 30.0, hours=4000) == pytest.approx(1.0, abs=0.05)
 
 
-def test_refit_on_the_bundled_sample_reproduces_the_bundled_fit(sample_frames, hourly_calibration) -> None:
+@pytest.mark.slow
+def test_refit_on_the_bundled_sample_is_consistent_with_the_bundled_fit(
+    sample_frames, hourly_calibration
+) -> None:
+    """The bundled fit uses four years of ../shared/data/real (2021-07..2025-06); the sample holds the last
+    two: a refit on it lands near the bundled volatility, betas and matched moments."""
     fit = fit_hourly(sample_frames, hours=hourly_calibration.hours)
     for t in sample_frames:
         new, old = fit.asset(t), hourly_calibration.asset(t)
-        assert new.alpha == pytest.approx(old.alpha, abs=0.01)
-        assert new.nu == pytest.approx(old.nu, abs=0.2)
-        assert new.vol_annual == pytest.approx(old.vol_annual, rel=0.02)
-        assert new.beta_btc == pytest.approx(old.beta_btc, abs=0.02)
+        assert new.vol_annual == pytest.approx(old.vol_annual, rel=0.25)
+        assert new.beta_btc == pytest.approx(old.beta_btc, abs=0.15)
+        assert new.moments_real["acf_abs_1"] == pytest.approx(old.moments_real["acf_abs_1"], abs=0.05)
+
+
+def test_calibration_reads_the_bar_store_first_and_falls_back_to_the_sample(tmp_path: Path) -> None:
+    """A ticker in the Parquet bar store is read from it (through the market-data loader, resampled from a
+    finer stored timeframe); one the store lacks comes from the bundled sample, as before."""
+    from cappuccino_core.cge.generate import real_hourly
+    from cappuccino_core.config import load_settings
+    from cappuccino_core.data.store import BarStore
+
+    sample = Path(__file__).resolve().parents[3] / "data" / "sample"
+    five = pl.read_parquet(sample / "BINANCE_BTCUSDT_5m.parquet")
+    five = five.with_columns(*(pl.col(c) * 2.0 for c in ("open", "high", "low", "close")))  # tell it apart
+    dest = BarStore(tmp_path / "data").path("binance", "BTC/USDT", "5m")
+    dest.parent.mkdir(parents=True)
+    five.write_parquet(dest)
+    s = load_settings(paths={"data_root": tmp_path / "data", "sample_dir": sample})
+    frames, sources = real_hourly(s, ["BTC/USDT", "ETH/USDT"])
+    assert sources["BTC/USDT"].startswith("store binance:BTC/USDT:1h ")
+    assert sources["ETH/USDT"].startswith("BINANCE_ETHUSDT_1h.parquet ")
+    btc = frames["BTC/USDT"]
+    assert (btc["time"].diff().drop_nulls() >= timedelta(hours=1)).all()  # hourly: resampled from 5m
+    first = five.filter(pl.col("time") < btc["time"][0] + timedelta(hours=1)).filter(
+        pl.col("time") >= btc["time"][0]
+    )
+    assert btc["close"][0] == pytest.approx(first["close"][-1])  # the store's (doubled) prices
+    empty = load_settings(paths={"data_root": tmp_path / "none", "sample_dir": sample})
+    _, src2 = real_hourly(empty, ["BTC/USDT"])
+    assert src2["BTC/USDT"].startswith("BINANCE_BTCUSDT_1h.parquet ")

@@ -8,7 +8,7 @@ from scipy import stats
 
 from cappuccino_core.cge.bands import place_in_bands
 from cappuccino_core.cge.dynamics import simulate_macro
-from cappuccino_core.cge.hourly import KAPPA, AssetArrays, anchor_path, equicorr_cholesky, simulate_batch
+from cappuccino_core.cge.hourly import AssetArrays, anchor_path, regime_corr, simulate_batch
 from cappuccino_core.cge.regimes import REGIMES, SHOCKS, regime
 from cappuccino_core.cge.scenarios import scenario_streams
 
@@ -51,7 +51,9 @@ def test_annualised_volatility_by_regime(paths) -> None:
     assert 0.40 < vol["bear"] < 0.80
     assert 0.65 < vol["crisis"] < 1.25
     assert vol["crisis"] > 1.4 * vol["normal"]
-    assert vol["normal"] < vol["bear"] < vol["crisis"]
+    # 10 scenarios a regime: the shared slow volatility factor makes one year's volatility vary by +-30%,
+    # so only the crisis gap is resolved at this size (the per-regime targets are ordered by construction)
+    assert max(vol["normal"], vol["bear"], vol["bull"]) < vol["crisis"]
 
 
 def test_fat_tails_and_volatility_clustering(paths) -> None:
@@ -72,12 +74,16 @@ def test_correlation_rises_in_crisis(paths, hourly_calibration) -> None:
     assert corr["bull"] < corr["normal"] < corr["bear"] < corr["crisis"]
 
 
-def test_end_of_path_gap_to_the_cge_anchor(paths) -> None:
+def test_noise_accumulates_around_the_cge_anchor(paths) -> None:
+    """No pull-back: the end-of-path gap to the anchor is centred on 0 and as wide as a random walk of the
+    path's realised volatility (one-year dispersion follows volatility)."""
     for reg, (F, x, aa) in paths.items():
         gap = x[:, -1, :] - aa.beta_btc * (F[:, -1] - F[:, 0])[:, None]
-        assert abs(gap.mean()) < 0.06, reg
-        assert abs(np.median(gap)) < 0.06, reg
-        assert abs(np.log(np.exp(gap).mean())) < 0.06, reg  # the mean price too
+        vol = np.diff(x, axis=1).std(axis=1) * np.sqrt(H)  # (n, N) realised
+        se = np.sqrt(np.mean(vol**2, axis=0) / gap.shape[0])
+        assert (np.abs(gap.mean(axis=0)) < 4 * se).all(), reg
+        ratio = np.sqrt(np.mean(gap**2)) / np.sqrt(np.mean(vol**2))
+        assert 0.5 < ratio < 1.6, (reg, ratio)
 
 
 def test_jump_compensation_keeps_crisis_paths_on_their_anchor(cal, hourly_calibration) -> None:
@@ -85,18 +91,24 @@ def test_jump_compensation_keeps_crisis_paths_on_their_anchor(cal, hourly_calibr
     _, x_raw, _ = _simulate(cal, hourly_calibration, "crisis", n=6, seed0=7, compensate_jumps=False)
     gap = (x - x_raw)[:, -1, :]  # same shocks: the difference is the compensation's doing
     R = regime("crisis")
-    expected = R.jump_lambda * R.jump_mu * aa.beta_btc / KAPPA  # stationary offset of the uncompensated path
+    expected = R.jump_lambda * R.jump_mu * aa.beta_btc * H  # the uncompensated drift accumulates over H hours
     np.testing.assert_allclose(gap, -np.broadcast_to(expected, gap.shape), rtol=1e-6)
-    assert (
-        expected[0] < -0.05
-    )  # without the term crisis paths sit >5% below their anchor (and drift more without mean reversion)
+    assert expected[0] < -1.0  # without the term crisis paths drift > 1 log point a year off their anchor
 
 
-def test_cholesky_gives_the_equicorrelation() -> None:
-    L = equicorr_cholesky(4, 0.8)
-    c = L @ L.T
-    np.testing.assert_allclose(np.diag(c), 1.0)
-    np.testing.assert_allclose(c[np.triu_indices(4, 1)], 0.8)
+def test_regime_correlation_moves_the_mean_by_the_offset_and_stays_positive_definite() -> None:
+    from dataclasses import replace
+
+    C = np.array([[1.0, 0.8, 0.6], [0.8, 1.0, 0.5], [0.6, 0.5, 1.0]])  # mean off-diagonal 0.633
+    up = regime_corr(C, replace(regime("crisis"), rho_offset=0.15))
+    down = regime_corr(C, replace(regime("bull"), rho_offset=-0.05))
+    off = ~np.eye(3, dtype=bool)
+    assert up[off].mean() == pytest.approx(C[off].mean() + 0.15)
+    assert down[off].mean() == pytest.approx(C[off].mean() - 0.05)
+    for m in (up, down):
+        np.testing.assert_allclose(np.diag(m), 1.0)
+        assert np.linalg.eigvalsh(m).min() > 0
+    assert (up[off] > C[off]).all() and (down[off] < C[off]).all()  # every pair moves the same way
 
 
 def test_batch_composition_does_not_change_a_path(cal, hourly_calibration) -> None:

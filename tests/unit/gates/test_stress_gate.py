@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 import polars as pl
@@ -115,3 +115,36 @@ def test_scenarios_become_one_segment_each_with_the_models_features() -> None:
         Constant(2, 0.5), data, batch.ids, batch.regimes, EnvConfig(**NO_BAND), CostsConfig(), CFG
     )
     assert table.height == 3 and (table["bars"] == n - spec.warmup - spec.lookback).all()
+
+
+def test_a_15m_model_gets_sub_hour_bars_that_keep_the_hourly_path() -> None:
+    """Sub-hour models are served: each hour becomes 4 bars of a Brownian bridge at the path's hourly
+    volatility, ending exactly on every hourly close; a timeframe that neither divides nor is a multiple of
+    the hour is refused with the reason."""
+    calib = HourlyCalibration.load(BUNDLED_CALIBRATION)
+    rng = np.random.default_rng(1)
+    tickers = ("BTC/USDT", "ETH/USDT")
+    steps = 0.004 * rng.standard_normal((2, 300, 2))
+    steps[:, 0] = 0.0
+    prices = 100.0 * np.exp(np.cumsum(steps, axis=1))
+    batch = ScenarioBatch(np.array([0, 1]), ["a", "b"], prices, tickers, datetime(2015, 1, 1), calib)
+    frames, n = scenario_frames(batch, "15m", seed=3)
+    assert n == 4 * 299
+    btc = frames["BTC/USDT"]
+    assert btc.height == 2 * n
+    assert (btc["time"].head(n).diff().drop_nulls() == timedelta(minutes=15)).all()
+    closes = btc["close"].to_numpy()[:n]
+    np.testing.assert_allclose(closes[3::4], prices[0, 1:, 0], rtol=1e-12)  # every 4th close: the hour's
+    sub = np.diff(np.log(np.concatenate([[prices[0, 0, 0]], closes])))
+    # bridge increments: variance per sub-bar ~ sigma^2 / 4, so the 15m vol is ~ half the hourly one
+    assert np.std(sub) == pytest.approx(0.5 * np.std(steps[0, 1:, 0]), rel=0.15)
+    vol = btc["volume"].to_numpy()[:n] * closes
+    hourly = frames_1h = scenario_frames(batch, "1h", seed=3)[0]["BTC/USDT"]
+    assert np.median(vol) == pytest.approx(np.median(frames_1h["volume"] * frames_1h["close"]) / 4, rel=0.3)
+    again, _ = scenario_frames(batch, "15m", seed=3)
+    assert again["BTC/USDT"].equals(btc)  # seeded: reproducible
+    spec = build_dataset({t: f.head(n) for t, f in frames.items()}, FeaturesConfig(), "15m").spec
+    data = stress_dataset(batch, spec, seed=3)
+    assert len(data.segments) == 2 and hourly.height == 2 * 299
+    with pytest.raises(ValueError, match=r"divides the hour.*uses 7m"):
+        scenario_frames(batch, "7m", seed=0)

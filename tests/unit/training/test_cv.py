@@ -83,3 +83,19 @@ def test_holdout_is_excluded_from_every_split() -> None:
             assert e <= 90
     assert holdout_segments(ds, start) == [(90, 120)]
     assert holdout_start(ds, 0.0) is None
+
+
+def test_mix_segments_gives_the_share_exactly_and_refuses_a_shortfall() -> None:
+    from cappuccino_core.training.cv import mix_segments
+
+    real = [(0, 700)]
+    synth = [(700 + 100 * k, 800 + 100 * k) for k in range(5)]  # 500 synthetic rows in 5 windows
+    out = mix_segments(real, synth, 0.3, seed=1)
+    picked = out[1:]
+    assert sum(b - a for a, b in picked) == 300  # 0.3 x 700 / 0.7
+    assert len(picked) == 3 and all(b - a == 100 for a, b in picked)
+    out = mix_segments([(0, 650)], synth, 0.25, seed=2)  # 216.67 -> 217 rows: two windows + 17 rows
+    assert sorted(b - a for a, b in out[1:]) == [17, 100, 100]
+    assert mix_segments(real, synth, 0.0) == real
+    with pytest.raises(ValueError, match="cannot give a synthetic share of 50%"):
+        mix_segments([(0, 1000)], synth, 0.5)
