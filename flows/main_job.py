@@ -82,7 +82,7 @@ def main_job(config: str | None = None) -> str:
         "",
         "Where to look:",
         f"  MLflow:  .venv/bin/mlflow ui --backend-store-uri {settings.paths.mlflow_tracking_uri}",
-        "  Prefect: .venv/bin/prefect server start   (then open http://127.0.0.1:4200)",
+        "  Prefect: PREFECT_HOME=data/prefect .venv/bin/prefect server start   (then open http://127.0.0.1:4200)",
         f"  reports: {settings.paths.reports_dir}/  and the gate outputs under it",
         "  state:   .venv/bin/cappuccino pipeline status",
     ]

@@ -14,7 +14,6 @@ import pytest
 
 from tests.integration.prefect_helpers import (
     POOL,
-    ROOT,
     api_client,
     cli,
     deploy_all,
@@ -32,7 +31,7 @@ RUN_TIMEOUT_S = 420.0
 def stack(tmp_path: Path) -> Iterator[dict[str, str]]:
     """Server + work pool + worker + deployments; everything stopped (process groups killed) afterwards."""
     with prefect_server(tmp_path / "prefect") as env:
-        env = {**env, **tiny_env(tmp_path / "work"), "CAPPUCCINO_HOME": str(ROOT)}
+        env = {**env, **tiny_env(tmp_path / "work")}
         cli(["work-pool", "create", POOL, "--type", "process"], env)
         deployed = deploy_all(env)
         assert deployed == ["monthly", "tick", "hourly", "on-demand"], deployed
@@ -57,13 +56,21 @@ def _wait_final(flow_run_id: uuid.UUID, env: dict[str, str], timeout_s: float) -
 def test_retrain_deployment_runs_on_a_process_worker(stack: dict[str, str], tmp_path: Path) -> None:
     out = cli(
         [
-            "deployment", "run", "retrain/monthly",
-            "--param", "phase1_trials=1",
-            "--param", "phase2_trials=1",
-            "--param", "workers=1",
-            "--param", "max_splits=1",
-            "--param", "skip_augment=true",
-            "--param", "inject_train_failures=1",  # the train subflow's first attempt fails; its retry runs
+            "deployment",
+            "run",
+            "retrain/monthly",
+            "--param",
+            "phase1_trials=1",
+            "--param",
+            "phase2_trials=1",
+            "--param",
+            "workers=1",
+            "--param",
+            "max_splits=1",
+            "--param",
+            "skip_augment=true",
+            "--param",
+            "inject_train_failures=1",  # the train subflow's first attempt fails; its retry runs
         ],
         stack,
     )
