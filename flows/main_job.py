@@ -30,7 +30,7 @@ def main_job(config: str | None = None) -> str:
     settings = settings_for(config)
     lines = ["", "=== Cappuccino: what the main job did ==="]
 
-    ing = ingest(config)
+    ing = ingest(config, source="sample")  # the embedded default: the bundled sample, offline
     n_assets = len(ing["assets"])
     lines.append(f"data      {ing['bars']} aligned {settings.data.timeframe} bars x {n_assets} assets "
                  f"({', '.join(ing['assets'])}), {ing['added']} new bars stored")  # fmt: skip

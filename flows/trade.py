@@ -10,6 +10,12 @@ from tasks.stages import trade_tick
 
 @flow(name="trade")
 def trade(config: str | None = None, dry_run: bool = False) -> str:
+    """One bar of the production model; the emergency stop wins.
+
+    Args:
+        config: Path of the TOML configuration; empty for the documented defaults.
+        dry_run: Say what would be traded, on which broker and with how much capital, without trading.
+    """
     settings = settings_for(config)
     if emergency_stopped(settings):
         return "halted: emergency stop"

@@ -10,9 +10,10 @@ from prefect.cache_policies import NO_CACHE
 from cappuccino_core.config import Settings
 
 
-@task(name="cge-scenarios", retries=1, retry_delay_seconds=10, timeout_seconds=3600, cache_policy=NO_CACHE)
+@task(name="cge-scenarios", timeout_seconds=3600, cache_policy=NO_CACHE)
 def cge_scenarios(settings: Settings, force: bool = False) -> dict[str, Any]:
-    """Generate the frozen scenario set, or reuse it when its config hash matches."""
+    """Generate the frozen scenario set, or reuse it when its config hash matches (deterministic: a failure
+    is not transient, so no retry)."""
     from cappuccino_core.cge.generate import generate, spec_from_settings
 
     spec = spec_from_settings(settings)
@@ -31,13 +32,10 @@ def train_phase(
     trials: int | None,
     workers: int | None,
     max_splits: int | None = None,
-    inject_failure: bool = False,
 ) -> dict[str, Any]:
     """One Optuna phase: ``workers`` processes (one per Optuna worker) share the study up to its limit.
-    Failed/stale trials are retried inside the study (heartbeat + RetryFailedTrialCallback).
-    ``inject_failure``: fail before any work (fault injection; the train flow's retry must recover)."""
-    if inject_failure:
-        raise RuntimeError(f"injected failure in train-phase {phase} (fault injection)")
+    Failed/stale trials are retried inside the study (heartbeat + RetryFailedTrialCallback); the train
+    flow, not this task, retries a failed phase."""
     from cappuccino_core.training.study import run_phase
 
     rep = run_phase(settings, phase, trials=trials, workers=workers, max_splits=max_splits)
@@ -56,9 +54,10 @@ def train_phase(
     }
 
 
-@task(name="gates", retries=1, retry_delay_seconds=30, timeout_seconds=6 * 3600, cache_policy=NO_CACHE)
+@task(name="gates", timeout_seconds=6 * 3600, cache_policy=NO_CACHE)
 def run_gates(settings: Settings, run_ids: list[str]) -> dict[str, Any]:
-    """Every gate for each candidate: {run_id: {gate: True | False | "pending" | "skipped", ...}}."""
+    """Every gate for each candidate: {run_id: {gate: True | False | "pending" | "skipped", ...}}.
+    Deterministic over stored data: no retry."""
     from cappuccino_core.gates import run_all_gates
 
     return {rid: run_all_gates(rid, settings) for rid in run_ids}
@@ -102,6 +101,9 @@ def arena_hill(settings: Settings, run_ids: list[str], dry_run: bool = False) ->
         ref,
         data_for=held_out,
     )
+    from tasks.evidence import arena_markdown, publish
+
+    publish("arena-bouts", "Arena", arena_markdown(report), f"champion {report.champion}")
     return report.lines()
 
 
