@@ -18,7 +18,7 @@ def _cell(x: Any) -> str:
     if x is None:
         return "-"
     if isinstance(x, float):
-        return f"{x:.4g}"
+        return f"{x:.0f}" if abs(x) >= 1000 else f"{x:.4g}"  # an age of 12530 h, not 1.253e+04
     return str(x).replace("|", "\\|").replace("\n", " ")
 
 

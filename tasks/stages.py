@@ -67,8 +67,7 @@ def run_gates(settings: Settings, run_ids: list[str]) -> dict[str, Any]:
 def arena_hill(settings: Settings, run_ids: list[str], dry_run: bool = False) -> list[str]:
     """King of the hill over held-out windows for the given registered candidates."""
     from cappuccino_core.arena import MlflowRoleBook, Referee, arena_config, run_hill, windows
-    from cappuccino_core.data.market import load_aligned
-    from cappuccino_core.features.builder import apply_spec
+    from cappuccino_core.gates import held_out_dataset
     from cappuccino_core.registry import Tracking, load_policy, model_spec
     from cappuccino_core.state import StateStore
 
@@ -77,13 +76,11 @@ def arena_hill(settings: Settings, run_ids: list[str], dry_run: bool = False) ->
     cache: dict[str, Any] = {}
 
     def held_out(run_id: str) -> Any:
-        """The held-out bars built with this model's own FeatureSpec (timeframe, lookback, statistics)."""
+        """The held-out bars (the backtest gate's window) built with this model's own FeatureSpec."""
         spec = model_spec(run_id, trk)
         key = spec.content_hash()
         if key not in cache:
-            aligned = load_aligned(settings, spec.timeframe)
-            data = apply_spec(aligned.frames, spec, segments=aligned.segments)
-            cache[key] = data.slice(int(data.n_bars * (1 - settings.training.holdout_fraction)), data.n_bars)
+            cache[key] = held_out_dataset(settings, spec)
         return cache[key]
 
     held = held_out(run_ids[0])
@@ -159,16 +156,16 @@ def paper_session(settings: Settings, model: str, days: float = 2.0) -> dict[str
 
 @task(name="baseline-backtests", timeout_seconds=900, cache_policy=NO_CACHE)
 def baseline_backtests(settings: Settings) -> dict[str, dict[str, Any]]:
-    """Equal weight and buy-and-hold on the held-out window (the newest ``training.holdout_fraction`` of the
-    bars) through the kernel, with the configured costs; an HTML report each."""
+    """Equal weight and buy-and-hold on the held-out window (the backtest gate's: from the training holdout
+    start on) through the kernel, with the configured costs; an HTML report each."""
     from pathlib import Path
 
     from cappuccino_core.backtest.baselines import make_baseline
     from cappuccino_core.backtest.with_report import backtest_with_report
+    from cappuccino_core.gates import held_out_dataset
     from tasks.data import build_features
 
-    data = build_features.fn(settings)
-    window = data.slice(int(data.n_bars * (1 - settings.training.holdout_fraction)), data.n_bars)
+    window = held_out_dataset(settings, build_features.fn(settings).spec)
     out: dict[str, dict[str, Any]] = {}
     for name in ("equal_weight", "buy_and_hold"):
         policy = make_baseline(name, window.tickers, settings.env)

@@ -14,8 +14,8 @@ from tasks.evidence import (
 
 
 def test_markdown_table_escapes_pipes_and_formats_numbers() -> None:
-    assert markdown_table(["a", "b"], [("x|y", 0.123456), (None, 3)]) == (
-        "| a | b |\n|---|---|\n| x\\|y | 0.1235 |\n| - | 3 |"
+    assert markdown_table(["a", "b"], [("x|y", 0.123456), (None, 3), ("age", 12534.4)]) == (
+        "| a | b |\n|---|---|\n| x\\|y | 0.1235 |\n| - | 3 |\n| age | 12534 |"
     )
 
 
