@@ -4,6 +4,7 @@ freshness, features."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -26,11 +27,26 @@ def import_sample(settings: Settings) -> int:
     return sum(r.added for r in results)
 
 
+def transient_failure(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry a download only when the venue or the network failed (SourceUnavailable, connection errors,
+    timeouts); a refused request or a configuration error fails at once."""
+    from cappuccino_core.data.http import SourceUnavailable
+
+    try:
+        state.result()
+    except (SourceUnavailable, ConnectionError, TimeoutError):
+        return True
+    except Exception:
+        return False
+    return False
+
+
 @task(
     name="update-bars",
     retries=4,
     retry_delay_seconds=exponential_backoff(backoff_factor=10),
     retry_jitter_factor=0.5,
+    retry_condition_fn=transient_failure,
     timeout_seconds=1800,
     cache_policy=NO_CACHE,
 )

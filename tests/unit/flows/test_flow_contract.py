@@ -62,3 +62,21 @@ def test_only_transient_failures_retry() -> None:
     assert retrying == {"update-bars": 4, "emergency-stop?": 3, "record-stage": 3}
     flows_retrying = {e: _flow(e).retries for e in DEPLOYED + SUBFLOWS if _flow(e).retries}
     assert flows_retrying == {"flows/train.py:train": 1}  # a failed training worker: the phase reruns
+
+
+def test_downloads_retry_only_transient_failures() -> None:
+    from prefect.states import Completed, Failed
+
+    from cappuccino_core.data.http import SourceRejected, SourceUnavailable
+    from tasks.data import transient_failure, update_bars
+
+    assert update_bars.retry_condition_fn is transient_failure
+
+    def retried(exc: BaseException) -> bool:
+        return transient_failure(None, None, Failed(data=exc))
+
+    assert retried(SourceUnavailable("alpaca", "BTC/USD", "503 after 5 tries"))
+    assert retried(ConnectionError("reset")) and retried(TimeoutError("read timed out"))
+    assert not retried(SourceRejected("alpaca", "BTC/USD", "400 bad symbol", status=400))
+    assert not retried(ValueError("venue 'binance' has no download source"))
+    assert not transient_failure(None, None, Completed(data=1))
