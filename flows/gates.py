@@ -6,20 +6,17 @@ from __future__ import annotations
 
 from prefect import flow
 
+from cappuccino_core.config import Settings
 from tasks.common import logger, record_stage, settings_for
 from tasks.evidence import gates_markdown, publish
 from tasks.stages import run_gates
 
 
-def candidates(settings, limit: int = 5) -> list[str]:
+def candidates(settings: Settings, limit: int = 5) -> list[str]:
     """Registered versions that never entered the arena (newest first): the gates' input."""
-    from cappuccino_core.arena import standings
-    from cappuccino_core.registry import Tracking, list_versions
-    from cappuccino_core.state import StateStore
+    from cappuccino_core.gates.candidates import new_candidates
 
-    done = {r.run_id for r in standings(StateStore(settings.paths.state_url))}
-    vs = list_versions(tracking=Tracking.from_settings(settings))
-    return [v.run_id for v in vs if v.run_id not in done][:limit]
+    return new_candidates(settings, limit)
 
 
 @flow(name="gates")
