@@ -7,22 +7,32 @@ from prefect import flow
 
 from flows.gates import candidates
 from tasks.common import emergency_stopped, logger, record_stage, settings_for
+from tasks.evidence import publish
 from tasks.stages import arena_hill, arena_review
 
 
 @flow(name="arena")
 def arena(config: str | None = None, run_ids: list[str] | None = None, dry_run: bool = False) -> list[str]:
+    """King of the hill for the candidates, then the sandbox and live reviews. Publishes `arena-bouts`.
+
+    Args:
+        config: Path of the TOML configuration; empty for the documented defaults.
+        run_ids: MLflow run ids to put in the arena; empty: the new candidates that passed the arena-entry
+            gates (backtest and stress, where enabled).
+        dry_run: Decide and report, but change no role and record nothing.
+    """
     settings = settings_for(config)
     if emergency_stopped(settings):
         logger().warning("arena: emergency stop set; nothing done")
         return ["halted: emergency stop"]
     if run_ids is None:
-        from cappuccino_core.gates.record import passed_gates
+        from cappuccino_core.gates.record import admitted
         from cappuccino_core.state import StateStore
 
         store = StateStore(settings.paths.state_url)
-        required = tuple(g for g in settings.gates.enabled if g in ("backtest", "stress"))
-        run_ids = [r for r in candidates(settings) if passed_gates(store, r, required)]
+        run_ids = admitted(store, candidates(settings), settings.gates.enabled)
+    if not run_ids:
+        publish("arena-bouts", "Arena", "**No candidate passed the gates: no bout.**", "no candidate")
     lines = arena_hill(settings, run_ids, dry_run) if run_ids else ["arena: no candidate passed the gates"]
     lines += arena_review(settings, dry_run)
     if not dry_run:

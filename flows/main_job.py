@@ -30,7 +30,7 @@ def main_job(config: str | None = None) -> str:
     settings = settings_for(config)
     lines = ["", "=== Cappuccino: what the main job did ==="]
 
-    ing = ingest(config)
+    ing = ingest(config, source="sample")  # the embedded default: the bundled sample, offline
     n_assets = len(ing["assets"])
     lines.append(f"data      {ing['bars']} aligned {settings.data.timeframe} bars x {n_assets} assets "
                  f"({', '.join(ing['assets'])}), {ing['added']} new bars stored")  # fmt: skip
@@ -84,7 +84,7 @@ def main_job(config: str | None = None) -> str:
         "",
         "Where to look:",
         f"  MLflow:  .venv/bin/mlflow ui --backend-store-uri {settings.paths.mlflow_tracking_uri}",
-        "  Prefect: .venv/bin/prefect server start   (then open http://127.0.0.1:4200)",
+        "  Prefect: PREFECT_HOME=data/prefect .venv/bin/prefect server start   (then open http://127.0.0.1:4200)",
         f"  reports: {settings.paths.reports_dir}/  and the gate outputs under it",
         "  state:   .venv/bin/cappuccino pipeline status",
     ]

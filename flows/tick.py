@@ -10,6 +10,12 @@ from tasks.stages import arena_review
 
 @flow(name="pipeline")
 def pipeline_tick(config: str | None = None, dry_run: bool = False) -> list[str]:
+    """The emergency-stop check, then the sandbox and live reviews.
+
+    Args:
+        config: Path of the TOML configuration; empty for the documented defaults.
+        dry_run: Decide and report, but change no role and record nothing.
+    """
     settings = settings_for(config)
     if emergency_stopped(settings):
         logger().warning("pipeline: emergency stop set; every loop halted")

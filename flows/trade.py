@@ -10,6 +10,14 @@ from tasks.stages import trade_tick
 
 @flow(name="trade")
 def trade(config: str | None = None, dry_run: bool = False, confirm_live: bool = False) -> str:
+    """One bar of the production model; the emergency stop wins.
+
+    Args:
+        config: Path of the TOML configuration; empty for the documented defaults.
+        dry_run: Say what would be traded, on which broker and with how much capital, without trading.
+        confirm_live: The explicit confirmation a real-money broker needs (with trading.live_enabled and
+            the live role); without it a live broker is refused.
+    """
     settings = settings_for(config)
     if emergency_stopped(settings):
         return "halted: emergency stop"

@@ -1,12 +1,13 @@
 """Train: phase 1 (timeframe x lookback, small budget) then phase 2 (full study with the best phase-1 config).
-Each phase runs one process per Optuna worker; the flow retries a phase whose workers failed."""
+Each phase runs one process per Optuna worker; the flow retries a phase whose workers failed. Publishes the
+`train-study` artifact (trials by state, best objective, PBO, DSR per study)."""
 
 from __future__ import annotations
 
 from prefect import flow
-from prefect.runtime import flow_run
 
 from tasks.common import record_stage, settings_for
+from tasks.evidence import publish, study_markdown
 from tasks.stages import train_phase
 
 
@@ -17,15 +18,26 @@ def train(
     phase2_trials: int | None = None,
     workers: int | None = None,
     max_splits: int | None = None,
-    inject_failures: int = 0,
+    study: str | None = None,
 ) -> dict:
-    """``inject_failures``: fault injection for tests and drills -- the first ``inject_failures`` attempts
-    of this flow run fail in their first training task (the flow-level retry must recover)."""
+    """Both Optuna phases; a phase whose worker processes failed fails the flow, which retries once.
+
+    Args:
+        config: Path of the TOML configuration; empty for the documented defaults.
+        phase1_trials: Trial limit of phase 1 (timeframe x lookback); empty: `training.phase1_trials`.
+        phase2_trials: Trial limit of phase 2 (PPO hyperparameters); empty: `training.phase2_trials`.
+        workers: Optuna worker processes per phase; empty: `training.workers`.
+        max_splits: Train on at most this many CPCV splits per trial (a quick run); empty: all.
+        study: Prefix of this training's two studies ('<study>-phase1|2'); empty: `training.experiment`
+            (an existing study of that name is resumed up to its limit).
+    """
     settings = settings_for(config)
-    fault = inject_failures > 0 and int(flow_run.get_run_count() or 1) <= inject_failures
-    p1 = train_phase(settings, 1, phase1_trials, workers, max_splits, inject_failure=fault)
+    if study:
+        settings.training.experiment = study
+    p1 = train_phase(settings, 1, phase1_trials, workers, max_splits)
     p2 = train_phase(settings, 2, phase2_trials, workers, max_splits)
     if any(p.get("exit_codes") and any(c not in (0, None) for c in p["exit_codes"]) for p in (p1, p2)):
         raise RuntimeError(f"a training worker failed: {p1['exit_codes']} {p2['exit_codes']} (flow retries)")
+    publish("train-study", "Training studies", study_markdown([p1, p2]), f"{p1['study']}, {p2['study']}")
     record_stage(settings, "train", "done", phase1=p1["states"], phase2=p2["states"])
     return {"phase1": p1, "phase2": p2}

@@ -10,9 +10,10 @@ from prefect.cache_policies import NO_CACHE
 from cappuccino_core.config import Settings
 
 
-@task(name="cge-scenarios", retries=1, retry_delay_seconds=10, timeout_seconds=3600, cache_policy=NO_CACHE)
+@task(name="cge-scenarios", timeout_seconds=3600, cache_policy=NO_CACHE)
 def cge_scenarios(settings: Settings, force: bool = False) -> dict[str, Any]:
-    """Generate the frozen scenario set, or reuse it when its config hash matches."""
+    """Generate the frozen scenario set, or reuse it when its config hash matches (deterministic: a failure
+    is not transient, so no retry)."""
     from cappuccino_core.cge.generate import generate, spec_from_settings
 
     spec = spec_from_settings(settings)
@@ -31,13 +32,10 @@ def train_phase(
     trials: int | None,
     workers: int | None,
     max_splits: int | None = None,
-    inject_failure: bool = False,
 ) -> dict[str, Any]:
     """One Optuna phase: ``workers`` processes (one per Optuna worker) share the study up to its limit.
-    Failed/stale trials are retried inside the study (heartbeat + RetryFailedTrialCallback).
-    ``inject_failure``: fail before any work (fault injection; the train flow's retry must recover)."""
-    if inject_failure:
-        raise RuntimeError(f"injected failure in train-phase {phase} (fault injection)")
+    Failed/stale trials are retried inside the study (heartbeat + RetryFailedTrialCallback); the train
+    flow, not this task, retries a failed phase."""
     from cappuccino_core.training.study import run_phase
 
     rep = run_phase(settings, phase, trials=trials, workers=workers, max_splits=max_splits)
@@ -56,9 +54,10 @@ def train_phase(
     }
 
 
-@task(name="gates", retries=1, retry_delay_seconds=30, timeout_seconds=6 * 3600, cache_policy=NO_CACHE)
+@task(name="gates", timeout_seconds=6 * 3600, cache_policy=NO_CACHE)
 def run_gates(settings: Settings, run_ids: list[str]) -> dict[str, Any]:
-    """Every gate for each candidate: {run_id: {gate: True | False | "pending" | "skipped", ...}}."""
+    """Every gate for each candidate: {run_id: {gate: True | False | "pending" | "skipped", ...}}.
+    Deterministic over stored data: no retry."""
     from cappuccino_core.gates import run_all_gates
 
     return {rid: run_all_gates(rid, settings) for rid in run_ids}
@@ -68,8 +67,7 @@ def run_gates(settings: Settings, run_ids: list[str]) -> dict[str, Any]:
 def arena_hill(settings: Settings, run_ids: list[str], dry_run: bool = False) -> list[str]:
     """King of the hill over held-out windows for the given registered candidates."""
     from cappuccino_core.arena import MlflowRoleBook, Referee, arena_config, run_hill, windows
-    from cappuccino_core.data.market import load_aligned
-    from cappuccino_core.features.builder import apply_spec
+    from cappuccino_core.gates import held_out_dataset
     from cappuccino_core.registry import Tracking, load_policy, model_spec
     from cappuccino_core.state import StateStore
 
@@ -78,13 +76,11 @@ def arena_hill(settings: Settings, run_ids: list[str], dry_run: bool = False) ->
     cache: dict[str, Any] = {}
 
     def held_out(run_id: str) -> Any:
-        """The held-out bars built with this model's own FeatureSpec (timeframe, lookback, statistics)."""
+        """The held-out bars (the backtest gate's window) built with this model's own FeatureSpec."""
         spec = model_spec(run_id, trk)
         key = spec.content_hash()
         if key not in cache:
-            aligned = load_aligned(settings, spec.timeframe)
-            data = apply_spec(aligned.frames, spec, segments=aligned.segments)
-            cache[key] = data.slice(int(data.n_bars * (1 - settings.training.holdout_fraction)), data.n_bars)
+            cache[key] = held_out_dataset(settings, spec)
         return cache[key]
 
     held = held_out(run_ids[0])
@@ -102,6 +98,9 @@ def arena_hill(settings: Settings, run_ids: list[str], dry_run: bool = False) ->
         ref,
         data_for=held_out,
     )
+    from tasks.evidence import arena_markdown, publish
+
+    publish("arena-bouts", "Arena", arena_markdown(report), f"champion {report.champion}")
     return report.lines()
 
 
@@ -171,16 +170,16 @@ def paper_session(settings: Settings, model: str, days: float = 2.0) -> dict[str
 
 @task(name="baseline-backtests", timeout_seconds=900, cache_policy=NO_CACHE)
 def baseline_backtests(settings: Settings) -> dict[str, dict[str, Any]]:
-    """Equal weight and buy-and-hold on the held-out window (the newest ``training.holdout_fraction`` of the
-    bars) through the kernel, with the configured costs; an HTML report each."""
+    """Equal weight and buy-and-hold on the held-out window (the backtest gate's: from the training holdout
+    start on) through the kernel, with the configured costs; an HTML report each."""
     from pathlib import Path
 
     from cappuccino_core.backtest.baselines import make_baseline
     from cappuccino_core.backtest.with_report import backtest_with_report
+    from cappuccino_core.gates import held_out_dataset
     from tasks.data import build_features
 
-    data = build_features.fn(settings)
-    window = data.slice(int(data.n_bars * (1 - settings.training.holdout_fraction)), data.n_bars)
+    window = held_out_dataset(settings, build_features.fn(settings).spec)
     out: dict[str, dict[str, Any]] = {}
     for name in ("equal_weight", "buy_and_hold"):
         policy = make_baseline(name, window.tickers, settings.env)

@@ -50,6 +50,17 @@ class DataConfig(Section):
     http_retries: int = Field(5, ge=0, description="retries on 429/5xx/timeouts")
     http_backoff_s: float = Field(0.5, ge=0, description="first backoff; doubles each retry")
     http_timeout_s: float = Field(10.0, gt=0, description="per-request timeout")
+    source_url: str | None = Field(
+        None,
+        description="where the retrain downloads bars from instead of the venue's public endpoint (a proxy "
+        "or the loopback market-data server): Alpaca scheme://host:port, Coinbase host:port",
+    )
+    source_ca_cert: str | None = Field(
+        None, description="certificate the Coinbase download trusts (the loopback server's self-signed one)"
+    )
+    history_days: int = Field(
+        730, ge=1, description="first download of a symbol with nothing stored: this many days back"
+    )
 
     @field_validator("tickers")
     @classmethod

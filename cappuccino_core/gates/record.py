@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,3 +72,18 @@ def passed_gates(store: StateStore, run_id: str, required: tuple[str, ...] = ("b
     for v in sorted(store.verdicts(run_id), key=lambda r: r.id):
         latest[v.gate] = bool(v.passed)
     return all(latest.get(g, False) for g in required)
+
+
+ARENA_ENTRY_GATES = ("backtest", "stress")
+
+
+def arena_entry_gates(enabled: Sequence[str]) -> tuple[str, ...]:
+    """The gates a candidate must pass to enter the arena: the enabled ones among backtest and stress (the
+    paper grade decides the live green light later, not arena entry)."""
+    return tuple(g for g in enabled if g in ARENA_ENTRY_GATES)
+
+
+def admitted(store: StateStore, run_ids: Sequence[str], enabled: Sequence[str]) -> list[str]:
+    """``run_ids`` (order kept) whose latest verdicts pass every arena-entry gate of ``enabled``."""
+    required = arena_entry_gates(enabled)
+    return [r for r in run_ids if passed_gates(store, r, required)]

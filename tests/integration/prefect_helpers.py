@@ -100,9 +100,11 @@ def wait_healthy(api_url: str, proc: subprocess.Popen, log: Path, timeout_s: flo
     raise TimeoutError(f"prefect server not healthy after {timeout_s} s:\n{log.read_text()[-4000:]}")
 
 
-def cli(args: list[str], env: dict[str, str], timeout_s: float = 180.0, check: bool = True) -> str:
+def cli(
+    args: list[str], env: dict[str, str], timeout_s: float = 180.0, check: bool = True, cwd: Path = ROOT
+) -> str:
     r = subprocess.run(
-        [PREFECT, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout_s, check=False
+        [PREFECT, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout_s, check=False
     )
     if check and r.returncode != 0:
         raise RuntimeError(f"prefect {' '.join(args)} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
@@ -136,11 +138,12 @@ def api_client(env: dict[str, str]) -> Iterator[Any]:
 
 
 @contextlib.contextmanager
-def prefect_server(home: Path) -> Iterator[dict[str, str]]:
+def prefect_server(home: Path, scheduler: bool = False) -> Iterator[dict[str, str]]:
     """A `prefect server start` on 127.0.0.1:<free port>, home and database under ``home``.
 
-    Yields the environment child processes need (PREFECT_API_URL pointing at it). The scheduler service
-    is off, so deploying the scheduled deployments starts nothing by itself.
+    Yields the environment child processes need (PREFECT_API_URL pointing at it). By default the scheduler
+    service is off, so deploying the scheduled deployments starts nothing by itself; ``scheduler=True``
+    turns it on with a 5 s loop (the production default is 60 s) so a test sees it work in seconds.
     """
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -151,7 +154,8 @@ def prefect_server(home: Path) -> Iterator[dict[str, str]]:
         "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home / 'prefect.db'}",
         "PREFECT_API_URL": api,
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",
+        "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "true" if scheduler else "false",
+        "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "5",
         "PREFECT_UI_ENABLED": "false",
         "PREFECT_LOGGING_LEVEL": "INFO",
     }
@@ -166,8 +170,8 @@ def prefect_server(home: Path) -> Iterator[dict[str, str]]:
 
 
 @contextlib.contextmanager
-def process_worker(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
-    proc = start([PREFECT, "worker", "start", "--pool", POOL, "--type", "process"], env, log)
+def process_worker(env: dict[str, str], log: Path, pool: str = POOL) -> Iterator[subprocess.Popen]:
+    proc = start([PREFECT, "worker", "start", "--pool", pool, "--type", "process"], env, log)
     try:
         yield proc
     finally:

@@ -27,11 +27,22 @@ class _Report:
         self.phase = phase
 
 
+FAILURES = "CAPPUCCINO_TEST_TRAIN_FAILURES"
+
+
 @pytest.fixture()
 def calls(monkeypatch: pytest.MonkeyPatch, settings: Any) -> list[int]:
+    """The recorder; its fault hook fails the first $CAPPUCCINO_TEST_TRAIN_FAILURES phase-1 calls before
+    any work (fault injection from the test, no production parameter)."""
+    import os
+
     seen: list[int] = []
+    failed: list[int] = []
 
     def fake_run_phase(s: Any, phase: int, **kw: Any) -> _Report:
+        if phase == 1 and len(failed) < int(os.environ.get(FAILURES, "0")):
+            failed.append(phase)
+            raise RuntimeError(f"injected failure in train-phase {phase} (fault injection)")
         seen.append(phase)
         return _Report(phase)
 
@@ -53,12 +64,13 @@ def _attempts(flow_run_id: Any) -> tuple[Any, list[str]]:
     return fr, history
 
 
-def test_injected_training_failure_is_retried_and_the_flow_completes(calls: list[int]) -> None:
+def test_injected_training_failure_is_retried_and_the_flow_completes(
+    calls: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from flows.train import train
 
-    state = train.with_options(retry_delay_seconds=0)(
-        phase1_trials=1, phase2_trials=1, inject_failures=1, return_state=True
-    )
+    monkeypatch.setenv(FAILURES, "1")
+    state = train.with_options(retry_delay_seconds=0)(phase1_trials=1, phase2_trials=1, return_state=True)
     assert state.is_completed(), state
     out = state.result()
     assert out["phase1"]["states"] == {"COMPLETE": 1} and out["phase2"]["exit_codes"] == [0]
@@ -70,10 +82,11 @@ def test_injected_training_failure_is_retried_and_the_flow_completes(calls: list
     assert history[-1] == "COMPLETED"
 
 
-def test_failures_beyond_the_retries_fail_the_flow(calls: list[int]) -> None:
+def test_failures_beyond_the_retries_fail_the_flow(calls: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
     from flows.train import train
 
-    state = train.with_options(retry_delay_seconds=0)(inject_failures=2, return_state=True)
+    monkeypatch.setenv(FAILURES, "2")
+    state = train.with_options(retry_delay_seconds=0)(return_state=True)
     assert state.is_failed(), state
     assert calls == []  # both attempts failed before training
     fr, _ = _attempts(state.state_details.flow_run_id)

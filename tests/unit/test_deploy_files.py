@@ -74,3 +74,49 @@ def test_compose_references_exist() -> None:
             src = str(vol).split(":")[0]
             if src.startswith((".", "/")):
                 assert (ROOT / "docker" / src).resolve().exists(), vol
+
+
+def _base_job_variables(worker_type: str) -> dict:
+    """The variables schema of ``worker_type``'s default base job template, as Prefect itself ships it
+    (the server's aggregate worker metadata covers prefect-docker and prefect-kubernetes without them
+    installed)."""
+    import json
+
+    import prefect
+
+    views = Path(prefect.__file__).parent / "server" / "api" / "collections_data" / "views"
+    meta = json.loads((views / "aggregate-worker-metadata.json").read_text())
+    for workers in meta.values():
+        if worker_type in workers:
+            return workers[worker_type]["default_base_job_configuration"]["variables"]
+    raise LookupError(worker_type)
+
+
+@pytest.mark.parametrize("target", ["process", "docker", "kubernetes"])
+def test_work_pool_job_variables_match_prefects_base_job_templates(target: str) -> None:
+    import jsonschema
+
+    doc = yaml.safe_load((ROOT / "deployments" / f"{target}.yaml").read_text())
+    schema = _base_job_variables(doc["work_pool"]["type"])
+    unknown = set(doc["job_variables"]) - set(schema["properties"])
+    assert not unknown, f"{target}.yaml: not variables of the {target} base job template: {sorted(unknown)}"
+    jsonschema.validate(doc["job_variables"], schema)
+
+
+def test_prefect_yaml_job_variables_match_the_process_template(prefect_yaml) -> None:
+    import jsonschema
+
+    schema = _base_job_variables("process")
+    for dep in prefect_yaml["deployments"]:
+        jv = dep["work_pool"].get("job_variables", {})
+        assert set(jv) <= set(schema["properties"]), (dep["name"], sorted(jv))
+        jsonschema.validate(jv, schema)
+
+
+def test_the_job_variable_check_can_fail() -> None:
+    import jsonschema
+
+    schema = _base_job_variables("kubernetes")
+    assert "job_manifest_overrides" not in schema["properties"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"finished_job_ttl": "an hour"}, schema)
