@@ -13,7 +13,8 @@ from tasks.stages import arena_hill, arena_review
 
 @flow(name="arena")
 def arena(config: str | None = None, run_ids: list[str] | None = None, dry_run: bool = False) -> list[str]:
-    """King of the hill for the candidates, then the sandbox and live reviews. Publishes `arena-bouts`.
+    """The best strategy worth beating takes an empty champion seat; then king of the hill for the candidates,
+    then the sandbox and live reviews. Publishes `arena-bouts`.
 
     Args:
         config: Path of the TOML configuration; empty for the documented defaults.
@@ -31,9 +32,13 @@ def arena(config: str | None = None, run_ids: list[str] | None = None, dry_run: 
 
         store = StateStore(settings.paths.state_url)
         run_ids = admitted(store, candidates(settings), settings.gates.enabled)
+    from cappuccino_core.arena.contenders import strategy_contest
+
+    lines = strategy_contest(settings, dry_run)  # a model must beat a real strategy to take the seat
     if not run_ids:
-        publish("arena-bouts", "Arena", "**No candidate passed the gates: no bout.**", "no candidate")
-    lines = arena_hill(settings, run_ids, dry_run) if run_ids else ["arena: no candidate passed the gates"]
+        body = "\n".join(["**No candidate passed the gates: no bout.**", "", *(f"- {x}" for x in lines)])
+        publish("arena-bouts", "Arena", body, "no candidate")
+    lines += arena_hill(settings, run_ids, dry_run) if run_ids else ["arena: no candidate passed the gates"]
     lines += arena_review(settings, dry_run)
     if not dry_run:
         record_stage(settings, "arena", "done", lines=lines)

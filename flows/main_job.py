@@ -62,9 +62,7 @@ def main_job(config: str | None = None) -> str:
     if not verdicts:
         lines.append("gates     no new candidates")
 
-    from cappuccino_core.arena.contenders import strategy_contest
-
-    for line in [*strategy_contest(settings), *arena(config)]:  # the best strategy holds the seat first
+    for line in arena(config):  # the best strategy takes an empty seat first, then the candidates
         lines.append(f"arena     {line}")
 
     from cappuccino_core.registry import Tracking, get_role
@@ -73,6 +71,11 @@ def main_job(config: str | None = None) -> str:
     roles = {r: get_role(r, tracking=trk) for r in ("production", "champion", "challenger")}
     holder = next((v for v in roles.values() if v is not None), None)
     lines.append("roles     " + ", ".join(f"{r}={v.run_id[:12] if v else 'none'}" for r, v in roles.items()))
+    from cappuccino_core.arena import holders
+    from cappuccino_core.state import StateStore
+
+    seat = holders(StateStore(settings.paths.state_url), "champion")
+    lines.append(f"champion  {seat[0] if seat else 'none'} holds the arena seat (a strategy or a model)")
 
     paper = paper_session(settings, holder.run_id if holder else "baseline")
     lines.append(f"paper     {paper['model'][:12]} on {paper['broker']} for {paper['bars_replayed']} bars: "

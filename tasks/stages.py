@@ -174,17 +174,26 @@ def baseline_backtests(settings: Settings) -> dict[str, dict[str, Any]]:
     start on) through the kernel, with the configured costs; an HTML report each."""
     from pathlib import Path
 
+    import numpy as np
+
     from cappuccino_core.backtest.baselines import make_baseline
     from cappuccino_core.backtest.with_report import backtest_with_report
     from cappuccino_core.gates import held_out_dataset
     from tasks.data import build_features
 
-    window = held_out_dataset(settings, build_features.fn(settings).spec)
+    full = build_features.fn(settings)
+    window = held_out_dataset(settings, full.spec)
+    # The strategies in each report are fitted on the bars before the window (the window's first decision
+    # bar is its lookback - 1'th row).
+    cut = int(np.searchsorted(full.times, window.times[window.spec.lookback - 1]))
+    history = full.slice(0, cut)
     out: dict[str, dict[str, Any]] = {}
     for name in ("equal_weight", "buy_and_hold"):
         policy = make_baseline(name, window.tickers, settings.env)
         out_dir = Path(settings.paths.reports_dir) / f"backtest-{name}"
-        res, files = backtest_with_report(policy, window, settings.env, settings.costs, out_dir, name)
+        res, files = backtest_with_report(
+            policy, window, settings.env, settings.costs, out_dir, name, history=history
+        )
         s = res.summary
         out[name] = {"return": s.total_return, "sharpe": s.sharpe, "max_drawdown": s.max_drawdown,
                      "fees": res.fees, "report": str(files.html)}  # fmt: skip

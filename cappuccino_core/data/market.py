@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -75,15 +76,31 @@ def _missing(settings: Settings, ticker: str, tf: str, source: str, finer: bool)
     return MissingBars(f"no {kind}bars for {parse_symbol(ticker)} at {tf}{also}: looked in {where}")
 
 
-def read_bars(settings: Settings, ticker: str, tf: str, *, source: Source = "auto") -> pl.DataFrame:
-    """Bars of ``ticker`` at exactly ``tf`` from the first place of ``source`` that has them."""
+def read_bars(
+    settings: Settings, ticker: str, tf: str, *, source: Source = "auto", start: datetime | None = None
+) -> pl.DataFrame:
+    """Bars of ``ticker`` at exactly ``tf`` from the first place of ``source`` that has them (from ``start``
+    on when given: the store reads only those row groups)."""
     tf = normalise_timeframe(tf)
     for label, p in _places(settings, ticker, tf, source):
         if p.is_file():
             if label == "the bar store":
-                return BarStore(settings.paths.data_root).read(settings.data.venue, ticker, tf)
-            return pl.read_parquet(p)
+                return BarStore(settings.paths.data_root).read(settings.data.venue, ticker, tf, start=start)
+            df = pl.read_parquet(p)
+            return df if start is None else df.filter(pl.col("time") >= start)
     raise _missing(settings, ticker, tf, source, finer=False)
+
+
+def newest_time(settings: Settings, ticker: str, tf: str, *, source: Source = "auto") -> datetime | None:
+    """Open time of the newest bar of ``ticker`` at exactly ``tf`` in ``source`` (None: nothing there)."""
+    tf = normalise_timeframe(tf)
+    for label, p in _places(settings, ticker, tf, source):
+        if p.is_file():
+            if label == "the bar store":
+                return BarStore(settings.paths.data_root).last_time(settings.data.venue, ticker, tf)
+            last = pl.scan_parquet(p).select(pl.col("time").max()).collect().item()
+            return last if isinstance(last, datetime) else None
+    return None
 
 
 def source_timeframe(settings: Settings, ticker: str, target: str, *, source: Source = "auto") -> str | None:
@@ -113,21 +130,48 @@ def available_timeframes(
     return out
 
 
-def load_bars(settings: Settings, ticker: str, timeframe: str, *, source: Source = "auto") -> pl.DataFrame:
-    """Bars of ``ticker`` at ``timeframe``, resampled from the coarsest finer stored timeframe if needed."""
+def load_bars(
+    settings: Settings,
+    ticker: str,
+    timeframe: str,
+    *,
+    source: Source = "auto",
+    last_bars: int | None = None,
+) -> pl.DataFrame:
+    """Bars of ``ticker`` at ``timeframe``, resampled from the coarsest finer stored timeframe if needed.
+
+    ``last_bars``: read only the newest ~``last_bars`` bars (twice as many hours back from the newest stored
+    bar, to cover gaps, from a ``timeframe`` boundary so that resampled buckets stay whole): what a live
+    tick needs, at a cost that does not grow with the stored history."""
     tf = normalise_timeframe(timeframe)
     src = source_timeframe(settings, ticker, tf, source=source)
     if src is None:
         raise _missing(settings, ticker, tf, source, finer=True)
-    df = read_bars(settings, ticker, src, source=source)
+    start = None
+    if last_bars is not None:
+        newest = newest_time(settings, ticker, src, source=source)
+        if newest is not None:
+            step = timeframe_seconds(tf)
+            back = int(newest.timestamp()) - step * (2 * last_bars + 2)
+            start = datetime.fromtimestamp(back - back % step, UTC)
+    df = read_bars(settings, ticker, src, source=source, start=start)
     return df if src == tf else resample_bars(df, src, tf, symbol=ticker)
 
 
-def load_aligned(settings: Settings, timeframe: str | None = None, *, source: Source = "auto") -> AlignedBars:
+def load_aligned(
+    settings: Settings,
+    timeframe: str | None = None,
+    *,
+    source: Source = "auto",
+    last_bars: int | None = None,
+) -> AlignedBars:
     """The configured tickers (``data.tickers``, in that order) at ``timeframe`` (default
-    ``data.timeframe``), aligned and repaired with the ``[data]`` policy."""
+    ``data.timeframe``), aligned and repaired with the ``[data]`` policy; ``last_bars``: only the newest
+    ones (see :func:`load_bars`)."""
     tf = normalise_timeframe(timeframe or settings.data.timeframe)
-    frames = {t: load_bars(settings, t, tf, source=source) for t in settings.data.tickers}
+    frames = {
+        t: load_bars(settings, t, tf, source=source, last_bars=last_bars) for t in settings.data.tickers
+    }
     return align_bars(frames, tf, settings.data)
 
 

@@ -38,6 +38,8 @@ def tiny_env(base: Path) -> dict[str, str]:
         "CAPPUCCINO_CGE__OUTPUT_DIR": str(base / "cge"),
         "CAPPUCCINO_DATA__TICKERS": '["BTC/USDT","ETH/USDT"]',
         "CAPPUCCINO_TRAINING__PHASE1_TIMEFRAMES": '["1h"]',
+        # The retrain in these tests skips the CGE step (skip_augment): no synthetic windows to mix in.
+        "CAPPUCCINO_TRAINING__SYNTHETIC_SHARE": "0",
         "CAPPUCCINO_TRAINING__PHASE1_LOOKBACKS": "[5]",
         "CAPPUCCINO_TRAINING__CV_GROUPS": "3",
         "CAPPUCCINO_TRAINING__CV_TEST_GROUPS": "1",

@@ -66,9 +66,12 @@ def bars_from_aligned(aligned: AlignedBars) -> Bars:
     )
 
 
-def load_bars(settings: Settings, timeframe: str | None = None, *, source: Source = "auto") -> Bars:
-    """The configured tickers' bars at ``timeframe`` (default ``data.timeframe``) from ``source``, aligned."""
-    return bars_from_aligned(load_aligned(settings, timeframe, source=source))
+def load_bars(
+    settings: Settings, timeframe: str | None = None, *, source: Source = "auto", last_bars: int | None = None
+) -> Bars:
+    """The configured tickers' bars at ``timeframe`` (default ``data.timeframe``) from ``source``, aligned;
+    ``last_bars``: read only about the newest ones (data.market.load_bars)."""
+    return bars_from_aligned(load_aligned(settings, timeframe, source=source, last_bars=last_bars))
 
 
 def trend_baseline(close: np.ndarray, window: int = 24) -> Callable[[int], np.ndarray]:

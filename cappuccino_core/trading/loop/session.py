@@ -226,8 +226,9 @@ def live_tick(
     if grant is not None:
         capital_fraction = min(capital_fraction, grant.capital_fraction)
     require_grant(settings, name, exchange_url, grant)  # before any bar is loaded or model read
-    # a bounded window, not the whole history: a tick's work does not grow with the store
-    bars = tail_bars(load_bars(settings, tf, source="store"), history_bars(settings, run_id))
+    # a bounded window, read from the store as such: a tick's work does not grow with the stored history
+    need = history_bars(settings, run_id)
+    bars = tail_bars(load_bars(settings, tf, source="store", last_bars=need), need)
     with open_session(settings, name, run_id, bars, tf, run_id=run_id, capital_fraction=capital_fraction,
                       grant=grant, exchange_url=exchange_url, ca_cert=ca_cert) as s:  # fmt: skip
         s.loop.reconcile()

@@ -19,6 +19,7 @@ from cappuccino_core.trading.brokers import maker_first
 from cappuccino_core.trading.brokers.base import BrokerError, Quote
 from cappuccino_core.trading.loop import BarLoop
 from cappuccino_core.trading.risk import RiskManager
+from tests.env_presets import NO_BAND
 
 H = 3_600 * 10**9
 T0 = 20_000 * 24 * H
@@ -59,7 +60,7 @@ class Mem:
 
 def make(tmp_path: Path, broker: Mem, decide: Any, env: EnvConfig | None = None, **kw: Any) -> BarLoop:
     store = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
-    env = env or EnvConfig(initial_cash=10_000.0, position_cap=0.3, cash_reserve=0.0)
+    env = env or EnvConfig(**NO_BAND, initial_cash=10_000.0, position_cap=0.3, cash_reserve=0.0)
     return BarLoop(broker, store, RiskManager([]), env, TICKERS, decide, run_id="paper-1", bar_ns=H,
                    max_age_s=7200.0, model="model-abc", **kw)  # fmt: skip
 
@@ -77,8 +78,8 @@ def test_non_finite_decision_refused_with_the_model_named(tmp_path: Path, bad: f
 
 
 def test_flatten_respects_lot_and_minimum_and_reports_dust(tmp_path: Path) -> None:
-    env = EnvConfig(initial_cash=10_000.0, position_cap=0.3, cash_reserve=0.0, min_order_value=10.0,
-                    lot_size={"BTC": 0.001, "ETH": 0.001})  # fmt: skip
+    env = EnvConfig(**NO_BAND, initial_cash=10_000.0, position_cap=0.3, cash_reserve=0.0,
+                    min_order_value=10.0, lot_size={"BTC": 0.001, "ETH": 0.001})  # fmt: skip
     broker = Mem()
     # BTC: 201.07 quote, sold whole (the lot rule's whole-position exit); ETH: worth 5 < the 10 minimum
     broker.pos = {"BTC": 2.0107, "ETH": 0.5}

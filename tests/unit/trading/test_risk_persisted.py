@@ -17,6 +17,7 @@ from cappuccino_core.state.store import StateStore
 from cappuccino_core.trading.loop import BarLoop
 from cappuccino_core.trading.risk import RiskManager
 from cappuccino_core.trading.risk.persist import restore, snapshot
+from tests.env_presets import NO_BAND
 
 H = 3_600 * 10**9
 T0 = 20_000 * 24 * H
@@ -53,7 +54,7 @@ class Venue:
 
 
 def trader(store: StateStore, venue: Venue, cfg: RiskConfig, actions: np.ndarray) -> BarLoop:
-    env = EnvConfig(initial_cash=10_000.0, position_cap=0.5, cash_reserve=0.0)
+    env = EnvConfig(**NO_BAND, initial_cash=10_000.0, position_cap=0.5, cash_reserve=0.0)
     return BarLoop(venue, store, RiskManager.from_config(cfg), env, ("BTC", "ETH"), lambda t: actions[t],
                    run_id="m", bar_ns=H, max_age_s=1e12)  # fmt: skip
 
