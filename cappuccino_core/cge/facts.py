@@ -3,7 +3,8 @@
 Per one-year series (8760 hourly log returns r and quote volumes; a scenario, or a one-year window of real
 bars cut from the newest bar backwards):
 
-- ``ann_vol``: sd(r) annualised over the 8760 hours of a year; ``excess_kurtosis`` of r; ``max_move``: the largest |r|;
+- ``ann_vol``: sd(r) annualised over the 8760 hours of a year; ``excess_kurtosis`` of r; ``max_move``:
+  the largest |r|;
 - ``acf_abs_1/24/168``: autocorrelation of |r| at 1, 24, 168 hours (volatility clustering);
 - ``btc_eth_corr``: correlation of BTC's and ETH's hourly returns;
 - ``volume_acf_1/24/168``: autocorrelation of log quote volume; ``volume_hod_ratio``: max / min of the mean
