@@ -109,6 +109,21 @@ def run_episodes(
 ) -> list[EpisodeRecord]:
     """Run ``policy`` over the episodes (starts[i], ends[i]) in one batch; every episode runs to its end
     (ended ones stay frozen while the others finish). ``env``: see :func:`run_env`."""
+    kernel = _run_recorded(policy, data, env, costs, starts, ends, rules)
+    assert kernel.recorder is not None
+    return [kernel.recorder.episode(i) for i in range(kernel.n)]
+
+
+def _run_recorded(
+    policy: Policy,
+    data: MarketDataset,
+    env: EnvConfig,
+    costs: CostsConfig,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    rules: list[OrderRule] | None = None,
+) -> TradingKernel:
+    """Step ``policy`` over the episodes in one recording kernel until every episode has ended."""
     starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
     env = run_env(policy, env)
     kernel = TradingKernel(data, env, costs, len(starts), rules=rules, record=True)
@@ -121,8 +136,7 @@ def run_episodes(
                 f"policy returned actions of shape {actions.shape}; expected {(kernel.n, kernel.n_assets)}"
             )
         obs = kernel.step(actions).obs
-    assert kernel.recorder is not None
-    return [kernel.recorder.episode(i) for i in range(kernel.n)]
+    return kernel
 
 
 def run_equity(
@@ -174,18 +188,7 @@ def run_costs(
     """:func:`run_episodes` reduced to equity, fees and traded notional per episode, read from the kernel's
     records in one pass (``Recorder.episode`` per episode rescans every step: quadratic in the episodes
     when hundreds run in one batch)."""
-    starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
-    env = run_env(policy, env)
-    kernel = TradingKernel(data, env, costs, len(starts), record=True)
-    obs = kernel.reset(starts=starts, ends=ends)
-    begin(policy, data, starts)
-    while kernel.active.any():
-        actions = act(policy, obs, kernel.t)
-        if actions.shape != (kernel.n, kernel.n_assets):
-            raise ValueError(
-                f"policy returned actions of shape {actions.shape}; expected {(kernel.n, kernel.n_assets)}"
-            )
-        obs = kernel.step(actions).obs
+    kernel = _run_recorded(policy, data, env, costs, starts, ends)
     assert kernel.recorder is not None
     rows = kernel.recorder.rows
     active = np.stack([r["active"] for r in rows])  # (steps + 1, N): the reset row, then each step
