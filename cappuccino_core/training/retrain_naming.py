@@ -26,13 +26,6 @@ def existing_studies(settings: Settings) -> list[str]:
     """Study names in the configured Optuna storage (``paths.optuna_storage``)."""
     import optuna
 
-    from cappuccino_core.training.storage import make_storage
+    from cappuccino_core.training.storage import settings_storage
 
-    cfg = settings.training
-    storage = make_storage(
-        settings.paths.optuna_storage,
-        heartbeat_interval=cfg.heartbeat_interval_s,
-        grace_period=cfg.heartbeat_grace_s,
-        max_retries=cfg.max_retries,
-    )
-    return optuna.get_all_study_names(storage)
+    return optuna.get_all_study_names(settings_storage(settings))

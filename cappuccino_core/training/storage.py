@@ -163,3 +163,14 @@ def describe(trial: FrozenTrial) -> dict[str, Any]:
         "retry_of": trial.system_attrs.get("failed_trial"),
         "params": dict(trial.params),
     }
+
+
+def settings_storage(settings: Any) -> BaseStorage:
+    """The configured study storage (``paths.optuna_storage``) with the ``[training]`` heartbeat settings."""
+    cfg = settings.training
+    return make_storage(
+        settings.paths.optuna_storage,
+        heartbeat_interval=cfg.heartbeat_interval_s,
+        grace_period=cfg.heartbeat_grace_s,
+        max_retries=cfg.max_retries,
+    )

@@ -27,7 +27,7 @@ from cappuccino_core.config import Settings
 from cappuccino_core.config.training import TrainingConfig
 from cappuccino_core.training.data import available_timeframes, holdout_time, prepare_dataset
 from cappuccino_core.training.objective import DEFAULT_TARGET, PhaseContext
-from cappuccino_core.training.storage import budget_used, describe, make_storage
+from cappuccino_core.training.storage import budget_used, describe, settings_storage
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +75,7 @@ def make_sampler(cfg: TrainingConfig, worker_index: int) -> optuna.samplers.Base
 
 def open_study(settings: Settings, phase: int, worker_index: int = 0) -> optuna.Study:
     cfg = settings.training
-    storage = make_storage(
-        settings.paths.optuna_storage,
-        heartbeat_interval=cfg.heartbeat_interval_s,
-        grace_period=cfg.heartbeat_grace_s,
-        max_retries=cfg.max_retries,
-    )
+    storage = settings_storage(settings)
     return optuna.create_study(
         study_name=study_name(cfg, phase),
         storage=storage,
