@@ -51,6 +51,8 @@ def main_job(config: str | None = None) -> str:
         lines.append(f"training  {p['study']}: trials {p['states']}, best objective "
                      f"{_fmt(p['best'])} (Sharpe - equal-weight Sharpe), PBO {_fmt(p['pbo'])}, "
                      f"DSR {_fmt(p['dsr'])}")  # fmt: skip
+        if p.get("selection"):
+            lines.append(f"          selection gate: {p['selection']}")
     fresh = [r for r in candidates(settings, limit=1000) if r not in new]
 
     verdicts = gates(config, run_ids=fresh)

@@ -70,13 +70,17 @@ def study_markdown(phases: Sequence[Mapping[str, Any]]) -> str:
         )
         for p in phases
     ]
-    return markdown_table(["study", "trials by state", "best objective", "PBO", "DSR", "registered"], rows)
+    table = markdown_table(["study", "trials by state", "best objective", "PBO", "DSR", "registered"], rows)
+    verdicts = [
+        f"- `{p.get('study')}` selection gate: {p['selection']}" for p in phases if p.get("selection")
+    ]
+    return "\n".join([table, "", *verdicts]) if verdicts else table
 
 
 def gates_markdown(verdicts: Mapping[str, Mapping[str, Any]], passed: Sequence[str]) -> str:
     """Every candidate's gate outcomes with the failed checks; a headline when no candidate passed."""
     if not verdicts:
-        return "**No candidate to gate.**"
+        return "**No candidate to gate**: no new registered model (the study's selection gate says why)."
     rows = []
     for rid, v in verdicts.items():
         why = v.get("explanations") or {}

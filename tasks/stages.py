@@ -51,6 +51,8 @@ def train_phase(
         "pbo": getattr(summary, "pbo", None),
         "dsr": getattr(summary, "dsr", None),
         "registered": [v.run_id for v in getattr(summary, "registered", [])],
+        # phase 2: the selection gate's verdict (challenger and its numbers, or why there is none)
+        "selection": summary.selection.verdict() if getattr(summary, "selection", None) else None,
     }
 
 
