@@ -80,7 +80,9 @@ def test_gates_say_when_every_candidate_was_rejected() -> None:
     assert "| aaaaaaaaaaaa | stress | skipped |  |" in md
     ok = gates_markdown({"a" * 32: {"backtest": True, "explanations": {}}}, passed=["a" * 32])
     assert ok.startswith("**1 of 1 candidates passed every required gate.**")
-    assert gates_markdown({}, passed=[]) == "**No candidate to gate.**"
+    assert gates_markdown({}, passed=[]) == (
+        "**No candidate to gate**: no new registered model (the study's selection gate says why)."
+    )
 
 
 def test_arena_lists_bouts_and_role_changes() -> None:
@@ -104,3 +106,12 @@ def test_arena_lists_bouts_and_role_changes() -> None:
     md = arena_markdown(report)
     assert "| iiiiiiiiiiii | cccccccccccc | 0-168 | challenger | higher Sharpe |" in md
     assert "| cccccccccccc | crown | champion | won |" in md
+
+
+def test_study_markdown_carries_the_selection_verdict() -> None:
+    verdict = "no challenger: best trial 3 fails: objective -3.010 <= trend 3.918"
+    md = study_markdown(
+        [{"study": "s-p2", "states": {"COMPLETE": 4}, "best": -3.01, "selection": verdict, "registered": []}]
+    )
+    assert md.splitlines()[-1] == f"- `s-p2` selection gate: {verdict}"
+    assert "| s-p2 | COMPLETE 4 | -3.01 | - | - | 0 |" in md
