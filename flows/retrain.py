@@ -39,7 +39,7 @@ def retrain(
         skip_augment: Reuse the stored CGE scenario set instead of regenerating it.
         dry_run: The arena decides and reports but changes no role.
     """
-    from cappuccino_core.training.retrain_naming import existing_studies, window_study_prefix
+    from cappuccino_core.training.retrain_naming import existing_studies, previous_prefix, window_study_prefix
 
     settings = settings_for(config)
     if emergency_stopped(settings):
@@ -47,15 +47,16 @@ def retrain(
     out: dict = {"ingest": ingest(config, source)}
     out["augment"] = "skipped" if skip_augment else augment(config, force=True)
     first, last = out["ingest"]["first"], out["ingest"]["last"]
-    study = None
-    if first and last:  # a new study per retrain, named by its data window
+    study = warm = None
+    if first and last:  # a new study per retrain, named by its data window, warm-started from the last one
+        names = existing_studies(settings)
         study = window_study_prefix(
-            settings.training.experiment,
-            datetime.fromisoformat(first),
-            datetime.fromisoformat(last),
-            existing_studies(settings),
+            settings.training.experiment, datetime.fromisoformat(first), datetime.fromisoformat(last), names
         )
-    out["train"] = train(config, phase1_trials, phase2_trials, workers, max_splits, study=study)
+        warm = previous_prefix(settings.training.experiment, names, study)
+    out["train"] = train(
+        config, phase1_trials, phase2_trials, workers, max_splits, study=study, warm_start_from=warm
+    )
     out["gates"] = gates(config)
     out["arena"] = arena(config, dry_run=dry_run)
     gated = len(out["gates"])

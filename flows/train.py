@@ -19,6 +19,7 @@ def train(
     workers: int | None = None,
     max_splits: int | None = None,
     study: str | None = None,
+    warm_start_from: str | None = None,
 ) -> dict:
     """Both Optuna phases; a phase whose worker processes failed fails the flow, which retries once.
 
@@ -30,10 +31,14 @@ def train(
         max_splits: Train on at most this many CPCV splits per trial (a quick run); empty: all.
         study: Prefix of this training's two studies ('<study>-phase1|2'); empty: `training.experiment`
             (an existing study of that name is resumed up to its limit).
+        warm_start_from: Prefix of an earlier training's studies: its best phase-2 trial is this phase 2's
+            first trial (the monthly retrain passes the last retrain's); empty: `training.warm_start_from`.
     """
     settings = settings_for(config)
     if study:
         settings.training.experiment = study
+    if warm_start_from:
+        settings.training.warm_start_from = warm_start_from
     p1 = train_phase(settings, 1, phase1_trials, workers, max_splits)
     p2 = train_phase(settings, 2, phase2_trials, workers, max_splits)
     if any(p.get("exit_codes") and any(c not in (0, None) for c in p["exit_codes"]) for p in (p1, p2)):

@@ -101,6 +101,11 @@ class TrainingConfig(Section):
         "off keeps only the Optuna record (no model is kept)",
     )
     seed: int = Field(0, description="base seed (sampler, envs, agents); each trial derives its own")
+    warm_start_from: str | None = Field(
+        None,
+        description="a previous study prefix: its best phase-2 trial's hyperparameters become the first "
+        "trial of this phase 2 (the monthly retrain sets it to the last retrain's studies)",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> TrainingConfig:

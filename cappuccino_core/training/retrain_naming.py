@@ -4,6 +4,7 @@ trains a new study (and adds one study summary) instead of reopening a finished 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -20,6 +21,19 @@ def window_study_prefix(experiment: str, first: datetime, last: datetime, existi
         k += 1
         name = f"{base}-r{k}"
     return name
+
+
+def previous_prefix(experiment: str, existing: Iterable[str], current: str | None = None) -> str | None:
+    """The newest earlier retrain's study prefix of ``experiment`` (latest data window, then latest -rK)
+    whose phase-2 study exists: the study a new retrain warm-starts from. None when there is none."""
+    pattern = re.compile(rf"^{re.escape(experiment)}-(\d{{8}}T\d{{2}})-(\d{{8}}T\d{{2}})(?:-r(\d+))?-phase2$")
+    found = []
+    for name in existing:
+        m = pattern.match(name)
+        prefix = name[: -len("-phase2")]
+        if m and prefix != current:
+            found.append(((m.group(2), m.group(1), int(m.group(3) or 1)), prefix))
+    return max(found)[1] if found else None
 
 
 def existing_studies(settings: Settings) -> list[str]:

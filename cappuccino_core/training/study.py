@@ -135,6 +135,8 @@ def prepare_phase(settings: Settings, phase: int, trials: int | None = None) -> 
             study.set_user_attr("phase1_means", means)
         tfs = [fixed["timeframe"]]
         choices = [(fixed["timeframe"], int(fixed["lookback"]))]
+        if cfg.warm_start_from and not study.get_trials(deepcopy=False):
+            warm_start(study, settings, cfg.warm_start_from)
     cache = work_dir(settings, phase) / "datasets"
     datasets = {
         f"{tf}/{lb}": str(prepare_dataset(settings, tf, lb, holdout, cache).path.resolve())
@@ -146,6 +148,34 @@ def prepare_phase(settings: Settings, phase: int, trials: int | None = None) -> 
     study.set_user_attr("datasets", datasets)
     study.set_user_attr("trial_limit", limit)
     return study
+
+
+def warm_start(study: optuna.Study, settings: Settings, prefix: str) -> dict[str, Any] | None:
+    """Enqueue the best COMPLETE trial of ``<prefix>-phase2`` as this (empty) phase-2 study's first trial:
+    its phase-2 hyperparameters only (timeframe and lookback stay this study's phase-1 choice). Returns the
+    enqueued values, or None when the previous study has no completed trial (logged)."""
+    from cappuccino_core.training.space import phase2_dims
+
+    names = {d.name for d in phase2_dims(settings.training)}
+    try:
+        prev = optuna.load_study(study_name=f"{prefix}-phase2", storage=settings_storage(settings))
+    except KeyError:
+        log.warning("warm start: no study %s-phase2 in the storage; starting cold", prefix)
+        return None
+    done = [
+        t for t in prev.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE and t.value is not None
+    ]
+    if not done:
+        log.warning("warm start: %s-phase2 has no completed trial; starting cold", prefix)
+        return None
+    best = max(done, key=lambda t: float(t.value))  # type: ignore[arg-type]
+    params = {k: v for k, v in best.params.items() if k in names}
+    study.enqueue_trial(params, user_attrs={"warm_start": f"{prefix}-phase2 trial {best.number}"})
+    study.set_user_attr("warm_start", f"{prefix}-phase2 trial {best.number}")
+    log.info(
+        "warm start: %s-phase2 trial %d (objective %.4f) enqueued first", prefix, best.number, best.value
+    )
+    return params
 
 
 def load_context(

@@ -231,6 +231,12 @@ def test_retrain_fetches_fresh_bars_trains_a_new_study_and_shows_evidence(
     from cappuccino_core.training.retrain_naming import existing_studies
 
     studies = existing_studies(settings)
+    import optuna
+
+    from cappuccino_core.training.storage import settings_storage
+
+    second = optuna.load_study(study_name=f"{study1}-r2-phase2", storage=settings_storage(settings))
+    assert second.user_attrs.get("warm_start") == f"{study1}-phase2 trial 0"  # warm-started from the first
     assert sorted(studies) == sorted(f"{s}-phase{p}" for s in (study1, f"{study1}-r2") for p in (1, 2)), (
         studies
     )
