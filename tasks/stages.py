@@ -137,6 +137,7 @@ def trade_tick(settings: Settings, dry_run: bool = False, confirm_live: bool = F
     from cappuccino_core.trading.brokers.live_guard import LiveRefused, live_endpoint
     from cappuccino_core.trading.loop.live import check_live
     from cappuccino_core.trading.loop.session import live_tick
+    from cappuccino_core.trading.routing import hourly_broker
 
     trk = Tracking.from_settings(settings)
     prod = get_role("production", tracking=trk)
@@ -144,10 +145,7 @@ def trade_tick(settings: Settings, dry_run: bool = False, confirm_live: bool = F
         return "no production model yet"
     ref = Referee(StateStore(settings.paths.state_url), MlflowRoleBook(trk), actor="flow:trade", dry_run=True)
     live = live_status(ref)
-    if settings.trading.live_enabled and live.run_id == prod.run_id and live.capital_fraction > 0:
-        broker = "coinbase"
-    else:
-        broker = settings.trading.broker
+    broker = hourly_broker(settings.trading, prod.run_id, live.run_id, live.capital_fraction)
     grant, fraction = None, 1.0
     if live_endpoint(settings, canonical_name(broker)) is not None:  # real money: the one live guard
         try:

@@ -15,6 +15,11 @@ class TradingConfig(Section):
         description="broker of the hourly trader: alpaca-paper (Alpaca paper API, the default), coinbase "
         "(live, needs the green light) or sim (in-process; backtests and offline demos)",
     )
+    live_broker: Literal["coinbase"] = Field(
+        "coinbase",
+        description="the venue the hourly trader uses for real money, when the production model also holds "
+        "the live role with capital and live trading is enabled (every real-money path passes the live guard)",
+    )
     client_id_prefix: str = Field(
         "cap", min_length=1, max_length=16, description="prefix of every deterministic client order id"
     )
