@@ -18,7 +18,7 @@ class TradingConfig(Section):
     live_broker: Literal["coinbase"] = Field(
         "coinbase",
         description="the venue the hourly trader uses for real money, when the production model also holds "
-        "the live role with capital and live trading is enabled (every real-money path passes the live guard)",
+        "the live role with capital and live trading is enabled (real-money paths still pass the live guard)",
     )
     client_id_prefix: str = Field(
         "cap", min_length=1, max_length=16, description="prefix of every deterministic client order id"
