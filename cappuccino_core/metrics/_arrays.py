@@ -88,11 +88,15 @@ def safe_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 # from a curve growing by exactly 1% a bar differ in the last bits, and dividing by that residue would turn
 # an infinite ratio into an arbitrary 1e15. (A per-bar Sharpe above 1e12 never describes a real strategy.)
 ZERO_DISPERSION_RTOL = 1e-12
+# Returns are ratios of equity values (e1 / e0 - 1), each good to ~2.2e-16 (float64's epsilon): a spread of
+# returns below 64 epsilon is rounding, not risk (returns of 1e-15 computed from a scaled curve differ by
+# 1e-16 and would give a "Sharpe" of -90). No real series has per-bar returns this alike.
+ZERO_DISPERSION_ATOL = 64 * float(np.finfo(np.float64).eps)
 
 
 def zero_dispersion(std: np.ndarray, mean: np.ndarray) -> np.ndarray:
-    """True where std is 0 or floating-point residue relative to |mean|."""
-    return np.asarray(std <= ZERO_DISPERSION_RTOL * np.abs(mean))
+    """True where std is 0 or floating-point residue: relative to |mean|, or below return resolution."""
+    return np.asarray(std <= np.maximum(ZERO_DISPERSION_RTOL * np.abs(mean), ZERO_DISPERSION_ATOL))
 
 
 def constant_along_time(x: np.ndarray) -> np.ndarray:
