@@ -14,13 +14,11 @@ through the lot and minimum-order rules; a broker error stops the bar's sends.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, bindparam, func, insert, select, text, update
@@ -45,6 +43,7 @@ from cappuccino_core.trading.brokers.base import BrokerError
 from cappuccino_core.trading.brokers.client_ids import client_order_id
 from cappuccino_core.trading.loop.bars import bad_bar_reason
 from cappuccino_core.trading.loop.fills import StoredFill, new_fills, order_totals
+from cappuccino_core.trading.loop.protocol import LoopBroker, TickResult, account_id, venue_totals
 from cappuccino_core.trading.risk import RiskManager
 from cappuccino_core.trading.risk.persist import restore, snapshot
 
@@ -54,7 +53,6 @@ LATE = ("canceled", "expired", "filled")  # final, but a fill may still arrive o
 UNSENT = "unsent"  # recorded before the send, and the venue never saw it (a crash in between)
 LATE_FILL_WINDOW = timedelta(days=2)  # final orders whose fills the store lacks are looked up this long
 CANCEL_FILL_WINDOW = timedelta(hours=6)  # canceled/expired orders are asked for late fills this long
-_ACCOUNT_CHARS = 32  # positions.broker holds the account key
 FLATTEN_FLAG = "emergency_flatten"  # set with the stop: the next tick sells every position
 _STOP_FLAGS = (EMERGENCY_STOP, FLATTEN_FLAG)
 _UPDATE_ORDER = (
@@ -66,46 +64,8 @@ _UPDATE_ORDER = (
 _STOP_SQL = text(f"SELECT name, value FROM {Flag.__tablename__} WHERE name IN (:a, :b)")
 
 
-class LoopBroker(Protocol):
-    name: str
-    fee_rate: float
-
-    def cash(self) -> float: ...
-    def positions(self) -> dict[str, float]: ...
-    # Orders come back as brokers.base.Order (or any mapping with status, filled_qty, avg_price, fee, ...).
-    def submit(self, client_order_id: str, asset: str, side: str, qty: float, price: float) -> Any: ...
-    def get_order(self, client_order_id: str) -> Any: ...
-
-
-@dataclass
-class TickResult:
-    bar_time_ns: int
-    skipped: str | None = None  # why no decision was made
-    orders: list[str] = field(default_factory=list)  # client order ids placed
-    dust: dict[str, float] = field(default_factory=dict)  # flatten: remainders under the lot/minimum size
-    error: str | None = None  # a broker error that stopped this bar's sends (the rest stay for reconcile)
-
-
 def _dt(ns: int) -> datetime:
     return datetime.fromtimestamp(ns / 1e9, UTC)
-
-
-def venue_totals(got: Any, qty: float, px: float, fee: float) -> tuple[float, float, float]:
-    """An order's (filled qty, average price, fees): what the venue reports, at least what the fills add up
-    to (``qty``, ``px``, ``fee``). The difference marks fills still to be recorded (reconcile asks again)."""
-    vq = float(got.get("filled_qty") or 0.0)
-    if vq <= qty:
-        return qty, px, fee
-    return vq, float(got.get("avg_price") or px), max(float(got.get("fee", 0.0) or 0.0), fee)
-
-
-def account_id(broker: Any) -> str:
-    """The account a broker trades (the lease's key): its ``account_id`` when it has one (an in-process
-    sim or loopback venue is its own account), else its name (one account per venue and state store)."""
-    key = str(getattr(broker, "account_id", None) or broker.name)
-    if len(key) <= _ACCOUNT_CHARS:
-        return key
-    return f"{key[:12]}:{hashlib.sha256(key.encode()).hexdigest()[: _ACCOUNT_CHARS - 13]}"
 
 
 def _aware(t: datetime) -> datetime:
