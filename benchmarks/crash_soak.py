@@ -80,7 +80,7 @@ def zygote_main(conn: Any) -> None:
     os.environ.update(ENV)
     import traceback
 
-    import cappuccino_core.trading.brokers.alpaca_paper  # noqa: F401
+    import cappuccino_core.venues.alpaca.broker  # noqa: F401
     from cappuccino_core.env.warm import warm_up
     from cappuccino_core.trading.loop import trader  # noqa: F401
 
@@ -110,8 +110,9 @@ def zygote_main(conn: Any) -> None:
 def exchange_main(conn: Any, start: int) -> None:
     import polars as pl
 
-    from cappuccino_core.loopback.exchange import Exchange, FeeTier, ReplayBook, alpaca_exchange
+    from cappuccino_core.loopback.exchange import Exchange, FeeTier, ReplayBook
     from cappuccino_core.loopback.faults import Fault
+    from cappuccino_core.venues.alpaca.loopback_trading import alpaca_exchange
 
     frames = {
         f"{t}/USD": pl.read_parquet(SAMPLE / f"BINANCE_{t}USDT_1h.parquet").sort("time") for t in TICKERS

@@ -20,10 +20,10 @@ from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.config.risk import RiskConfig
 from cappuccino_core.state.store import StateStore
-from cappuccino_core.trading.brokers.sim import SimBroker
 from cappuccino_core.trading.loop.replay import Bars, load_closes, run_replay, trend_baseline
 from cappuccino_core.trading.loop.trader import BarLoop
 from cappuccino_core.trading.risk import RiskManager
+from cappuccino_core.venues.sim.broker import SimBroker
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 TARGET = 500.0
@@ -37,8 +37,9 @@ def loopback_tick(bars: Bars, n_ticks: int = 100) -> tuple[float, float]:
     from alpaca.trading.client import TradingClient
 
     from cappuccino_core.config.trading import TradingConfig
-    from cappuccino_core.loopback.exchange import Exchange, FeeTier, ReplayBook, alpaca_exchange
-    from cappuccino_core.trading.brokers.alpaca_paper import AlpacaPaperBroker
+    from cappuccino_core.loopback.exchange import Exchange, FeeTier, ReplayBook
+    from cappuccino_core.venues.alpaca.broker import AlpacaPaperBroker
+    from cappuccino_core.venues.alpaca.loopback_trading import alpaca_exchange
 
     n = n_ticks + 2
     assets = tuple(f"{t}/USD" for t in TEN)

@@ -1,16 +1,11 @@
 """Loopback exchange simulator: a local HTTP(S) server speaking Alpaca's and Coinbase Advanced's wire
 formats so the real SDKs can be tested and demoed offline. Router and server in ``server``; fault
-injection and the request log in ``faults``; market-data routes in ``marketdata``; trading endpoints in
-``exchange``; the self-signed certificate in ``tls``."""
+injection and the request log in ``faults``; the market data in ``marketdata``; the exchange's book and
+accounts in ``exchange``; the self-signed certificate in ``tls``. Each venue's wire routes live in its
+package, ``cappuccino_core.venues.<name>``."""
 
 from cappuccino_core.loopback.faults import Fault, FaultPlan, RequestLog
-from cappuccino_core.loopback.marketdata import (
-    MarketData,
-    alpaca_server,
-    coinbase_server,
-    register_alpaca_marketdata,
-    register_coinbase_marketdata,
-)
+from cappuccino_core.loopback.marketdata import MarketData
 from cappuccino_core.loopback.server import (
     HTTPError,
     LoopbackServer,
@@ -31,9 +26,5 @@ __all__ = [
     "Response",
     "Router",
     "TlsMaterial",
-    "alpaca_server",
-    "coinbase_server",
     "generate_self_signed",
-    "register_alpaca_marketdata",
-    "register_coinbase_marketdata",
 ]

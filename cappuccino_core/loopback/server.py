@@ -1,8 +1,8 @@
 """The loopback server core: a threaded HTTP(S) server on 127.0.0.1, a router, fault injection, a request log.
 
 Nothing here knows a venue. Endpoints are registered on a :class:`Router` as ``(method, path regex) ->
-handler`` by separate modules (market data: :mod:`cappuccino_core.loopback.marketdata`; trading endpoints
-later), so adding an API means adding routes, not editing the server::
+handler`` by the venue packages (``cappuccino_core.venues.<name>.loopback_marketdata`` and
+``loopback_trading``), so adding an API means adding routes, not editing the server::
 
     router = Router()
     register_alpaca_marketdata(router, market)

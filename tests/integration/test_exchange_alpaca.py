@@ -11,9 +11,10 @@ from alpaca.trading.client import TradingClient
 
 from cappuccino_core.config.trading import TradingConfig
 from cappuccino_core.loopback import Fault
-from cappuccino_core.loopback.exchange import Exchange, FeeTier, ReplayBook, alpaca_exchange
-from cappuccino_core.trading.brokers.alpaca_paper import AlpacaPaperBroker
+from cappuccino_core.loopback.exchange import Exchange, FeeTier, ReplayBook
 from cappuccino_core.trading.brokers.client_ids import client_order_id
+from cappuccino_core.venues.alpaca.broker import AlpacaPaperBroker
+from cappuccino_core.venues.alpaca.loopback_trading import alpaca_exchange
 
 
 def bars(closes: list[float], lows: list[float] | None = None) -> pl.DataFrame:

@@ -14,8 +14,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from cappuccino_core.config.trading import TradingConfig
 from cappuccino_core.loopback import Fault, LoopbackServer
-from cappuccino_core.loopback.exchange import Exchange, FeeTier, ReplayBook, coinbase_exchange
-from cappuccino_core.trading.brokers.coinbase import CoinbaseBroker
+from cappuccino_core.loopback.exchange import Exchange, FeeTier, ReplayBook
+from cappuccino_core.venues.coinbase.broker import CoinbaseBroker
+from cappuccino_core.venues.coinbase.loopback_trading import coinbase_exchange
 
 MAKER, TAKER = 0.004, 0.006
 

@@ -13,7 +13,8 @@ import pytest
 from cappuccino_core.data.bars import to_bar_frame
 from cappuccino_core.data.freshness import StaleData
 from cappuccino_core.data.store import BarStore
-from cappuccino_core.loopback import MarketData, alpaca_server
+from cappuccino_core.loopback import MarketData
+from cappuccino_core.venues.alpaca.loopback_marketdata import alpaca_server
 
 pytestmark = pytest.mark.network
 

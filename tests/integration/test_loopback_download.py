@@ -26,8 +26,6 @@ from typer.testing import CliRunner
 from cappuccino_core.data import ingest
 from cappuccino_core.data.bars import BAR_SCHEMA, TIME
 from cappuccino_core.data.http import RetryPolicy, SourceRejected, SourceUnavailable
-from cappuccino_core.data.sources.alpaca import AlpacaSource
-from cappuccino_core.data.sources.coinbase import CoinbaseSource
 from cappuccino_core.data.sources.files import read_bar_file
 from cappuccino_core.data.store import BarStore
 from cappuccino_core.loopback import (
@@ -37,10 +35,11 @@ from cappuccino_core.loopback import (
     Request,
     Response,
     Router,
-    alpaca_server,
-    coinbase_server,
-    register_coinbase_marketdata,
 )
+from cappuccino_core.venues.alpaca.data import AlpacaSource
+from cappuccino_core.venues.alpaca.loopback_marketdata import alpaca_server
+from cappuccino_core.venues.coinbase.data import CoinbaseSource
+from cappuccino_core.venues.coinbase.loopback_marketdata import coinbase_server, register_coinbase_marketdata
 
 pytestmark = pytest.mark.network
 

@@ -82,7 +82,8 @@ def venue(tmp_path: Path) -> Iterator[dict[str, Any]]:
     holds the same bars minus the last STALE_DAYS."""
     from cappuccino_core.data.bars import to_bar_frame
     from cappuccino_core.data.store import BarStore
-    from cappuccino_core.loopback import MarketData, alpaca_server
+    from cappuccino_core.loopback import MarketData
+    from cappuccino_core.venues.alpaca.loopback_marketdata import alpaca_server
 
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
     rng = np.random.default_rng(7)

@@ -22,12 +22,13 @@ import polars as pl
 import pytest
 from sqlalchemy import select
 
-from cappuccino_core.loopback.exchange import Exchange, FeeTier, ReplayBook, alpaca_exchange
+from cappuccino_core.loopback.exchange import Exchange, FeeTier, ReplayBook
 from cappuccino_core.state.schema import Fill, Order, Position
 from cappuccino_core.state.store import StateStore
 from cappuccino_core.trading.brokers.factory import make_broker, sample_files
 from cappuccino_core.trading.loop.trader import BarLoop
 from cappuccino_core.trading.risk import RiskManager
+from cappuccino_core.venues.alpaca.loopback_trading import alpaca_exchange
 
 HOUR_NS = 3_600 * 10**9
 START = 30  # the book's current bar (enough history for nothing; the decision is "buy")

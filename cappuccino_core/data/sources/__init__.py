@@ -1,11 +1,12 @@
-"""Bar sources: one protocol (``BarSource.fetch(symbol, timeframe, start, end)``), three implementations."""
+"""Bar sources: one protocol (``BarSource.fetch(symbol, timeframe, start, end)``); local files here, each
+venue's download source in its package (``cappuccino_core.venues.<name>.data``)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cappuccino_core.data.sources.base import BarSource
 from cappuccino_core.data.sources.files import FileSource, parse_file_name, read_bar_file
@@ -13,29 +14,21 @@ from cappuccino_core.data.sources.files import FileSource, parse_file_name, read
 if TYPE_CHECKING:
     from cappuccino_core.config.data import DataConfig
 
-DOWNLOAD_VENUES = ("alpaca", "coinbase")
 __all__ = [
-    "DOWNLOAD_VENUES",
-    "AlpacaSource",
     "BarSource",
-    "CoinbaseSource",
     "FileSource",
+    "download_venues",
     "make_source",
     "parse_file_name",
     "read_bar_file",
 ]
 
 
-def __getattr__(name: str) -> Any:  # the SDK-backed sources import their SDK only when asked for
-    if name == "AlpacaSource":
-        from cappuccino_core.data.sources.alpaca import AlpacaSource
+def download_venues() -> tuple[str, ...]:
+    """The registered venues that serve historical bars (:mod:`cappuccino_core.venues`)."""
+    from cappuccino_core.venues import venues
 
-        return AlpacaSource
-    if name == "CoinbaseSource":
-        from cappuccino_core.data.sources.coinbase import CoinbaseSource
-
-        return CoinbaseSource
-    raise AttributeError(name)
+    return tuple(v.name for v in venues() if v.data_source is not None)
 
 
 def make_source(
@@ -46,36 +39,25 @@ def make_source(
     ca_cert: str | Path | None = None,
     env: Mapping[str, str] | None = None,
 ) -> BarSource:
-    """The download source for ``venue`` (alpaca | coinbase) with the retry policy from ``data_cfg``.
+    """The download source of the registered ``venue`` (alpaca | coinbase | ...) with the retry policy from
+    ``data_cfg``.
 
     ``url`` points the SDK elsewhere (a loopback simulator): Alpaca ``scheme://host:port``, Coinbase
     ``host:port`` (an ``https://`` prefix is accepted and stripped); ``ca_cert`` is the certificate to trust
     for Coinbase's HTTPS. Alpaca keys come only from the environment (ALPACA_API_KEY / ALPACA_SECRET_KEY)
     and are optional for crypto bars."""
     from cappuccino_core.data.http import RetryPolicy
+    from cappuccino_core.venues import get_venue
 
     env = os.environ if env is None else env
-    policy = RetryPolicy.from_config(data_cfg)
-    v = venue.strip().lower()
-    if v == "alpaca":
-        from cappuccino_core.data.sources.alpaca import AlpacaSource
-
-        key, secret = env.get("ALPACA_API_KEY") or None, env.get("ALPACA_SECRET_KEY") or None
-        if (key is None) != (secret is None):
-            raise ValueError(
-                "set both ALPACA_API_KEY and ALPACA_SECRET_KEY, or neither (crypto bars need none)"
-            )
-        return AlpacaSource(
-            policy, api_key=key, secret_key=secret, url_override=url.rstrip("/") if url else None
+    have = download_venues()
+    try:
+        spec = get_venue(venue)
+    except ValueError:
+        spec = None
+    if spec is None or spec.data_source is None:
+        raise ValueError(
+            f"venue {venue!r} has no download source (have: {', '.join(have)}); "
+            "import local files with `cappuccino data import` instead"
         )
-    if v == "coinbase":
-        from cappuccino_core.data.sources.coinbase import CoinbaseSource
-
-        host = url.split("://", 1)[-1].rstrip("/") if url else None
-        if url and url.startswith("http://"):
-            raise ValueError("coinbase-advanced-py only speaks HTTPS; give host:port or https://host:port")
-        return CoinbaseSource(policy, base_url=host, verify=ca_cert)
-    raise ValueError(
-        f"venue {venue!r} has no download source (have: {', '.join(DOWNLOAD_VENUES)}); "
-        "import local files with `cappuccino data import` instead"
-    )
+    return spec.data_source(RetryPolicy.from_config(data_cfg), url, ca_cert, env)

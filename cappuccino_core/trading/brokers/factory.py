@@ -1,4 +1,5 @@
-"""Build a broker by name: ``sim`` | ``alpaca-paper`` (alias ``alpaca``) | ``coinbase`` | ``local``.
+"""Build a broker by name: any registered venue's broker (:mod:`cappuccino_core.venues`: ``sim``,
+``alpaca-paper`` alias ``alpaca``, ``coinbase``) or ``local``.
 
 * ``alpaca-paper`` / ``coinbase``: the real SDK clients with credentials ONLY from the environment
   (``ALPACA_API_KEY``/``ALPACA_SECRET_KEY``, ``COINBASE_API_KEY``/``COINBASE_API_SECRET``); ``exchange_url``
@@ -27,6 +28,7 @@ from cappuccino_core.data.symbols import parse_symbol
 from cappuccino_core.data.timeframes import timeframe_seconds
 from cappuccino_core.trading.brokers.base import Broker
 from cappuccino_core.trading.brokers.live_guard import LiveGrant, LiveRefused, require_grant
+from cappuccino_core.venues import get_venue, venues
 
 if TYPE_CHECKING:
     from cappuccino_core.config.settings import Settings
@@ -34,32 +36,38 @@ if TYPE_CHECKING:
     from cappuccino_core.loopback.server import LoopbackServer
 
 log = logging.getLogger(__name__)
-BROKER_NAMES = ("sim", "alpaca-paper", "coinbase", "local")
-_ALIASES = {"alpaca": "alpaca-paper", "alpaca_paper": "alpaca-paper"}
-ALPACA_ENV = ("ALPACA_API_KEY", "ALPACA_SECRET_KEY")
-COINBASE_ENV = ("COINBASE_API_KEY", "COINBASE_API_SECRET")
-VENUE_QUOTE = "USD"  # what Alpaca and Coinbase quote crypto in (the sample is quoted in USDT)
+LOCAL = "local"  # the loopback exchange in this process, speaking a venue's wire
 
 
 class MissingCredentials(RuntimeError):
     """A broker needs credentials that are not in the environment (the message names the variables)."""
 
 
+def broker_names() -> tuple[str, ...]:
+    """The canonical broker names: every registered venue's, then ``local``."""
+    return (*(v.broker for v in venues()), LOCAL)
+
+
 def canonical_name(name: str) -> str:
     """``alpaca`` -> ``alpaca-paper``; an unknown name raises ValueError listing the known ones."""
-    n = _ALIASES.get(name.strip().lower(), name.strip().lower())
-    if n not in BROKER_NAMES:
-        raise ValueError(f"unknown broker {name!r}; known: {', '.join(BROKER_NAMES)} (or 'alpaca')")
-    return n
+    n = name.strip().lower()
+    if n == LOCAL:
+        return n
+    try:
+        return get_venue(n).broker
+    except ValueError:
+        raise ValueError(
+            f"unknown broker {name!r}; known: {', '.join(broker_names())} (or 'alpaca')"
+        ) from None
 
 
 def venue_symbol(ticker: str, broker: str) -> str:
     """The symbol a broker trades for a data ticker: ``BTC/USDT`` stays for ``sim``; the venues (and
-    ``local``) quote in USD: ``BTC/USD``."""
+    ``local``) quote in their own currency (USD): ``BTC/USD``."""
     s = parse_symbol(ticker)
-    if canonical_name(broker) == "sim":
-        return f"{s.base}/{s.quote}"
-    return f"{s.base}/{VENUE_QUOTE}"
+    n = canonical_name(broker)
+    quote = "USD" if n == LOCAL else get_venue(n).quote
+    return f"{s.base}/{quote or s.quote}"
 
 
 def sample_files(settings: Settings, timeframe: str | None = None) -> dict[str, Path]:
@@ -83,39 +91,6 @@ def _env(names: tuple[str, ...], broker: str) -> tuple[str, ...]:
     return values
 
 
-def throwaway_coinbase_key() -> tuple[str, str]:
-    """A fresh P-256 key (the SDK signs every request with a real key) and a key name, for loopback use."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    return f"organizations/local/apiKeys/{secrets.token_hex(8)}", pem
-
-
-def _alpaca(settings: Settings, url: str | None, creds: tuple[str, ...]) -> Broker:
-    from cappuccino_core.trading.brokers.alpaca_paper import AlpacaPaperBroker
-
-    cfg = settings.trading
-    if url is not None:
-        cfg = cfg.model_copy(update={"alpaca_url_override": url})
-    return AlpacaPaperBroker.connect(cfg, creds[0], creds[1], fee_rate=settings.costs.taker_fee)
-
-
-def _coinbase(settings: Settings, host: str | None, cert: str | None, creds: tuple[str, ...]) -> Broker:
-    from cappuccino_core.trading.brokers.coinbase import CoinbaseBroker
-
-    upd: dict[str, Any] = {}
-    if host is not None:
-        upd["coinbase_base_url"] = host.split("://", 1)[-1].rstrip("/")
-    if cert is not None:
-        upd["coinbase_cert_path"] = str(cert)
-    cfg = settings.trading.model_copy(update=upd) if upd else settings.trading
-    return CoinbaseBroker.connect(cfg, creds[0], creds[1])
-
-
 def make_broker(
     settings: Settings,
     name: str,
@@ -126,9 +101,10 @@ def make_broker(
     frames: dict[str, pl.DataFrame] | None = None,
     grant: LiveGrant | None = None,
 ) -> Broker:
-    """A connected broker. ``venue`` (local only): ``alpaca`` | ``coinbase`` (default
-    ``trading.local_venue``); ``frames`` (local only): bars per data ticker the exchange replays (default:
-    the bundled sample, aligned on common times).
+    """A connected broker of the venue registered as ``name`` (see :mod:`cappuccino_core.venues`), or
+    ``local``. ``venue`` (local only): ``alpaca`` | ``coinbase`` (default ``trading.local_venue``);
+    ``frames`` (local only): bars per data ticker the exchange replays (default: the bundled sample, aligned
+    on common times).
 
     The live guard: a broker whose endpoint can touch real money (see
     :mod:`~cappuccino_core.trading.brokers.live_guard`) is built only with a ``grant`` issued by
@@ -136,17 +112,11 @@ def make_broker(
     credential is read or connection made."""
     n = canonical_name(name)
     require_grant(settings, n, exchange_url, grant)
-    if n == "sim":
-        from cappuccino_core.trading.brokers.sim import SimBroker
-
-        spread = settings.trading.sim_spread_bps
-        return SimBroker(settings.costs, settings.env.initial_cash, spread_bps=spread)
-    if n == "alpaca-paper":
-        return _alpaca(settings, exchange_url, _env(ALPACA_ENV, n))
-    if n == "coinbase":
-        cert = None if ca_cert is None else str(ca_cert)
-        return _coinbase(settings, exchange_url, cert, _env(COINBASE_ENV, n))
-    return start_local(settings, venue or settings.trading.local_venue, frames)
+    if n == LOCAL:
+        return start_local(settings, venue or settings.trading.local_venue, frames)
+    v = get_venue(n)
+    cert = None if ca_cert is None else str(ca_cert)
+    return v.connect(settings, exchange_url, cert, _env(v.credentials, n))
 
 
 class LocalVenue:
@@ -194,31 +164,20 @@ def aligned_sample(settings: Settings) -> dict[str, pl.DataFrame]:
 
 def start_local(settings: Settings, venue: str, frames: dict[str, pl.DataFrame] | None = None) -> LocalVenue:
     """Start the loopback exchange (``venue`` wire) on ``frames`` and connect the real SDK client to it."""
-    from cappuccino_core.loopback.exchange import (
-        Exchange,
-        FeeTier,
-        ReplayBook,
-        alpaca_exchange,
-        coinbase_exchange,
-    )
+    from cappuccino_core.loopback.exchange import Exchange, FeeTier, ReplayBook
 
-    if venue not in ("alpaca", "coinbase"):
-        raise ValueError(f"local venue {venue!r}: use 'alpaca' or 'coinbase'")
+    wired = [v.name for v in venues() if v.loopback_exchange is not None and v.connect_local is not None]
+    spec = get_venue(venue) if venue in wired else None
+    if spec is None or spec.loopback_exchange is None or spec.connect_local is None:
+        raise ValueError(f"local venue {venue!r}: use one of {', '.join(wired)}")
     frames = aligned_sample(settings) if frames is None else frames
-    book_frames = {venue_symbol(t, "local"): df for t, df in frames.items()}
+    book_frames = {venue_symbol(t, LOCAL): df for t, df in frames.items()}
     book = ReplayBook(book_frames, spread_bps=settings.trading.sim_spread_bps)
     fees = (FeeTier(0.0, settings.costs.maker_fee, settings.costs.taker_fee, "configured"),)
     ex = Exchange(book, cash=settings.env.initial_cash, tiers=fees)  # the configured costs, one tier
-    server = (alpaca_exchange if venue == "alpaca" else coinbase_exchange)(ex).start()
+    server = spec.loopback_exchange(ex).start()
     try:
-        if venue == "alpaca":
-            creds: tuple[str, ...] = (secrets.token_hex(10), secrets.token_hex(20))
-            broker = _alpaca(settings, server.url, creds)
-        else:
-            # the book moves once per bar: a quote cannot fill while it waits, so take the fallback at once
-            cfg = settings.trading.model_copy(update={"maker_wait_s": 0.0, "maker_requotes": 0})
-            local = replace_trading(settings, cfg)
-            broker = _coinbase(local, server.host_port, str(server.cert_path), throwaway_coinbase_key())
+        broker = spec.connect_local(settings, server)
     except BaseException:
         ex.closing.set()
         server.stop()
@@ -238,12 +197,13 @@ def replace_trading(settings: Settings, trading: Any) -> Settings:
 
 
 __all__ = [
-    "BROKER_NAMES",
+    "LOCAL",
     "LiveGrant",
     "LiveRefused",
     "LocalVenue",
     "MissingCredentials",
     "aligned_sample",
+    "broker_names",
     "canonical_name",
     "make_broker",
     "sample_files",

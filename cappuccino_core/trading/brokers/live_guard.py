@@ -1,7 +1,8 @@
 """The one live guard: which broker endpoints can touch real money, and the grant they need.
 
-A broker is *paper* only when it cannot reach a real account: ``sim`` and ``local`` (in-process), Alpaca's
-paper host, Coinbase's sandbox host, a loopback address (``127.0.0.1``, ``localhost``, ``::1``) or a host
+A broker is *paper* only when it cannot reach a real account: ``sim`` and ``local`` (in-process), a venue's
+declared paper/sandbox hosts (:attr:`~cappuccino_core.venues.base.Venue.paper_hosts`: Alpaca's paper host,
+Coinbase's sandbox host), a loopback address (``127.0.0.1``, ``localhost``, ``::1``) or a host
 listed in ``trading.paper_hosts``. Everything else (Coinbase's production host, an Alpaca URL that is not
 its paper host, an unknown host) is *live*.
 
@@ -16,13 +17,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+
+from cappuccino_core.venues import get_venue
 
 if TYPE_CHECKING:
     from cappuccino_core.config.settings import Settings
 
-ALPACA_PAPER_HOSTS = frozenset({"paper-api.alpaca.markets"})
-COINBASE_PAPER_HOSTS = frozenset({"api-sandbox.coinbase.com"})
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
 _ISSUED = object()  # only check_live holds a grant with this token
 
@@ -50,30 +50,22 @@ def issue_grant(run_id: str, capital_fraction: float) -> LiveGrant:
     return LiveGrant(run_id, float(capital_fraction), _ISSUED)
 
 
-def host_of(endpoint: str) -> str:
-    """``https://host:port/x`` or ``host:port`` -> ``host`` (lower case)."""
-    e = endpoint.strip()
-    parts = urlsplit(e if "://" in e else f"//{e}")
-    return (parts.hostname or e).lower()
-
-
 def live_endpoint(settings: Settings, name: str, exchange_url: str | None = None) -> str | None:
     """The host a broker ``name`` (canonical) would trade on, when that host can touch real money; None
     for a paper broker."""
-    t = settings.trading
-    declared = {h.lower() for h in t.paper_hosts} | LOOPBACK_HOSTS
-    if name in ("sim", "local"):
+    declared = {h.lower() for h in settings.trading.paper_hosts} | LOOPBACK_HOSTS
+    if name == "local":
         return None
-    if name == "alpaca-paper":
-        url = exchange_url or t.alpaca_url_override
-        if url is None:  # alpaca-py with paper=True: the paper host
-            return None
-        host = host_of(url)
-        return None if host in declared | ALPACA_PAPER_HOSTS else host
-    if name == "coinbase":
-        host = host_of(exchange_url or t.coinbase_base_url)
-        return None if host in declared | COINBASE_PAPER_HOSTS else host
-    return name  # an unknown kind of broker is never assumed paper
+    try:
+        venue = get_venue(name)
+    except ValueError:
+        return name  # an unknown kind of broker is never assumed paper
+    if venue.endpoint_host is None:  # in process
+        return None
+    host = venue.endpoint_host(settings, exchange_url)
+    if host is None:  # the SDK's own paper default
+        return None
+    return None if host in declared | venue.paper_hosts else host
 
 
 def require_grant(settings: Settings, name: str, exchange_url: str | None, grant: LiveGrant | None) -> None:

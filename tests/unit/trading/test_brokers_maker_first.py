@@ -9,8 +9,8 @@ import requests
 
 from cappuccino_core.config.trading import TradingConfig
 from cappuccino_core.trading.brokers.base import BrokerError, Order, Quote
-from cappuccino_core.trading.brokers.maker_first import combine, work
 from cappuccino_core.trading.brokers.retry import place_once
+from cappuccino_core.venues.coinbase.maker_first import combine, work
 
 
 class FakeVenue:

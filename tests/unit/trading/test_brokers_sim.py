@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.env.fills import CostModel, settle
 from cappuccino_core.trading.brokers import Broker, Order
-from cappuccino_core.trading.brokers.sim import POST_ONLY_REJECT, SimBroker
+from cappuccino_core.venues.sim.broker import POST_ONLY_REJECT, SimBroker
 from tests.env_presets import NO_BAND
 
 COSTS = CostsConfig(

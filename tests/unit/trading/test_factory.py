@@ -15,7 +15,7 @@ from cappuccino_core.trading.brokers.factory import (
     sample_files,
     venue_symbol,
 )
-from cappuccino_core.trading.brokers.sim import SimBroker
+from cappuccino_core.venues.sim.broker import SimBroker
 
 
 def frames(closes: list[float]) -> dict[str, pl.DataFrame]:

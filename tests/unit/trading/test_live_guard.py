@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 
 from cappuccino_core.config.trading import TradingConfig
 from cappuccino_core.state.store import EMERGENCY_STOP, StateStore
-from cappuccino_core.trading.brokers.sim import SimBroker
 from cappuccino_core.trading.loop.live import CappedBroker, LiveRefused, check_live
+from cappuccino_core.venues.sim.broker import SimBroker
 
 ON = TradingConfig(live_enabled=True)
 

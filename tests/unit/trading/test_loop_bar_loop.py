@@ -117,7 +117,7 @@ def test_emergency_stop_with_flatten_sells_everything_once(tmp_path: Path) -> No
 
 def test_restart_with_sim_broker_places_no_second_order(tmp_path: Path) -> None:
     from cappuccino_core.config.costs import CostsConfig
-    from cappuccino_core.trading.brokers.sim import SimBroker
+    from cappuccino_core.venues.sim.broker import SimBroker
 
     sim = SimBroker(CostsConfig(), 10_000.0)
     store = StateStore(f"sqlite:///{tmp_path / 'state.db'}")

@@ -15,10 +15,10 @@ from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.config.trading import TradingConfig
 from cappuccino_core.state.schema import AuditLog, Order
 from cappuccino_core.state.store import EMERGENCY_STOP, StateStore
-from cappuccino_core.trading.brokers import maker_first
 from cappuccino_core.trading.brokers.base import BrokerError, Quote
 from cappuccino_core.trading.loop import BarLoop
 from cappuccino_core.trading.risk import RiskManager
+from cappuccino_core.venues.coinbase import maker_first
 from tests.env_presets import NO_BAND
 
 H = 3_600 * 10**9

@@ -12,10 +12,10 @@ from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.config.risk import RiskConfig
 from cappuccino_core.state.schema import Fill, Order
 from cappuccino_core.state.store import StateStore
-from cappuccino_core.trading.brokers.sim import SimBroker
 from cappuccino_core.trading.loop.replay import load_closes, run_replay, trend_baseline
 from cappuccino_core.trading.loop.trader import BarLoop
 from cappuccino_core.trading.risk import RiskManager
+from cappuccino_core.venues.sim.broker import SimBroker
 from tests.env_presets import NO_BAND
 
 

@@ -12,10 +12,10 @@ from sqlalchemy import select
 
 from cappuccino_core.state.schema import Order
 from cappuccino_core.state.store import StateStore
-from cappuccino_core.trading.brokers.sim import SimBroker
 from cappuccino_core.trading.loop import session as session_mod
 from cappuccino_core.trading.loop.build import open_session
 from cappuccino_core.trading.loop.replay import load_bars
+from cappuccino_core.venues.sim.broker import SimBroker
 
 
 def orders(state_url: str) -> list[tuple[Any, str, str, float]]:

@@ -13,8 +13,8 @@ from typing import Any
 
 from cappuccino_core.data.symbols import parse_symbol
 from cappuccino_core.loopback.exchange.accounts import Exchange, ExOrder
-from cappuccino_core.loopback.marketdata import alpaca_error_body
-from cappuccino_core.loopback.server import HTTPError, Request, Response, Router
+from cappuccino_core.loopback.server import HTTPError, LoopbackServer, Request, Response, Router
+from cappuccino_core.venues.alpaca.loopback_marketdata import alpaca_error_body
 
 _STATUS = {
     "open": "new",
@@ -244,3 +244,10 @@ def register_alpaca_trading(router: Router, ex: Exchange, *, prefix: str = "/v2"
         ("GET", "/v1beta3/crypto/us/latest/quotes", latest_quotes, "alpaca.latest_quotes"),
     ):
         router.add(method, path, fn, name=name, error_body=eb)
+
+
+def alpaca_exchange(ex: Exchange, router: Router | None = None) -> LoopbackServer:
+    """A plain-HTTP loopback speaking Alpaca trading (pass ``server.url`` as ``url_override``)."""
+    router = router or Router()
+    register_alpaca_trading(router, ex)
+    return LoopbackServer(router, name="alpaca-exchange")

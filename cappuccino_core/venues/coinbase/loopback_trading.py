@@ -12,8 +12,8 @@ from typing import Any
 
 from cappuccino_core.data.symbols import parse_symbol
 from cappuccino_core.loopback.exchange.accounts import Exchange, ExFill, ExOrder
-from cappuccino_core.loopback.marketdata import coinbase_error_body
-from cappuccino_core.loopback.server import HTTPError, Request, Response, Router
+from cappuccino_core.loopback.server import HTTPError, LoopbackServer, Request, Response, Router
+from cappuccino_core.venues.coinbase.loopback_marketdata import coinbase_error_body
 
 _STATUS = {
     "open": "OPEN",
@@ -360,3 +360,10 @@ def register_coinbase_trading(
         ("GET", f"{p}/accounts", accounts, "coinbase.accounts"),
     ):
         router.add(method, path, fn, name=name, error_body=eb)
+
+
+def coinbase_exchange(ex: Exchange, router: Router | None = None) -> LoopbackServer:
+    """An HTTPS loopback (fresh self-signed cert) speaking Coinbase Advanced trading."""
+    router = router or Router()
+    register_coinbase_trading(router, ex)
+    return LoopbackServer(router, tls=True, name="coinbase-exchange")

@@ -18,7 +18,6 @@ from coinbase.rest import RESTClient
 
 from cappuccino_core.config.trading import TradingConfig
 from cappuccino_core.data.symbols import parse_symbol
-from cappuccino_core.trading.brokers import maker_first
 from cappuccino_core.trading.brokers.base import (
     Account,
     Fill,
@@ -30,6 +29,7 @@ from cappuccino_core.trading.brokers.base import (
     TimeInForce,
 )
 from cappuccino_core.trading.brokers.retry import place_once, with_retries
+from cappuccino_core.venues.coinbase import maker_first
 
 _STATUS = {
     "OPEN": "open",
