@@ -191,11 +191,6 @@ def start_local(settings: Settings, venue: str, frames: dict[str, pl.DataFrame] 
     return LocalVenue(broker, ex, server, times, bar_ns)
 
 
-def replace_trading(settings: Settings, trading: Any) -> Settings:
-    """``settings`` with another trading section (settings are not mutated)."""
-    return settings.model_copy(update={"trading": trading})
-
-
 __all__ = [
     "LOCAL",
     "LiveGrant",
