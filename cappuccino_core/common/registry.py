@@ -19,8 +19,9 @@ T = TypeVar("T")
 E = TypeVar("E")
 
 
-class UnknownName(KeyError):
-    """A name no entry of the registry has; the message lists the known ones."""
+class UnknownName(KeyError, ValueError):
+    """A name no entry of the registry has; the message lists the known ones (a KeyError for lookups, a
+    ValueError for settings that name it)."""
 
     def __str__(self) -> str:  # KeyError quotes its argument; this message is a sentence
         return str(self.args[0])
