@@ -17,7 +17,7 @@ from tests.unit.trading.test_risk_rules import OFF, ctx
 
 
 def manager(tod: dict[str, Any], **on: float | int) -> RiskManager:
-    return RiskManager.from_config(RiskConfig(**{**OFF, **on}, rules={"time_of_day": tod}))  # type: ignore[arg-type]
+    return RiskManager.from_config(RiskConfig(**{**OFF, **on}, rules={"time_of_day": tod}))
 
 
 def order(rm: RiskManager, q: float, hour: float, hold: float = 0.0) -> float:
