@@ -2,9 +2,10 @@
 
 The first rule with its own settings (``risk.rules.time_of_day``); off unless that entry is present::
 
-    risk:
-      rules:
-        time_of_day: {windows: [[9, 10], [15, 16]], factor: 0.5, timezone: UTC}
+    [risk.rules.time_of_day]
+    windows = [[9, 10], [15, 16]]
+    factor = 0.5
+    timezone = "UTC"
 
 ``windows`` are half-open local hours ``[start, end)`` (``[9, 10]`` is 09:00 to 09:59) in ``timezone`` (an
 IANA name, daylight saving followed; default UTC, the clock of every other rule, of the bars and of the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -81,3 +82,15 @@ def test_unknown_rule_name_lists_the_known_ones() -> None:
     with pytest.raises(UnknownName, match="unknown risk rule") as e:
         rules_from_config(RiskConfig(rules={"tiem_of_day": {}}))
     assert "'tiem_of_day'" in str(e.value) and "time_of_day" in str(e.value) and "stop_loss" in str(e.value)
+
+
+def test_the_readme_config_block_turns_the_rule_on(tmp_path: Path) -> None:
+    import re
+    import tomllib
+
+    readme = (Path(__file__).parents[3] / "README.md").read_text()
+    block = re.search(r"```toml\n(\[risk\.rules\.time_of_day\]\n.*?)```", readme, re.S)
+    assert block, "no [risk.rules.time_of_day] block in the README"
+    cfg = RiskConfig(**tomllib.loads(block.group(1))["risk"])
+    [rule] = [r for r in rules_from_config(cfg) if isinstance(r, TimeOfDaySizeReduction)]
+    assert rule.settings.windows == ((9, 10), (15, 16)) and rule.settings.factor == 0.5
