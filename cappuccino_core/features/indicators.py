@@ -109,6 +109,7 @@ class Indicator:
     neutral: tuple[float, ...]  # per output: the value for "no information" (flat market)
     compute: Compute
     lookback: Callable[[dict[str, Any]], int]
+    check: Callable[[dict[str, Any]], str | None] | None = None  # resolved params -> a problem, or None
 
     def resolve(self, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Validate ``params`` and fill the defaults; ValueError names the indicator and the parameter."""
@@ -132,10 +133,9 @@ class Indicator:
             if not np.isfinite(v) or v < p.minimum:
                 raise ValueError(f"indicator {self.name!r}: parameter {key}={v!r} must be >= {p.minimum}")
             out[key] = v
-        if self.name == "macd" and out["fastperiod"] >= out["slowperiod"]:
-            raise ValueError(
-                f"indicator 'macd': fastperiod={out['fastperiod']} must be < slowperiod={out['slowperiod']}"
-            )
+        problem = self.check(out) if self.check is not None else None
+        if problem:
+            raise ValueError(f"indicator {self.name!r}: {problem}")
         lb = self.lookback(out)
         if lb < 0:
             raise ValueError(f"indicator {self.name!r}: TA-Lib rejects parameters {out}")
@@ -181,6 +181,12 @@ def _macd(b: Bars, p: dict[str, Any]) -> tuple[np.ndarray, ...]:
     for o in outs:
         np.divide(o, b.close, out=o)
     return tuple(outs)
+
+
+def _macd_periods(p: dict[str, Any]) -> str | None:
+    if p["fastperiod"] >= p["slowperiod"]:
+        return f"fastperiod={p['fastperiod']} must be < slowperiod={p['slowperiod']}"
+    return None
 
 
 def _cci(b: Bars, p: dict[str, Any]) -> tuple[np.ndarray, ...]:
@@ -270,6 +276,7 @@ for _ind in (
         (0.0, 0.0, 0.0),
         _macd,
         _talib_lookback("MACD"),
+        _macd_periods,
     ),
     Indicator("cci", {"timeperiod": _P(14, 2)}, ("cci",), (0.0,), _cci, _talib_lookback("CCI")),
     Indicator("dx", {"timeperiod": _P(14, 2)}, ("dx",), (0.0,), _dx, _talib_lookback("DX")),
