@@ -19,7 +19,8 @@ def paper(
     model: str = typer.Option(
         "baseline",
         help="a model run id / registry reference; several comma-separated: their ensemble weighted by "
-        "validation Sharpe; or 'baseline'",
+        "validation Sharpe; 'mtf:TACTICAL,STRATEGIC': the multi-timeframe ensemble (trades where both "
+        "agree); or 'baseline'",
     ),
     venue: str | None = typer.Option(
         None, help="--broker local: alpaca | coinbase (default trading.local_venue)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidatorFunctionWrapHandler, field_validator, model_validator
 
 from cappuccino_core.config.base import Section
 
@@ -48,7 +48,9 @@ class EnvConfig(Section):
         default_factory=dict, description="per-ticker quantity increment; default 1e-8"
     )
     reward: Literal["excess_equal_weight", "log_return", "differential_sharpe"] = Field(
-        "excess_equal_weight", description="reward definition"
+        "excess_equal_weight",
+        description="reward definition: one of the three compiled ones (the search space's choices) or a "
+        "reward registered in cappuccino_core/env/extra_rewards/",
     )
     reward_scale: float = Field(100.0, gt=0, description="reward multiplier")
     dsr_eta: float = Field(
@@ -59,6 +61,21 @@ class EnvConfig(Section):
     )
     episode_length: int = Field(720, ge=2, description="bars per training episode")
     n_envs: int = Field(8, ge=1, description="episodes stepped in one batch during training")
+
+    @field_validator("reward", mode="wrap")
+    @classmethod
+    def _registered_reward(cls, v: object, handler: ValidatorFunctionWrapHandler) -> object:
+        """A compiled reward by its literal name; else a reward registered in env/extra_rewards/."""
+        try:
+            return handler(v)
+        except ValueError:
+            if isinstance(v, str):
+                from cappuccino_core.env.rewards import REWARDS  # only for a name beyond the three
+
+                if v in REWARDS:
+                    return v
+                raise ValueError(f"unknown reward {v!r}; known: {REWARDS.names()}") from None
+            raise
 
     @model_validator(mode="after")
     def _reserve_leaves_room(self) -> EnvConfig:

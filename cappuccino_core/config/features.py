@@ -14,24 +14,16 @@ class IndicatorConfig(Section):
     params: dict[str, Any] = Field(default_factory=dict, description="TA-Lib parameters")
 
 
+# The default feature set by name; each indicator's parameter defaults live with the indicator
+# (features/indicators.py), not here, and are filled in (and recorded in the FeatureSpec) on resolution.
+DEFAULT_INDICATORS = (
+    "close", "volume", "rsi", "macd", "cci", "dx", "roc", "ultosc", "willr", "obv", "ht_dcphase", "atr",
+    "bbwidth", "adx",
+)  # fmt: skip
+
+
 def _default_indicators() -> list[IndicatorConfig]:
-    spec: list[tuple[str, dict[str, Any]]] = [
-        ("close", {}),
-        ("volume", {}),
-        ("rsi", {"timeperiod": 14}),
-        ("macd", {"fastperiod": 12, "slowperiod": 26, "signalperiod": 9}),
-        ("cci", {"timeperiod": 14}),
-        ("dx", {"timeperiod": 14}),
-        ("roc", {"timeperiod": 10}),
-        ("ultosc", {"timeperiod1": 7, "timeperiod2": 14, "timeperiod3": 28}),
-        ("willr", {"timeperiod": 14}),
-        ("obv", {}),
-        ("ht_dcphase", {}),
-        ("atr", {"timeperiod": 14}),
-        ("bbwidth", {"timeperiod": 20, "nbdev": 2.0}),
-        ("adx", {"timeperiod": 14}),
-    ]
-    return [IndicatorConfig(name=n, params=p) for n, p in spec]
+    return [IndicatorConfig(name=n) for n in DEFAULT_INDICATORS]
 
 
 class FeaturesConfig(Section):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import typing
 from itertools import pairwise
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from cappuccino_core.config.base import Section
 
@@ -43,10 +44,10 @@ def _default_tiers() -> list[BacktestTier]:
     ]
 
 
-GateName = Literal["backtest", "stress", "paper"]
+GateName = Literal["backtest", "stress", "paper"]  # the built-in gates; more register in gates/base.GATES
 
 
-def _all_gates() -> list[GateName]:
+def _all_gates() -> list[str]:
     return ["backtest", "stress", "paper"]
 
 
@@ -56,9 +57,9 @@ def _default_grades() -> dict[str, float]:
 
 class GatesConfig(Section):
     # --- which gates, in which order ---------------------------------------------------------------
-    enabled: list[GateName] = Field(
+    enabled: list[str] = Field(
         default_factory=_all_gates,
-        description="gates run_all_gates runs, in this order",
+        description="gates run_all_gates runs, in this order (backtest, stress, paper or a registered gate)",
     )
     stop_on_failure: bool = Field(
         True, description="run_all_gates skips the later gates once one fails (stress is expensive)"
@@ -150,6 +151,18 @@ class GatesConfig(Section):
     paper_eligible_grades: list[str] = Field(
         default_factory=lambda: ["A", "B"], description="grades that pass the paper gate (eligible for live)"
     )
+
+    @field_validator("enabled")
+    @classmethod
+    def _known_gates(cls, v: list[str]) -> list[str]:
+        builtin = set(typing.get_args(GateName))
+        if set(v) - builtin:  # a gate from a plugin file: ask the registry (imported only then)
+            from cappuccino_core.gates.base import GATES
+
+            unknown = [g for g in v if g not in builtin and g not in GATES]
+            if unknown:
+                raise ValueError(f"unknown gate(s) {unknown}; known: {GATES.names()}")
+        return v
 
     @model_validator(mode="after")
     def _consistent(self) -> GatesConfig:

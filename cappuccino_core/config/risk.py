@@ -5,6 +5,8 @@ Fractions are of account equity unless a field says otherwise. A rule whose thre
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field, model_validator
 
 from cappuccino_core.config.base import Section
@@ -94,3 +96,8 @@ class RiskConfig(Section):
         7200.0, gt=0, description="bar loop: a bar closed longer ago than this is stale and not traded"
     )
     conviction: ConvictionConfig = Field(default_factory=ConvictionConfig, description="conviction scorer")
+    rules: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="risk rules with their own settings, by rule name (e.g. time_of_day: {factor: 0.5}); "
+        "a rule named here is on unless its settings say enabled: false",
+    )

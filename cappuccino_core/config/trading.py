@@ -76,6 +76,11 @@ class TradingConfig(Section):
     local_venue: Literal["alpaca", "coinbase"] = Field(
         "alpaca", description="which venue's wire the in-process loopback exchange speaks for --broker local"
     )
+    mtf_strategic_model: str | None = Field(
+        None,
+        description="run id of a coarser (e.g. 1h) strategic model: when set, the hourly trader and `trade "
+        "live` run the multi-timeframe ensemble (mtf:<model>,<this>), trading only where both agree",
+    )
     reports_subdir: str = Field(
         "trading", min_length=1, description="paper/live reports go to <paths.reports_dir>/<reports_subdir>/"
     )

@@ -195,11 +195,14 @@ class TradingKernel:
         self.t, self.active = t.copy(), active.copy()
         equity, reward = np.empty(n), np.empty(n)
         terminated, truncated = np.empty(n, dtype=bool), np.empty(n, dtype=bool)
+        bench_before = self.bench_value.copy() if rw.custom is not None else self.bench_value
         advance(
             self.prices, self.t, self.end, self.active, cash, holdings, before, self.bench_units,
             self.bench_value, self.peak, rw.code, rw.scale, rw.eta, rw.mean, rw.second,
             equity, reward, terminated, truncated,
         )  # fmt: skip
+        if rw.custom is not None:  # a reward from a plugin file, in numpy (rewards.py)
+            reward = rw.numpy_step(before, equity, bench_before, self.bench_value, active)
 
         if self.recorder is not None:
             assert fill is not None

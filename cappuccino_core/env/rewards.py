@@ -11,18 +11,66 @@ benchmark FinRL_Crypto uses); b = B'/B - 1 its return over the same bar.
                          at rate eta, D = (B dA - A dB / 2) / (B - A^2)^(3/2), dA = R - A, dB = R^2 - B,
                          then A += eta dA, B += eta dB. D is the first-order change of the moving Sharpe
                          ratio a step brings. While B - A^2 is still ~0 (the first step) D = 0.
+
+Rewards by name: :data:`REWARDS` maps ``EnvConfig.reward`` to a :class:`RewardEntry`. The three above are
+compiled into the kernel's step (``code`` for :func:`reward_one`; nothing is lost to the registry on the hot
+path). A new reward is one new file in ``cappuccino_core/env/extra_rewards/`` that registers a
+:class:`StepReward` class with :func:`reward`: the kernel computes it in numpy, once per step over all
+episodes, from the same R and b (vectorised, so it costs a few numpy calls per step, not a loop).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 import numpy as np
 
+from cappuccino_core.common.registry import Registry
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.env.jit import inline
 
 KINDS = ("excess_equal_weight", "log_return", "differential_sharpe")  # the codes reward_one takes
+NUMPY_CODE = -1  # reward_one's code for a reward computed in numpy after the compiled step
+
+
+class StepReward(Protocol):
+    """A reward computed in numpy for N episodes: built with ``(env, n)``, one call per step."""
+
+    def __call__(self, ret: np.ndarray, bench_ret: np.ndarray) -> np.ndarray:
+        """(N,) unscaled rewards for step returns ``ret`` and benchmark returns ``bench_ret`` (N,)."""
+        ...
+
+    def reset(self, idx: np.ndarray) -> None:
+        """Episodes ``idx`` start over (clear their state)."""
+        ...
+
+
+@dataclass(frozen=True)
+class RewardEntry:
+    """A reward by name: compiled (``code`` >= 0, computed by :func:`reward_one`) or numpy (``make``)."""
+
+    code: int = NUMPY_CODE
+    make: Callable[[EnvConfig, int], StepReward] | None = None
+
+
+REWARDS: Registry[RewardEntry] = Registry("reward", ("cappuccino_core.env.extra_rewards",))
+for _code, _name in enumerate(KINDS):
+    REWARDS.add(_name, RewardEntry(code=_code))
+
+S = TypeVar("S")
+
+
+def reward(name: str) -> Callable[[S], S]:
+    """Class decorator: register a :class:`StepReward` class (built with ``(env, n)``) as reward ``name``."""
+
+    def deco(cls: S) -> S:
+        REWARDS.add(name, RewardEntry(make=cls))  # type: ignore[arg-type]
+        return cls
+
+    return deco
 
 
 @inline
@@ -36,26 +84,48 @@ def reward_one(
         r = ret - bench_ret
     elif kind == 1:
         r = math.log1p(max(ret, -1.0 + 1e-12))
-    else:
+    elif kind == 2:
         a, b = mean[i], second[i]
         da, db = ret - a, ret * ret - b
         var = b - a * a
         r = (b * da - 0.5 * a * db) / var**1.5 if var > 1e-12 else 0.0
         mean[i], second[i] = a + eta * da, b + eta * db
+    else:  # NUMPY_CODE: Reward.numpy_step fills it in after the compiled step
+        r = 0.0
     return r * scale
 
 
 class Reward:
     """The configured reward and its state (the moving moments of differential Sharpe) for N episodes;
-    step_fused.advance computes it with reward_one."""
+    step_fused.advance computes a compiled one with reward_one, :meth:`numpy_step` any other."""
 
     def __init__(self, env: EnvConfig, n: int) -> None:
-        self.code = KINDS.index(env.reward)
+        entry = REWARDS.get(env.reward)
+        self.code = entry.code
+        self.custom = entry.make(env, n) if entry.make is not None else None
         self.scale = float(env.reward_scale)
         self.eta = float(env.dsr_eta)
         self.mean = np.zeros(n)  # A: moving mean of returns (differential_sharpe only)
         self.second = np.zeros(n)  # B: moving mean of squared returns
 
     def reset(self, idx: np.ndarray) -> None:
+        """Episodes ``idx`` start over."""
         self.mean[idx] = 0.0
         self.second[idx] = 0.0
+        if self.custom is not None:
+            self.custom.reset(idx)
+
+    def numpy_step(
+        self, equity_before: np.ndarray, equity: np.ndarray, bench_before: np.ndarray, bench: np.ndarray,
+        was_active: np.ndarray,
+    ) -> np.ndarray:  # fmt: skip
+        """(N,) scaled rewards of a numpy reward from the step's equities and benchmark values; 0 for
+        episodes that were not active."""
+        assert self.custom is not None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ret = np.where(was_active, equity / equity_before - 1.0, 0.0)
+            bench_ret = np.where(was_active, bench / bench_before - 1.0, 0.0)
+        r = np.asarray(self.custom(ret, bench_ret), dtype=np.float64)
+        if r.shape != ret.shape:
+            raise ValueError(f"reward returned shape {r.shape}, expected {ret.shape}")
+        return np.where(was_active, r * self.scale, 0.0)

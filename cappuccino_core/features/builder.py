@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -104,6 +104,67 @@ def _caller_labels(segments: Sequence[tuple[int, int]], n_rows: int) -> np.ndarr
     return labels
 
 
+def _kept_blocks(times: np.ndarray, source: np.ndarray, warmup: int) -> list[tuple[int, int]]:
+    """Frame rows ``[a, e)`` of each contiguous block after its warm-up; an error when none is left."""
+    blocks = blocks_of(times, source)
+    kept = [(s + warmup, e) for s, e in blocks if e - s > warmup]
+    if not kept:
+        raise ValueError(
+            f"not enough bars: {len(times)} rows in {len(blocks)} block(s), each needs more than the "
+            f"warm-up of {warmup} bars"
+        )
+    return kept
+
+
+def _asset_columns(
+    bars: Bars, kept: list[tuple[int, int]], warmup: int, indicators: tuple[IndicatorSpec, ...],
+    replaced: dict[str, int],
+) -> tuple[list[np.ndarray], np.ndarray]:  # fmt: skip
+    """One asset's feature columns and volatility over the kept blocks, each block computed from its own
+    start (its warm-up rows then dropped)."""
+    parts, vparts = [], []
+    for a, e in kept:
+        block = Bars(*(x[a - warmup : e] for x in bars))
+        parts.append([c[warmup:] for c in compute_columns(block, indicators, replaced)])
+        vparts.append(_volatility(block.close)[warmup:])
+    cols = parts[0] if len(parts) == 1 else [np.concatenate(cs) for cs in zip(*parts, strict=True)]
+    return cols, (vparts[0] if len(vparts) == 1 else np.concatenate(vparts))
+
+
+def _write_normalised(
+    out: np.ndarray, cols: list[np.ndarray], mean: np.ndarray | None, std: np.ndarray | None
+) -> None:
+    """Fill ``out`` (T, F) with the columns, z-scored and clipped when ``mean``/``std`` are given, in
+    cache-sized chunks of rows: no (T, F) float64 temporaries."""
+    n_rows, f = out.shape
+    tmp = np.empty((min(CHUNK_ROWS, n_rows), f), order="F")
+    for a in range(0, n_rows, CHUNK_ROWS):
+        b = min(a + CHUNK_ROWS, n_rows)
+        v = tmp[: b - a]
+        for k, col in enumerate(cols):
+            v[:, k] = col[a:b]
+        if mean is not None and std is not None:
+            v -= mean
+            v /= std
+            np.clip(v, -CLIP_SIGMA, CLIP_SIGMA, out=v)
+        out[a:b] = v
+
+
+def _per_asset(work: Callable[[int], dict[str, int]], n: int, cells: int) -> dict[str, int]:
+    """Run ``work(j)`` for every asset (threads when the table is large); the summed replacement counts."""
+    workers = min(n, os.cpu_count() or 1) if cells >= PARALLEL_MIN_CELLS else 1
+    if workers > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            counts = list(pool.map(work, range(n)))
+    else:
+        counts = [work(j) for j in range(n)]
+    replaced: dict[str, int] = {}
+    for c in counts:
+        for name, k in c.items():
+            replaced[name] = replaced.get(name, 0) + k
+    return replaced
+
+
 def _featurise(
     frames: Mapping[str, pl.DataFrame],
     indicators: tuple[IndicatorSpec, ...],
@@ -118,13 +179,7 @@ def _featurise(
     fr = read_frames(frames)
     check_spacing(fr.times, timeframe)
     warmup = warmup_of(indicators)
-    blocks = blocks_of(fr.times, fr.source)
-    kept = [(s + warmup, e) for s, e in blocks if e - s > warmup]
-    if not kept:
-        raise ValueError(
-            f"not enough bars: {len(fr.times)} rows in {len(blocks)} block(s), each needs more than the "
-            f"warm-up of {warmup} bars"
-        )
+    kept = _kept_blocks(fr.times, fr.source, warmup)
     # dataset row r of kept block i is frame row a_i + (r - starts[i])
     starts = [0, *itertools.accumulate(e - a for a, e in kept)]
     n_rows = starts.pop()
@@ -143,45 +198,18 @@ def _featurise(
     std = np.ones((n, f)) if stats is None else np.array(stats[1], dtype=np.float64)
 
     def one_asset(j: int) -> dict[str, int]:
-        bars = fr.bars[j]
         replaced: dict[str, int] = {}
-        parts, vparts = [], []
-        for a, e in kept:  # each block from its own start; its warm-up rows are then dropped
-            block = Bars(*(x[a - warmup : e] for x in bars))
-            parts.append([c[warmup:] for c in compute_columns(block, indicators, replaced)])
-            vparts.append(_volatility(block.close)[warmup:])
-        cols = parts[0] if len(parts) == 1 else [np.concatenate(cs) for cs in zip(*parts, strict=True)]
+        cols, vol[:, j] = _asset_columns(fr.bars[j], kept, warmup, indicators, replaced)
         if zscore and stats is None:
             for k, col in enumerate(cols):
                 sd = float(col[:n_fit].std())
                 mean[j, k], std[j, k] = float(col[:n_fit].mean()), sd if sd > 1e-12 else 1.0
-        # normalise and transpose in cache-sized chunks of rows: no (T, F) float64 temporaries
-        tmp = np.empty((min(CHUNK_ROWS, n_rows), f), order="F")
-        for a in range(0, n_rows, CHUNK_ROWS):
-            b = min(a + CHUNK_ROWS, n_rows)
-            v = tmp[: b - a]
-            for k, col in enumerate(cols):
-                v[:, k] = col[a:b]
-            if zscore:
-                v -= mean[j]
-                v /= std[j]
-                np.clip(v, -CLIP_SIGMA, CLIP_SIGMA, out=v)
-            features[a:b, j, :] = v
+        _write_normalised(features[:, j, :], cols, mean[j] if zscore else None, std[j] if zscore else None)
         for r, (a, e) in zip(starts, kept, strict=True):
-            prices[r : r + e - a, j] = bars.close[a:e]
-        vol[:, j] = vparts[0] if len(vparts) == 1 else np.concatenate(vparts)
+            prices[r : r + e - a, j] = fr.bars[j].close[a:e]
         return replaced
 
-    workers = min(n, os.cpu_count() or 1) if n_rows * n >= PARALLEL_MIN_CELLS else 1
-    if workers > 1:
-        with ThreadPoolExecutor(workers) as pool:
-            counts = list(pool.map(one_asset, range(n)))
-    else:
-        counts = [one_asset(j) for j in range(n)]
-    replaced: dict[str, int] = {}
-    for c in counts:
-        for name, k in c.items():
-            replaced[name] = replaced.get(name, 0) + k
+    replaced = _per_asset(one_asset, n, n_rows * n)
     step = timeframe_seconds(timeframe) * 1_000_000_000
 
     def gather(x: np.ndarray) -> np.ndarray:

@@ -1,7 +1,10 @@
 """Indicators by name: TA-Lib over float64 numpy arrays, one asset at a time.
 
-Each registered :class:`Indicator` declares its parameters (defaults, type, minimum), its output columns,
-its warm-up length (TA-Lib's own ``*_Lookback`` where TA-Lib computes it) and a neutral value per output.
+Indicators are found by name in :data:`INDICATORS` (the built-ins below; a new one is one new file in
+``cappuccino_core/features/extra_indicators/`` that calls :func:`register_indicator`). Each
+:class:`Indicator` declares its parameters (defaults, type, minimum; the only place defaults are written),
+its output columns, its warm-up length (TA-Lib's own ``*_Lookback`` where TA-Lib computes it) and a
+neutral value per output.
 Every output is causal: the value at bar ``t`` reads bars ``<= t`` only.
 
 What each feature is (scale-free, so one model sees BTC at 100k and DOGE at 0.002 alike):
@@ -60,6 +63,7 @@ import numpy as np
 import talib
 from talib import abstract
 
+from cappuccino_core.common.registry import Registry
 from cappuccino_core.features.spec import IndicatorSpec
 
 
@@ -85,6 +89,8 @@ class Bars(NamedTuple):
 
 @dataclass(frozen=True)
 class Param:
+    """One indicator parameter: its default (the only place defaults are written), minimum and type."""
+
     default: int | float
     minimum: float
     kind: type = int
@@ -95,12 +101,15 @@ Compute = Callable[[Bars, dict[str, Any]], tuple[np.ndarray, ...]]
 
 @dataclass(frozen=True)
 class Indicator:
+    """An indicator: parameters, output columns, neutral values, the computation and its warm-up."""
+
     name: str
     params: Mapping[str, Param]
     outputs: tuple[str, ...]
     neutral: tuple[float, ...]  # per output: the value for "no information" (flat market)
     compute: Compute
     lookback: Callable[[dict[str, Any]], int]
+    check: Callable[[dict[str, Any]], str | None] | None = None  # resolved params -> a problem, or None
 
     def resolve(self, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Validate ``params`` and fill the defaults; ValueError names the indicator and the parameter."""
@@ -124,10 +133,9 @@ class Indicator:
             if not np.isfinite(v) or v < p.minimum:
                 raise ValueError(f"indicator {self.name!r}: parameter {key}={v!r} must be >= {p.minimum}")
             out[key] = v
-        if self.name == "macd" and out["fastperiod"] >= out["slowperiod"]:
-            raise ValueError(
-                f"indicator 'macd': fastperiod={out['fastperiod']} must be < slowperiod={out['slowperiod']}"
-            )
+        problem = self.check(out) if self.check is not None else None
+        if problem:
+            raise ValueError(f"indicator {self.name!r}: {problem}")
         lb = self.lookback(out)
         if lb < 0:
             raise ValueError(f"indicator {self.name!r}: TA-Lib rejects parameters {out}")
@@ -173,6 +181,12 @@ def _macd(b: Bars, p: dict[str, Any]) -> tuple[np.ndarray, ...]:
     for o in outs:
         np.divide(o, b.close, out=o)
     return tuple(outs)
+
+
+def _macd_periods(p: dict[str, Any]) -> str | None:
+    if p["fastperiod"] >= p["slowperiod"]:
+        return f"fastperiod={p['fastperiod']} must be < slowperiod={p['slowperiod']}"
+    return None
 
 
 def _cci(b: Bars, p: dict[str, Any]) -> tuple[np.ndarray, ...]:
@@ -242,54 +256,59 @@ def _bbwidth(b: Bars, p: dict[str, Any]) -> tuple[np.ndarray, ...]:
     return (np.divide(upper, middle, out=upper),)
 
 
+INDICATORS: Registry[Indicator] = Registry("indicator", ("cappuccino_core.features.extra_indicators",))
+
+
+def register_indicator(ind: Indicator) -> Indicator:
+    """Register ``ind`` under its name (what a file in features/extra_indicators/ calls)."""
+    return INDICATORS.add(ind.name, ind)
+
+
 _P = Param
-INDICATORS: dict[str, Indicator] = {
-    ind.name: ind
-    for ind in (
-        Indicator("close", {}, ("close_logret",), (0.0,), _close, lambda p: 1),
-        Indicator("volume", {}, ("volume_log1p",), (0.0,), _volume, lambda p: 0),
-        Indicator("rsi", {"timeperiod": _P(14, 2)}, ("rsi",), (50.0,), _rsi, _talib_lookback("RSI")),
-        Indicator(
-            "macd",
-            {"fastperiod": _P(12, 2), "slowperiod": _P(26, 2), "signalperiod": _P(9, 1)},
-            ("macd_rel", "macd_signal_rel", "macd_hist_rel"),
-            (0.0, 0.0, 0.0),
-            _macd,
-            _talib_lookback("MACD"),
-        ),
-        Indicator("cci", {"timeperiod": _P(14, 2)}, ("cci",), (0.0,), _cci, _talib_lookback("CCI")),
-        Indicator("dx", {"timeperiod": _P(14, 2)}, ("dx",), (0.0,), _dx, _talib_lookback("DX")),
-        Indicator("roc", {"timeperiod": _P(10, 1)}, ("roc",), (0.0,), _roc, _talib_lookback("ROC")),
-        Indicator(
-            "ultosc",
-            {"timeperiod1": _P(7, 1), "timeperiod2": _P(14, 1), "timeperiod3": _P(28, 1)},
-            ("ultosc",),
-            (50.0,),
-            _ultosc,
-            _talib_lookback("ULTOSC"),
-        ),
-        Indicator("willr", {"timeperiod": _P(14, 2)}, ("willr",), (-50.0,), _willr, _talib_lookback("WILLR")),
-        Indicator("obv", {"timeperiod": _P(14, 1)}, ("obv_flow",), (0.0,), _obv, lambda p: p["timeperiod"]),
-        Indicator("ht_dcphase", {}, ("ht_dcphase",), (0.0,), _ht_dcphase, _talib_lookback("HT_DCPHASE")),
-        Indicator("atr", {"timeperiod": _P(14, 1)}, ("atr_rel",), (0.0,), _atr, _talib_lookback("ATR")),
-        Indicator(
-            "bbwidth",
-            {"timeperiod": _P(20, 2), "nbdev": _P(2.0, 1e-9, float)},
-            ("bbwidth",),
-            (0.0,),
-            _bbwidth,
-            lambda p: _talib_lookback("BBANDS")({"timeperiod": p["timeperiod"]}),
-        ),
-        Indicator("adx", {"timeperiod": _P(14, 2)}, ("adx",), (0.0,), _adx, _talib_lookback("ADX")),
-    )
-}
+for _ind in (
+    Indicator("close", {}, ("close_logret",), (0.0,), _close, lambda p: 1),
+    Indicator("volume", {}, ("volume_log1p",), (0.0,), _volume, lambda p: 0),
+    Indicator("rsi", {"timeperiod": _P(14, 2)}, ("rsi",), (50.0,), _rsi, _talib_lookback("RSI")),
+    Indicator(
+        "macd",
+        {"fastperiod": _P(12, 2), "slowperiod": _P(26, 2), "signalperiod": _P(9, 1)},
+        ("macd_rel", "macd_signal_rel", "macd_hist_rel"),
+        (0.0, 0.0, 0.0),
+        _macd,
+        _talib_lookback("MACD"),
+        _macd_periods,
+    ),
+    Indicator("cci", {"timeperiod": _P(14, 2)}, ("cci",), (0.0,), _cci, _talib_lookback("CCI")),
+    Indicator("dx", {"timeperiod": _P(14, 2)}, ("dx",), (0.0,), _dx, _talib_lookback("DX")),
+    Indicator("roc", {"timeperiod": _P(10, 1)}, ("roc",), (0.0,), _roc, _talib_lookback("ROC")),
+    Indicator(
+        "ultosc",
+        {"timeperiod1": _P(7, 1), "timeperiod2": _P(14, 1), "timeperiod3": _P(28, 1)},
+        ("ultosc",),
+        (50.0,),
+        _ultosc,
+        _talib_lookback("ULTOSC"),
+    ),
+    Indicator("willr", {"timeperiod": _P(14, 2)}, ("willr",), (-50.0,), _willr, _talib_lookback("WILLR")),
+    Indicator("obv", {"timeperiod": _P(14, 1)}, ("obv_flow",), (0.0,), _obv, lambda p: p["timeperiod"]),
+    Indicator("ht_dcphase", {}, ("ht_dcphase",), (0.0,), _ht_dcphase, _talib_lookback("HT_DCPHASE")),
+    Indicator("atr", {"timeperiod": _P(14, 1)}, ("atr_rel",), (0.0,), _atr, _talib_lookback("ATR")),
+    Indicator(
+        "bbwidth",
+        {"timeperiod": _P(20, 2), "nbdev": _P(2.0, 1e-9, float)},
+        ("bbwidth",),
+        (0.0,),
+        _bbwidth,
+        lambda p: _talib_lookback("BBANDS")({"timeperiod": p["timeperiod"]}),
+    ),
+    Indicator("adx", {"timeperiod": _P(14, 2)}, ("adx",), (0.0,), _adx, _talib_lookback("ADX")),
+):
+    register_indicator(_ind)
 
 
 def get_indicator(name: str) -> Indicator:
-    try:
-        return INDICATORS[name]
-    except KeyError:
-        raise ValueError(f"unknown indicator {name!r}; known: {sorted(INDICATORS)}") from None
+    """The registered indicator ``name``; ValueError (:class:`UnknownName`) lists the known ones."""
+    return INDICATORS.get(name)
 
 
 def resolve_indicators(configs: Sequence[Any]) -> tuple[IndicatorSpec, ...]:

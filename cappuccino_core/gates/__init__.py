@@ -3,8 +3,10 @@
 * :func:`run_backtest_gate` (backtest_gate.py), :func:`run_stress_gate` (stress.py, input from
   stress_data.py), :func:`grade_paper` over a :class:`PaperRecord` (paper.py): each returns a
   :class:`Verdict` (verdict.py) whose failed checks name the figure and the threshold.
-* :func:`run_all_gates` (pipeline.py): the entry point of the gates flow; verdicts are stored in the state
-  database and mirrored to MLflow (record.py). Thresholds: ``cappuccino_core.config.gates.GatesConfig``.
+* :func:`run_all_gates` (pipeline.py): the entry point of the gates flow, a loop over ``gates.enabled``
+  looked up by name in ``base.GATES`` (the built-in three in builtin.py; a new gate is one new file here);
+  verdicts are stored in the state database and mirrored to MLflow (record.py). Thresholds:
+  ``cappuccino_core.config.gates.GatesConfig``.
 """
 
 from cappuccino_core.gates.backtest_gate import backtest_checks, run_backtest_gate, tier_for

@@ -5,65 +5,31 @@ its study (maturity tier), build the held-out real window (bars from ``training.
 features per the model's spec), run gate 1; build the stress dataset from the newest scenario set, run
 gate 2; read the paper record from the state store, grade it (gate 3: pending until long enough). Each
 verdict goes to the state store and, when configured, to MLflow. Every input can be passed in instead
-(tests, the CLI). Returns ``{gate: True | False | "pending" | "skipped"}`` plus ``"explanations"``.
+(tests, the CLI). The gates are looked up by name in ``base.GATES`` (builtin.py holds the three built-in
+ones; a new gate is one new file in this package). Returns ``{gate: True | False | "pending" |
+"skipped"}`` plus ``"explanations"``.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from cappuccino_core.config import Settings
 from cappuccino_core.features.dataset import MarketDataset
-from cappuccino_core.gates.backtest_gate import run_backtest_gate
-from cappuccino_core.gates.paper import PaperRecord, grade_paper
+from cappuccino_core.gates.base import GATES, GateInputs
+from cappuccino_core.gates.inputs import count_complete_trials, held_out_dataset
+from cappuccino_core.gates.paper import PaperRecord
 from cappuccino_core.gates.record import mirror_to_mlflow, save_verdict
-from cappuccino_core.gates.stress import run_stress_gate
-from cappuccino_core.gates.stress_data import ScenarioBatch, latest_set, load_batch, stress_dataset
+from cappuccino_core.gates.stress_data import ScenarioBatch
 from cappuccino_core.gates.verdict import Verdict
 from cappuccino_core.state.store import StateStore
 
-
-def count_complete_trials(run_id: str, tracking: Any) -> int:
-    """COMPLETE trial runs in the experiment (study) of ``run_id``."""
-    from cappuccino_core.registry.tracking import as_tracking
-
-    client = as_tracking(tracking).activate()
-    exp = client.get_run(run_id).info.experiment_id
-    runs = client.search_runs(
-        [exp], "tags.run_type = 'trial' and tags.trial_state = 'COMPLETE'", max_results=50_000
-    )
-    return len(runs)
+__all__ = ["count_complete_trials", "held_out_dataset", "run_all_gates"]
 
 
-def held_out_dataset(settings: Settings, spec: Any) -> MarketDataset:
-    """The real bars from the holdout start on (plus the lookback's history), features per ``spec``."""
-    from cappuccino_core.data.market import load_aligned
-    from cappuccino_core.features.builder import apply_spec
-    from cappuccino_core.training.data import holdout_time
-
-    sub = settings.model_copy(
-        update={"data": settings.data.model_copy(update={"tickers": list(spec.tickers)})}
-    )
-    aligned = load_aligned(sub, spec.timeframe)
-    data = apply_spec(aligned.frames, spec, segments=aligned.segments)
-    start_ns = holdout_time(sub, settings.data.timeframe)
-    if start_ns is None:
-        raise ValueError("training.holdout_fraction is 0: there is no held-out window for the backtest gate")
-    lo = int(np.searchsorted(data.times, start_ns, side="left"))
-    if data.n_bars - lo < 2:
-        raise ValueError(f"the held-out window from {np.datetime64(start_ns, 'ns')} holds < 2 bars")
-    return data.slice(max(0, lo - (spec.lookback - 1)), data.n_bars)
-
-
-def _out_dir(settings: Settings, run_id: str, gate: str) -> Path:
-    return Path(settings.paths.reports_dir) / settings.gates.reports_subdir / run_id / gate
-
-
-def _finish(v: Verdict, settings: Settings, store: StateStore, tracking: Any, mirror: bool) -> Verdict:
-    save_verdict(v, store, _out_dir(settings, v.run_id, v.gate))
+def _finish(v: Verdict, inputs: GateInputs, mirror: bool) -> Verdict:
+    save_verdict(v, inputs.store, inputs.out_dir(v.gate))
+    settings, tracking = inputs.settings, inputs.tracking
     if mirror and settings.gates.mirror_to_mlflow:
         mirror_to_mlflow(v, tracking)
     return v
@@ -102,41 +68,21 @@ def run_all_gates(
     spec = spec or getattr(policy, "spec", None) or (held_out.spec if held_out is not None else None)
     if spec is None:
         raise ValueError(f"no FeatureSpec for {run_id}: pass a policy with .spec or a held_out dataset")
+    inputs = GateInputs(run_id, settings, store, tracking, policy, spec, held_out, n_complete_trials,
+                        scenarios, paper)  # fmt: skip
+    gates = [GATES.get(name) for name in cfg.enabled]  # an unknown name fails before any gate runs
     failed = False
-    for gate in cfg.enabled:
+    for gate in gates:
         if failed and cfg.stop_on_failure:
-            out[gate] = "skipped"
+            out[gate.name] = "skipped"
             continue
-        if gate == "backtest":
-            data = held_out if held_out is not None else held_out_dataset(settings, spec)
-            n = (
-                n_complete_trials
-                if n_complete_trials is not None
-                else count_complete_trials(run_id, tracking)
-            )
-            v, _ = run_backtest_gate(policy, data, settings.env, settings.costs, cfg, n, run_id=run_id)
-        elif gate == "stress":
-            batch = scenarios
-            if batch is None:
-                batch = load_batch(cfg.stress_scenario_set or latest_set(settings.cge.output_dir))
-            tickers = spec.tickers if spec is not None else batch.tickers
-            batch = batch.subset(tuple(tickers), cfg.stress_max_scenarios, cfg.stress_max_hours)
-            sdata = stress_dataset(batch, spec, cfg.stress_bars_seed)
-            v, _ = run_stress_gate(
-                policy, sdata, batch.ids, batch.regimes, settings.env, settings.costs, cfg,
-                run_id=run_id, out_dir=_out_dir(settings, run_id, gate),
-                inputs={"scenario_set": batch.source},
-            )  # fmt: skip
-        else:
-            rec = paper if paper is not None else PaperRecord.from_store(store, run_id)
-            v = grade_paper(rec, cfg)
-            if v.status == "pending":
-                out[gate] = "pending"
-                explanations[gate] = v.explain()
-                continue
-        _finish(v, settings, store, tracking, mirror)
-        out[gate] = v.passed
-        explanations[gate] = v.explain()
+        v = gate.run(inputs)
+        explanations[gate.name] = v.explain()
+        if v.status == "pending":
+            out[gate.name] = "pending"
+            continue
+        _finish(v, inputs, mirror)
+        out[gate.name] = v.passed
         failed = failed or not v.passed
     out["explanations"] = explanations
     return out

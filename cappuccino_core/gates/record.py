@@ -80,7 +80,9 @@ ARENA_ENTRY_GATES = ("backtest", "stress")
 def arena_entry_gates(enabled: Sequence[str]) -> tuple[str, ...]:
     """The gates a candidate must pass to enter the arena: the enabled ones among backtest and stress (the
     paper grade decides the live green light later, not arena entry)."""
-    return tuple(g for g in enabled if g in ARENA_ENTRY_GATES)
+    from cappuccino_core.gates.base import GATES
+
+    return tuple(g for g in enabled if g in ARENA_ENTRY_GATES or (g in GATES and GATES.get(g).arena_entry))
 
 
 def admitted(store: StateStore, run_ids: Sequence[str], enabled: Sequence[str]) -> list[str]:

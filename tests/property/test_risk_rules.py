@@ -20,7 +20,9 @@ N, A, T = 2, 3, 60
 CFG = RiskConfig(
     max_trades_per_day=6, max_signals_per_hour=2, daily_loss_limit=0.02, portfolio_trailing_stop=0.015,
     loss_streak=2, cooldown_hours=3.0, prop_max_daily_loss=0.05, prop_max_total_loss=0.10,
+    rules={"time_of_day": {"windows": [[9, 10], [15, 16]], "factor": 0.5}},
 )  # fmt: skip
+TOD_FACTOR = 0.5
 ENV = EnvConfig(**NO_BAND, initial_cash=10_000.0, position_cap=0.3, action_mode="target_weight")
 
 
@@ -73,6 +75,8 @@ def test_no_rule_breached(stream: tuple[np.ndarray, np.ndarray, int]) -> None:
         assert np.array_equal(q[trig], -hold[trig]), "stop-loss not executed in full"
         cap = 0.10 * np.broadcast_to(e[:, None], (N, A))  # max_trade_fraction
         assert (q[buys] * p[buys] <= cap[buys] + 1e-9).all(), "buy over the max trade size"
+        if (now // NS_PER_HOUR) % 24 in (9, 15):  # time-of-day: volatile hours get at most half the cap
+            assert (q[buys] * p[buys] <= TOD_FACTOR * cap[buys] + 1e-9).all(), "uncut buy"
         nz = q != 0
         assert (np.abs(q[nz]) * p[nz] >= CFG.min_trade_value).all(), "order under the minimum value"
         # Counters: a buy only when the day's trades including this bar's stay within the limit.

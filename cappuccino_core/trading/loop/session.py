@@ -29,6 +29,7 @@ from cappuccino_core.features.spec import FeatureSpecMismatch
 from cappuccino_core.trading.brokers.factory import canonical_name
 from cappuccino_core.trading.brokers.live_guard import LiveGrant, require_grant
 from cappuccino_core.trading.loop.build import open_session
+from cappuccino_core.trading.loop.policies import POLICIES, PolicyKind, policy_kind
 from cappuccino_core.trading.loop.replay import Bars, load_bars, run_replay, trend_baseline
 
 SUMMARY_KEYS = (
@@ -41,11 +42,23 @@ SUMMARY_KEYS = (
 def decider(
     settings: Settings, model: str, bars: Bars, broker: Any, assets: tuple[str, ...]
 ) -> tuple[Callable[[int], np.ndarray], str]:
-    """(decide, label): the trend baseline for ``baseline``; else the registered policy ``model``, or for
-    ``"run1,run2,..."`` their ensemble weighted by validation Sharpe (every member must have been trained
-    on the same features: the first one's FeatureSpec, checked by load_policy)."""
-    if model == "baseline":
-        return trend_baseline(bars.close), "baseline"
+    """(decide, label) of the policy ``model`` names (policies.py: ``baseline``, run ids, ``mtf:...``)."""
+    kind, args = policy_kind(model)
+    return kind.decide(settings, args, bars, broker, assets)
+
+
+def _baseline(
+    settings: Settings, args: str, bars: Bars, broker: Any, assets: tuple[str, ...]
+) -> tuple[Callable[[int], np.ndarray], str]:
+    return trend_baseline(bars.close), "baseline"
+
+
+def _registered(
+    settings: Settings, model: str, bars: Bars, broker: Any, assets: tuple[str, ...]
+) -> tuple[Callable[[int], np.ndarray], str]:
+    """The registered policy ``model``, or for ``"run1,run2,..."`` their ensemble weighted by validation
+    Sharpe (every member must have been trained on the same features: the first one's FeatureSpec, checked
+    by load_policy)."""
     from cappuccino_core.registry import Tracking, load_policy, model_spec
     from cappuccino_core.trading.ensemble import SharpeWeightedEnsemble, SpecPolicy
     from cappuccino_core.trading.loop.policy import PolicyDecider
@@ -86,9 +99,13 @@ def validation_sharpe(client: Any, run_id: str) -> float:
 
 
 def model_timeframe(settings: Settings, model: str) -> str:
-    """The bar interval a model decides on: its FeatureSpec's (the configured one for the baseline)."""
-    if model == "baseline":
-        return settings.data.timeframe
+    """The bar interval a policy decides on: a model's FeatureSpec's (the configured one for the baseline;
+    the tactical member's for ``mtf:``)."""
+    kind, args = policy_kind(model)
+    return kind.timeframe(settings, args)
+
+
+def _registered_timeframe(settings: Settings, model: str) -> str:
     from cappuccino_core.registry import Tracking, model_spec
 
     return model_spec(model_ids(model)[0], Tracking.from_settings(settings)).timeframe
@@ -100,13 +117,22 @@ def history_bars(settings: Settings, model: str) -> int:
     ``INFERENCE_HISTORY_BARS``) and the conviction filter's, plus a margin."""
     conviction = settings.risk.conviction
     need = max(conviction.trend_windows) + 26 if conviction.enabled else 0
-    if model == "baseline":
-        return max(need, 2 * 24)
+    kind, args = policy_kind(model)
+    return max(need, kind.history(settings, args))
+
+
+def _registered_history(settings: Settings, model: str) -> int:
     from cappuccino_core.features.builder import INFERENCE_HISTORY_BARS
     from cappuccino_core.registry import Tracking, model_spec
 
     spec = model_spec(model_ids(model)[0], Tracking.from_settings(settings))
-    return max(need, INFERENCE_HISTORY_BARS + spec.warmup + spec.lookback + 1)
+    return INFERENCE_HISTORY_BARS + spec.warmup + spec.lookback + 1
+
+
+POLICIES.add(
+    "baseline", PolicyKind(_baseline, lambda settings, args: settings.data.timeframe, lambda s, a: 2 * 24)
+)
+POLICIES.add("model", PolicyKind(_registered, _registered_timeframe, _registered_history))
 
 
 def tail_bars(bars: Bars, n: int) -> Bars:
@@ -217,19 +243,22 @@ def live_tick(
     now_ns: int | None = None,
     grant: LiveGrant | None = None,
 ) -> dict[str, Any]:
-    """One live tick of model ``run_id`` on the newest stored bar (``paths.data_root``): reconcile, then
+    """One live tick of model ``run_id`` (with ``trading.mtf_strategic_model``: the multi-timeframe
+    ensemble of the two) on the newest stored bar (``paths.data_root``): reconcile, then
     decide and trade with at most ``capital_fraction`` of the account. A stale newest bar is not traded
     (the loop's bad-bar check says why). A broker that can touch real money needs ``grant`` from
     :func:`~.live.check_live` (the factory refuses it otherwise); the grant's fraction caps
     ``capital_fraction``."""
-    name, tf = canonical_name(broker), model_timeframe(settings, run_id)
+    strategic = settings.trading.mtf_strategic_model
+    model = f"mtf:{run_id},{strategic}" if strategic else run_id  # the policy; run_id keys the orders
+    name, tf = canonical_name(broker), model_timeframe(settings, model)
     if grant is not None:
         capital_fraction = min(capital_fraction, grant.capital_fraction)
     require_grant(settings, name, exchange_url, grant)  # before any bar is loaded or model read
     # a bounded window, read from the store as such: a tick's work does not grow with the stored history
-    need = history_bars(settings, run_id)
+    need = history_bars(settings, model)
     bars = tail_bars(load_bars(settings, tf, source="store", last_bars=need), need)
-    with open_session(settings, name, run_id, bars, tf, run_id=run_id, capital_fraction=capital_fraction,
+    with open_session(settings, name, model, bars, tf, run_id=run_id, capital_fraction=capital_fraction,
                       grant=grant, exchange_url=exchange_url, ca_cert=ca_cert) as s:  # fmt: skip
         s.loop.reconcile()
         res = s.tick(len(bars.times) - 1, now_ns or time.time_ns())

@@ -9,16 +9,28 @@ quantities (N, A)), so the kernel runs it in backtests and the trader live. Stat
 
 :class:`AccountState` holds what several rules need (entry prices, peaks, day-opening equity, counters), all
 vectorised per account, updated by the :class:`~cappuccino_core.trading.risk.manager.RiskManager` only.
+
+Rules are found by name in :data:`RISK_RULES`: every module of this package is imported on the first
+lookup, and a class decorated with :func:`risk_rule` registers itself, so a new rule is one new file here.
+Each rule says where it runs (``stage``: lower first) and builds itself from the risk settings
+(``from_config``, ``None`` when it is off). The built-in rules read their thresholds from the flat fields of
+:class:`~cappuccino_core.config.risk.RiskConfig`; a rule written the new way (:class:`ConfiguredRule`)
+has its own settings model, read from ``risk.rules.<name>``, and is on when that entry is present.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict
 
-from cappuccino_core.env.rules import OrderContext
+from cappuccino_core.common.registry import Registry
+from cappuccino_core.env.rules import OrderContext, OrderRule
+
+if TYPE_CHECKING:
+    from cappuccino_core.config.risk import RiskConfig
 
 NS_PER_DAY = 86_400 * 10**9
 NS_PER_HOUR = 3_600 * 10**9
@@ -111,13 +123,6 @@ class AccountState:
         return [sell, pnl]
 
 
-@runtime_checkable
-class RiskRule(Protocol):
-    name: str
-
-    def apply(self, qty: np.ndarray, ctx: OrderContext) -> np.ndarray: ...
-
-
 def flatten(qty: np.ndarray, ctx: OrderContext, where: np.ndarray) -> np.ndarray:
     """Orders with every long position sold in full where ``where`` ((N,) or (N, A) bool) holds."""
     if not where.any():
@@ -160,3 +165,62 @@ class StatefulRule:
 
     def reset(self, idx: np.ndarray) -> None:
         """Accounts ``idx`` start over."""
+
+
+class RuleFactory(Protocol):
+    """What :data:`RISK_RULES` holds: a rule class that knows its place and builds itself from settings."""
+
+    name: str
+    stage: int
+
+    @classmethod
+    def from_config(cls, cfg: RiskConfig) -> OrderRule | None: ...
+
+
+RISK_RULES: Registry[type[RuleFactory]] = Registry("risk rule", ("cappuccino_core.trading.risk",))
+
+R = TypeVar("R")
+
+
+def risk_rule(cls: R) -> R:
+    """Class decorator: register the rule class under its ``name``."""
+    RISK_RULES.add(cls.name, cls)  # type: ignore[attr-defined,arg-type]
+    return cls
+
+
+class RuleSettings(BaseModel):
+    """Base of a rule's own settings model (``risk.rules.<name>``): unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+
+
+class ConfiguredRule:
+    """A rule with its own settings model ``Settings``, read from ``risk.rules.<name>``.
+
+    Subclasses set ``name``, ``stage`` and ``Settings`` and take the validated settings in ``__init__``.
+    The rule is on when ``risk.rules`` has an entry for its name whose ``enabled`` is true.
+    """
+
+    name: ClassVar[str] = "configured_rule"
+    stage: ClassVar[int] = 1000
+    Settings: ClassVar[type[RuleSettings]] = RuleSettings
+
+    def __init__(self, settings: Any) -> None:
+        self.settings = settings
+
+    @classmethod
+    def from_config(cls, cfg: RiskConfig) -> OrderRule | None:
+        raw = cfg.rules.get(cls.name)
+        if raw is None:
+            return None
+        try:
+            settings = cls.Settings.model_validate(raw)
+        except ValueError as e:
+            raise ValueError(f"risk.rules.{cls.name}: {e}") from e
+        return cls(settings) if settings.enabled else None
+
+    def apply(self, qty: np.ndarray, ctx: OrderContext) -> np.ndarray:
+        """Return the orders this rule accepts."""
+        raise NotImplementedError

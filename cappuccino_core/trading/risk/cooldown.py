@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from cappuccino_core.env.rules import OrderContext
-from cappuccino_core.trading.risk.base import NS_PER_HOUR, AccountState, FillEvent, StatefulRule, block_buys
+from cappuccino_core.trading.risk.base import (
+    NS_PER_HOUR,
+    AccountState,
+    FillEvent,
+    StatefulRule,
+    block_buys,
+    risk_rule,
+)
+
+if TYPE_CHECKING:
+    from cappuccino_core.config.risk import RiskConfig
 
 
+@risk_rule
 class LossStreakCooldown(StatefulRule):
     name = "loss_streak_cooldown"
+    stage = 70
+
+    @classmethod
+    def from_config(cls, cfg: RiskConfig) -> LossStreakCooldown | None:
+        """The rule from the risk settings; ``None`` when it is off."""
+        return None if cfg.loss_streak is None else cls(cfg.loss_streak, cfg.cooldown_hours)
 
     def __init__(self, streak: int, hours: float) -> None:
         if streak < 1 or hours <= 0:

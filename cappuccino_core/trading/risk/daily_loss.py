@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from cappuccino_core.env.rules import OrderContext
-from cappuccino_core.trading.risk.base import AccountState, StatefulRule, block_buys
+from cappuccino_core.trading.risk.base import AccountState, StatefulRule, block_buys, risk_rule
+
+if TYPE_CHECKING:
+    from cappuccino_core.config.risk import RiskConfig
 
 
+@risk_rule
 class DailyLossLimit(StatefulRule):
     name = "daily_loss_limit"
+    stage = 60
+
+    @classmethod
+    def from_config(cls, cfg: RiskConfig) -> DailyLossLimit | None:
+        """The rule from the risk settings; ``None`` when it is off."""
+        return None if cfg.daily_loss_limit is None else cls(cfg.daily_loss_limit)
 
     def __init__(self, limit: float) -> None:
         if not 0 < limit < 1:

@@ -1,12 +1,14 @@
 """The risk manager: the configured risk rules run in a fixed order behind the OrderRule interface.
 
-Order (each step keeps what the earlier ones guaranteed, because later steps only cut buys or drop orders
-under the minimum value):
+The rules come from the registry (base.RISK_RULES, one file per rule in this package) and run by their
+``stage``. Order (each step keeps what the earlier ones guaranteed, because later steps only cut buys or drop
+orders under the minimum value):
 
 1. forced exits: prop-firm guard and portfolio trailing stop (flatten + no buys), stop-loss, trailing stop,
    take profit (a partial sell);
 2. buy blockers: daily loss limit, loss-streak cooldown;
-3. sizing: max trade fraction, max position (exact after fees and slippage), min trade value;
+3. sizing: max trade fraction, time-of-day size reduction (off unless configured), max position (exact
+   after fees and slippage), min trade value;
 4. counters: max trades per day, signal rate per hour (so that orders dropped above are not counted).
 
 Use: ``rm.apply(qty, ctx)`` once per decision bar (it marks the state first), then ``rm.on_fill(...)`` with
@@ -19,48 +21,25 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from cappuccino_core.common.registry import UnknownName
 from cappuccino_core.config.risk import RiskConfig
 from cappuccino_core.env.rules import OrderContext, OrderRule
-from cappuccino_core.trading.risk.base import AccountState, FillEvent, StatefulRule
-from cappuccino_core.trading.risk.cooldown import LossStreakCooldown
-from cappuccino_core.trading.risk.daily_loss import DailyLossLimit
-from cappuccino_core.trading.risk.min_trade import MinTradeValue
-from cappuccino_core.trading.risk.portfolio_stop import PortfolioTrailingStop
-from cappuccino_core.trading.risk.position import MaxPosition
-from cappuccino_core.trading.risk.prop_firm import PropFirmGuard
-from cappuccino_core.trading.risk.signal_rate import SignalRateLimit
-from cappuccino_core.trading.risk.stop_loss import StopLoss
-from cappuccino_core.trading.risk.take_profit import TakeProfit
-from cappuccino_core.trading.risk.trade_count import MaxTradesPerDay
-from cappuccino_core.trading.risk.trade_size import MaxTradeFraction
-from cappuccino_core.trading.risk.trailing_stop import TrailingStop
+from cappuccino_core.trading.risk.base import RISK_RULES, AccountState, FillEvent, StatefulRule
 
 
 def rules_from_config(cfg: RiskConfig) -> list[OrderRule]:
-    """The configured rules in the manager's order; a rule whose threshold is None is left out."""
-    rules: list[OrderRule] = []
-    if cfg.prop_max_daily_loss is not None or cfg.prop_max_total_loss is not None:
-        rules.append(PropFirmGuard(cfg.prop_max_daily_loss, cfg.prop_max_total_loss))
-    if cfg.portfolio_trailing_stop is not None:
-        rules.append(PortfolioTrailingStop(cfg.portfolio_trailing_stop))
-    if cfg.stop_loss is not None:
-        rules.append(StopLoss(cfg.stop_loss))
-    if cfg.trailing_stop is not None:
-        rules.append(TrailingStop(cfg.trailing_stop))
-    if cfg.take_profit is not None:
-        rules.append(TakeProfit(cfg.take_profit, cfg.take_profit_fraction))
-    if cfg.daily_loss_limit is not None:
-        rules.append(DailyLossLimit(cfg.daily_loss_limit))
-    if cfg.loss_streak is not None:
-        rules.append(LossStreakCooldown(cfg.loss_streak, cfg.cooldown_hours))
-    if cfg.max_trade_fraction is not None:
-        rules.append(MaxTradeFraction(cfg.max_trade_fraction))
-    rules += [MaxPosition(cfg.max_position_fraction), MinTradeValue(cfg.min_trade_value)]
-    if cfg.max_trades_per_day is not None:
-        rules.append(MaxTradesPerDay(cfg.max_trades_per_day))
-    if cfg.max_signals_per_hour is not None:
-        rules.append(SignalRateLimit(cfg.max_signals_per_hour))
-    return rules
+    """The registered rules that the settings turn on, in stage order (ties by name).
+
+    A built-in rule whose threshold is None is left out; a rule with its own settings runs when
+    ``cfg.rules`` names it. A name in ``cfg.rules`` that no rule has is an error listing the known names.
+    """
+    unknown = sorted(set(cfg.rules) - set(RISK_RULES.names()))
+    if unknown:
+        known = ", ".join(RISK_RULES.names())
+        raise UnknownName(f"risk.rules: unknown risk rule(s) {unknown}; known: {known}")
+    entries = sorted(RISK_RULES.items(), key=lambda kv: (kv[1].stage, kv[0]))
+    rules = [factory.from_config(cfg) for _, factory in entries]
+    return [r for r in rules if r is not None]
 
 
 class RiskManager:

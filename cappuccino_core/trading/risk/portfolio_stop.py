@@ -3,14 +3,26 @@ UTC day, when the peak restarts from that day's opening equity."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from cappuccino_core.env.rules import OrderContext
-from cappuccino_core.trading.risk.base import AccountState, StatefulRule, block_buys, flatten
+from cappuccino_core.trading.risk.base import AccountState, StatefulRule, block_buys, flatten, risk_rule
+
+if TYPE_CHECKING:
+    from cappuccino_core.config.risk import RiskConfig
 
 
+@risk_rule
 class PortfolioTrailingStop(StatefulRule):
     name = "portfolio_trailing_stop"
+    stage = 20
+
+    @classmethod
+    def from_config(cls, cfg: RiskConfig) -> PortfolioTrailingStop | None:
+        """The rule from the risk settings; ``None`` when it is off."""
+        return None if cfg.portfolio_trailing_stop is None else cls(cfg.portfolio_trailing_stop)
 
     def __init__(self, distance: float) -> None:
         if not 0 < distance < 1:

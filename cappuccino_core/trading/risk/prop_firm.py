@@ -4,14 +4,28 @@ halts for good."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from cappuccino_core.env.rules import OrderContext
-from cappuccino_core.trading.risk.base import AccountState, StatefulRule, block_buys, flatten
+from cappuccino_core.trading.risk.base import AccountState, StatefulRule, block_buys, flatten, risk_rule
+
+if TYPE_CHECKING:
+    from cappuccino_core.config.risk import RiskConfig
 
 
+@risk_rule
 class PropFirmGuard(StatefulRule):
     name = "prop_firm"
+    stage = 10
+
+    @classmethod
+    def from_config(cls, cfg: RiskConfig) -> PropFirmGuard | None:
+        """The rule from the risk settings; ``None`` when it is off."""
+        if cfg.prop_max_daily_loss is None and cfg.prop_max_total_loss is None:
+            return None
+        return cls(cfg.prop_max_daily_loss, cfg.prop_max_total_loss)
 
     def __init__(self, max_daily_loss: float | None, max_total_loss: float | None) -> None:
         for v in (max_daily_loss, max_total_loss):

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from cappuccino_core.env.rules import OrderContext
-from cappuccino_core.trading.risk.base import StatefulRule, flatten
+from cappuccino_core.trading.risk.base import StatefulRule, flatten, risk_rule
+
+if TYPE_CHECKING:
+    from cappuccino_core.config.risk import RiskConfig
 
 
+@risk_rule
 class StopLoss(StatefulRule):
     name = "stop_loss"
+    stage = 30
+
+    @classmethod
+    def from_config(cls, cfg: RiskConfig) -> StopLoss | None:
+        """The rule from the risk settings; ``None`` when it is off."""
+        return None if cfg.stop_loss is None else cls(cfg.stop_loss)
 
     def __init__(self, loss: float) -> None:
         if not 0 < loss < 1:

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from cappuccino_core.env.rules import OrderContext
-from cappuccino_core.trading.risk.base import FillEvent, StatefulRule
+from cappuccino_core.trading.risk.base import FillEvent, StatefulRule, risk_rule
+
+if TYPE_CHECKING:
+    from cappuccino_core.config.risk import RiskConfig
 
 
+@risk_rule
 class TakeProfit(StatefulRule):
     name = "take_profit"
+    stage = 50
+
+    @classmethod
+    def from_config(cls, cfg: RiskConfig) -> TakeProfit | None:
+        """The rule from the risk settings; ``None`` when it is off."""
+        return None if cfg.take_profit is None else cls(cfg.take_profit, cfg.take_profit_fraction)
 
     def __init__(self, gain: float, fraction: float) -> None:
         if gain <= 0 or not 0 < fraction <= 1:

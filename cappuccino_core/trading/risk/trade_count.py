@@ -3,14 +3,26 @@ within ``max_trades``; exits are never blocked (they still count)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from cappuccino_core.env.rules import OrderContext
-from cappuccino_core.trading.risk.base import StatefulRule, keep_largest_buys
+from cappuccino_core.trading.risk.base import StatefulRule, keep_largest_buys, risk_rule
+
+if TYPE_CHECKING:
+    from cappuccino_core.config.risk import RiskConfig
 
 
+@risk_rule
 class MaxTradesPerDay(StatefulRule):
     name = "max_trades_per_day"
+    stage = 110
+
+    @classmethod
+    def from_config(cls, cfg: RiskConfig) -> MaxTradesPerDay | None:
+        """The rule from the risk settings; ``None`` when it is off."""
+        return None if cfg.max_trades_per_day is None else cls(cfg.max_trades_per_day)
 
     def __init__(self, max_trades: int) -> None:
         if max_trades < 1:

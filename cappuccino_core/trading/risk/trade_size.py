@@ -3,13 +3,26 @@ cut to that, in whole lots (exits are never cut)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from cappuccino_core.env.rules import OrderContext
+from cappuccino_core.trading.risk.base import risk_rule
+
+if TYPE_CHECKING:
+    from cappuccino_core.config.risk import RiskConfig
 
 
+@risk_rule
 class MaxTradeFraction:
     name = "max_trade_fraction"
+    stage = 80
+
+    @classmethod
+    def from_config(cls, cfg: RiskConfig) -> MaxTradeFraction | None:
+        """The rule from the risk settings; ``None`` when it is off."""
+        return None if cfg.max_trade_fraction is None else cls(cfg.max_trade_fraction)
 
     def __init__(self, fraction: float) -> None:
         if not 0 < fraction <= 1:

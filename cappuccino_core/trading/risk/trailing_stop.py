@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from cappuccino_core.env.rules import OrderContext
-from cappuccino_core.trading.risk.base import StatefulRule, flatten
+from cappuccino_core.trading.risk.base import StatefulRule, flatten, risk_rule
+
+if TYPE_CHECKING:
+    from cappuccino_core.config.risk import RiskConfig
 
 
+@risk_rule
 class TrailingStop(StatefulRule):
     name = "trailing_stop"
+    stage = 40
+
+    @classmethod
+    def from_config(cls, cfg: RiskConfig) -> TrailingStop | None:
+        """The rule from the risk settings; ``None`` when it is off."""
+        return None if cfg.trailing_stop is None else cls(cfg.trailing_stop)
 
     def __init__(self, distance: float) -> None:
         if not 0 < distance < 1:
