@@ -8,7 +8,10 @@ Rules (like the real venues):
 - market / marketable limit orders take liquidity at the touch (TAKER fee); resting limits fill at their
   limit price when a later bar trades through them (MAKER fee), at most ``maker_fill_fraction`` of the
   order per bar (partial fills);
-- fees by tier: the tier is picked by the account's traded quote volume so far.
+- fees by tier: the tier is picked by the account's traded quote volume so far;
+- cancels may be asynchronous (``cancel_delay_bars`` > 0): a cancel marks the order ``pending_cancel``
+  (Coinbase ``CANCEL_QUEUED``, Alpaca ``pending_cancel``); it stays live, bars can still fill it, and the
+  cancel completes ``cancel_delay_bars`` bars later (after that bar's fills).
 Order faults: :meth:`Exchange.stall_after_accept` (the order is created, the answer comes ``seconds`` late:
 a client timeout after accept) and :meth:`Exchange.partial_then_cancel` (the next order fills a fraction,
 then the venue cancels the rest).
@@ -78,6 +81,11 @@ class ExOrder:
     updated: datetime = field(default_factory=lambda: datetime.now(UTC))
     fills: list[ExFill] = field(default_factory=list)
     duplicate: bool = False  # set on the object returned for a repeated client order id
+    cancel_at: int | None = None  # book index at which a pending (asynchronous) cancel completes
+
+    @property
+    def pending_cancel(self) -> bool:
+        return self.cancel_at is not None and self.status in LIVE
 
     @property
     def remaining(self) -> float:
@@ -99,6 +107,7 @@ class Exchange:
         quote: str = "USD",
         tiers: tuple[FeeTier, ...] = DEFAULT_TIERS,
         maker_fill_fraction: float = 1.0,
+        cancel_delay_bars: int = 0,
     ) -> None:
         if cash < 0 or not tiers or not 0 < maker_fill_fraction <= 1:
             raise ValueError(
@@ -108,6 +117,7 @@ class Exchange:
         self.book, self.quote = book, quote
         self.tiers = tuple(sorted(tiers, key=lambda t: t.volume_from))
         self.maker_fill_fraction = maker_fill_fraction
+        self.cancel_delay_bars = int(cancel_delay_bars)
         self.cash = float(cash)
         self.holdings: dict[str, float] = {}
         self.cost_basis: dict[str, float] = {}
@@ -254,11 +264,17 @@ class Exchange:
         self.fills.append(f)
 
     def cancel(self, order_id: str) -> ExOrder | None:
-        """Cancel a live order; returns it (its status tells whether it was live), None if unknown."""
+        """Cancel a live order; returns it (its status tells whether it was live), None if unknown. With
+        ``cancel_delay_bars`` > 0 the cancel is only queued (``pending_cancel``) and completes on a later
+        :meth:`advance`; fills can still arrive meanwhile."""
         with self.lock:
             o = self.orders.get(order_id)
             if o is not None and o.status in LIVE:
-                o.status, o.updated = "canceled", datetime.now(UTC)
+                if self.cancel_delay_bars > 0:
+                    if o.cancel_at is None:
+                        o.cancel_at = self.book.index + self.cancel_delay_bars
+                else:
+                    o.status, o.updated = "canceled", datetime.now(UTC)
             return o
 
     def open_orders(self) -> list[ExOrder]:
@@ -282,4 +298,7 @@ class Exchange:
                 elif qty * o.limit_price * (1 + self.tier().maker) > self.cash:
                     continue  # cannot pay: stays resting
                 self._fill(o, qty, o.limit_price, "MAKER")
+            for o in self.orders.values():  # queued cancels complete after the bar's fills
+                if o.pending_cancel and o.cancel_at is not None and self.book.index >= o.cancel_at:
+                    o.status, o.updated = "canceled", datetime.now(UTC)
         return bars

@@ -48,7 +48,7 @@ from cappuccino_core.trading.risk import RiskManager
 from cappuccino_core.trading.risk.persist import restore, snapshot
 
 log = logging.getLogger(__name__)
-OPEN = ("new", "submitted", "open", "partially_filled")
+OPEN = ("new", "submitted", "open", "partially_filled", "pending_cancel")
 LATE = ("canceled", "expired", "filled")  # final, but a fill may still arrive or be missing from the store
 UNSENT = "unsent"  # recorded before the send, and the venue never saw it (a crash in between)
 LATE_FILL_WINDOW = timedelta(days=2)  # final orders whose fills the store lacks are looked up this long

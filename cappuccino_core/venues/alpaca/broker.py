@@ -39,7 +39,7 @@ _STATUS = {
     "pending_new": "new",
     "accepted": "new",
     "accepted_for_bidding": "new",
-    "pending_cancel": "open",
+    "pending_cancel": "pending_cancel",
     "pending_replace": "open",
     "held": "new",
     "calculated": "open",

@@ -62,7 +62,7 @@ def alpaca_order(o: ExOrder) -> dict[str, Any]:
         "time_in_force": o.time_in_force,
         "limit_price": _num(o.limit_price),
         "stop_price": None,
-        "status": _STATUS[o.status],
+        "status": "pending_cancel" if o.pending_cancel else _STATUS[o.status],
         "extended_hours": False,
         "legs": None,
         "trail_percent": None,
@@ -197,8 +197,9 @@ def register_alpaca_trading(router: Router, ex: Exchange, *, prefix: str = "/v2"
             o = ex.get(req.params["order_id"])
             if o is None:
                 raise HTTPError(404, "order not found")
-            if o.status not in ("open", "partially_filled"):
-                raise HTTPError(422, f"order is {_STATUS[o.status]} and cannot be canceled")
+            if o.status not in ("open", "partially_filled") or o.pending_cancel:
+                state = "pending_cancel" if o.pending_cancel else _STATUS[o.status]
+                raise HTTPError(422, f"order is {state} and cannot be canceled")
             ex.cancel(o.id)
         return Response(204)
 

@@ -39,7 +39,7 @@ _STATUS = {
     "FAILED": "rejected",
     "PENDING": "new",
     "QUEUED": "new",
-    "CANCEL_QUEUED": "open",
+    "CANCEL_QUEUED": "pending_cancel",  # live: fills can still arrive until the venue confirms
 }
 
 

@@ -55,7 +55,7 @@ def coinbase_order(o: ExOrder) -> dict[str, Any]:
         "order_configuration": _config(o),
         "side": o.side.upper(),
         "client_order_id": o.client_order_id,
-        "status": _STATUS[o.status],
+        "status": "CANCEL_QUEUED" if o.pending_cancel else _STATUS[o.status],
         "time_in_force": "GOOD_UNTIL_CANCELLED" if o.time_in_force == "gtc" else "IMMEDIATE_OR_CANCEL",
         "created_time": _iso(o.created),
         "last_fill_time": _iso(o.updated) if o.fills else None,
@@ -65,7 +65,7 @@ def coinbase_order(o: ExOrder) -> dict[str, Any]:
         "fee": "",
         "number_of_fills": str(len(o.fills)),
         "filled_value": _s(o.filled_value),
-        "pending_cancel": False,
+        "pending_cancel": o.pending_cancel,
         "size_in_quote": False,
         "total_fees": _s(o.fees),
         "size_inclusive_of_fees": False,
@@ -207,7 +207,7 @@ def register_coinbase_trading(
         for oid in (req.json() or {}).get("order_ids", []):
             with ex.lock:
                 o = ex.get(str(oid))
-                live = o is not None and o.status in ("open", "partially_filled")
+                live = o is not None and o.status in ("open", "partially_filled") and not o.pending_cancel
                 ex.cancel(str(oid))
             reason = (
                 "UNKNOWN_CANCEL_FAILURE_REASON"

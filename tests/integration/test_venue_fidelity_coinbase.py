@@ -1,0 +1,117 @@
+"""Coinbase venue fidelity: the loopback is as strict as the venue, and the broker survives it.
+
+Asynchronous cancels (Coinbase answers ``CANCEL_QUEUED`` and fills can still arrive until the cancel is
+done), precision and minimums (``base_increment``/``base_min_size``/``quote_min_size``), JWT checks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import polars as pl
+import pytest
+from coinbase.rest import RESTClient
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from cappuccino_core.config.trading import TradingConfig
+from cappuccino_core.loopback import LoopbackServer
+from cappuccino_core.loopback.exchange import Exchange, FeeTier, ReplayBook
+from cappuccino_core.venues.coinbase.broker import CoinbaseBroker, _d
+from cappuccino_core.venues.coinbase.loopback_trading import coinbase_exchange
+from cappuccino_core.venues.coinbase.maker_first import LegStillLive
+
+HIGH = 99.995  # a bar low above the 99.99 bid: a resting buy at the bid does not fill
+
+
+def bars(lows: list[float]) -> pl.DataFrame:
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+    n = len(lows)
+    return pl.DataFrame(
+        {
+            "time": [t0 + timedelta(hours=i) for i in range(n)],
+            "open": [100.0] * n,
+            "high": [101.0] * n,
+            "low": lows,
+            "close": [100.0] * n,
+        }
+    )
+
+
+def pem() -> str:
+    key = ec.generate_private_key(ec.SECP256R1())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+def exchange(lows: list[float], **kw: Any) -> Exchange:
+    book = ReplayBook({"BTC/USD": bars(lows)}, spread_bps=2.0)  # bid 99.99 / ask 100.01
+    return Exchange(book, cash=10_000.0, tiers=(FeeTier(0.0, 0.004, 0.006, "T1"),), **kw)
+
+
+@pytest.fixture
+def served() -> Iterator[Any]:
+    servers: list[tuple[LoopbackServer, Exchange]] = []
+
+    def start(ex: Exchange) -> LoopbackServer:
+        srv = coinbase_exchange(ex).__enter__()
+        servers.append((srv, ex))
+        return srv
+
+    yield start
+    for srv, ex in servers:
+        ex.closing.set()
+        srv.__exit__(None, None, None)
+
+
+def broker(srv: LoopbackServer, ex: Exchange, **cfg: Any) -> CoinbaseBroker:
+    base = {"request_timeout_s": 2.0, "retry_wait_s": 0.0, "retry_wait_max_s": 0.0}
+    conf = TradingConfig(**(base | cfg))
+    client = RESTClient(
+        api_key="organizations/x/apiKeys/y", api_secret=pem(), base_url=srv.host_port, timeout=2
+    )
+    client.session.verify = str(srv.cert_path)
+    client.session.trust_env = False
+    b = CoinbaseBroker(client, conf, sleep=lambda s: ex.advance())  # each poll: one bar passes
+    return b
+
+
+MAKER = {"maker_wait_s": 2.0, "maker_poll_s": 1.0, "maker_requotes": 1, "maker_cancel_wait_s": 5.0}
+
+
+def test_cancel_pending_while_a_fill_arrives_fills_exactly_once(served) -> None:  # type: ignore[no-untyped-def]
+    # The quote (buy 1.0 @ 99.99) rests bars 1-2 unfilled, is canceled at bar 2; the venue queues the cancel
+    # for 3 bars; bar 5 trades through 99.99 and fills it while the cancel is still pending. A broker that
+    # re-quoted or took the rest while the leg was CANCEL_QUEUED would have bought 2.0 (finding 1).
+    ex = exchange([99.0, HIGH, HIGH, HIGH, HIGH, 94.0, HIGH, HIGH, HIGH], cancel_delay_bars=3)
+    b = broker(served(ex), ex, **MAKER)
+    o = b.submit("cap-dbl", "BTC/USD", "buy", 1.0, 100.0)
+    bought = sum(f.qty for f in ex.fills if f.side == "buy")
+    assert o.filled_qty == pytest.approx(1.0) and bought == pytest.approx(1.0)
+    assert o.status == "filled" and len(ex.orders) == 1  # no second leg, no market fallback
+    assert ex.holdings["BTC/USD"] == pytest.approx(1.0)
+
+
+def test_cancel_that_stays_pending_stops_without_fallback(served) -> None:  # type: ignore[no-untyped-def]
+    ex = exchange([99.0] + [HIGH] * 20, cancel_delay_bars=50)
+    b = broker(served(ex), ex, **(MAKER | {"maker_cancel_wait_s": 3.0}))
+    with pytest.raises(LegStillLive, match="still pending_cancel"):
+        b.submit("cap-stuck", "BTC/USD", "buy", 1.0, 100.0)
+    assert len(ex.orders) == 1  # the stuck quote only: no re-quote, no market order
+    leg = b.leg("cap-stuck-m0")
+    assert leg is not None and leg.status == "pending_cancel"  # CANCEL_QUEUED is live, not "open"
+
+
+def test_loopback_reports_cancel_queued_on_the_wire(served) -> None:  # type: ignore[no-untyped-def]
+    ex = exchange([99.0, HIGH, HIGH, HIGH], cancel_delay_bars=1)
+    b = broker(served(ex), ex, maker_first=False)
+    o = b.submit("cap-lim", "BTC/USD", "buy", 0.5, 100.0, order_type="limit", limit_price=99.0)
+    raw = _d(b.client.get_order(o.broker_order_id))["order"]
+    assert raw["status"] == "OPEN" and raw["pending_cancel"] is False
+    b.client.cancel_orders(order_ids=[o.broker_order_id])
+    raw = _d(b.client.get_order(o.broker_order_id))["order"]
+    assert raw["status"] == "CANCEL_QUEUED" and raw["pending_cancel"] is True
+    ex.advance()
+    assert b.get_order_by_id(str(o.broker_order_id)).status == "canceled"  # type: ignore[union-attr]
