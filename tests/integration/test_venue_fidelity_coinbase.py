@@ -78,6 +78,12 @@ def broker(srv: LoopbackServer, ex: Exchange, **cfg: Any) -> CoinbaseBroker:
     return b
 
 
+def err(resp: dict[str, Any]) -> dict[str, Any]:
+    """The error body of a failed create (the SDK's CreateOrderResponse names it ``response``)."""
+    out: dict[str, Any] = resp.get("error_response") or resp.get("response") or {}
+    return out
+
+
 MAKER = {"maker_wait_s": 2.0, "maker_poll_s": 1.0, "maker_requotes": 1, "maker_cancel_wait_s": 5.0}
 
 
@@ -115,3 +121,44 @@ def test_loopback_reports_cancel_queued_on_the_wire(served) -> None:  # type: ig
     assert raw["status"] == "CANCEL_QUEUED" and raw["pending_cancel"] is True
     ex.advance()
     assert b.get_order_by_id(str(o.broker_order_id)).status == "canceled"  # type: ignore[union-attr]
+
+
+def test_exit_sell_of_the_whole_holding_goes_out_exactly(served) -> None:  # type: ignore[no-untyped-def]
+    # finding 4: 43506.20643078 went out as "43506.2064308" (> holding) and was refused INSUFFICIENT_FUND
+    ex = exchange([99.0, HIGH])
+    ex.holdings["BTC/USD"] = 43506.20643078
+    b = broker(served(ex), ex, maker_first=False)
+    o = b.submit("cap-exit", "BTC/USD", "sell", 43506.20643078, 100.0)
+    assert o.status == "filled" and o.filled_qty == 43506.20643078
+    assert ex.holdings["BTC/USD"] == pytest.approx(0.0, abs=1e-12)
+    # asking a hair more than held sends the holding (rounded down), never more
+    ex.holdings["BTC/USD"] = 0.5
+    o = b.submit("cap-exit2", "BTC/USD", "sell", 0.500000004, 100.0)
+    assert o.status == "filled" and o.filled_qty == 0.5
+
+
+def test_minimums_refused_before_they_leave_and_by_the_loopback(served) -> None:  # type: ignore[no-untyped-def]
+    ex = exchange([99.0, HIGH])
+    srv = served(ex)
+    b = broker(srv, ex, maker_first=False)
+    o = b.submit("cap-tiny", "BTC/USD", "buy", 0.005, 100.0)  # 0.005 * 100.01 = 0.50 < quote_min_size 1
+    assert o.status == "rejected" and o.reason is not None
+    assert o.reason.startswith("PREVIEW_INVALID_QUOTE_SIZE_TOO_SMALL") and len(ex.orders) == 0
+    # the loopback refuses what a client sends off-increment or below minimums, with the venue's shape
+    off = _d(
+        b.client.create_order("raw1", "BTC-USD", "BUY", {"market_market_ioc": {"base_size": "0.123456789"}})
+    )
+    assert off["success"] is False and err(off)["new_order_failure_reason"] == "INVALID_SIZE_PRECISION"
+    lo = _d(b.client.create_order("raw2", "BTC-USD", "BUY", {"market_market_ioc": {"base_size": "0.005"}}))
+    assert err(lo)["preview_failure_reason"] == "PREVIEW_INVALID_QUOTE_SIZE_TOO_SMALL"
+    assert err(lo)["error"] == "UNKNOWN_FAILURE_REASON"  # the specific code is elsewhere
+    px = {"limit_limit_gtc": {"base_size": "1", "limit_price": "99.001", "post_only": True}}
+    assert err(_d(b.client.create_order("raw3", "BTC-USD", "BUY", px)))["error"] == "INVALID_PRICE_PRECISION"
+    assert len(ex.orders) == 0
+
+
+def test_maker_first_stops_on_a_refusal_that_is_not_post_only(served) -> None:  # type: ignore[no-untyped-def]
+    ex = exchange([99.0, HIGH, HIGH])
+    b = broker(served(ex), ex, **MAKER)
+    o = b.submit("cap-mf-tiny", "BTC/USD", "buy", 0.005, 100.0)
+    assert o.status == "rejected" and "QUOTE_SIZE_TOO_SMALL" in str(o.reason) and len(ex.orders) == 0

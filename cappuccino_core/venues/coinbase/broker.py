@@ -28,8 +28,10 @@ from cappuccino_core.trading.brokers.base import (
     Side,
     TimeInForce,
 )
+from cappuccino_core.trading.brokers.decimals import plain
 from cappuccino_core.trading.brokers.retry import place_once, with_retries
 from cappuccino_core.venues.coinbase import maker_first
+from cappuccino_core.venues.coinbase.rules import ProductRules, failure_reason
 
 _STATUS = {
     "OPEN": "open",
@@ -139,16 +141,17 @@ class CoinbaseBroker:
             self._products[pid] = _d(self._retry("get_product", lambda: self.client.get_product(pid)))
         return self._products[pid]
 
+    def rules(self, asset: str) -> ProductRules:
+        """Increments, minimums and trading mode of ``asset``'s product (read once per broker)."""
+        return ProductRules.from_product(self.product(asset))
+
     def round_qty(self, asset: str, qty: float) -> float:
-        step = float(self.product(asset)["base_increment"])
-        return math.floor(qty / step + 1e-9) * step if qty > 0 else 0.0
+        """``qty`` rounded down to the product's ``base_increment`` (Decimal arithmetic)."""
+        return float(self.rules(asset).size(qty)) if qty > 0 else 0.0
 
     def round_price(self, asset: str, price: float, side: str) -> float:
         """Buys round down, sells up: a maker quote never crosses because of rounding."""
-        p = self.product(asset)
-        tick = float(p.get("price_increment") or p["quote_increment"])
-        n = price / tick
-        return (math.floor(n + 1e-9) if side == "buy" else math.ceil(n - 1e-9)) * tick
+        return float(self.rules(asset).price(price, side))
 
     # ------------------------------------------------------------------ account
     def _balances(self) -> dict[str, float]:
@@ -251,34 +254,51 @@ class CoinbaseBroker:
             self._ids[coid] = oid
         return self.get_order_by_id(oid)
 
+    def _refuse(
+        self, coid: str, asset: str, side: str, qty: float, limit: float | None, post_only: bool, why: str
+    ) -> Order:
+        return Order(
+            coid,
+            str(parse_symbol(asset)),
+            "buy" if side == "buy" else "sell",
+            qty,
+            "rejected",
+            "limit" if limit is not None else "market",
+            limit,
+            post_only=post_only,
+            reason=why,
+        )
+
     def place_leg(
         self, coid: str, asset: str, side: str, qty: float, limit_price: float | None, post_only: bool
     ) -> Order:
-        pid, base = _pid(asset), f"{self.round_qty(asset, qty):.12g}"
-        if limit_price is None:
+        """Place one venue order. Size rounded down to ``base_increment`` (a sell also to the holding), price
+        to the tick; an order the venue would refuse (minimums, trading mode) is refused here with the
+        venue's code and never sent."""
+        rules, pid = self.rules(asset), _pid(asset)
+        size = rules.size(qty)
+        if side == "sell":
+            held = self._balances().get(parse_symbol(asset).base, 0.0)
+            size = min(size, rules.size(held)) if held > 0 else size
+        px = rules.price(limit_price, side) if limit_price is not None else None
+        ref = None
+        if px is None and rules.quote_min_size > 0:
+            q = self.quote(asset)
+            ref = q.ask if side == "buy" else q.bid
+        why = rules.refusal(size, px, ref_price=ref, post_only=post_only)
+        if why is not None:
+            return self._refuse(coid, asset, side, qty, limit_price, post_only, why)
+        base = plain(size)
+        if px is None:
             cfg: dict[str, Any] = {"market_market_ioc": {"base_size": base}}
         else:
-            px = f"{self.round_price(asset, limit_price, side):.12g}"
-            cfg = {"limit_limit_gtc": {"base_size": base, "limit_price": px, "post_only": post_only}}
+            cfg = {"limit_limit_gtc": {"base_size": base, "limit_price": plain(px), "post_only": post_only}}
 
         def send() -> Order:
             resp = _d(self.client.create_order(coid, pid, side.upper(), cfg))
             if not resp.get("success"):
-                err = resp.get("error_response") or resp.get("response") or {}  # the SDK renames it
-                reason = str(
-                    err.get("error") or err.get("new_order_failure_reason") or resp.get("failure_reason")
-                )
-                return Order(
-                    coid,
-                    str(parse_symbol(asset)),
-                    "buy" if side == "buy" else "sell",
-                    qty,
-                    "rejected",
-                    "limit" if limit_price else "market",
-                    limit_price,
-                    post_only=post_only,
-                    reason=reason,
-                )
+                reason = failure_reason(resp)
+                return self._refuse(coid, asset, side, qty, limit_price, post_only, reason)
             ok = resp.get("success_response") or resp.get("response") or {}
             oid = str(ok.get("order_id") or resp["order_id"])
             self._ids[coid] = oid

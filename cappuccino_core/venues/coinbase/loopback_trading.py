@@ -13,7 +13,9 @@ from typing import Any
 from cappuccino_core.data.symbols import parse_symbol
 from cappuccino_core.loopback.exchange.accounts import Exchange, ExFill, ExOrder
 from cappuccino_core.loopback.server import HTTPError, LoopbackServer, Request, Response, Router
+from cappuccino_core.trading.brokers.decimals import dec, plain
 from cappuccino_core.venues.coinbase.loopback_marketdata import coinbase_error_body
+from cappuccino_core.venues.coinbase.rules import ProductRules
 
 _STATUS = {
     "open": "OPEN",
@@ -29,7 +31,7 @@ def _iso(t: datetime) -> str:
 
 
 def _s(x: float | None) -> str:
-    return "" if x is None else repr(float(x))
+    return "" if x is None else plain(dec(float(x)))  # decimal strings, never exponent form
 
 
 def _pid(symbol: str) -> str:
@@ -133,10 +135,56 @@ def register_coinbase_trading(
     base_increment: str = "0.00000001",
     quote_increment: str = "0.01",
     base_min_size: str = "0.00000001",
+    base_max_size: str = "1000000",
+    quote_min_size: str = "1",
+    products: dict[str, dict[str, Any]] | None = None,
 ) -> None:
     """Routes ``coinbase.create_order``, ``coinbase.cancel_orders``, ``coinbase.orders_batch``,
     ``coinbase.fills``, ``coinbase.order``, ``coinbase.best_bid_ask``, ``coinbase.product``,
-    ``coinbase.transaction_summary``, ``coinbase.accounts``."""
+    ``coinbase.transaction_summary``, ``coinbase.accounts``. Every product has the increments and minimums
+    given here (``products`` overrides fields per product id, e.g. ``{"BTC-USD": {"limit_only": True}}``);
+    orders off an increment, below a minimum or against the trading mode are refused with the venue's codes
+    (:mod:`cappuccino_core.venues.coinbase.rules`)."""
+
+    def product_body(pid: str) -> dict[str, Any]:
+        sym, t = parse_symbol(pid), ex.book.top(pid)
+        body: dict[str, Any] = {
+            "product_id": pid,
+            "price": _s(t.bid),
+            "base_increment": base_increment,
+            "quote_increment": quote_increment,
+            "price_increment": quote_increment,
+            "base_min_size": base_min_size,
+            "base_max_size": base_max_size,
+            "quote_min_size": quote_min_size,
+            "quote_max_size": "100000000",
+            "base_currency_id": sym.base,
+            "quote_currency_id": sym.quote,
+            "base_name": sym.base,
+            "quote_name": sym.quote,
+            "status": "online",
+            "post_only": False,
+            "limit_only": False,
+            "cancel_only": False,
+            "trading_disabled": False,
+            "is_disabled": False,
+            "product_type": "SPOT",
+            "volume_24h": "0",
+            "price_percentage_change_24h": "0",
+        }
+        return body | (products or {}).get(pid, {})
+
+    def refusal(pid: str, side: str, cfg: dict[str, Any]) -> str | None:
+        """The venue's own checks on the strings sent (not on floats parsed from them)."""
+        if not ex.book.has(pid):
+            return None  # INVALID_PRODUCT_ID below
+        ((_key, c),) = cfg.items()
+        size = dec(str(c["base_size"]))
+        price = dec(str(c["limit_price"])) if c.get("limit_price") is not None else None
+        top = ex.book.top(pid)
+        rules = ProductRules.from_product(product_body(pid))
+        ref = top.ask if side == "BUY" else top.bid
+        return rules.refusal(size, price, ref_price=ref, post_only=bool(c.get("post_only", False)))
 
     def auth(req: Request) -> None:
         if not (req.headers.get("Authorization") or "").startswith("Bearer "):
@@ -155,6 +203,21 @@ def register_coinbase_trading(
         failure = {"success": False, "order_configuration": cfg}
         if side not in ("BUY", "SELL"):
             return failure | {"error_response": {"error": "INVALID_SIDE", "message": f"bad side {side!r}"}}
+        why = None if ex.get_by_client_id(coid) else refusal(pid, side, cfg)
+        if why is not None:
+            code = why.split(":", 1)[0]
+            preview = code.startswith("PREVIEW_")
+            generic = "UNKNOWN_FAILURE_REASON"
+            return failure | {
+                "failure_reason": generic,
+                "error_response": {
+                    "error": generic if preview else code,
+                    "message": why,
+                    "error_details": why,
+                    "preview_failure_reason": code if preview else f"PREVIEW_{code}",
+                    "new_order_failure_reason": generic if preview else code,
+                },
+            }
         try:
             o = ex.place(
                 coid,
@@ -273,31 +336,7 @@ def register_coinbase_trading(
         pid = req.params["product_id"]
         if not ex.book.has(pid):
             raise HTTPError(404, f"product {pid} not found")
-        sym, t = parse_symbol(pid), ex.book.top(pid)
-        return {
-            "product_id": pid,
-            "price": _s(t.bid),
-            "base_increment": base_increment,
-            "quote_increment": quote_increment,
-            "price_increment": quote_increment,
-            "base_min_size": base_min_size,
-            "base_max_size": "1000000",
-            "quote_min_size": "1",
-            "quote_max_size": "100000000",
-            "base_currency_id": sym.base,
-            "quote_currency_id": sym.quote,
-            "base_name": sym.base,
-            "quote_name": sym.quote,
-            "status": "online",
-            "post_only": False,
-            "limit_only": False,
-            "cancel_only": False,
-            "trading_disabled": False,
-            "is_disabled": False,
-            "product_type": "SPOT",
-            "volume_24h": "0",
-            "price_percentage_change_24h": "0",
-        }
+        return product_body(pid)
 
     def summary(req: Request) -> dict[str, Any]:
         auth(req)

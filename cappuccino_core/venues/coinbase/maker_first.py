@@ -80,6 +80,7 @@ def combine(parent: str, asset: str, side: Side, qty: float, legs: list[Order], 
 
 
 QTY_BELOW_LOT = "QTY_BELOW_BASE_INCREMENT"
+POST_ONLY_CROSS = "INVALID_LIMIT_PRICE_POST_ONLY"
 
 
 def work(
@@ -121,8 +122,11 @@ def work(
             px = venue.round_price(asset, q.bid if side == "buy" else q.ask, side)
             o = venue.place_leg(leg_id(parent, k), asset, side, left, px, True)
             if o.status == "rejected":
-                log.info("maker quote %s rejected (%s); re-quoting", o.client_order_id, o.reason)
                 legs.append(o)
+                if not str(o.reason or "").startswith(POST_ONLY_CROSS):  # size, funds, mode: final
+                    log.warning("maker quote %s refused (%s); order stops", o.client_order_id, o.reason)
+                    return combine(parent, asset, side, qty, legs, done=True)
+                log.info("maker quote %s rejected (%s); re-quoting", o.client_order_id, o.reason)
                 continue
             legs.append(_rest(venue, cfg, o, sleep))
         if legs and legs[-1].is_live:
