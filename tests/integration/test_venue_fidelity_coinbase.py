@@ -5,12 +5,16 @@ done), precision and minimums (``base_increment``/``base_min_size``/``quote_min_
 
 from __future__ import annotations
 
+import base64
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import jwt
 import polars as pl
 import pytest
+import requests
 from coinbase.rest import RESTClient
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -18,6 +22,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cappuccino_core.config.trading import TradingConfig
 from cappuccino_core.loopback import LoopbackServer
 from cappuccino_core.loopback.exchange import Exchange, FeeTier, ReplayBook
+from cappuccino_core.venues.coinbase.auth import (
+    AuthError,
+    build_jwt,
+    load_private_key,
+    public_key,
+    verify_jwt,
+)
 from cappuccino_core.venues.coinbase.broker import CoinbaseBroker, _d
 from cappuccino_core.venues.coinbase.loopback_trading import coinbase_exchange
 from cappuccino_core.venues.coinbase.maker_first import LegStillLive
@@ -69,8 +80,10 @@ def served() -> Iterator[Any]:
 def broker(srv: LoopbackServer, ex: Exchange, **cfg: Any) -> CoinbaseBroker:
     base = {"request_timeout_s": 2.0, "retry_wait_s": 0.0, "retry_wait_max_s": 0.0}
     conf = TradingConfig(**(base | cfg))
+    secret = pem()
+    ex.register_key("organizations/x/apiKeys/y", public_key(secret))
     client = RESTClient(
-        api_key="organizations/x/apiKeys/y", api_secret=pem(), base_url=srv.host_port, timeout=2
+        api_key="organizations/x/apiKeys/y", api_secret=secret, base_url=srv.host_port, timeout=2
     )
     client.session.verify = str(srv.cert_path)
     client.session.trust_env = False
@@ -162,3 +175,71 @@ def test_maker_first_stops_on_a_refusal_that_is_not_post_only(served) -> None:  
     b = broker(served(ex), ex, **MAKER)
     o = b.submit("cap-mf-tiny", "BTC/USD", "buy", 0.005, 100.0)
     assert o.status == "rejected" and "QUOTE_SIZE_TOO_SMALL" in str(o.reason) and len(ex.orders) == 0
+
+
+def ed25519_secret() -> str:
+    """A CDP-style Ed25519 secret: base64 of the 32-byte seed followed by the 32-byte public key."""
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    key = ed25519.Ed25519PrivateKey.generate()
+    raw = serialization.Encoding.Raw
+    seed = key.private_bytes(raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+    pub = key.public_key().public_bytes(raw, serialization.PublicFormat.Raw)
+    return base64.b64encode(seed + pub).decode()
+
+
+def test_ed25519_key_authenticates_and_a_wrong_signature_is_refused(served) -> None:  # type: ignore[no-untyped-def]
+    ex = exchange([99.0, HIGH])
+    srv = served(ex)
+    secret, name = ed25519_secret(), "organizations/o/apiKeys/ed"
+    ex.register_key(name, public_key(secret))
+    cfg = TradingConfig(
+        coinbase_base_url=srv.host_port, coinbase_cert_path=str(srv.cert_path), maker_first=False
+    )
+    b = CoinbaseBroker.connect(cfg, name, secret)  # signs EdDSA; the loopback verifies it
+    assert b.submit("ed-1", "BTC/USD", "buy", 0.1, 100.0).status == "filled"
+    head = jwt.get_unverified_header(b.client.set_headers("GET", "/x")["Authorization"][7:])
+    assert head["alg"] == "EdDSA" and head["kid"] == name
+
+    url = f"https://{srv.host_port}/api/v3/brokerage/accounts"
+    path_uri = f"GET {srv.host_port}/api/v3/brokerage/accounts"
+
+    def status(token: str) -> int:
+        r = requests.get(
+            url, headers={"Authorization": f"Bearer {token}"}, verify=str(srv.cert_path), timeout=2
+        )
+        return r.status_code
+
+    good = build_jwt(name, load_private_key(secret), path_uri)
+    assert status(good) == 200
+    other = load_private_key(ed25519_secret())  # same key id, another key: the signature does not verify
+    assert status(build_jwt(name, other, path_uri)) == 401
+    assert (
+        status(build_jwt(name, load_private_key(secret), path_uri, now=time.time() - 600)) == 401
+    )  # expired
+    assert (
+        status(build_jwt(name, load_private_key(secret), f"POST {srv.host_port}/api/v3/brokerage/accounts"))
+        == 401
+    )
+    assert status(build_jwt("organizations/o/apiKeys/nope", load_private_key(secret), path_uri)) == 401
+    es = load_private_key(pem())  # an ES256 token for a key registered as Ed25519: wrong algorithm
+    assert status(build_jwt(name, es, path_uri)) == 401
+    assert status("not.a.jwt") == 401
+    body = requests.get(
+        url,
+        headers={"Authorization": f"Bearer {build_jwt(name, other, path_uri)}"},
+        verify=str(srv.cert_path),
+        timeout=2,
+    )
+    assert "signature does not verify" in body.text
+
+
+def test_verify_jwt_names_each_failed_check() -> None:
+    secret = ed25519_secret()
+    keys: dict[str, object] = {"k": public_key(secret)}
+    tok = build_jwt("k", load_private_key(secret), "GET h:1/p")
+    assert verify_jwt(tok, keys, "GET h:1/p") == "k"
+    with pytest.raises(AuthError, match="uri 'GET h:1/p' is not this request"):
+        verify_jwt(tok, keys, "GET h:1/q")
+    with pytest.raises(AuthError, match="unknown key id"):
+        verify_jwt(tok, {}, "GET h:1/p")

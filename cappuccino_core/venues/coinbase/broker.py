@@ -31,6 +31,7 @@ from cappuccino_core.trading.brokers.base import (
 from cappuccino_core.trading.brokers.decimals import plain
 from cappuccino_core.trading.brokers.retry import place_once, with_retries
 from cappuccino_core.venues.coinbase import maker_first
+from cappuccino_core.venues.coinbase.auth import SigningRESTClient
 from cappuccino_core.venues.coinbase.rules import ProductRules, failure_reason
 
 _STATUS = {
@@ -102,7 +103,7 @@ class CoinbaseBroker:
 
     @classmethod
     def connect(cls, cfg: TradingConfig, api_key: str, api_secret: str) -> CoinbaseBroker:
-        client = RESTClient(
+        client = SigningRESTClient(  # ES256 or Ed25519 keys
             api_key=api_key,
             api_secret=api_secret,
             base_url=cfg.coinbase_base_url,

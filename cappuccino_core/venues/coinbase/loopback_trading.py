@@ -14,6 +14,7 @@ from cappuccino_core.data.symbols import parse_symbol
 from cappuccino_core.loopback.exchange.accounts import Exchange, ExFill, ExOrder
 from cappuccino_core.loopback.server import HTTPError, LoopbackServer, Request, Response, Router
 from cappuccino_core.trading.brokers.decimals import dec, plain
+from cappuccino_core.venues.coinbase.auth import AuthError, verify_jwt
 from cappuccino_core.venues.coinbase.loopback_marketdata import coinbase_error_body
 from cappuccino_core.venues.coinbase.rules import ProductRules
 
@@ -187,8 +188,16 @@ def register_coinbase_trading(
         return rules.refusal(size, price, ref_price=ref, post_only=bool(c.get("post_only", False)))
 
     def auth(req: Request) -> None:
-        if not (req.headers.get("Authorization") or "").startswith("Bearer "):
+        """The venue's JWT check: a registered key id, its algorithm, signature, expiry, and the request's
+        method, host and path in the ``uri`` claim (401 otherwise)."""
+        bearer = req.headers.get("Authorization") or ""
+        if not bearer.startswith("Bearer "):
             raise HTTPError(401, "missing or invalid Authorization bearer token")
+        uri = f"{req.method} {req.headers.get('Host') or ''}{req.path}"
+        try:
+            verify_jwt(bearer[len("Bearer ") :], ex.api_keys, uri)
+        except AuthError as exc:
+            raise HTTPError(401, f"Unauthorized: {exc}") from None
 
     def create(req: Request) -> Response | dict[str, Any]:
         auth(req)
@@ -367,8 +376,10 @@ def register_coinbase_trading(
 
     def accounts(req: Request) -> dict[str, Any]:
         auth(req)
-        with ex.lock:
-            bal = {ex.quote: ex.cash} | {parse_symbol(s).base: q for s, q in ex.holdings.items()}
+        with ex.lock:  # available = balance - holds of resting orders (the venue's split)
+            bal = {ex.quote: (ex.cash, ex.held_cash())} | {
+                parse_symbol(s).base: (q, min(ex.held_qty(s), q)) for s, q in ex.holdings.items()
+            }
         accs = [
             {
                 "uuid": f"acct-{c}",
@@ -376,12 +387,12 @@ def register_coinbase_trading(
                 "currency": c,
                 "active": True,
                 "ready": True,
-                "available_balance": {"value": _s(v), "currency": c},
-                "hold": {"value": "0", "currency": c},
+                "available_balance": {"value": _s(v - h), "currency": c},
+                "hold": {"value": _s(h), "currency": c},
                 "default": c == ex.quote,
                 "type": "ACCOUNT_TYPE_CRYPTO",
             }
-            for c, v in bal.items()
+            for c, (v, h) in bal.items()
         ]
         return {"accounts": accs, "has_next": False, "cursor": "", "size": len(accs)}
 
@@ -405,4 +416,6 @@ def coinbase_exchange(ex: Exchange, router: Router | None = None) -> LoopbackSer
     """An HTTPS loopback (fresh self-signed cert) speaking Coinbase Advanced trading."""
     router = router or Router()
     register_coinbase_trading(router, ex)
-    return LoopbackServer(router, tls=True, name="coinbase-exchange")
+    srv = LoopbackServer(router, tls=True, name="coinbase-exchange")
+    srv.exchange = ex  # clients register their keys on it
+    return srv
