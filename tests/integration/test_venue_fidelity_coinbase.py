@@ -66,8 +66,8 @@ def exchange(lows: list[float], **kw: Any) -> Exchange:
 def served() -> Iterator[Any]:
     servers: list[tuple[LoopbackServer, Exchange]] = []
 
-    def start(ex: Exchange) -> LoopbackServer:
-        srv = coinbase_exchange(ex).__enter__()
+    def start(ex: Exchange, **options: Any) -> LoopbackServer:
+        srv = coinbase_exchange(ex, **options).__enter__()
         servers.append((srv, ex))
         return srv
 
@@ -243,3 +243,36 @@ def test_verify_jwt_names_each_failed_check() -> None:
         verify_jwt(tok, keys, "GET h:1/q")
     with pytest.raises(AuthError, match="unknown key id"):
         verify_jwt(tok, {}, "GET h:1/p")
+
+
+def test_accounts_orders_fills_read_every_page_and_dust_does_not_crash(served) -> None:  # type: ignore[no-untyped-def]
+    ex = exchange([99.0, HIGH, 94.0, HIGH])
+    srv = served(ex, page_size=2)  # accounts USD, BTC, DOGE, SHIB, PEPE: three pages
+    ex.holdings |= {"BTC/USD": 2.0, "DOGE/USD": 10.0, "SHIB/USD": 1000.0, "PEPE/USD": 5.0}  # no books but BTC
+    b = broker(srv, ex, maker_first=False)
+    assert b.positions() == {"BTC/USD": 2.0, "DOGE/USD": 10.0, "SHIB/USD": 1000.0, "PEPE/USD": 5.0}
+    acct = b.account()  # dust without a <C>-USD book is valued 0, the tick goes on
+    assert acct.cash == pytest.approx(10_000.0) and acct.equity == pytest.approx(10_000.0 + 2.0 * 99.99)
+    for i in range(5):  # five resting orders: the list spans three pages
+        b.submit(f"cap-o{i}", "BTC/USD", "buy", 0.1, 100.0, order_type="limit", limit_price=95.0 + i)
+    ex.advance(2)  # low 94: every limit fills as maker
+    fresh = broker(srv, ex, maker_first=False)  # a restart: no ids known locally
+    assert fresh.get_order("cap-o0").status == "filled"  # type: ignore[union-attr]
+    fills = fresh.fills("cap-o0")  # fills carry no client order id; found through the order's venue id
+    assert [(f.client_order_id, f.qty, f.price, f.liquidity) for f in fills] == [
+        ("cap-o0", 0.1, 95.0, "MAKER")
+    ]
+    assert len(fresh.fills()) == 5  # all pages
+
+
+def test_holds_on_resting_orders(served) -> None:  # type: ignore[no-untyped-def]
+    ex = exchange([99.0, HIGH])
+    b = broker(served(ex), ex, maker_first=False)
+    first = b.submit("cap-h1", "BTC/USD", "buy", 60.0, 100.0, order_type="limit", limit_price=99.0)
+    assert first.status == "open"  # 60 * 99 * 1.004 = 5963.76 on hold
+    second = b.submit("cap-h2", "BTC/USD", "buy", 60.0, 100.0, order_type="limit", limit_price=99.0)
+    assert second.status == "rejected" and str(second.reason).startswith("INSUFFICIENT_FUND")
+    usd = next(a for a in _d(b.client.get_accounts())["accounts"] if a["currency"] == "USD")
+    assert float(usd["hold"]["value"]) == pytest.approx(60 * 99.0 * 1.004)
+    assert float(usd["available_balance"]["value"]) == pytest.approx(10_000 - 60 * 99.0 * 1.004)
+    assert b.cash() == pytest.approx(10_000.0)  # available + hold

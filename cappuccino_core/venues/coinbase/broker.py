@@ -7,6 +7,7 @@ any resend (timeouts, dropped connections, 429 and 5xx are retried; the venue al
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -33,6 +34,8 @@ from cappuccino_core.trading.brokers.retry import place_once, with_retries
 from cappuccino_core.venues.coinbase import maker_first
 from cappuccino_core.venues.coinbase.auth import SigningRESTClient
 from cappuccino_core.venues.coinbase.rules import ProductRules, failure_reason
+
+log = logging.getLogger(__name__)
 
 _STATUS = {
     "OPEN": "open",
@@ -155,19 +158,57 @@ class CoinbaseBroker:
         return float(self.rules(asset).price(price, side))
 
     # ------------------------------------------------------------------ account
+    def _pages(self, what: str, call: Callable[..., Any], key: str, **query: Any) -> list[dict[str, Any]]:
+        """Every page of a cursor-paginated list (accounts, orders, fills: ``has_next``/``cursor``)."""
+        out: list[dict[str, Any]] = []
+        cursor: str | None = None
+        seen: set[str] = set()
+        while True:
+            args = query | ({"cursor": cursor} if cursor else {})
+            page = _d(self._retry(what, lambda args=args: call(**args)))  # type: ignore[misc]
+            out.extend(page.get(key) or [])
+            cursor = str(page.get("cursor") or "") or None
+            if not cursor or not page.get("has_next", True) or cursor in seen:
+                return out
+            seen.add(cursor)
+
     def _balances(self) -> dict[str, float]:
-        accs = _d(self._retry("get_accounts", self.client.get_accounts))["accounts"]
-        return {
-            a["currency"]: _f(a["available_balance"]["value"]) + _f((a.get("hold") or {}).get("value"))
-            for a in accs
-        }
+        """Balance per currency (available + hold) over every page of accounts."""
+        accs = self._pages("get_accounts", self.client.get_accounts, "accounts")
+        out: dict[str, float] = {}
+        for a in accs:
+            v = _f(a["available_balance"]["value"]) + _f((a.get("hold") or {}).get("value"))
+            out[a["currency"]] = out.get(a["currency"], 0.0) + v
+        return out
+
+    def _marks(self, currencies: list[str]) -> dict[str, float]:
+        """Bid per currency against USD; a currency without a ``<C>-USD`` book is left out (logged)."""
+        marks: dict[str, float] = {}
+        assets = []
+        for c in currencies:
+            try:
+                assets.append(str(parse_symbol(f"{c}/USD")))
+            except ValueError:
+                continue
+        if assets:
+            try:
+                books = self.best_bid_ask(assets)
+            except requests.HTTPError:
+                books = {}
+            marks = {parse_symbol(s).base: q.bid for s, q in books.items()}
+        missing = [c for c in currencies if c not in marks]
+        if missing:
+            log.warning("coinbase: no USD book for %s; valued at 0 in equity", ", ".join(missing))
+        return marks
 
     def account(self) -> Account:
+        """Cash (USD + USDC) and equity; a held currency without a USD book (dust) counts 0, not a crash."""
         bal = self._balances()
         quotes = {"USD", "USDC"}
         cash = sum(v for c, v in bal.items() if c in quotes)
-        held = [(c, v) for c, v in bal.items() if c not in quotes and v > 0]
-        equity = cash + sum(v * self.quote(f"{c}/USD").bid for c, v in held)
+        held = {c: v for c, v in bal.items() if c not in quotes and v > 0}
+        marks = self._marks(sorted(held))
+        equity = cash + sum(v * marks.get(c, 0.0) for c, v in held.items())
         return Account(cash, equity, "USD", self.maker_fee_rate, self.fee_rate)
 
     def cash(self) -> float:
@@ -248,11 +289,10 @@ class CoinbaseBroker:
         """A venue order by client order id (the local map first, else a scan of the venue's order list)."""
         oid = self._ids.get(coid)
         if oid is None:
-            listed = _d(self._retry("list_orders", self.client.list_orders))["orders"]
-            oid = next((o["order_id"] for o in listed if o.get("client_order_id") == coid), None)
+            self._scan_orders()
+            oid = self._ids.get(coid)
             if oid is None:
                 return None
-            self._ids[coid] = oid
         return self.get_order_by_id(oid)
 
     def _refuse(
@@ -269,6 +309,14 @@ class CoinbaseBroker:
             post_only=post_only,
             reason=why,
         )
+
+    def _scan_orders(self, **query: Any) -> list[dict[str, Any]]:
+        """Every order the venue lists (all pages); learns each client order id's venue id."""
+        listed = self._pages("list_orders", self.client.list_orders, "orders", **query)
+        for o in listed:
+            if o.get("client_order_id"):
+                self._ids.setdefault(str(o["client_order_id"]), str(o["order_id"]))
+        return listed
 
     def place_leg(
         self, coid: str, asset: str, side: str, qty: float, limit_price: float | None, post_only: bool
@@ -371,9 +419,7 @@ class CoinbaseBroker:
         return self.cancel_leg(o) if o is not None else self.get_order(client_order_id)
 
     def cancel_all(self) -> list[str]:
-        listed = _d(self._retry("list_orders", lambda: self.client.list_orders(order_status=["OPEN"])))[
-            "orders"
-        ]
+        listed = self._scan_orders(order_status=["OPEN"])
         ids = [o["order_id"] for o in listed]
         if not ids:
             return []
@@ -382,20 +428,29 @@ class CoinbaseBroker:
         return [o["client_order_id"] for o in listed if o["order_id"] in ok]
 
     def _fills_raw(self, **query: Any) -> list[dict[str, Any]]:
-        return _d(self._retry("get_fills", lambda: self.client.get_fills(**query)))["fills"]
+        return self._pages("get_fills", self.client.get_fills, "fills", **query)
 
     def fills(self, client_order_id: str | None = None) -> list[Fill]:
         """Executions, oldest first; for ``client_order_id``, those of that order and its maker-first legs
         (asked by venue order id when the ids are known, so no page of other fills can hide them)."""
-        oids = [] if client_order_id is None else [
-            oid for coid, oid in self._ids.items()
-            if coid == client_order_id or coid.startswith(client_order_id + "-")
-        ]  # fmt: skip
+
+        def mine() -> list[str]:
+            return [] if client_order_id is None else [
+                oid for coid, oid in self._ids.items()
+                if coid == client_order_id or coid.startswith(client_order_id + "-")
+            ]  # fmt: skip
+
+        oids = mine()
+        if client_order_id is not None and not oids:  # after a restart: learn the ids from the venue
+            self._scan_orders()
+            oids = mine()
+            if not oids:
+                return []
         raw = self._fills_raw(order_ids=oids) if oids else self._fills_raw()
         ids = {v: k for k, v in self._ids.items()}
         out = []
         for f in raw:
-            coid = f.get("client_order_id") or ids.get(f["order_id"], f["order_id"])
+            coid = ids.get(f["order_id"], f["order_id"])  # venue fills carry no client order id
             if (
                 client_order_id is not None
                 and coid != client_order_id

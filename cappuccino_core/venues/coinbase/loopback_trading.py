@@ -90,7 +90,8 @@ def coinbase_order(o: ExOrder) -> dict[str, Any]:
     }
 
 
-def _fill(f: ExFill, coid: str) -> dict[str, Any]:
+def _fill(f: ExFill) -> dict[str, Any]:
+    """A fill as Coinbase lists it: no client order id (the venue's fills do not carry one)."""
     return {
         "entry_id": f.trade_id,
         "trade_id": f.trade_id,
@@ -107,8 +108,26 @@ def _fill(f: ExFill, coid: str) -> dict[str, Any]:
         "user_id": "loopback",
         "side": f.side.upper(),
         "retail_portfolio_id": "",
-        "client_order_id": coid,
     }
+
+
+def _page(items: list[Any], cursor: str | None, size: int) -> tuple[list[Any], str]:
+    """One page of ``items`` from the offset in ``cursor``; the next cursor ("" on the last page)."""
+    try:
+        start = int(cursor or 0)
+    except ValueError:
+        raise HTTPError(400, f"invalid cursor {cursor!r}") from None
+    end = start + size
+    return items[start:end], (str(end) if end < len(items) else "")
+
+
+def _limit(req: Request, default: int) -> int:
+    raw = req.arg("limit")
+    try:
+        n = int(raw) if raw else default
+    except ValueError:
+        raise HTTPError(400, f"invalid limit {raw!r}") from None
+    return max(1, min(n, default))
 
 
 def _parse_config(cfg: dict[str, Any]) -> tuple[str, str, float, float | None, bool]:
@@ -139,13 +158,15 @@ def register_coinbase_trading(
     base_max_size: str = "1000000",
     quote_min_size: str = "1",
     products: dict[str, dict[str, Any]] | None = None,
+    page_size: int = 49,
 ) -> None:
     """Routes ``coinbase.create_order``, ``coinbase.cancel_orders``, ``coinbase.orders_batch``,
     ``coinbase.fills``, ``coinbase.order``, ``coinbase.best_bid_ask``, ``coinbase.product``,
     ``coinbase.transaction_summary``, ``coinbase.accounts``. Every product has the increments and minimums
     given here (``products`` overrides fields per product id, e.g. ``{"BTC-USD": {"limit_only": True}}``);
     orders off an increment, below a minimum or against the trading mode are refused with the venue's codes
-    (:mod:`cappuccino_core.venues.coinbase.rules`)."""
+    (:mod:`cappuccino_core.venues.coinbase.rules`). Accounts, orders and fills come in pages of at most
+    ``page_size`` (the venue's account default is 49) with ``has_next``/``cursor``."""
 
     def product_body(pid: str) -> dict[str, Any]:
         sym, t = parse_symbol(pid), ex.book.top(pid)
@@ -311,18 +332,20 @@ def register_coinbase_trading(
             and (not statuses or o["status"] in statuses)
             and (not ids or o["order_id"] in ids)
         ]
-        return {"orders": orders[::-1], "sequence": "0", "has_next": False, "cursor": ""}
+        page, cursor = _page(orders[::-1], req.arg("cursor"), _limit(req, page_size))
+        return {"orders": page, "sequence": "0", "has_next": bool(cursor), "cursor": cursor}
 
     def fills(req: Request) -> dict[str, Any]:
         auth(req)
         ids, pids = set(req.args("order_ids")), set(req.args("product_ids"))
         with ex.lock:
             out = [
-                _fill(f, ex.orders[f.order_id].client_order_id)
+                _fill(f)
                 for f in ex.fills
                 if (not ids or f.order_id in ids) and (not pids or _pid(f.symbol) in pids)
             ]
-        return {"fills": out[::-1], "cursor": ""}
+        page, cursor = _page(out[::-1], req.arg("cursor"), _limit(req, page_size))
+        return {"fills": page, "cursor": cursor}
 
     def best_bid_ask(req: Request) -> dict[str, Any]:
         auth(req)
@@ -394,7 +417,8 @@ def register_coinbase_trading(
             }
             for c, (v, h) in bal.items()
         ]
-        return {"accounts": accs, "has_next": False, "cursor": "", "size": len(accs)}
+        page, cursor = _page(accs, req.arg("cursor"), _limit(req, page_size))
+        return {"accounts": page, "has_next": bool(cursor), "cursor": cursor, "size": len(page)}
 
     eb, p = coinbase_error_body, prefix
     pid = r"(?P<product_id>[A-Za-z0-9]+-[A-Za-z0-9]+)"
@@ -412,10 +436,11 @@ def register_coinbase_trading(
         router.add(method, path, fn, name=name, error_body=eb)
 
 
-def coinbase_exchange(ex: Exchange, router: Router | None = None) -> LoopbackServer:
-    """An HTTPS loopback (fresh self-signed cert) speaking Coinbase Advanced trading."""
+def coinbase_exchange(ex: Exchange, router: Router | None = None, **options: Any) -> LoopbackServer:
+    """An HTTPS loopback (fresh self-signed cert) speaking Coinbase Advanced trading; ``options`` go to
+    :func:`register_coinbase_trading` (increments, minimums, ``page_size``)."""
     router = router or Router()
-    register_coinbase_trading(router, ex)
+    register_coinbase_trading(router, ex, **options)
     srv = LoopbackServer(router, tls=True, name="coinbase-exchange")
     srv.exchange = ex  # clients register their keys on it
     return srv
