@@ -24,8 +24,8 @@ from cappuccino_core.loopback.exchange import Exchange, ReplayBook
 from cappuccino_core.venues.alpaca.loopback_trading import alpaca_exchange
 from cappuccino_core.venues.coinbase import throwaway_key
 from cappuccino_core.venues.coinbase.auth import SigningRESTClient, public_key
-from cappuccino_core.venues.coinbase.broker import _d
 from cappuccino_core.venues.coinbase.loopback_trading import coinbase_exchange
+from cappuccino_core.venues.coinbase.wire import _d
 
 Shape = dict[str, str]
 

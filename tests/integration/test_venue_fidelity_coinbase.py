@@ -29,9 +29,10 @@ from cappuccino_core.venues.coinbase.auth import (
     public_key,
     verify_jwt,
 )
-from cappuccino_core.venues.coinbase.broker import CoinbaseBroker, _d
+from cappuccino_core.venues.coinbase.broker import CoinbaseBroker
 from cappuccino_core.venues.coinbase.loopback_trading import coinbase_exchange
 from cappuccino_core.venues.coinbase.maker_first import LegStillLive
+from cappuccino_core.venues.coinbase.wire import _d
 
 HIGH = 99.995  # a bar low above the 99.99 bid: a resting buy at the bid does not fill
 

@@ -11,7 +11,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -34,8 +34,10 @@ from cappuccino_core.trading.brokers.retry import place_once, with_retries
 from cappuccino_core.venues.coinbase import maker_first
 from cappuccino_core.venues.coinbase.auth import SigningRESTClient
 from cappuccino_core.venues.coinbase.rules import ProductRules, failure_reason
+from cappuccino_core.venues.coinbase.wire import _d, transient
 
 log = logging.getLogger(__name__)
+LOOKUP_WINDOW = timedelta(days=7)  # how far back an order is searched by client id
 
 _STATUS = {
     "OPEN": "open",
@@ -47,36 +49,6 @@ _STATUS = {
     "QUEUED": "new",
     "CANCEL_QUEUED": "pending_cancel",  # live: fills can still arrive until the venue confirms
 }
-
-
-def transient(exc: BaseException) -> bool:
-    if isinstance(exc, requests.Timeout | requests.ConnectionError):
-        return True
-    if isinstance(exc, requests.HTTPError):
-        code = exc.response.status_code if exc.response is not None else None
-        if code is None:  # the SDK raises HTTPError without a response: read the code from the message
-            head = str(exc).split(" ", 1)[0]
-            code = int(head) if head.isdigit() else None
-        return code is not None and (code == 429 or code >= 500)
-    return False
-
-
-def _plain(x: Any) -> Any:
-    """The SDK's response objects (attributes, nested typed objects) as plain dicts and lists."""
-    if isinstance(x, dict):
-        return {k: _plain(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_plain(v) for v in x]
-    if hasattr(x, "__dict__") and not isinstance(x, type):
-        return {k: _plain(v) for k, v in vars(x).items() if not k.startswith("_")}
-    return x
-
-
-def _d(resp: Any) -> dict[str, Any]:
-    out = _plain(resp)
-    if not isinstance(out, dict):
-        raise TypeError(f"unexpected Coinbase response {type(resp).__name__}: {resp!r}")
-    return out
 
 
 def _f(x: Any) -> float:
@@ -158,17 +130,32 @@ class CoinbaseBroker:
         return float(self.rules(asset).price(price, side))
 
     # ------------------------------------------------------------------ account
-    def _pages(self, what: str, call: Callable[..., Any], key: str, **query: Any) -> list[dict[str, Any]]:
-        """Every page of a cursor-paginated list (accounts, orders, fills: ``has_next``/``cursor``)."""
+    def _pages(
+        self,
+        what: str,
+        call: Callable[..., Any],
+        key: str,
+        *,
+        enough: Callable[[list[dict[str, Any]]], bool] | None = None,
+        **query: Any,
+    ) -> list[dict[str, Any]]:
+        """Every page of a cursor-paginated list (accounts, orders, fills: ``has_next``/``cursor``), or the
+        pages up to the first one for which ``enough(page_items)`` is true."""
         out: list[dict[str, Any]] = []
         cursor: str | None = None
         seen: set[str] = set()
         while True:
             args = query | ({"cursor": cursor} if cursor else {})
             page = _d(self._retry(what, lambda args=args: call(**args)))  # type: ignore[misc]
-            out.extend(page.get(key) or [])
+            items = page.get(key) or []
+            out.extend(items)
             cursor = str(page.get("cursor") or "") or None
-            if not cursor or not page.get("has_next", True) or cursor in seen:
+            if (
+                (enough is not None and enough(items))
+                or not cursor
+                or not page.get("has_next", True)
+                or cursor in seen
+            ):
                 return out
             seen.add(cursor)
 
@@ -289,7 +276,7 @@ class CoinbaseBroker:
         """A venue order by client order id (the local map first, else a scan of the venue's order list)."""
         oid = self._ids.get(coid)
         if oid is None:
-            self._scan_orders()
+            self._scan_orders(find=coid)
             oid = self._ids.get(coid)
             if oid is None:
                 return None
@@ -310,9 +297,21 @@ class CoinbaseBroker:
             reason=why,
         )
 
-    def _scan_orders(self, **query: Any) -> list[dict[str, Any]]:
-        """Every order the venue lists (all pages); learns each client order id's venue id."""
-        listed = self._pages("list_orders", self.client.list_orders, "orders", **query)
+    def _scan_orders(self, find: str | None = None, **query: Any) -> list[dict[str, Any]]:
+        """The orders the venue lists, newest first, over every page; learns each client order id's venue id.
+        With ``find``: stops at the page holding that id or at one older than :data:`LOOKUP_WINDOW` (a leg
+        looked up before it is sent is recent; the account's whole history is not read per order)."""
+        horizon = datetime.now(UTC) - LOOKUP_WINDOW
+
+        def enough(items: list[dict[str, Any]]) -> bool:
+            if find is None:
+                return False
+            if any(o.get("client_order_id") == find for o in items):
+                return True
+            oldest = _time(items[-1].get("created_time")) if items else None
+            return oldest is not None and oldest < horizon
+
+        listed = self._pages("list_orders", self.client.list_orders, "orders", enough=enough, **query)
         for o in listed:
             if o.get("client_order_id"):
                 self._ids.setdefault(str(o["client_order_id"]), str(o["order_id"]))
