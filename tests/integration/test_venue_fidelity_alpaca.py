@@ -138,3 +138,37 @@ def test_alpaca_routes_check_the_key_headers(env) -> None:  # type: ignore[no-un
     bad = AlpacaPaperBroker(TradingClient("PKTEST", "nope", paper=True, url_override=srv.url), cfg)
     with pytest.raises(BrokerPermissionError, match="401"):
         bad.submit("a-bad-key", "BTC/USD", "buy", 0.1, 100.0)
+
+
+def test_bar_loop_positions_follow_fees_in_kind(settings) -> None:  # type: ignore[no-untyped-def]
+    """The state store's position after an Alpaca buy is the venue's (filled qty minus the fee in BTC), so
+    reconcile finds no mismatch."""
+    import numpy as np
+    from sqlalchemy import select
+
+    from cappuccino_core.state.schema import Position
+    from cappuccino_core.state.store import StateStore
+    from cappuccino_core.trading.brokers.factory import make_broker, sample_files
+    from cappuccino_core.trading.loop.trader import BarLoop
+    from cappuccino_core.trading.risk import RiskManager
+
+    df = pl.read_parquet(sample_files(settings)["BTC/USDT"]).sort("time").tail(4)
+    times, close, hour = df["time"].dt.epoch("ns").to_numpy(), df["close"].to_numpy(), 3_600 * 10**9
+    with make_broker(settings, "local", venue="alpaca", frames={"BTC/USDT": df}) as broker:
+        store = StateStore(settings.paths.state_url)
+        loop = BarLoop(broker, store, RiskManager.from_config(settings.risk), settings.env, ("BTC/USDT",),
+                       lambda t: np.ones((1, 1)), run_id="kind", bar_ns=hour, max_age_s=1e12,
+                       assets=("BTC/USD",), heartbeat_s=0.0)  # fmt: skip
+        broker.on_bar(datetime.fromtimestamp((times[0] + hour) / 1e9, UTC), {})
+        res = loop.on_bar(0, int(times[0]), close[:1], int(times[0]) + hour)
+        assert res.orders, res
+        loop.reconcile()
+        venue = broker.positions()["BTC/USD"]
+        with store.session() as s:
+            (pos,) = s.scalars(select(Position).where(Position.asset == "BTC/USD")).all()
+        (order,) = broker.exchange.orders.values()
+        taker = settings.costs.taker_fee
+        assert venue == pytest.approx(order.filled_qty * (1 - taker)) and pos.qty == pytest.approx(venue)
+        (audit,) = [a for a in store.audit_log() if a.action == "reconcile"]
+        assert audit.evidence["position_mismatches"] == 0
+        loop.close()

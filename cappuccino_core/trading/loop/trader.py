@@ -284,6 +284,8 @@ class BarLoop:
             p = known.get(r["asset"])
             qty0, px0 = (p.qty, p.avg_entry_price) if p is not None else (0.0, 0.0)
             q = float(r["qty"]) * (1.0 if r["side"] == "buy" else -1.0)
+            if q > 0 and getattr(self.broker, "fee_in_kind", False) and float(r["price"]) > 0:
+                q -= float(r["fee"]) / float(r["price"])  # the venue kept the buy's fee in the asset (Alpaca)
             qty1 = qty0 + q
             if abs(qty1) < 1e-12:
                 qty1, px1 = 0.0, 0.0

@@ -100,6 +100,7 @@ class BrokerPermissionError(BrokerError):
 
 class AlpacaPaperBroker:
     name = "alpaca-paper"
+    fee_in_kind = True  # a buy's fee is kept in the asset received: the position is qty - fee / price
 
     def __init__(
         self,
