@@ -100,3 +100,25 @@ def test_crash_with_a_resting_maker_quote_then_restart(settings) -> None:  # typ
         assert audit.evidence["unknown"] == ["manual-1"] and len(audit.evidence["orders"]) == 2
         again.close()
         ex.closing.set()
+
+
+def test_a_cancel_that_never_completes_is_an_error_the_bar_reports(settings) -> None:  # type: ignore[no-untyped-def]
+    ex = Exchange(
+        ReplayBook({"BTC/USD": _bars()}, spread_bps=2.0),
+        cash=100_000.0,
+        tiers=(FeeTier(0, 0.004, 0.006),),
+        cancel_delay_bars=1_000,  # the venue never confirms the cancel
+    )
+    t_ns = int(datetime(2024, 1, 1, tzinfo=UTC).timestamp() * 1e9)
+    store = StateStore(settings.paths.state_url)
+    with coinbase_exchange(ex) as srv:
+        b = _broker(srv, ex, lambda s: ex.advance())
+        b.cfg = b.cfg.model_copy(update={"maker_wait_s": 2.0, "maker_cancel_wait_s": 3.0})
+        loop = BarLoop(b, store, RiskManager.from_config(settings.risk), settings.env, ("BTC/USDT",),
+                       lambda t: np.ones((1, 1)), run_id="stuck", bar_ns=3_600 * 10**9, max_age_s=1e12,
+                       assets=("BTC/USD",))  # fmt: skip
+        res = loop.on_bar(0, t_ns, np.array([100.0]), t_ns + 3_600 * 10**9)
+        assert res.error is not None and "still pending_cancel" in res.error  # alerted, not swallowed
+        assert len(ex.orders) == 1  # no re-quote, no market fallback beside the stuck quote
+        loop.close()
+        ex.closing.set()
