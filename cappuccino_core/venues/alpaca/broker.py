@@ -24,9 +24,9 @@ from alpaca.common.exceptions import APIError
 from alpaca.data.historical.crypto import CryptoHistoricalDataClient
 from alpaca.data.requests import CryptoLatestQuoteRequest
 from alpaca.trading.client import TradingClient
-from alpaca.trading.enums import OrderSide
+from alpaca.trading.enums import OrderSide, QueryOrderStatus
 from alpaca.trading.enums import TimeInForce as AlpacaTif
-from alpaca.trading.requests import LimitOrderRequest, MarketOrderRequest
+from alpaca.trading.requests import GetOrdersRequest, LimitOrderRequest, MarketOrderRequest
 
 from cappuccino_core.config.trading import TradingConfig
 from cappuccino_core.data.http import apply_timeout
@@ -394,7 +394,8 @@ class AlpacaPaperBroker:
         return self.get_order(client_order_id)
 
     def cancel_all(self) -> list[str]:
-        live = self._retry("get_orders", self.client.get_orders)
+        open_q = GetOrdersRequest(status=QueryOrderStatus.OPEN, limit=500)  # the venue's maximum page
+        live = self._retry("get_orders", lambda: self.client.get_orders(open_q))
         ids = {str(o.id): str(o.client_order_id) for o in live}
         res: Any = self._retry("cancel_orders", self.client.cancel_orders)  # 207 with per-order status
         return [ids.get(str(r.id), str(r.id)) for r in res if int(r.status) == 200]
