@@ -122,6 +122,7 @@ def exchange_main(conn: Any, start: int) -> None:
     ex = Exchange(
         ReplayBook(frames, spread_bps=2.0, start=start), cash=100_000.0, tiers=(FeeTier(0.0, 0.001, 0.002),)
     )
+    ex.register_key(ENV["ALPACA_API_KEY"], ENV["ALPACA_SECRET_KEY"])
     srv = alpaca_exchange(ex).start()
     conn.send(srv.url)
     while True:

@@ -52,6 +52,7 @@ def loopback_tick(bars: Bars, n_ticks: int = 100) -> tuple[float, float]:
     exchange = Exchange(
         ReplayBook(frames, spread_bps=2.0), cash=1_000_000.0, tiers=(FeeTier(0.0, 0.001, 0.002),)
     )
+    exchange.register_key("k", "s")
     with tempfile.TemporaryDirectory() as tmp, alpaca_exchange(exchange) as srv:
         cfg = TradingConfig(request_timeout_s=2.0)
         broker = AlpacaPaperBroker(

@@ -48,6 +48,12 @@ class TradingConfig(Section):
         30.0, ge=0, description="how long a maker quote may rest before it is canceled and re-quoted"
     )
     maker_poll_s: float = Field(2.0, gt=0, description="how often a resting maker quote is checked, seconds")
+    maker_cancel_wait_s: float = Field(
+        10.0,
+        ge=0,
+        description="after canceling a maker quote, how long to poll for a final state; a leg still live "
+        "after this stops the order (no further leg, an error the loop reports)",
+    )
     maker_requotes: int = Field(
         2, ge=0, le=20, description="maker re-quotes after the first quote (post-only rejected or unfilled)"
     )

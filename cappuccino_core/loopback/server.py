@@ -324,6 +324,9 @@ class LoopbackServer:
         self.tls: TlsMaterial | None = generate_self_signed() if tls is True else (tls or None)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self.exchange: Any = (
+            None  # the simulated account behind a venue's trading routes (keys register there)
+        )
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> LoopbackServer:

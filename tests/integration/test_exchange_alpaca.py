@@ -11,7 +11,7 @@ from alpaca.trading.client import TradingClient
 
 from cappuccino_core.config.trading import TradingConfig
 from cappuccino_core.loopback import Fault
-from cappuccino_core.loopback.exchange import Exchange, FeeTier, ReplayBook
+from cappuccino_core.loopback.exchange import Exchange, ReplayBook
 from cappuccino_core.trading.brokers.client_ids import client_order_id
 from cappuccino_core.venues.alpaca.broker import AlpacaPaperBroker
 from cappuccino_core.venues.alpaca.loopback_trading import alpaca_exchange
@@ -33,18 +33,20 @@ def bars(closes: list[float], lows: list[float] | None = None) -> pl.DataFrame:
 
 @pytest.fixture
 def exchange() -> Exchange:
-    # spread 2 bps around 100: bid 99.99, ask 100.01; flat fees 0.1% maker / 0.2% taker
+    # spread 2 bps around 100: bid 99.99, ask 100.01; Alpaca's entry tier: 0.15% maker / 0.25% taker, taken
+    # in the asset received (the Alpaca routes set the Exchange to charge that way)
     book = ReplayBook({"BTC/USD": bars([100.0, 100.0, 95.0, 100.0])}, spread_bps=2.0)
-    return Exchange(book, cash=10_000.0, tiers=(FeeTier(0.0, 0.001, 0.002),))
+    return Exchange(book, cash=10_000.0)
 
 
 @pytest.fixture
 def env(exchange: Exchange):  # type: ignore[no-untyped-def]
+    exchange.register_key("k", "s")  # the loopback checks APCA-API-KEY-ID / APCA-API-SECRET-KEY
     with alpaca_exchange(exchange) as srv:
         cfg = TradingConfig(request_timeout_s=0.5, submit_attempts=4, retry_wait_s=0.0, retry_wait_max_s=0.0)
         client = TradingClient("k", "s", paper=True, url_override=srv.url)
         data = CryptoHistoricalDataClient("k", "s", url_override=srv.url)
-        broker = AlpacaPaperBroker(client, cfg, fee_rate=0.002, data_client=data, sleep=lambda s: None)
+        broker = AlpacaPaperBroker(client, cfg, data_client=data, sleep=lambda s: None)  # Alpaca's rates
         yield srv, broker
         exchange.closing.set()
 
@@ -55,9 +57,10 @@ def test_market_buy_fills_at_ask_and_positions_lose_the_slash(env, exchange) -> 
     o = broker.submit(coid, "BTC/USD", "buy", 0.5, 100.0)
     assert o.status == "filled" and o.filled_qty == 0.5 and o.avg_price == pytest.approx(100.01)
     assert o["client_order_id"] == coid and o.get("broker_order_id")
-    assert broker.positions() == {"BTC/USD": 0.5}  # served as "BTCUSD", normalised
-    # venue cash: 10000 - 0.5 * 100.01 * 1.002
-    assert broker.cash() == pytest.approx(10_000 - 0.5 * 100.01 * 1.002)
+    # served as "BTCUSD", normalised; the 0.25% taker fee is taken in BTC: 0.5 - 0.00125 = 0.49875
+    assert broker.positions() == {"BTC/USD": pytest.approx(0.49875)}
+    assert broker.cash() == pytest.approx(10_000 - 0.5 * 100.01)  # 9949.995: no USD fee on a buy
+    assert o.fee == pytest.approx(0.0025 * 0.5 * 100.01) and o.liquidity == "TAKER"  # its quote value
     q = broker.best_bid_ask(["BTC/USD"])["BTC/USD"]
     assert (q.bid, q.ask) == (pytest.approx(99.99), pytest.approx(100.01))
 
@@ -108,6 +111,7 @@ def test_limit_rests_fills_on_cross_and_cancel_204_cancel_all_207(env, exchange)
     exchange.advance()  # bar 2: low 94 -> the 96 bid fills as maker
     filled = broker.get_order("cid-l1")
     assert filled is not None and filled.status == "filled" and filled.avg_price == 96.0
+    assert filled.liquidity == "MAKER" and filled.fee == pytest.approx(0.0015 * 96.0)  # rested, then filled
     assert broker.cancel_all() == ["cid-l3"]  # DELETE /v2/orders answers 207
     assert broker.get_order("cid-l3").status == "canceled"  # type: ignore[union-attr]
     assert srv.log.count(route="alpaca.cancel_order", status=204) == 1
@@ -127,5 +131,6 @@ def test_partial_fill_then_cancel_reconciles(env, exchange) -> None:  # type: ig
     o = broker.submit("cid-part", "BTC/USD", "buy", 1.0, 100.0)
     assert o.status == "canceled" and o.filled_qty == pytest.approx(0.4)
     fills = broker.fills("cid-part")
-    assert sum(f.qty for f in fills) == pytest.approx(0.4) == broker.positions()["BTC/USD"]
+    assert sum(f.qty for f in fills) == pytest.approx(0.4)
+    assert broker.positions()["BTC/USD"] == pytest.approx(0.4 * (1 - 0.0025))  # 0.399: fee in kind
     assert fills[0].price == pytest.approx(100.01)

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cappuccino_core.config.trading import TradingConfig
 from cappuccino_core.loopback import Fault, LoopbackServer
 from cappuccino_core.loopback.exchange import Exchange, FeeTier, ReplayBook
+from cappuccino_core.venues.coinbase.auth import public_key
 from cappuccino_core.venues.coinbase.broker import CoinbaseBroker
 from cappuccino_core.venues.coinbase.loopback_trading import coinbase_exchange
 
@@ -65,8 +66,10 @@ def make_broker(srv: LoopbackServer, exchange: Exchange, **cfg: Any) -> Coinbase
         "maker_requotes": 1,
     }
     conf = TradingConfig(**(base | cfg))
+    pem = _pem()
+    exchange.register_key("organizations/x/apiKeys/y", public_key(pem))  # the loopback verifies the JWT
     client = RESTClient(
-        api_key="organizations/x/apiKeys/y", api_secret=_pem(), base_url=srv.host_port, timeout=1
+        api_key="organizations/x/apiKeys/y", api_secret=pem, base_url=srv.host_port, timeout=1
     )
     client.session.verify = str(srv.cert_path)
     client.session.trust_env = False

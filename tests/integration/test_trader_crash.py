@@ -76,6 +76,7 @@ def test_sigkill_between_submit_and_ack_then_restart_reconciles(settings, sample
     script.write_text(TRADER)
     t_ns = int(df["time"][START].timestamp() * 10**9)
     close = float(df["close"][START])
+    ex.register_key("throwaway-key", "throwaway-secret")  # the keys _trader puts in the environment
     with alpaca_exchange(ex) as srv:
         try:
             first = _trader(script, srv.url, settings, t_ns, close, "first")

@@ -8,7 +8,13 @@ Rules (like the real venues):
 - market / marketable limit orders take liquidity at the touch (TAKER fee); resting limits fill at their
   limit price when a later bar trades through them (MAKER fee), at most ``maker_fill_fraction`` of the
   order per bar (partial fills);
-- fees by tier: the tier is picked by the account's traded quote volume so far.
+- fees by tier: the tier is picked by the account's traded quote volume so far; charged in the quote
+  currency (Coinbase) or, with ``fee_in_kind``, in the asset received (Alpaca: a buy pays in the base asset);
+- holds: a resting buy reserves its value plus fee, a resting sell its quantity; a new order must fit in
+  what is not held (two buys worth twice the cash: the second is refused ``INSUFFICIENT_FUND``);
+- cancels may be asynchronous (``cancel_delay_bars`` > 0): a cancel marks the order ``pending_cancel``
+  (Coinbase ``CANCEL_QUEUED``, Alpaca ``pending_cancel``); it stays live, bars can still fill it, and the
+  cancel completes ``cancel_delay_bars`` bars later (after that bar's fills).
 Order faults: :meth:`Exchange.stall_after_accept` (the order is created, the answer comes ``seconds`` late:
 a client timeout after accept) and :meth:`Exchange.partial_then_cancel` (the next order fills a fraction,
 then the venue cancels the rest).
@@ -56,6 +62,7 @@ class ExFill:
     fee: float
     liquidity: str  # MAKER | TAKER
     time: datetime
+    fee_asset: str = ""  # the currency ``fee`` is in: the quote, or the base asset for an in-kind buy fee
 
 
 @dataclass
@@ -78,6 +85,11 @@ class ExOrder:
     updated: datetime = field(default_factory=lambda: datetime.now(UTC))
     fills: list[ExFill] = field(default_factory=list)
     duplicate: bool = False  # set on the object returned for a repeated client order id
+    cancel_at: int | None = None  # book index at which a pending (asynchronous) cancel completes
+
+    @property
+    def pending_cancel(self) -> bool:
+        return self.cancel_at is not None and self.status in LIVE
 
     @property
     def remaining(self) -> float:
@@ -99,6 +111,7 @@ class Exchange:
         quote: str = "USD",
         tiers: tuple[FeeTier, ...] = DEFAULT_TIERS,
         maker_fill_fraction: float = 1.0,
+        cancel_delay_bars: int = 0,
     ) -> None:
         if cash < 0 or not tiers or not 0 < maker_fill_fraction <= 1:
             raise ValueError(
@@ -108,6 +121,9 @@ class Exchange:
         self.book, self.quote = book, quote
         self.tiers = tuple(sorted(tiers, key=lambda t: t.volume_from))
         self.maker_fill_fraction = maker_fill_fraction
+        self.cancel_delay_bars = int(cancel_delay_bars)
+        self.fee_in_kind = False
+        self.api_keys: dict[str, object] = {}  # key id -> secret (Alpaca) or public key (Coinbase JWT)
         self.cash = float(cash)
         self.holdings: dict[str, float] = {}
         self.cost_basis: dict[str, float] = {}
@@ -120,6 +136,13 @@ class Exchange:
         self._stalls: list[float] = []
         self._partials: list[float] = []
         self._trade_seq = itertools.count(1)
+
+    # ------------------------------------------------------------------ credentials
+    def register_key(self, key_id: str, credential: object) -> None:
+        """Accept requests signed by ``key_id``: the venue's routes check every private call against it
+        (Alpaca: the secret; Coinbase: the public key the JWT must verify with)."""
+        with self.lock:
+            self.api_keys[key_id] = credential
 
     # ------------------------------------------------------------------ faults
     def stall_after_accept(self, seconds: float, times: int = 1) -> None:
@@ -139,6 +162,35 @@ class Exchange:
             self._partials.extend([fraction] * times)
 
     # ------------------------------------------------------------------ fees, balances
+    def charge_like(self, tiers: tuple[FeeTier, ...], *, fee_in_kind: bool) -> None:
+        """Charge fees as a venue does: its tiers (kept if the caller gave the Exchange its own) and where the
+        fee is taken from. Called by a venue's routes when they are registered."""
+        with self.lock:
+            if self.tiers == tuple(sorted(DEFAULT_TIERS, key=lambda t: t.volume_from)):
+                self.tiers = tuple(sorted(tiers, key=lambda t: t.volume_from))
+            self.fee_in_kind = fee_in_kind
+
+    def _hold(self, o: ExOrder) -> float:
+        """Quote currency reserved by a live buy (value + maker fee unless the fee is taken in kind)."""
+        fee = 0.0 if self.fee_in_kind else self.tier().maker
+        return o.remaining * float(o.limit_price or 0.0) * (1 + fee)
+
+    def held_cash(self, exclude: ExOrder | None = None) -> float:
+        """Cash on hold for resting buys."""
+        return sum(
+            self._hold(o)
+            for o in self.orders.values()
+            if o is not exclude and o.side == "buy" and o.status in LIVE and o.limit_price is not None
+        )
+
+    def held_qty(self, symbol: str, exclude: ExOrder | None = None) -> float:
+        """Base quantity on hold for resting sells of ``symbol``."""
+        return sum(
+            o.remaining
+            for o in self.orders.values()
+            if o is not exclude and o.side == "sell" and o.symbol == symbol and o.status in LIVE
+        )
+
     def tier(self) -> FeeTier:
         current = self.tiers[0]
         for t in self.tiers:
@@ -208,10 +260,10 @@ class Exchange:
         if crosses and o.post_only:
             return self._reject(o, POST_ONLY_REJECT)
         ref = touch if crosses else float(o.limit_price or touch)
-        fee = self.tier().taker if crosses else self.tier().maker
-        if o.side == "buy" and o.qty * ref * (1 + fee) > self.cash + 1e-9:
+        fee = 0.0 if self.fee_in_kind else (self.tier().taker if crosses else self.tier().maker)
+        if o.side == "buy" and o.qty * ref * (1 + fee) > self.cash - self.held_cash(o) + 1e-9:
             return self._reject(o, INSUFFICIENT)
-        if o.side == "sell" and o.qty > self.holdings.get(o.symbol, 0.0) + 1e-12:
+        if o.side == "sell" and o.qty > self.holdings.get(o.symbol, 0.0) - self.held_qty(o.symbol, o) + 1e-12:
             return self._reject(o, INSUFFICIENT)
         partial = self._partials.pop(0) if self._partials else None
         if crosses:
@@ -233,17 +285,32 @@ class Exchange:
         if qty <= 0:
             return
         tier = self.tier()
-        fee = (tier.maker if liquidity == "MAKER" else tier.taker) * qty * price
+        rate = tier.maker if liquidity == "MAKER" else tier.taker
+        fee = rate * qty * price  # quote value of the fee
+        in_kind = self.fee_in_kind and o.side == "buy"  # Alpaca: the fee is taken from the asset received
+        base_fee = rate * qty if in_kind else 0.0
+        sym = parse_symbol(o.symbol)
         now = datetime.now(UTC)
-        f = ExFill(f"t{next(self._trade_seq):08d}", o.id, o.symbol, o.side, qty, price, fee, liquidity, now)
+        f = ExFill(
+            f"t{next(self._trade_seq):08d}",
+            o.id,
+            o.symbol,
+            o.side,
+            qty,
+            price,
+            base_fee if in_kind else fee,
+            liquidity,
+            now,
+            sym.base if in_kind else sym.quote,
+        )
         sign = 1.0 if o.side == "buy" else -1.0
         held = self.holdings.get(o.symbol, 0.0)
         if sign > 0:
             self.cost_basis[o.symbol] = self.cost_basis.get(o.symbol, 0.0) + qty * price
         elif held > 0:
             self.cost_basis[o.symbol] = self.cost_basis.get(o.symbol, 0.0) * max(held - qty, 0.0) / held
-        self.holdings[o.symbol] = held + sign * qty
-        self.cash -= sign * qty * price + fee
+        self.holdings[o.symbol] = held + sign * qty - base_fee
+        self.cash -= sign * qty * price + (0.0 if in_kind else fee)
         self.volume += qty * price
         o.filled_qty += qty
         o.filled_value += qty * price
@@ -254,11 +321,17 @@ class Exchange:
         self.fills.append(f)
 
     def cancel(self, order_id: str) -> ExOrder | None:
-        """Cancel a live order; returns it (its status tells whether it was live), None if unknown."""
+        """Cancel a live order; returns it (its status tells whether it was live), None if unknown. With
+        ``cancel_delay_bars`` > 0 the cancel is only queued (``pending_cancel``) and completes on a later
+        :meth:`advance`; fills can still arrive meanwhile."""
         with self.lock:
             o = self.orders.get(order_id)
             if o is not None and o.status in LIVE:
-                o.status, o.updated = "canceled", datetime.now(UTC)
+                if self.cancel_delay_bars > 0:
+                    if o.cancel_at is None:
+                        o.cancel_at = self.book.index + self.cancel_delay_bars
+                else:
+                    o.status, o.updated = "canceled", datetime.now(UTC)
             return o
 
     def open_orders(self) -> list[ExOrder]:
@@ -279,7 +352,10 @@ class Exchange:
                 qty = min(o.remaining, o.qty * self.maker_fill_fraction)
                 if o.side == "sell":
                     qty = min(qty, self.holdings.get(o.symbol, 0.0))
-                elif qty * o.limit_price * (1 + self.tier().maker) > self.cash:
+                elif qty * o.limit_price * (1 + (0.0 if self.fee_in_kind else self.tier().maker)) > self.cash:
                     continue  # cannot pay: stays resting
                 self._fill(o, qty, o.limit_price, "MAKER")
+            for o in self.orders.values():  # queued cancels complete after the bar's fills
+                if o.pending_cancel and o.cancel_at is not None and self.book.index >= o.cancel_at:
+                    o.status, o.updated = "canceled", datetime.now(UTC)
         return bars

@@ -4,9 +4,10 @@ Every broker (``sim``, ``alpaca-paper``, ``coinbase``) implements :class:`Broker
 symbol strings (``str(parse_symbol(x))``, e.g. ``"BTC/USD"``); sides are ``"buy"``/``"sell"``; quantities
 are base units (always > 0 on orders; signed on positions); money is quote currency.
 
-Order statuses are normalised across venues to :data:`STATUSES`; ``new``/``open``/``partially_filled`` are
-live, the rest are final. Every order carries a deterministic client order id; ``submit`` with an id the
-broker already knows returns the existing order instead of placing a second one.
+Order statuses are normalised across venues to :data:`STATUSES`; ``new``/``open``/``partially_filled``
+and ``pending_cancel`` (a cancel asked, not yet confirmed: fills can still arrive) are live, the rest are
+final. Every order carries a deterministic client order id; ``submit`` with an id the broker already knows
+returns the existing order instead of placing a second one.
 
 :class:`Order` also answers ``order["status"]`` / ``order.get("fee", 0.0)`` so code written against plain
 dicts (the bar loop's ``LoopBroker``) keeps working unchanged.
@@ -23,8 +24,9 @@ OrderType = Literal["market", "limit"]
 TimeInForce = Literal["gtc", "ioc"]
 Liquidity = Literal["MAKER", "TAKER"]
 
-STATUSES = ("new", "open", "partially_filled", "filled", "canceled", "rejected", "expired")
-LIVE_STATUSES = ("new", "open", "partially_filled")
+STATUSES = ("new", "open", "partially_filled", "pending_cancel", "filled", "canceled", "rejected", "expired")
+# pending_cancel: a cancel was asked and the venue has not confirmed it; fills can still arrive (live)
+LIVE_STATUSES = ("new", "open", "partially_filled", "pending_cancel")
 FINAL_STATUSES = ("filled", "canceled", "rejected", "expired")
 
 

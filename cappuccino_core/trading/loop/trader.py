@@ -15,6 +15,7 @@ through the lot and minimum-order rules; a broker error stops the bar's sends.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -48,7 +49,7 @@ from cappuccino_core.trading.risk import RiskManager
 from cappuccino_core.trading.risk.persist import restore, snapshot
 
 log = logging.getLogger(__name__)
-OPEN = ("new", "submitted", "open", "partially_filled")
+OPEN = ("new", "submitted", "open", "partially_filled", "pending_cancel")
 LATE = ("canceled", "expired", "filled")  # final, but a fill may still arrive or be missing from the store
 UNSENT = "unsent"  # recorded before the send, and the venue never saw it (a crash in between)
 LATE_FILL_WINDOW = timedelta(days=2)  # final orders whose fills the store lacks are looked up this long
@@ -169,8 +170,13 @@ class BarLoop:
         its order status); and every canceled or expired order of the last :data:`CANCEL_FILL_WINDOW`, so a
         fill that arrived after the cancel is recorded. Each new execution is one fill row keyed by the
         venue's trade id; positions follow the fills and are then checked against the venue (a difference
-        is written to the audit log and the venue's quantity kept)."""
+        is written to the audit log and the venue's quantity kept).
+
+        First, every order still live at the venue (all pages, including ones the store does not know: a
+        maker quote left resting by a crash) is canceled, so nothing placed before the restart keeps working
+        beside this trader's new orders; its fills are then recorded below like any other."""
         self._hold()  # LeaseHeld (naming the holder) when another trader has this account
+        self._cancel_venue_orders()
         updated, new_rows, latest = 0, [], None
         name = self.broker.name
         with self.store.session() as s:
@@ -208,6 +214,28 @@ class BarLoop:
         self.store.audit("trader", "reconcile", name, orders=updated, fills=len(new_rows),
                          position_mismatches=mismatches)  # fmt: skip
         return updated
+
+    def _cancel_venue_orders(self) -> list[str]:
+        """Cancel every order live at the venue on start; audited (ids unknown to the store named)."""
+        cancel_all = getattr(self.broker, "cancel_all", None)
+        if cancel_all is None:
+            return []
+        try:
+            ids = list(cancel_all())
+        except (BrokerError, OSError) as exc:
+            log.error("%s: canceling the venue's open orders on start failed: %s", self.broker.name, exc)
+            self.store.audit("trader", "cancel_open_failed", self.broker.name, reason=str(exc))
+            return []
+        if ids:
+            parents = {i: re.sub(r"-(m\d+|t)$", "", i) for i in ids}  # a maker-first leg names its parent
+            with self.store.session() as s:
+                q = select(Order.client_order_id).where(Order.client_order_id.in_(set(parents.values())))
+                known = set(s.scalars(q))
+            foreign = [i for i in ids if parents[i] not in known]
+            log.warning("%s: canceled %d order(s) live at the venue on start (%d unknown to the store: %s)",
+                        self.broker.name, len(ids), len(foreign), foreign)  # fmt: skip
+            self.store.audit("trader", "cancel_open_on_start", self.broker.name, orders=ids, unknown=foreign)
+        return ids
 
     def _fill_sums(self, s: Any, coids: list[str]) -> dict[str, float]:
         """Stored filled quantity per client order id."""
@@ -256,6 +284,8 @@ class BarLoop:
             p = known.get(r["asset"])
             qty0, px0 = (p.qty, p.avg_entry_price) if p is not None else (0.0, 0.0)
             q = float(r["qty"]) * (1.0 if r["side"] == "buy" else -1.0)
+            if q > 0 and getattr(self.broker, "fee_in_kind", False) and float(r["price"]) > 0:
+                q -= float(r["fee"]) / float(r["price"])  # the venue kept the buy's fee in the asset (Alpaca)
             qty1 = qty0 + q
             if abs(qty1) < 1e-12:
                 qty1, px1 = 0.0, 0.0

@@ -34,7 +34,7 @@ def connect(settings: Settings, endpoint: str | None, ca_cert: str | None, creds
     cfg = settings.trading
     if endpoint is not None:
         cfg = cfg.model_copy(update={"alpaca_url_override": endpoint})
-    return AlpacaPaperBroker.connect(cfg, creds[0], creds[1], fee_rate=settings.costs.taker_fee)
+    return AlpacaPaperBroker.connect(cfg, creds[0], creds[1])  # Alpaca's own fee schedule (rules.py)
 
 
 def endpoint_host(settings: Settings, endpoint: str | None) -> str | None:
@@ -63,8 +63,14 @@ def loopback_exchange(ex: Exchange) -> LoopbackServer:
 
 
 def connect_local(settings: Settings, server: LoopbackServer) -> Broker:
-    """The real alpaca-py client on a loopback server, with throwaway keys."""
-    return connect(settings, server.url, None, (secrets.token_hex(10), secrets.token_hex(20)))
+    """The real alpaca-py client on a loopback server, with throwaway keys registered with its exchange."""
+    from cappuccino_core.venues.alpaca.broker import AlpacaPaperBroker
+
+    key, secret = secrets.token_hex(10), secrets.token_hex(20)
+    server.exchange.register_key(key, secret)
+    tier = server.exchange.tier()  # book fills at the rates this exchange charges
+    cfg = settings.trading.model_copy(update={"alpaca_url_override": server.url})
+    return AlpacaPaperBroker.connect(cfg, key, secret, fee_rate=tier.taker, maker_fee_rate=tier.maker)
 
 
 VENUE = register_venue(

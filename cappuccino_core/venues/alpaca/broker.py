@@ -3,12 +3,19 @@ at the loopback exchange in tests). Market and limit orders, fractional qty, gtc
 without the slash (``BTCUSD``) and are normalised; cancel answers 204, cancel-all 207.
 
 Alpaca's order object carries no fee: fills are derived from ``filled_qty``/``filled_avg_price`` changes
-and charged at the configured ``fee_rate`` (TAKER), an estimate noted in each Fill's liquidity."""
+and charged by Alpaca's crypto schedule (entry tier 0.15% maker / 0.25% taker): a market order or a limit
+that filled on arrival is TAKER, a limit that filled after it rested is MAKER. The fee of a buy is taken by
+the venue in the asset received (the position is the filled quantity minus the fee); ``Fill.fee`` is its
+value in quote currency. Quantities and limit prices are rounded (Decimal, down / to the tick) to the
+asset's ``min_trade_increment``/``price_increment``; below ``min_order_size`` or ``post_only`` (Alpaca has
+no post-only crypto orders) the order is refused before it leaves. 403/422 business answers become
+``rejected`` orders with the venue's message; 401 and permission 403s raise :class:`BrokerPermissionError`."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,15 +24,33 @@ from alpaca.common.exceptions import APIError
 from alpaca.data.historical.crypto import CryptoHistoricalDataClient
 from alpaca.data.requests import CryptoLatestQuoteRequest
 from alpaca.trading.client import TradingClient
-from alpaca.trading.enums import OrderSide
+from alpaca.trading.enums import OrderSide, QueryOrderStatus
 from alpaca.trading.enums import TimeInForce as AlpacaTif
-from alpaca.trading.requests import LimitOrderRequest, MarketOrderRequest
+from alpaca.trading.requests import GetOrdersRequest, LimitOrderRequest, MarketOrderRequest
 
 from cappuccino_core.config.trading import TradingConfig
 from cappuccino_core.data.http import apply_timeout
 from cappuccino_core.data.symbols import parse_symbol
-from cappuccino_core.trading.brokers.base import Account, Fill, Order, OrderType, Position, Quote, TimeInForce
+from cappuccino_core.trading.brokers.base import (
+    Account,
+    BrokerError,
+    Fill,
+    Order,
+    OrderType,
+    Position,
+    Quote,
+    Side,
+    TimeInForce,
+)
 from cappuccino_core.trading.brokers.retry import place_once, with_retries
+from cappuccino_core.venues.alpaca.rules import (
+    ENTRY_MAKER,
+    ENTRY_TAKER,
+    POST_ONLY_UNSUPPORTED,
+    AssetRules,
+    error_fields,
+    is_business_rejection,
+)
 
 _STATUS = {
     "new": "open",
@@ -39,7 +64,7 @@ _STATUS = {
     "pending_new": "new",
     "accepted": "new",
     "accepted_for_bidding": "new",
-    "pending_cancel": "open",
+    "pending_cancel": "pending_cancel",
     "pending_replace": "open",
     "held": "new",
     "calculated": "open",
@@ -69,15 +94,21 @@ def _not_found(exc: APIError) -> bool:
     return exc.status_code == 404
 
 
+class BrokerPermissionError(BrokerError):
+    """The venue refused the request for the account or the keys (401, a permission 403), not the order."""
+
+
 class AlpacaPaperBroker:
     name = "alpaca-paper"
+    fee_in_kind = True  # a buy's fee is kept in the asset received: the position is qty - fee / price
 
     def __init__(
         self,
         client: TradingClient,
         cfg: TradingConfig,
         *,
-        fee_rate: float,
+        fee_rate: float = ENTRY_TAKER,
+        maker_fee_rate: float = ENTRY_MAKER,
         data_client: CryptoHistoricalDataClient | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -88,6 +119,9 @@ class AlpacaPaperBroker:
             data_client,
             sleep,
         )
+        self.maker_fee_rate = maker_fee_rate
+        self._rules: dict[str, AssetRules] = {}
+        self._rested: set[str] = set()  # limit orders seen resting: their later fills are MAKER
         # alpaca-py sends without a timeout: the data layer's adapter adds one so a stalled answer ends.
         apply_timeout(client._session, cfg.request_timeout_s)
         client._retry_wait = int(cfg.retry_wait_s)  # the SDK's own 429/504 retries use the configured wait
@@ -95,13 +129,39 @@ class AlpacaPaperBroker:
 
     @classmethod
     def connect(
-        cls, cfg: TradingConfig, api_key: str, secret_key: str, *, fee_rate: float
+        cls,
+        cfg: TradingConfig,
+        api_key: str,
+        secret_key: str,
+        *,
+        fee_rate: float = ENTRY_TAKER,
+        maker_fee_rate: float = ENTRY_MAKER,
     ) -> AlpacaPaperBroker:
         client = TradingClient(api_key, secret_key, paper=True, url_override=cfg.alpaca_url_override)
         data = CryptoHistoricalDataClient(api_key, secret_key, url_override=cfg.alpaca_url_override)
-        return cls(client, cfg, fee_rate=fee_rate, data_client=data)
+        return cls(client, cfg, fee_rate=fee_rate, maker_fee_rate=maker_fee_rate, data_client=data)
+
+    def rules(self, asset: str) -> AssetRules:
+        """The asset's min_order_size and increments (GET /v2/assets/{symbol}, read once)."""
+        sym = str(parse_symbol(asset))
+        if sym not in self._rules:
+            raw: Any = self._retry("get_asset", lambda: self.client.get(f"/assets/{sym}"))
+            self._rules[sym] = AssetRules.from_asset(dict(raw))
+        return self._rules[sym]
 
     def _retry(self, what: str, call: Callable[[], Any]) -> Any:
+        """Retry transient failures; a 401/403 (keys, permissions) raises BrokerPermissionError."""
+        try:
+            return self._retry_raw(what, call)
+        except APIError as exc:
+            if exc.status_code in (401, 403):
+                code, message = error_fields(str(exc))
+                raise BrokerPermissionError(
+                    f"alpaca refused {what} for the account/keys ({exc.status_code} {code}): {message}"
+                ) from exc
+            raise
+
+    def _retry_raw(self, what: str, call: Callable[[], Any]) -> Any:
         c = self.cfg
         return with_retries(
             what,
@@ -121,7 +181,7 @@ class AlpacaPaperBroker:
             equity=_f(a.equity),
             currency=str(a.currency or "USD"),
             taker_fee_rate=self.fee_rate,
-            maker_fee_rate=self.fee_rate,
+            maker_fee_rate=self.maker_fee_rate,
         )
 
     def cash(self) -> float:
@@ -175,11 +235,19 @@ class AlpacaPaperBroker:
             broker_order_id=str(o.id),
             filled_qty=filled,
             avg_price=avg,
-            fee=self.fee_rate * filled * (avg or 0.0),
-            liquidity="TAKER" if filled else None,
+            fee=0.0,
+            liquidity=None,
             time=o.updated_at or o.submitted_at,
         )
         self._note_fill(out)
+        fills = self._fills.get(out.client_order_id, [])
+        if fills:
+            liq = {f.liquidity for f in fills}
+            out = replace(
+                out, fee=sum(f.fee for f in fills), liquidity="MAKER" if liq == {"MAKER"} else "TAKER"
+            )
+        if out.order_type == "limit" and out.is_live:
+            self._rested.add(out.client_order_id)
         return out
 
     def _note_fill(self, o: Order) -> None:
@@ -188,6 +256,8 @@ class AlpacaPaperBroker:
         if o.filled_qty > seen + 1e-12 and o.avg_price:
             value = o.filled_qty * o.avg_price - sum(f.qty * f.price for f in done)
             q = o.filled_qty - seen
+            maker = o.client_order_id in self._rested  # filled after it rested on the book
+            rate = self.maker_fee_rate if maker else self.fee_rate
             done.append(
                 Fill(
                     f"{o.broker_order_id}:{len(done)}",
@@ -196,8 +266,8 @@ class AlpacaPaperBroker:
                     o.side,
                     q,
                     value / q,
-                    self.fee_rate * value,
-                    "TAKER",
+                    rate * value,
+                    "MAKER" if maker else "TAKER",
                     o.time or datetime.now(UTC),
                     o.broker_order_id,
                 )
@@ -239,40 +309,60 @@ class AlpacaPaperBroker:
         post_only: bool = False,
     ) -> Order:
         sym = str(parse_symbol(asset))
+        s_: Side = "buy" if side == "buy" else "sell"
+
+        def refused(reason: str) -> Order:
+            return Order(
+                client_order_id,
+                sym,
+                s_,
+                qty,
+                "rejected",
+                order_type,
+                limit_price,
+                time_in_force,
+                reason=reason,
+            )
+
+        if post_only:  # Alpaca would accept and ignore it: a taker fill the caller did not ask for
+            return refused(f"{POST_ONLY_UNSUPPORTED}: Alpaca has no post-only crypto orders")
+        if order_type == "limit" and limit_price is None:
+            raise ValueError(f"order {client_order_id}: a limit order needs limit_price")
+        rules = self.rules(sym)
+        q = rules.qty(qty)
+        px = rules.price(limit_price, s_) if order_type == "limit" and limit_price is not None else None
+        why = rules.refusal(q, px)
+        if why is not None:
+            return refused(why)
         common: dict[str, Any] = {
             "symbol": sym,
-            "qty": qty,
+            "qty": float(q),
             "client_order_id": client_order_id,
             "side": OrderSide.BUY if side == "buy" else OrderSide.SELL,
             "time_in_force": AlpacaTif.IOC if time_in_force == "ioc" else AlpacaTif.GTC,
         }
-        if order_type == "limit":
-            if limit_price is None:
-                raise ValueError(f"order {client_order_id}: a limit order needs limit_price")
-            req: Any = LimitOrderRequest(limit_price=limit_price, **common)
-        else:
-            req = MarketOrderRequest(**common)
+        req: Any = (
+            LimitOrderRequest(limit_price=float(px), **common)
+            if px is not None
+            else MarketOrderRequest(**common)
+        )
 
         def send() -> Order:
             try:
                 return self._order(self.client.submit_order(req))
             except APIError as exc:
-                if exc.status_code in (403, 422):  # business rejection (balance, duplicate id, bad order)
-                    if "unique" in str(exc):
-                        found = self._lookup(client_order_id)
-                        if found is not None:
-                            return found
-                    return Order(
-                        client_order_id,
-                        sym,
-                        "buy" if side == "buy" else "sell",
-                        qty,
-                        "rejected",
-                        order_type,
-                        limit_price,
-                        time_in_force,
-                        reason=str(exc),
-                    )
+                code, message = error_fields(str(exc))
+                if exc.status_code == 422 and "unique" in message:
+                    found = self._lookup(client_order_id)
+                    if found is not None:
+                        return found
+                if is_business_rejection(exc.status_code, code, message):
+                    return refused(f"{code or exc.status_code}: {message}")
+                if exc.status_code in (401, 403):
+                    raise BrokerPermissionError(
+                        f"alpaca refused {client_order_id} for the account/keys ({exc.status_code} {code}): "
+                        f"{message}"
+                    ) from exc
                 raise
 
         c = self.cfg
@@ -304,7 +394,8 @@ class AlpacaPaperBroker:
         return self.get_order(client_order_id)
 
     def cancel_all(self) -> list[str]:
-        live = self._retry("get_orders", self.client.get_orders)
+        open_q = GetOrdersRequest(status=QueryOrderStatus.OPEN, limit=500)  # the venue's maximum page
+        live = self._retry("get_orders", lambda: self.client.get_orders(open_q))
         ids = {str(o.id): str(o.client_order_id) for o in live}
         res: Any = self._retry("cancel_orders", self.client.cancel_orders)  # 207 with per-order status
         return [ids.get(str(r.id), str(r.id)) for r in res if int(r.status) == 200]

@@ -2,7 +2,10 @@
 
 Orders use ``BTC/USD``, positions ``BTCUSD``; money and quantities are decimal strings; a single cancel
 answers 204, cancel-all 207 with a per-order status list; a repeated client_order_id answers 422 like the
-real venue; business rejections (insufficient balance, ...) answer 403.
+real venue; business rejections (insufficient balance, ...) answer 403. Fees follow Alpaca's crypto schedule
+and are taken in the asset received (:mod:`cappuccino_core.venues.alpaca.rules`); qty and limit_price must
+sit on the asset's ``min_trade_increment``/``price_increment`` and qty reach ``min_order_size`` (422, code
+40010001, like the venue).
 """
 
 from __future__ import annotations
@@ -12,9 +15,11 @@ from datetime import datetime
 from typing import Any
 
 from cappuccino_core.data.symbols import parse_symbol
-from cappuccino_core.loopback.exchange.accounts import Exchange, ExOrder
+from cappuccino_core.loopback.exchange.accounts import Exchange, ExOrder, FeeTier
 from cappuccino_core.loopback.server import HTTPError, LoopbackServer, Request, Response, Router
+from cappuccino_core.trading.brokers.decimals import dec, plain
 from cappuccino_core.venues.alpaca.loopback_marketdata import alpaca_error_body
+from cappuccino_core.venues.alpaca.rules import FEE_TIERS, INVALID, AssetRules
 
 _STATUS = {
     "open": "new",
@@ -31,7 +36,7 @@ def _iso(t: datetime | None) -> str | None:
 
 
 def _num(x: float | None) -> str | None:
-    return None if x is None else repr(float(x))
+    return None if x is None else plain(dec(float(x)))  # decimal strings, never exponent form
 
 
 def alpaca_order(o: ExOrder) -> dict[str, Any]:
@@ -62,7 +67,7 @@ def alpaca_order(o: ExOrder) -> dict[str, Any]:
         "time_in_force": o.time_in_force,
         "limit_price": _num(o.limit_price),
         "stop_price": None,
-        "status": _STATUS[o.status],
+        "status": "pending_cancel" if o.pending_cancel else _STATUS[o.status],
         "extended_hours": False,
         "legs": None,
         "trail_percent": None,
@@ -106,12 +111,64 @@ def _float(body: dict[str, Any], key: str) -> float | None:
         raise HTTPError(422, f"invalid {key}: {v!r}") from None
 
 
-def register_alpaca_trading(router: Router, ex: Exchange, *, prefix: str = "/v2") -> None:
+def register_alpaca_trading(
+    router: Router,
+    ex: Exchange,
+    *,
+    prefix: str = "/v2",
+    min_order_size: str = "0.000001",
+    min_trade_increment: str = "0.000000001",
+    price_increment: str = "0.000000001",
+) -> None:
     """Routes ``alpaca.account``, ``alpaca.submit_order``, ``alpaca.orders``, ``alpaca.order``,
     ``alpaca.order_by_client_id``, ``alpaca.cancel_order``, ``alpaca.cancel_all``, ``alpaca.positions``,
-    ``alpaca.position``, ``alpaca.latest_quotes`` (``/v1beta3/crypto/us/latest/quotes``)."""
+    ``alpaca.position``, ``alpaca.asset``, ``alpaca.latest_quotes`` (``/v1beta3/crypto/us/latest/quotes``).
+    ``ex`` is set to charge Alpaca's fee tiers (unless it was given its own) in the asset received."""
+    ex.charge_like(
+        tuple(FeeTier(v, m, t, f"Tier {i + 1}") for i, (v, m, t) in enumerate(FEE_TIERS)), fee_in_kind=True
+    )
+
+    def asset_body(sym: str) -> dict[str, Any]:
+        return {
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, sym)),
+            "class": "crypto",
+            "exchange": "CRYPTO",
+            "symbol": sym,
+            "name": sym,
+            "status": "active",
+            "tradable": True,
+            "marginable": False,
+            "shortable": False,
+            "easy_to_borrow": False,
+            "fractionable": True,
+            "min_order_size": min_order_size,
+            "min_trade_increment": min_trade_increment,
+            "price_increment": price_increment,
+            "attributes": [],
+        }
+
+    def asset(req: Request) -> dict[str, Any]:
+        auth(req)
+        try:
+            sym = str(parse_symbol(req.params["symbol"].replace("%2F", "/")))
+        except ValueError:
+            raise HTTPError(404, "asset not found") from None
+        if not ex.book.has(sym):
+            raise HTTPError(404, "asset not found")
+        return asset_body(sym)
+
+    def _decimal(body: dict[str, Any], key: str) -> Any:
+        v = body.get(key)
+        return None if v is None else dec(v if isinstance(v, str) else float(v))
+
+    def auth(req: Request) -> None:
+        """Alpaca's key check: APCA-API-KEY-ID names a registered key, APCA-API-SECRET-KEY is its secret."""
+        key, secret = req.headers.get("APCA-API-KEY-ID"), req.headers.get("APCA-API-SECRET-KEY")
+        if not key or not secret or ex.api_keys.get(key) != secret:
+            raise HTTPError(401, "request is not authorized")
 
     def account(req: Request) -> dict[str, Any]:
+        auth(req)
         with ex.lock:
             cash, equity = ex.cash, ex.equity()
         return {
@@ -134,6 +191,7 @@ def register_alpaca_trading(router: Router, ex: Exchange, *, prefix: str = "/v2"
         }
 
     def submit(req: Request) -> Response:
+        auth(req)
         body = req.json() or {}
         coid = str(body.get("client_order_id") or uuid.uuid4())
         qty = _float(body, "qty")
@@ -142,10 +200,16 @@ def register_alpaca_trading(router: Router, ex: Exchange, *, prefix: str = "/v2"
         typ, tif = str(body.get("type", "market")), str(body.get("time_in_force", "gtc"))
         if typ not in ("market", "limit") or tif not in ("gtc", "ioc"):
             raise HTTPError(422, f"unsupported crypto order type/time_in_force {typ}/{tif}")
+        sym = str(body.get("symbol", ""))
+        if ex.book.has(sym) and ex.get_by_client_id(coid) is None:
+            rules = AssetRules.from_asset(asset_body(str(parse_symbol(sym))))
+            why = rules.refusal(_decimal(body, "qty"), _decimal(body, "limit_price"))
+            if why is not None:
+                return Response(422, {"code": INVALID, "message": why})
         try:
             o = ex.place(
                 coid,
-                str(body.get("symbol", "")),
+                sym,
                 str(body.get("side", "")),
                 qty,
                 order_type=typ,
@@ -171,6 +235,7 @@ def register_alpaca_trading(router: Router, ex: Exchange, *, prefix: str = "/v2"
         return Response(200, alpaca_order(o))
 
     def list_orders(req: Request) -> list[dict[str, Any]]:
+        auth(req)
         status = req.arg("status", "open")
         with ex.lock:
             orders = list(ex.orders.values())
@@ -181,36 +246,43 @@ def register_alpaca_trading(router: Router, ex: Exchange, *, prefix: str = "/v2"
         return [alpaca_order(o) for o in orders if o.status != "rejected"]
 
     def get_order(req: Request) -> dict[str, Any]:
+        auth(req)
         o = ex.get(req.params["order_id"])
         if o is None or o.status == "rejected":
             raise HTTPError(404, "order not found")
         return alpaca_order(o)
 
     def by_client_id(req: Request) -> dict[str, Any]:
+        auth(req)
         o = ex.get_by_client_id(req.arg("client_order_id") or "")
         if o is None or o.status == "rejected":
             raise HTTPError(404, "order not found")
         return alpaca_order(o)
 
     def cancel(req: Request) -> Response:
+        auth(req)
         with ex.lock:
             o = ex.get(req.params["order_id"])
             if o is None:
                 raise HTTPError(404, "order not found")
-            if o.status not in ("open", "partially_filled"):
-                raise HTTPError(422, f"order is {_STATUS[o.status]} and cannot be canceled")
+            if o.status not in ("open", "partially_filled") or o.pending_cancel:
+                state = "pending_cancel" if o.pending_cancel else _STATUS[o.status]
+                raise HTTPError(422, f"order is {state} and cannot be canceled")
             ex.cancel(o.id)
         return Response(204)
 
     def cancel_all(req: Request) -> Response:
+        auth(req)
         out = [{"id": o.id, "status": 200, "body": None} for o in ex.open_orders() if ex.cancel(o.id)]
         return Response(207, out)
 
     def positions(req: Request) -> list[dict[str, Any]]:
+        auth(req)
         with ex.lock:
             return [_position(ex, s, q) for s, q in sorted(ex.holdings.items()) if q > 1e-12]
 
     def position(req: Request) -> dict[str, Any]:
+        auth(req)
         try:
             sym = str(parse_symbol(req.params["symbol"]))
         except ValueError:
@@ -241,6 +313,7 @@ def register_alpaca_trading(router: Router, ex: Exchange, *, prefix: str = "/v2"
         ("DELETE", f"{p}/orders/{oid}", cancel, "alpaca.cancel_order"),
         ("GET", f"{p}/positions", positions, "alpaca.positions"),
         ("GET", rf"{p}/positions/(?P<symbol>[A-Za-z0-9/%-]+)", position, "alpaca.position"),
+        ("GET", rf"{p}/assets/(?P<symbol>[A-Za-z0-9/%-]+)", asset, "alpaca.asset"),
         ("GET", "/v1beta3/crypto/us/latest/quotes", latest_quotes, "alpaca.latest_quotes"),
     ):
         router.add(method, path, fn, name=name, error_body=eb)
@@ -250,4 +323,6 @@ def alpaca_exchange(ex: Exchange, router: Router | None = None) -> LoopbackServe
     """A plain-HTTP loopback speaking Alpaca trading (pass ``server.url`` as ``url_override``)."""
     router = router or Router()
     register_alpaca_trading(router, ex)
-    return LoopbackServer(router, name="alpaca-exchange")
+    srv = LoopbackServer(router, name="alpaca-exchange")
+    srv.exchange = ex  # clients register their keys on it
+    return srv

@@ -83,7 +83,11 @@ def connect_local(settings: Settings, server: LoopbackServer) -> Broker:
     it waits: the maker-first order takes its fallback at once."""
     cfg = settings.trading.model_copy(update={"maker_wait_s": 0.0, "maker_requotes": 0})
     local = settings.model_copy(update={"trading": cfg})
-    return connect(local, server.host_port, str(server.cert_path), throwaway_key())
+    name, pem = throwaway_key()
+    from cappuccino_core.venues.coinbase.auth import public_key
+
+    server.exchange.register_key(name, public_key(pem))  # the loopback verifies every JWT against it
+    return connect(local, server.host_port, str(server.cert_path), (name, pem))
 
 
 VENUE = register_venue(

@@ -7,10 +7,11 @@ any resend (timeouts, dropped connections, 429 and 5xx are retried; the venue al
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -28,8 +29,15 @@ from cappuccino_core.trading.brokers.base import (
     Side,
     TimeInForce,
 )
+from cappuccino_core.trading.brokers.decimals import plain
 from cappuccino_core.trading.brokers.retry import place_once, with_retries
 from cappuccino_core.venues.coinbase import maker_first
+from cappuccino_core.venues.coinbase.auth import SigningRESTClient
+from cappuccino_core.venues.coinbase.rules import ProductRules, failure_reason
+from cappuccino_core.venues.coinbase.wire import _d, transient
+
+log = logging.getLogger(__name__)
+LOOKUP_WINDOW = timedelta(days=7)  # how far back an order is searched by client id
 
 _STATUS = {
     "OPEN": "open",
@@ -39,38 +47,8 @@ _STATUS = {
     "FAILED": "rejected",
     "PENDING": "new",
     "QUEUED": "new",
-    "CANCEL_QUEUED": "open",
+    "CANCEL_QUEUED": "pending_cancel",  # live: fills can still arrive until the venue confirms
 }
-
-
-def transient(exc: BaseException) -> bool:
-    if isinstance(exc, requests.Timeout | requests.ConnectionError):
-        return True
-    if isinstance(exc, requests.HTTPError):
-        code = exc.response.status_code if exc.response is not None else None
-        if code is None:  # the SDK raises HTTPError without a response: read the code from the message
-            head = str(exc).split(" ", 1)[0]
-            code = int(head) if head.isdigit() else None
-        return code is not None and (code == 429 or code >= 500)
-    return False
-
-
-def _plain(x: Any) -> Any:
-    """The SDK's response objects (attributes, nested typed objects) as plain dicts and lists."""
-    if isinstance(x, dict):
-        return {k: _plain(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_plain(v) for v in x]
-    if hasattr(x, "__dict__") and not isinstance(x, type):
-        return {k: _plain(v) for k, v in vars(x).items() if not k.startswith("_")}
-    return x
-
-
-def _d(resp: Any) -> dict[str, Any]:
-    out = _plain(resp)
-    if not isinstance(out, dict):
-        raise TypeError(f"unexpected Coinbase response {type(resp).__name__}: {resp!r}")
-    return out
 
 
 def _f(x: Any) -> float:
@@ -100,7 +78,7 @@ class CoinbaseBroker:
 
     @classmethod
     def connect(cls, cfg: TradingConfig, api_key: str, api_secret: str) -> CoinbaseBroker:
-        client = RESTClient(
+        client = SigningRESTClient(  # ES256 or Ed25519 keys
             api_key=api_key,
             api_secret=api_secret,
             base_url=cfg.coinbase_base_url,
@@ -139,31 +117,85 @@ class CoinbaseBroker:
             self._products[pid] = _d(self._retry("get_product", lambda: self.client.get_product(pid)))
         return self._products[pid]
 
+    def rules(self, asset: str) -> ProductRules:
+        """Increments, minimums and trading mode of ``asset``'s product (read once per broker)."""
+        return ProductRules.from_product(self.product(asset))
+
     def round_qty(self, asset: str, qty: float) -> float:
-        step = float(self.product(asset)["base_increment"])
-        return math.floor(qty / step + 1e-9) * step if qty > 0 else 0.0
+        """``qty`` rounded down to the product's ``base_increment`` (Decimal arithmetic)."""
+        return float(self.rules(asset).size(qty)) if qty > 0 else 0.0
 
     def round_price(self, asset: str, price: float, side: str) -> float:
         """Buys round down, sells up: a maker quote never crosses because of rounding."""
-        p = self.product(asset)
-        tick = float(p.get("price_increment") or p["quote_increment"])
-        n = price / tick
-        return (math.floor(n + 1e-9) if side == "buy" else math.ceil(n - 1e-9)) * tick
+        return float(self.rules(asset).price(price, side))
 
     # ------------------------------------------------------------------ account
+    def _pages(
+        self,
+        what: str,
+        call: Callable[..., Any],
+        key: str,
+        *,
+        enough: Callable[[list[dict[str, Any]]], bool] | None = None,
+        **query: Any,
+    ) -> list[dict[str, Any]]:
+        """Every page of a cursor-paginated list (accounts, orders, fills: ``has_next``/``cursor``), or the
+        pages up to the first one for which ``enough(page_items)`` is true."""
+        out: list[dict[str, Any]] = []
+        cursor: str | None = None
+        seen: set[str] = set()
+        while True:
+            args = query | ({"cursor": cursor} if cursor else {})
+            page = _d(self._retry(what, lambda args=args: call(**args)))  # type: ignore[misc]
+            items = page.get(key) or []
+            out.extend(items)
+            cursor = str(page.get("cursor") or "") or None
+            if (
+                (enough is not None and enough(items))
+                or not cursor
+                or not page.get("has_next", True)
+                or cursor in seen
+            ):
+                return out
+            seen.add(cursor)
+
     def _balances(self) -> dict[str, float]:
-        accs = _d(self._retry("get_accounts", self.client.get_accounts))["accounts"]
-        return {
-            a["currency"]: _f(a["available_balance"]["value"]) + _f((a.get("hold") or {}).get("value"))
-            for a in accs
-        }
+        """Balance per currency (available + hold) over every page of accounts."""
+        accs = self._pages("get_accounts", self.client.get_accounts, "accounts")
+        out: dict[str, float] = {}
+        for a in accs:
+            v = _f(a["available_balance"]["value"]) + _f((a.get("hold") or {}).get("value"))
+            out[a["currency"]] = out.get(a["currency"], 0.0) + v
+        return out
+
+    def _marks(self, currencies: list[str]) -> dict[str, float]:
+        """Bid per currency against USD; a currency without a ``<C>-USD`` book is left out (logged)."""
+        marks: dict[str, float] = {}
+        assets = []
+        for c in currencies:
+            try:
+                assets.append(str(parse_symbol(f"{c}/USD")))
+            except ValueError:
+                continue
+        if assets:
+            try:
+                books = self.best_bid_ask(assets)
+            except requests.HTTPError:
+                books = {}
+            marks = {parse_symbol(s).base: q.bid for s, q in books.items()}
+        missing = [c for c in currencies if c not in marks]
+        if missing:
+            log.warning("coinbase: no USD book for %s; valued at 0 in equity", ", ".join(missing))
+        return marks
 
     def account(self) -> Account:
+        """Cash (USD + USDC) and equity; a held currency without a USD book (dust) counts 0, not a crash."""
         bal = self._balances()
         quotes = {"USD", "USDC"}
         cash = sum(v for c, v in bal.items() if c in quotes)
-        held = [(c, v) for c, v in bal.items() if c not in quotes and v > 0]
-        equity = cash + sum(v * self.quote(f"{c}/USD").bid for c, v in held)
+        held = {c: v for c, v in bal.items() if c not in quotes and v > 0}
+        marks = self._marks(sorted(held))
+        equity = cash + sum(v * marks.get(c, 0.0) for c, v in held.items())
         return Account(cash, equity, "USD", self.maker_fee_rate, self.fee_rate)
 
     def cash(self) -> float:
@@ -244,41 +276,77 @@ class CoinbaseBroker:
         """A venue order by client order id (the local map first, else a scan of the venue's order list)."""
         oid = self._ids.get(coid)
         if oid is None:
-            listed = _d(self._retry("list_orders", self.client.list_orders))["orders"]
-            oid = next((o["order_id"] for o in listed if o.get("client_order_id") == coid), None)
+            self._scan_orders(find=coid)
+            oid = self._ids.get(coid)
             if oid is None:
                 return None
-            self._ids[coid] = oid
         return self.get_order_by_id(oid)
+
+    def _refuse(
+        self, coid: str, asset: str, side: str, qty: float, limit: float | None, post_only: bool, why: str
+    ) -> Order:
+        return Order(
+            coid,
+            str(parse_symbol(asset)),
+            "buy" if side == "buy" else "sell",
+            qty,
+            "rejected",
+            "limit" if limit is not None else "market",
+            limit,
+            post_only=post_only,
+            reason=why,
+        )
+
+    def _scan_orders(self, find: str | None = None, **query: Any) -> list[dict[str, Any]]:
+        """The orders the venue lists, newest first, over every page; learns each client order id's venue id.
+        With ``find``: stops at the page holding that id or at one older than :data:`LOOKUP_WINDOW` (a leg
+        looked up before it is sent is recent; the account's whole history is not read per order)."""
+        horizon = datetime.now(UTC) - LOOKUP_WINDOW
+
+        def enough(items: list[dict[str, Any]]) -> bool:
+            if find is None:
+                return False
+            if any(o.get("client_order_id") == find for o in items):
+                return True
+            oldest = _time(items[-1].get("created_time")) if items else None
+            return oldest is not None and oldest < horizon
+
+        listed = self._pages("list_orders", self.client.list_orders, "orders", enough=enough, **query)
+        for o in listed:
+            if o.get("client_order_id"):
+                self._ids.setdefault(str(o["client_order_id"]), str(o["order_id"]))
+        return listed
 
     def place_leg(
         self, coid: str, asset: str, side: str, qty: float, limit_price: float | None, post_only: bool
     ) -> Order:
-        pid, base = _pid(asset), f"{self.round_qty(asset, qty):.12g}"
-        if limit_price is None:
+        """Place one venue order. Size rounded down to ``base_increment`` (a sell also to the holding), price
+        to the tick; an order the venue would refuse (minimums, trading mode) is refused here with the
+        venue's code and never sent."""
+        rules, pid = self.rules(asset), _pid(asset)
+        size = rules.size(qty)
+        if side == "sell":
+            held = self._balances().get(parse_symbol(asset).base, 0.0)
+            size = min(size, rules.size(held)) if held > 0 else size
+        px = rules.price(limit_price, side) if limit_price is not None else None
+        ref = None
+        if px is None and rules.quote_min_size > 0:
+            q = self.quote(asset)
+            ref = q.ask if side == "buy" else q.bid
+        why = rules.refusal(size, px, ref_price=ref, post_only=post_only)
+        if why is not None:
+            return self._refuse(coid, asset, side, qty, limit_price, post_only, why)
+        base = plain(size)
+        if px is None:
             cfg: dict[str, Any] = {"market_market_ioc": {"base_size": base}}
         else:
-            px = f"{self.round_price(asset, limit_price, side):.12g}"
-            cfg = {"limit_limit_gtc": {"base_size": base, "limit_price": px, "post_only": post_only}}
+            cfg = {"limit_limit_gtc": {"base_size": base, "limit_price": plain(px), "post_only": post_only}}
 
         def send() -> Order:
             resp = _d(self.client.create_order(coid, pid, side.upper(), cfg))
             if not resp.get("success"):
-                err = resp.get("error_response") or resp.get("response") or {}  # the SDK renames it
-                reason = str(
-                    err.get("error") or err.get("new_order_failure_reason") or resp.get("failure_reason")
-                )
-                return Order(
-                    coid,
-                    str(parse_symbol(asset)),
-                    "buy" if side == "buy" else "sell",
-                    qty,
-                    "rejected",
-                    "limit" if limit_price else "market",
-                    limit_price,
-                    post_only=post_only,
-                    reason=reason,
-                )
+                reason = failure_reason(resp)
+                return self._refuse(coid, asset, side, qty, limit_price, post_only, reason)
             ok = resp.get("success_response") or resp.get("response") or {}
             oid = str(ok.get("order_id") or resp["order_id"])
             self._ids[coid] = oid
@@ -350,9 +418,7 @@ class CoinbaseBroker:
         return self.cancel_leg(o) if o is not None else self.get_order(client_order_id)
 
     def cancel_all(self) -> list[str]:
-        listed = _d(self._retry("list_orders", lambda: self.client.list_orders(order_status=["OPEN"])))[
-            "orders"
-        ]
+        listed = self._scan_orders(order_status=["OPEN"])
         ids = [o["order_id"] for o in listed]
         if not ids:
             return []
@@ -361,20 +427,29 @@ class CoinbaseBroker:
         return [o["client_order_id"] for o in listed if o["order_id"] in ok]
 
     def _fills_raw(self, **query: Any) -> list[dict[str, Any]]:
-        return _d(self._retry("get_fills", lambda: self.client.get_fills(**query)))["fills"]
+        return self._pages("get_fills", self.client.get_fills, "fills", **query)
 
     def fills(self, client_order_id: str | None = None) -> list[Fill]:
         """Executions, oldest first; for ``client_order_id``, those of that order and its maker-first legs
         (asked by venue order id when the ids are known, so no page of other fills can hide them)."""
-        oids = [] if client_order_id is None else [
-            oid for coid, oid in self._ids.items()
-            if coid == client_order_id or coid.startswith(client_order_id + "-")
-        ]  # fmt: skip
+
+        def mine() -> list[str]:
+            return [] if client_order_id is None else [
+                oid for coid, oid in self._ids.items()
+                if coid == client_order_id or coid.startswith(client_order_id + "-")
+            ]  # fmt: skip
+
+        oids = mine()
+        if client_order_id is not None and not oids:  # after a restart: learn the ids from the venue
+            self._scan_orders()
+            oids = mine()
+            if not oids:
+                return []
         raw = self._fills_raw(order_ids=oids) if oids else self._fills_raw()
         ids = {v: k for k, v in self._ids.items()}
         out = []
         for f in raw:
-            coid = f.get("client_order_id") or ids.get(f["order_id"], f["order_id"])
+            coid = ids.get(f["order_id"], f["order_id"])  # venue fills carry no client order id
             if (
                 client_order_id is not None
                 and coid != client_order_id

@@ -13,7 +13,10 @@ from typing import Any
 from cappuccino_core.data.symbols import parse_symbol
 from cappuccino_core.loopback.exchange.accounts import Exchange, ExFill, ExOrder
 from cappuccino_core.loopback.server import HTTPError, LoopbackServer, Request, Response, Router
+from cappuccino_core.trading.brokers.decimals import dec, plain
+from cappuccino_core.venues.coinbase.auth import AuthError, verify_jwt
 from cappuccino_core.venues.coinbase.loopback_marketdata import coinbase_error_body
+from cappuccino_core.venues.coinbase.rules import ProductRules
 
 _STATUS = {
     "open": "OPEN",
@@ -29,7 +32,7 @@ def _iso(t: datetime) -> str:
 
 
 def _s(x: float | None) -> str:
-    return "" if x is None else repr(float(x))
+    return "" if x is None else plain(dec(float(x)))  # decimal strings, never exponent form
 
 
 def _pid(symbol: str) -> str:
@@ -55,7 +58,7 @@ def coinbase_order(o: ExOrder) -> dict[str, Any]:
         "order_configuration": _config(o),
         "side": o.side.upper(),
         "client_order_id": o.client_order_id,
-        "status": _STATUS[o.status],
+        "status": "CANCEL_QUEUED" if o.pending_cancel else _STATUS[o.status],
         "time_in_force": "GOOD_UNTIL_CANCELLED" if o.time_in_force == "gtc" else "IMMEDIATE_OR_CANCEL",
         "created_time": _iso(o.created),
         "last_fill_time": _iso(o.updated) if o.fills else None,
@@ -65,7 +68,7 @@ def coinbase_order(o: ExOrder) -> dict[str, Any]:
         "fee": "",
         "number_of_fills": str(len(o.fills)),
         "filled_value": _s(o.filled_value),
-        "pending_cancel": False,
+        "pending_cancel": o.pending_cancel,
         "size_in_quote": False,
         "total_fees": _s(o.fees),
         "size_inclusive_of_fees": False,
@@ -87,7 +90,8 @@ def coinbase_order(o: ExOrder) -> dict[str, Any]:
     }
 
 
-def _fill(f: ExFill, coid: str) -> dict[str, Any]:
+def _fill(f: ExFill) -> dict[str, Any]:
+    """A fill as Coinbase lists it: no client order id (the venue's fills do not carry one)."""
     return {
         "entry_id": f.trade_id,
         "trade_id": f.trade_id,
@@ -104,8 +108,26 @@ def _fill(f: ExFill, coid: str) -> dict[str, Any]:
         "user_id": "loopback",
         "side": f.side.upper(),
         "retail_portfolio_id": "",
-        "client_order_id": coid,
     }
+
+
+def _page(items: list[Any], cursor: str | None, size: int) -> tuple[list[Any], str]:
+    """One page of ``items`` from the offset in ``cursor``; the next cursor ("" on the last page)."""
+    try:
+        start = int(cursor or 0)
+    except ValueError:
+        raise HTTPError(400, f"invalid cursor {cursor!r}") from None
+    end = start + size
+    return items[start:end], (str(end) if end < len(items) else "")
+
+
+def _limit(req: Request, default: int) -> int:
+    raw = req.arg("limit")
+    try:
+        n = int(raw) if raw else default
+    except ValueError:
+        raise HTTPError(400, f"invalid limit {raw!r}") from None
+    return max(1, min(n, default))
 
 
 def _parse_config(cfg: dict[str, Any]) -> tuple[str, str, float, float | None, bool]:
@@ -133,14 +155,70 @@ def register_coinbase_trading(
     base_increment: str = "0.00000001",
     quote_increment: str = "0.01",
     base_min_size: str = "0.00000001",
+    base_max_size: str = "1000000",
+    quote_min_size: str = "1",
+    products: dict[str, dict[str, Any]] | None = None,
+    page_size: int = 49,
 ) -> None:
     """Routes ``coinbase.create_order``, ``coinbase.cancel_orders``, ``coinbase.orders_batch``,
     ``coinbase.fills``, ``coinbase.order``, ``coinbase.best_bid_ask``, ``coinbase.product``,
-    ``coinbase.transaction_summary``, ``coinbase.accounts``."""
+    ``coinbase.transaction_summary``, ``coinbase.accounts``. Every product has the increments and minimums
+    given here (``products`` overrides fields per product id, e.g. ``{"BTC-USD": {"limit_only": True}}``);
+    orders off an increment, below a minimum or against the trading mode are refused with the venue's codes
+    (:mod:`cappuccino_core.venues.coinbase.rules`). Accounts, orders and fills come in pages of at most
+    ``page_size`` (the venue's account default is 49) with ``has_next``/``cursor``."""
+
+    def product_body(pid: str) -> dict[str, Any]:
+        sym, t = parse_symbol(pid), ex.book.top(pid)
+        body: dict[str, Any] = {
+            "product_id": pid,
+            "price": _s(t.bid),
+            "base_increment": base_increment,
+            "quote_increment": quote_increment,
+            "price_increment": quote_increment,
+            "base_min_size": base_min_size,
+            "base_max_size": base_max_size,
+            "quote_min_size": quote_min_size,
+            "quote_max_size": "100000000",
+            "base_currency_id": sym.base,
+            "quote_currency_id": sym.quote,
+            "base_name": sym.base,
+            "quote_name": sym.quote,
+            "status": "online",
+            "post_only": False,
+            "limit_only": False,
+            "cancel_only": False,
+            "trading_disabled": False,
+            "is_disabled": False,
+            "product_type": "SPOT",
+            "volume_24h": "0",
+            "price_percentage_change_24h": "0",
+        }
+        return body | (products or {}).get(pid, {})
+
+    def refusal(pid: str, side: str, cfg: dict[str, Any]) -> str | None:
+        """The venue's own checks on the strings sent (not on floats parsed from them)."""
+        if not ex.book.has(pid):
+            return None  # INVALID_PRODUCT_ID below
+        ((_key, c),) = cfg.items()
+        size = dec(str(c["base_size"]))
+        price = dec(str(c["limit_price"])) if c.get("limit_price") is not None else None
+        top = ex.book.top(pid)
+        rules = ProductRules.from_product(product_body(pid))
+        ref = top.ask if side == "BUY" else top.bid
+        return rules.refusal(size, price, ref_price=ref, post_only=bool(c.get("post_only", False)))
 
     def auth(req: Request) -> None:
-        if not (req.headers.get("Authorization") or "").startswith("Bearer "):
+        """The venue's JWT check: a registered key id, its algorithm, signature, expiry, and the request's
+        method, host and path in the ``uri`` claim (401 otherwise)."""
+        bearer = req.headers.get("Authorization") or ""
+        if not bearer.startswith("Bearer "):
             raise HTTPError(401, "missing or invalid Authorization bearer token")
+        uri = f"{req.method} {req.headers.get('Host') or ''}{req.path}"
+        try:
+            verify_jwt(bearer[len("Bearer ") :], ex.api_keys, uri)
+        except AuthError as exc:
+            raise HTTPError(401, f"Unauthorized: {exc}") from None
 
     def create(req: Request) -> Response | dict[str, Any]:
         auth(req)
@@ -155,6 +233,21 @@ def register_coinbase_trading(
         failure = {"success": False, "order_configuration": cfg}
         if side not in ("BUY", "SELL"):
             return failure | {"error_response": {"error": "INVALID_SIDE", "message": f"bad side {side!r}"}}
+        why = None if ex.get_by_client_id(coid) else refusal(pid, side, cfg)
+        if why is not None:
+            code = why.split(":", 1)[0]
+            preview = code.startswith("PREVIEW_")
+            generic = "UNKNOWN_FAILURE_REASON"
+            return failure | {
+                "failure_reason": generic,
+                "error_response": {
+                    "error": generic if preview else code,
+                    "message": why,
+                    "error_details": why,
+                    "preview_failure_reason": code if preview else f"PREVIEW_{code}",
+                    "new_order_failure_reason": generic if preview else code,
+                },
+            }
         try:
             o = ex.place(
                 coid,
@@ -207,7 +300,7 @@ def register_coinbase_trading(
         for oid in (req.json() or {}).get("order_ids", []):
             with ex.lock:
                 o = ex.get(str(oid))
-                live = o is not None and o.status in ("open", "partially_filled")
+                live = o is not None and o.status in ("open", "partially_filled") and not o.pending_cancel
                 ex.cancel(str(oid))
             reason = (
                 "UNKNOWN_CANCEL_FAILURE_REASON"
@@ -239,18 +332,20 @@ def register_coinbase_trading(
             and (not statuses or o["status"] in statuses)
             and (not ids or o["order_id"] in ids)
         ]
-        return {"orders": orders[::-1], "sequence": "0", "has_next": False, "cursor": ""}
+        page, cursor = _page(orders[::-1], req.arg("cursor"), _limit(req, page_size))
+        return {"orders": page, "sequence": "0", "has_next": bool(cursor), "cursor": cursor}
 
     def fills(req: Request) -> dict[str, Any]:
         auth(req)
         ids, pids = set(req.args("order_ids")), set(req.args("product_ids"))
         with ex.lock:
             out = [
-                _fill(f, ex.orders[f.order_id].client_order_id)
+                _fill(f)
                 for f in ex.fills
                 if (not ids or f.order_id in ids) and (not pids or _pid(f.symbol) in pids)
             ]
-        return {"fills": out[::-1], "cursor": ""}
+        page, cursor = _page(out[::-1], req.arg("cursor"), _limit(req, page_size))
+        return {"fills": page, "cursor": cursor}
 
     def best_bid_ask(req: Request) -> dict[str, Any]:
         auth(req)
@@ -273,31 +368,7 @@ def register_coinbase_trading(
         pid = req.params["product_id"]
         if not ex.book.has(pid):
             raise HTTPError(404, f"product {pid} not found")
-        sym, t = parse_symbol(pid), ex.book.top(pid)
-        return {
-            "product_id": pid,
-            "price": _s(t.bid),
-            "base_increment": base_increment,
-            "quote_increment": quote_increment,
-            "price_increment": quote_increment,
-            "base_min_size": base_min_size,
-            "base_max_size": "1000000",
-            "quote_min_size": "1",
-            "quote_max_size": "100000000",
-            "base_currency_id": sym.base,
-            "quote_currency_id": sym.quote,
-            "base_name": sym.base,
-            "quote_name": sym.quote,
-            "status": "online",
-            "post_only": False,
-            "limit_only": False,
-            "cancel_only": False,
-            "trading_disabled": False,
-            "is_disabled": False,
-            "product_type": "SPOT",
-            "volume_24h": "0",
-            "price_percentage_change_24h": "0",
-        }
+        return product_body(pid)
 
     def summary(req: Request) -> dict[str, Any]:
         auth(req)
@@ -328,8 +399,10 @@ def register_coinbase_trading(
 
     def accounts(req: Request) -> dict[str, Any]:
         auth(req)
-        with ex.lock:
-            bal = {ex.quote: ex.cash} | {parse_symbol(s).base: q for s, q in ex.holdings.items()}
+        with ex.lock:  # available = balance - holds of resting orders (the venue's split)
+            bal = {ex.quote: (ex.cash, ex.held_cash())} | {
+                parse_symbol(s).base: (q, min(ex.held_qty(s), q)) for s, q in ex.holdings.items()
+            }
         accs = [
             {
                 "uuid": f"acct-{c}",
@@ -337,14 +410,15 @@ def register_coinbase_trading(
                 "currency": c,
                 "active": True,
                 "ready": True,
-                "available_balance": {"value": _s(v), "currency": c},
-                "hold": {"value": "0", "currency": c},
+                "available_balance": {"value": _s(v - h), "currency": c},
+                "hold": {"value": _s(h), "currency": c},
                 "default": c == ex.quote,
                 "type": "ACCOUNT_TYPE_CRYPTO",
             }
-            for c, v in bal.items()
+            for c, (v, h) in bal.items()
         ]
-        return {"accounts": accs, "has_next": False, "cursor": "", "size": len(accs)}
+        page, cursor = _page(accs, req.arg("cursor"), _limit(req, page_size))
+        return {"accounts": page, "has_next": bool(cursor), "cursor": cursor, "size": len(page)}
 
     eb, p = coinbase_error_body, prefix
     pid = r"(?P<product_id>[A-Za-z0-9]+-[A-Za-z0-9]+)"
@@ -362,8 +436,11 @@ def register_coinbase_trading(
         router.add(method, path, fn, name=name, error_body=eb)
 
 
-def coinbase_exchange(ex: Exchange, router: Router | None = None) -> LoopbackServer:
-    """An HTTPS loopback (fresh self-signed cert) speaking Coinbase Advanced trading."""
+def coinbase_exchange(ex: Exchange, router: Router | None = None, **options: Any) -> LoopbackServer:
+    """An HTTPS loopback (fresh self-signed cert) speaking Coinbase Advanced trading; ``options`` go to
+    :func:`register_coinbase_trading` (increments, minimums, ``page_size``)."""
     router = router or Router()
-    register_coinbase_trading(router, ex)
-    return LoopbackServer(router, tls=True, name="coinbase-exchange")
+    register_coinbase_trading(router, ex, **options)
+    srv = LoopbackServer(router, tls=True, name="coinbase-exchange")
+    srv.exchange = ex  # clients register their keys on it
+    return srv

@@ -3,6 +3,11 @@ cancel, re-quote (at most ``maker_requotes`` times), then take the rest with a m
 ``maker_fallback="cancel"``). Child orders get ids derived from the parent's (``<parent>-m0``, ``-m1``,
 ``-t``), so a restart resumes from the legs the venue already has instead of placing new ones.
 
+Never two legs that may both fill: a canceled quote is polled until the venue reports a final state (a
+cancel can be queued while fills still arrive, Coinbase's ``CANCEL_QUEUED``); if it is still live after
+``maker_cancel_wait_s`` the order stops with :class:`LegStillLive` (no re-quote, no fallback) and the
+bar loop reports the error.
+
 The venue is reached through :class:`Legs` (the Coinbase broker implements it); the outcome is one
 :class:`Order` under the parent's client order id, aggregating every leg."""
 
@@ -14,10 +19,22 @@ from collections.abc import Callable
 from typing import Protocol
 
 from cappuccino_core.config.trading import TradingConfig
-from cappuccino_core.trading.brokers.base import Order, Quote, Side
+from cappuccino_core.trading.brokers.base import BrokerError, Order, Quote, Side
 from cappuccino_core.trading.brokers.client_ids import leg_id
 
 log = logging.getLogger(__name__)
+
+
+class LegStillLive(BrokerError):
+    """A canceled leg did not reach a final state in time: it may still fill, so nothing else is placed."""
+
+    def __init__(self, order: Order, waited_s: float) -> None:
+        super().__init__(
+            f"maker leg {order.client_order_id} ({order.broker_order_id}) still {order.status} "
+            f"{waited_s:g}s after its cancel (filled {order.filled_qty:g} of {order.qty:g}); "
+            "no further leg placed, check the venue"
+        )
+        self.order = order
 
 
 class Legs(Protocol):
@@ -63,6 +80,7 @@ def combine(parent: str, asset: str, side: Side, qty: float, legs: list[Order], 
 
 
 QTY_BELOW_LOT = "QTY_BELOW_BASE_INCREMENT"
+POST_ONLY_CROSS = "INVALID_LIMIT_PRICE_POST_ONLY"
 
 
 def work(
@@ -104,8 +122,11 @@ def work(
             px = venue.round_price(asset, q.bid if side == "buy" else q.ask, side)
             o = venue.place_leg(leg_id(parent, k), asset, side, left, px, True)
             if o.status == "rejected":
-                log.info("maker quote %s rejected (%s); re-quoting", o.client_order_id, o.reason)
                 legs.append(o)
+                if not str(o.reason or "").startswith(POST_ONLY_CROSS):  # size, funds, mode: final
+                    log.warning("maker quote %s refused (%s); order stops", o.client_order_id, o.reason)
+                    return combine(parent, asset, side, qty, legs, done=True)
+                log.info("maker quote %s rejected (%s); re-quoting", o.client_order_id, o.reason)
                 continue
             legs.append(_rest(venue, cfg, o, sleep))
         if legs and legs[-1].is_live:
@@ -118,11 +139,28 @@ def work(
 
 
 def _rest(venue: Legs, cfg: TradingConfig, o: Order, sleep: Callable[[float], None]) -> Order:
-    """Let a quote rest up to ``maker_wait_s``; cancel what is left."""
+    """Let a quote rest up to ``maker_wait_s``; cancel what is left and wait for a final state."""
     waited = 0.0
     while o.is_live and waited < cfg.maker_wait_s:
         step = min(cfg.maker_poll_s, cfg.maker_wait_s - waited)
         sleep(step)
         waited += step
         o = venue.leg(o.client_order_id) or o
-    return venue.cancel_leg(o) if o.is_live else o
+    return settle(venue, cfg, o, sleep) if o.is_live else o
+
+
+def settle(venue: Legs, cfg: TradingConfig, o: Order, sleep: Callable[[float], None]) -> Order:
+    """Cancel a live leg, then poll it until the venue reports a final state (fills may still arrive while
+    the cancel is pending). Raises :class:`LegStillLive` if it is still live after ``maker_cancel_wait_s``."""
+    o = venue.cancel_leg(o)
+    waited = 0.0
+    while o.is_live and waited < cfg.maker_cancel_wait_s:
+        step = min(cfg.maker_poll_s, cfg.maker_cancel_wait_s - waited)
+        sleep(step)
+        waited += step
+        o = venue.leg(o.client_order_id) or o
+    if o.is_live:
+        err = LegStillLive(o, waited)
+        log.error("%s", err)
+        raise err
+    return o
