@@ -34,7 +34,7 @@ def test_builtin_venues_are_discovered_from_their_folders() -> None:
     assert get_venue("ALPACA").broker == "alpaca-paper" and get_venue("alpaca-paper").name == "alpaca"
     assert set(download_venues()) == {"alpaca", "coinbase"}  # sim serves no history
     assert broker_names()[-1] == "local" and "coinbase" in broker_names()
-    with pytest.raises(ValueError, match="unknown venue 'kraken'; known: .*coinbase"):
+    with pytest.raises(ValueError, match=r"unknown venue 'kraken'; known: .*coinbase"):
         get_venue("kraken")
 
 
@@ -88,7 +88,7 @@ def test_a_registered_venue_is_usable_everywhere(
     # the live guard: its paper host is paper, its default host is live money
     assert live_endpoint(settings, "toyex-paper", "https://paper.toyex.example") is None
     assert live_endpoint(settings, "toyex-paper") == "api.toyex.example"
-    with pytest.raises(LiveRefused, match="toyex-paper at api.toyex.example trades real money"):
+    with pytest.raises(LiveRefused, match=r"toyex-paper at api\.toyex\.example trades real money"):
         make_broker(settings, "toy")
     # credentials only from the environment, named when missing
     with pytest.raises(MissingCredentials, match="set TOYEX_KEY"):
