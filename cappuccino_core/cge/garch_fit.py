@@ -42,6 +42,7 @@ from cappuccino_core.cge.moment_match import (
     pilot_returns,
     series_moments,
 )
+from cappuccino_core.common.atomic import atomic_write_text
 from cappuccino_core.data.bars import TIME
 from cappuccino_core.data.sources.files import FileSource, read_bar_file
 from cappuccino_core.data.symbols import parse_symbol
@@ -123,8 +124,6 @@ class HourlyCalibration:
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
 
     def save(self, path: str | Path) -> Path:
-        from cappuccino_core.cge.store import atomic_write_text
-
         return atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=1, sort_keys=True) + "\n")
 
     @classmethod

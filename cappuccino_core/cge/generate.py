@@ -28,10 +28,10 @@ from cappuccino_core.cge.scenarios import SetSpec, make_spec, manifest, simulate
 from cappuccino_core.cge.store import (
     CALIBRATION_FILE,
     ScenarioSet,
-    atomic_write_text,
     write_set,
     write_tables,
 )
+from cappuccino_core.common.atomic import atomic_write_text
 from cappuccino_core.config import Settings
 from cappuccino_core.data.bars import TIME
 from cappuccino_core.data.market import load_bars, source_timeframe

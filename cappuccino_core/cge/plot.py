@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from cappuccino_core.cge.regimes import REGIMES
-from cappuccino_core.cge.store import ScenarioSet, atomic_write_bytes
+from cappuccino_core.cge.store import ScenarioSet
+from cappuccino_core.common.atomic import atomic_write_bytes
 
 COLOURS = {"normal": "tab:blue", "bull": "tab:green", "bear": "tab:orange", "crisis": "tab:red"}
 

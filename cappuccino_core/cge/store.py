@@ -33,31 +33,14 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from cappuccino_core.common.atomic import atomic_write_text
+
 if TYPE_CHECKING:
     from cappuccino_core.cge.scenarios import Batch, SetSpec
 
 DATA_FILES = ("scenarios.parquet", "macro.parquet", "prices.parquet", "bands.parquet")
 MANIFEST = "manifest.json"
 CALIBRATION_FILE = "hourly_calibration.json"
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def atomic_write_text(path: Path, text: str) -> Path:
-    return atomic_write_bytes(path, text.encode())
 
 
 def write_table(path: Path, table: pa.Table, row_group_size: int | None = None) -> None:

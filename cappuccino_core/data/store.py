@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import re
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,6 +23,7 @@ from typing import Any
 
 import polars as pl
 
+from cappuccino_core.common.atomic import atomic_write_stream
 from cappuccino_core.data.bars import TIME, empty_bars, to_bar_frame
 from cappuccino_core.data.symbols import Symbol, parse_symbol
 from cappuccino_core.data.timeframes import normalise_timeframe, timeframe_seconds
@@ -249,25 +248,7 @@ class BarStore:
 
 def _atomic_write_parquet(df: pl.DataFrame, path: Path) -> None:
     """Write to a hidden temp file beside ``path``, fsync, then os.replace: all or nothing."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            df.write_parquet(fh, compression="zstd", statistics=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-    with contextlib.suppress(OSError):  # persist the rename itself (POSIX)
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+    atomic_write_stream(path, lambda fh: df.write_parquet(fh, compression="zstd", statistics=True))
 
 
 def _describe(venue: str, symbol: str | Symbol, timeframe: str) -> str:
