@@ -2,9 +2,10 @@
 
 Every writer goes through :func:`atomic_path`: the content is written to a temporary file in the
 destination's folder (``.{name}.<random>.tmp``: hidden, and no glob for the real files' suffix matches it),
-flushed to disk, then ``os.replace``-d over the destination, and the folder entry is synced. Whatever fails before the rename (an exception in the writer, a full
-disk) removes the temporary file and leaves the destination as it was; a process killed mid-write leaves the
-destination as it was too (plus, at worst, a hidden temporary file).
+flushed to disk, then ``os.replace``-d over the destination, and the folder entry is synced. Whatever fails
+before the rename (an exception in the writer, a full disk) removes the temporary file and leaves the
+destination as it was; a process killed mid-write leaves the destination as it was too (plus, at worst, a
+hidden temporary file).
 """
 
 from __future__ import annotations

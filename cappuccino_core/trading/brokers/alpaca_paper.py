@@ -25,7 +25,7 @@ from cappuccino_core.config.trading import TradingConfig
 from cappuccino_core.data.http import apply_timeout
 from cappuccino_core.data.symbols import parse_symbol
 from cappuccino_core.trading.brokers.base import Account, Fill, Order, OrderType, Position, Quote, TimeInForce
-from cappuccino_core.trading.brokers.retry import place_once, with_retries
+from cappuccino_core.trading.brokers.retry import is_transient, place_once, with_retries
 
 _STATUS = {
     "new": "open",
@@ -106,7 +106,7 @@ class AlpacaPaperBroker:
         return with_retries(
             what,
             call,
-            transient=transient,
+            transient=is_transient,
             attempts=c.submit_attempts,
             wait_s=c.retry_wait_s,
             wait_max_s=c.retry_wait_max_s,
@@ -280,7 +280,7 @@ class AlpacaPaperBroker:
             client_order_id,
             lambda: self._lookup(client_order_id),
             send,
-            transient=transient,
+            transient=is_transient,
             attempts=c.submit_attempts,
             wait_s=c.retry_wait_s,
             wait_max_s=c.retry_wait_max_s,

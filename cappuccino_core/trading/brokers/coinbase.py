@@ -29,7 +29,7 @@ from cappuccino_core.trading.brokers.base import (
     Side,
     TimeInForce,
 )
-from cappuccino_core.trading.brokers.retry import place_once, with_retries
+from cappuccino_core.trading.brokers.retry import is_transient, place_once, with_retries
 
 _STATUS = {
     "OPEN": "open",
@@ -116,7 +116,7 @@ class CoinbaseBroker:
         return with_retries(
             what,
             call,
-            transient=transient,
+            transient=is_transient,
             attempts=c.submit_attempts,
             wait_s=c.retry_wait_s,
             wait_max_s=c.retry_wait_max_s,
@@ -292,7 +292,7 @@ class CoinbaseBroker:
             coid,
             lambda: self.leg(coid),
             send,
-            transient=transient,
+            transient=is_transient,
             attempts=c.submit_attempts,
             wait_s=c.retry_wait_s,
             wait_max_s=c.retry_wait_max_s,
