@@ -74,6 +74,29 @@ def _norm_venue(venue: str) -> str:
     return v
 
 
+@dataclass(frozen=True)
+class StoreKey:
+    """What a stored file's path says: venue, symbol and timeframe."""
+
+    venue: str
+    symbol: Symbol
+    timeframe: str
+
+
+def parse_store_path(path: str | Path) -> StoreKey | None:
+    """The venue/symbol/timeframe of a store-layout path ``.../{venue}/{BASE-QUOTE}/{timeframe}.parquet``;
+    None for any other path (a hidden temporary file, another suffix, a folder that is not a symbol)."""
+    p = Path(path)
+    if p.suffix != ".parquet" or p.name.startswith("."):
+        return None
+    try:
+        return StoreKey(
+            _norm_venue(p.parent.parent.name), parse_symbol(p.parent.name), normalise_timeframe(p.stem)
+        )
+    except ValueError:
+        return None
+
+
 def _dedupe_sorted(df: pl.DataFrame) -> pl.DataFrame:
     return df.unique(subset=TIME, keep="last", maintain_order=True).sort(TIME)
 
@@ -156,39 +179,27 @@ class BarStore:
         for vdir in venues:
             if not vdir.is_dir():
                 continue
-            for sdir in sorted(vdir.iterdir()):
-                if not sdir.is_dir():
+            for f in sorted(vdir.glob("*/*.parquet"), key=lambda f: (f.parent.name, f.name)):
+                key = parse_store_path(f)
+                if key is None or not f.is_file():
                     continue
-                try:
-                    sym = parse_symbol(sdir.name)
-                except ValueError:
-                    continue
-                for f in sorted(sdir.glob("*.parquet")):
-                    if f.name.startswith("."):
-                        continue
-                    try:
-                        tf = normalise_timeframe(f.stem)
-                    except ValueError:
-                        continue
-                    stats = (
-                        pl.scan_parquet(f)
-                        .select(
-                            pl.len().alias("n"), pl.col(TIME).min().alias("a"), pl.col(TIME).max().alias("b")
-                        )
-                        .collect()
+                stats = (
+                    pl.scan_parquet(f)
+                    .select(pl.len().alias("n"), pl.col(TIME).min().alias("a"), pl.col(TIME).max().alias("b"))
+                    .collect()
+                )
+                a, b = stats["a"][0], stats["b"][0]
+                out.append(
+                    DatasetInfo(
+                        venue=key.venue,
+                        symbol=key.symbol,
+                        timeframe=key.timeframe,
+                        path=f,
+                        rows=int(stats["n"][0]),
+                        first=_utc(a) if a is not None else None,
+                        last=_utc(b) if b is not None else None,
                     )
-                    a, b = stats["a"][0], stats["b"][0]
-                    out.append(
-                        DatasetInfo(
-                            venue=vdir.name,
-                            symbol=sym,
-                            timeframe=tf,
-                            path=f,
-                            rows=int(stats["n"][0]),
-                            first=_utc(a) if a is not None else None,
-                            last=_utc(b) if b is not None else None,
-                        )
-                    )
+                )
         return out
 
     # ---------------------------------------------------------------- write
