@@ -172,6 +172,31 @@ class ValidationReport:
             self.out_of_order,
             "row(s) earlier than the previous row (repair sorts)",
         )
+        out.extend(self._gap_problems())
+        ph_sev: Severity = "error" if pol.placeholder_policy == "error" else "warning"
+        add(
+            "placeholders",
+            ph_sev,
+            self.placeholders,
+            f"zero-volume flat placeholder bar(s) (placeholder_policy='{pol.placeholder_policy}')",
+        )
+        if self.stale and self.last is not None:
+            out.append(
+                Problem(
+                    "stale",
+                    "warning",
+                    (self.last,),
+                    f"last bar {fmt_time(self.last)} is {self.age_bars:.1f} bars old at {fmt_time(self.now)} "
+                    f"(limit {self.stale_after_bars})",
+                )
+            )
+        out.sort(key=lambda p: p.severity != "error")
+        return out
+
+    def _gap_problems(self) -> list[Problem]:
+        """Gaps forward-filling will not close (severity by the policy), then the ones it will."""
+        out: list[Problem] = []
+        pol = self.policy
         long = self.long_gaps()
         short = [g for g in self.gaps if g not in set(long)]
         if long:
@@ -208,24 +233,6 @@ class ValidationReport:
                     f"{_quote([g.start for g in short])}",
                 )
             )
-        ph_sev: Severity = "error" if pol.placeholder_policy == "error" else "warning"
-        add(
-            "placeholders",
-            ph_sev,
-            self.placeholders,
-            f"zero-volume flat placeholder bar(s) (placeholder_policy='{pol.placeholder_policy}')",
-        )
-        if self.stale and self.last is not None:
-            out.append(
-                Problem(
-                    "stale",
-                    "warning",
-                    (self.last,),
-                    f"last bar {fmt_time(self.last)} is {self.age_bars:.1f} bars old at {fmt_time(self.now)} "
-                    f"(limit {self.stale_after_bars})",
-                )
-            )
-        out.sort(key=lambda p: p.severity != "error")
         return out
 
     def errors(self) -> list[Problem]:
