@@ -45,6 +45,11 @@ class Dataset:
         return f"{self.venue + ' ' if self.venue else ''}{self.symbol} {self.timeframe}"
 
 
+Checked = tuple[
+    Dataset, ValidationReport | None, str | None
+]  # the report, or the error of an unreadable file
+
+
 def parse_dataset_name(path: Path) -> tuple[str | None, str | None, str | None]:
     """(venue, symbol, timeframe) by the data layer's one grammar: the store layout
     (:func:`~cappuccino_core.data.store.parse_store_path`) or a bar file's name
@@ -105,7 +110,7 @@ def _other_errors(r: ValidationReport) -> str:
 _STYLE = {"OK": "green", "WARN": "yellow", "ERROR": "red"}
 
 
-def _table(results: list[tuple[Dataset, ValidationReport | None, str | None]]) -> Table:
+def _table(results: list[Checked]) -> Table:
     t = Table(title="bar data check", show_lines=False)
     for col, just in (
         ("dataset", "left"),
@@ -181,87 +186,87 @@ def check(
     ),
     fail_on_stale: bool = typer.Option(False, "--fail-on-stale", help="Exit 1 when any dataset is stale."),
 ) -> None:
+    """Validate bar files (PATHS) or every dataset in the store; exit 1 when any has an error."""
     settings = settings_or_exit(config)
     cfg: DataConfig = settings.data
     at = _parse_now(now)
-    datasets: list[Dataset] = []
-    problems: list[tuple[Dataset, ValidationReport | None, str | None]] = []
-    for p in _expand(list(paths or [])):
-        venue, sym, tf = parse_dataset_name(p)
-        try:
-            sym = str(parse_symbol(symbol)) if symbol else sym
-            tf = normalise_timeframe(timeframe) if timeframe else tf
-        except ValueError as exc:
-            raise fail(str(exc)) from None
-        if not sym or not tf:
-            raise fail(
-                f"{p}: cannot tell symbol/timeframe from the name (e.g. BINANCE_BTCUSDT_1h.feather); "
-                "pass --symbol and --timeframe"
-            )
-        datasets.append(Dataset(p, sym, tf, venue))
+    datasets = [_named_dataset(p, symbol, timeframe) for p in _expand(list(paths or []))]
     if store or not paths:
         found = _store_datasets(settings.paths.data_root)
         if not found and not datasets:
             bars = settings.paths.data_root / "bars"
             raise fail(f"nothing to check: no PATHS and no datasets under {bars}")
         datasets.extend(found)
-
-    for ds in datasets:
-        try:
-            frame = read_bar_file(ds.path)
-            rep = validate_bars(
-                frame,
-                ds.symbol,
-                ds.timeframe,
-                now=at,
-                stale_after_bars=cfg.stale_after_bars,
-                config=cfg,
-                source=str(ds.path),
-            )
-            problems.append((ds, rep, None))
-        except Exception as exc:  # unreadable file: an error for this dataset, the others still checked
-            problems.append((ds, None, f"{type(exc).__name__}: {exc}"))
-
+    problems = [_validate(ds, cfg, at) for ds in datasets]
     failed = any(r is None or not r.ok or (fail_on_stale and r.stale) for _, r, _ in problems)
     if json_out:
-        doc: dict[str, Any] = {
-            "ok": not failed,
-            "datasets": [
-                {
-                    "path": str(ds.path),
-                    "venue": ds.venue,
-                    **(
-                        r.to_dict()
-                        if r
-                        else {
-                            "symbol": ds.symbol,
-                            "timeframe": ds.timeframe,
-                            "status": "UNREADABLE",
-                            "ok": False,
-                            "errors": [err],
-                        }
-                    ),
-                }
-                for ds, r, err in problems
-            ],
-        }
+        doc: dict[str, Any] = {"ok": not failed, "datasets": [_json_row(*row) for row in problems]}
         typer.echo(json.dumps(doc, indent=2, default=str))
     else:
-        console.print(_table(problems))
-        for ds, r, err in problems:
-            if r is None:
-                console.print(f"[red]{ds.path}: {err}[/red]")
-            elif details:
-                console.print(_details(r))
-            else:
-                for prob in r.errors():
-                    console.print(f"[red]ERROR[/red] {r.where}: {prob.kind}: {prob.message}")
-        pol = (
-            f"policy: gap_policy={cfg.gap_policy}, max_ffill_bars={cfg.max_ffill_bars}, "
-            f"long_gap_policy={cfg.long_gap_policy}, placeholder_policy={cfg.placeholder_policy}, "
-            f"stale_after_bars={cfg.stale_after_bars}, now={fmt_time(at) if at else 'current time'}"
-        )
-        console.print(f"[dim]{pol}[/dim]")
-        if not details and any(r is not None and r.problems() for _, r, _ in problems):
-            console.print("[dim]--details lists every finding with its timestamps[/dim]")
+        _print_results(problems, cfg, at, details)
     raise typer.Exit(1 if failed else 0)
+
+
+def _named_dataset(p: Path, symbol: str | None, timeframe: str | None) -> Dataset:
+    """A file to check, its symbol and timeframe from its name or the options; fails when neither tells."""
+    venue, sym, tf = parse_dataset_name(p)
+    try:
+        sym = str(parse_symbol(symbol)) if symbol else sym
+        tf = normalise_timeframe(timeframe) if timeframe else tf
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    if not sym or not tf:
+        raise fail(
+            f"{p}: cannot tell symbol/timeframe from the name (e.g. BINANCE_BTCUSDT_1h.feather); "
+            "pass --symbol and --timeframe"
+        )
+    return Dataset(p, sym, tf, venue)
+
+
+def _validate(ds: Dataset, cfg: DataConfig, at: datetime | None) -> Checked:
+    """The dataset's report, or (for an unreadable file) the error: the other datasets are still checked."""
+    try:
+        frame = read_bar_file(ds.path)
+        rep = validate_bars(
+            frame,
+            ds.symbol,
+            ds.timeframe,
+            now=at,
+            stale_after_bars=cfg.stale_after_bars,
+            config=cfg,
+            source=str(ds.path),
+        )
+        return ds, rep, None
+    except Exception as exc:
+        return ds, None, f"{type(exc).__name__}: {exc}"
+
+
+def _json_row(ds: Dataset, r: ValidationReport | None, err: str | None) -> dict[str, Any]:
+    unreadable = {
+        "symbol": ds.symbol,
+        "timeframe": ds.timeframe,
+        "status": "UNREADABLE",
+        "ok": False,
+        "errors": [err],
+    }
+    return {"path": str(ds.path), "venue": ds.venue, **(r.to_dict() if r else unreadable)}
+
+
+def _print_results(problems: list[Checked], cfg: DataConfig, at: datetime | None, details: bool) -> None:
+    console.print(_table(problems))
+    for ds, r, err in problems:
+        if r is None:
+            console.print(f"[red]{ds.path}: {err}[/red]")
+        elif details:
+            console.print(_details(r))
+        else:
+            for prob in r.errors():
+                console.print(f"[red]ERROR[/red] {r.where}: {prob.kind}: {prob.message}")
+    pol = (
+        f"policy: gap_policy={cfg.gap_policy}, max_ffill_bars={cfg.max_ffill_bars}, "
+        f"long_gap_policy={cfg.long_gap_policy}, placeholder_policy={cfg.placeholder_policy}, "
+        f"stale_after_bars={cfg.stale_after_bars}, now={fmt_time(at) if at else 'current time'}"
+    )
+    console.print(f"[dim]{pol}[/dim]")
+    if not details and any(r is not None and r.problems() for _, r, _ in problems):
+        console.print("[dim]--details lists every finding with its timestamps[/dim]")
