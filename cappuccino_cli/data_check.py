@@ -45,9 +45,8 @@ class Dataset:
         return f"{self.venue + ' ' if self.venue else ''}{self.symbol} {self.timeframe}"
 
 
-Checked = tuple[
-    Dataset, ValidationReport | None, str | None
-]  # the report, or the error of an unreadable file
+# A dataset and its report, or the error of an unreadable file.
+Checked = tuple[Dataset, ValidationReport | None, str | None]
 
 
 def parse_dataset_name(path: Path) -> tuple[str | None, str | None, str | None]:
