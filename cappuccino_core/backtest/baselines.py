@@ -56,6 +56,7 @@ class HoldPolicy:
         )
 
     def predict(self, observations: np.ndarray) -> np.ndarray:
+        """The initial weights as target actions while buying, the current weights afterwards (hold)."""
         n_assets = self.initial.shape[0]
         current = observations[:, 1 : 1 + n_assets].astype(np.float64)
         buying = self.calls < self.buy_bars
@@ -65,11 +66,14 @@ class HoldPolicy:
 
 
 class RandomPolicy:
+    """Uniform random actions in [-1, 1], reproducible from ``seed``: the floor any model must clear."""
+
     def __init__(self, n_assets: int, seed: int = 0) -> None:
         self.n_assets = n_assets
         self.rng = np.random.default_rng(seed)
 
     def predict(self, observations: np.ndarray) -> np.ndarray:
+        """One uniform draw in [-1, 1] per observation and asset."""
         return self.rng.uniform(-1.0, 1.0, (observations.shape[0], self.n_assets))
 
 

@@ -60,6 +60,8 @@ TRADES_PNG = "trades.png"
 
 @dataclass(frozen=True)
 class ReportFiles:
+    """The files one report consists of, and the summary they show."""
+
     directory: Path
     html: Path
     metrics_json: Path

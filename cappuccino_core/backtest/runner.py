@@ -35,6 +35,9 @@ from cappuccino_core.metrics import PerformanceSummary, standard_benchmarks, sum
 
 
 class Policy(Protocol):
+    """What the backtest runs: anything with a batched ``predict`` (an SB3 model wrapper, a baseline, a
+    strategy)."""
+
     def predict(self, observations: np.ndarray) -> Any:
         """(N, obs_size) float32 -> (N, n_assets) actions in [-1, 1] (or an (actions, state) tuple)."""
         ...
@@ -47,12 +50,15 @@ class SB3Policy:
         self.model = model
 
     def predict(self, observations: np.ndarray) -> np.ndarray:
+        """The model's deterministic actions for a batch of observations."""
         actions, _ = self.model.predict(observations, deterministic=True)
         return np.asarray(actions)
 
 
 @dataclass
 class BacktestResult:
+    """One backtest: equity and benchmark curves on the same bars, every fill, the summary, the episodes."""
+
     times: np.ndarray  # (T,) int64 ns, bar open time of each equity point
     equity: np.ndarray  # (T,) total equity, first point = initial cash (segments chained)
     benchmarks: dict[str, np.ndarray]  # name -> (T,) equity on the same bars
@@ -62,10 +68,12 @@ class BacktestResult:
 
     @property
     def fees(self) -> float:
+        """Fees paid over the whole run (quote currency)."""
         return float(sum(e.fees.sum() for e in self.episodes))
 
     @property
     def slippage(self) -> float:
+        """Slippage paid over the whole run (quote currency)."""
         return float(sum(e.slippage.sum() for e in self.episodes))
 
 

@@ -270,6 +270,7 @@ class Solution:
 
 
 def unpack(x: np.ndarray, cal: Calibration, exo: Exo, max_residual: float = float("nan")) -> Solution:
+    """The solved vector ``x`` as a :class:`Solution` in levels."""
     p, py, Zv, Lv, rk = (np.exp(x[s]) for s in (P, PY, Z, L, RK))
     Cv, XVv = np.exp(x[C]), np.exp(x[XV])
     yh, td, sp = float(np.exp(x[YH])), float(np.exp(x[TD])), float(np.exp(x[SP]))

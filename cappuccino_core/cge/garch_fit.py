@@ -56,6 +56,9 @@ CALIBRATION_FORMAT = 2
 
 @dataclass(frozen=True)
 class AssetFit:
+    """One ticker's hourly fit: the simulation's GARCH-t parameters, the raw arch fit, profiles, volume,
+    moments."""
+
     ticker: str
     vol_annual: float  # sample volatility of hourly log returns, annualised (sqrt(8760))
     alpha: float  # GARCH alpha used by the simulation
@@ -86,6 +89,9 @@ class AssetFit:
 
 @dataclass(frozen=True)
 class HourlyCalibration:
+    """The hourly layer's fit for a ticker set: per-asset fits, shock correlations, the window and its
+    sources."""
+
     tickers: tuple[str, ...]
     assets: dict[str, AssetFit]
     corr: float  # mean pairwise correlation of GARCH-standardised residuals
@@ -102,6 +108,7 @@ class HourlyCalibration:
     notes: list[str] = field(default_factory=list)
 
     def asset(self, ticker: str) -> AssetFit:
+        """One ticker's fit; KeyError naming the tickers the calibration has."""
         try:
             return self.assets[ticker]
         except KeyError:
@@ -110,24 +117,29 @@ class HourlyCalibration:
             ) from None
 
     def covers(self, tickers: list[str] | tuple[str, ...]) -> bool:
+        """Whether every ticker has a fit."""
         return all(t in self.assets for t in tickers)
 
     def to_dict(self) -> dict:
+        """The calibration as JSON-ready values, with its content hash."""
         d = asdict(self)
         d["tickers"] = list(self.tickers)
         d["content_hash"] = self.content_hash()
         return d
 
     def content_hash(self) -> str:
+        """sha256 of the calibration's values (key order fixed)."""
         d = asdict(self)
         d["tickers"] = list(self.tickers)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
 
     def save(self, path: str | Path) -> Path:
+        """Write the calibration as JSON, atomically."""
         return atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=1, sort_keys=True) + "\n")
 
     @classmethod
     def load(cls, path: str | Path) -> HourlyCalibration:
+        """Read a saved calibration; ValueError when its format is not the current one (refit it)."""
         d = json.loads(Path(path).read_text())
         if d.get("format") != CALIBRATION_FORMAT:
             raise ValueError(

@@ -15,6 +15,8 @@ COLOURS = {"normal": "tab:blue", "bull": "tab:green", "bear": "tab:orange", "cri
 
 
 def fan_chart(scenario_set: ScenarioSet, out: str | Path, ticker: str | None = None) -> Path:
+    """Write a fan chart of ``ticker``'s relative price (median, 25-75% and 5-95% bands per regime) to
+    ``out``."""
     import io
 
     import matplotlib

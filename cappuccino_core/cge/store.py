@@ -44,6 +44,7 @@ CALIBRATION_FILE = "hourly_calibration.json"
 
 
 def write_table(path: Path, table: pa.Table, row_group_size: int | None = None) -> None:
+    """Write one Parquet table (zstd, statistics, schema stored; no timestamps, so bytes are reproducible)."""
     pq.write_table(
         table,
         path,
@@ -56,6 +57,7 @@ def write_table(path: Path, table: pa.Table, row_group_size: int | None = None) 
 
 
 def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 22), b""):
@@ -64,6 +66,7 @@ def file_sha256(path: Path) -> str:
 
 
 def content_hash(directory: Path) -> tuple[str, dict[str, str]]:
+    """sha256 over the data files' sha256s in a fixed order, and those per file."""
     files = {name: file_sha256(directory / name) for name in DATA_FILES}
     h = hashlib.sha256("".join(f"{n}:{files[n]}\n" for n in DATA_FILES).encode())
     return h.hexdigest(), files
@@ -173,52 +176,64 @@ class ScenarioSet:
 
     @property
     def version(self) -> str:
+        """The set's version string."""
         return str(self.manifest["version"])
 
     @property
     def config_hash(self) -> str:
+        """sha256 of the spec the set was built from."""
         return str(self.manifest["config_hash"])
 
     @property
     def content_hash(self) -> str:
+        """sha256 of the set's data files."""
         return str(self.manifest["content_hash"])
 
     @property
     def tickers(self) -> list[str]:
+        """The tickers, in column order."""
         return list(self.manifest["tickers"])
 
     @property
     def hours(self) -> int:
+        """Hours simulated per scenario."""
         return int(self.manifest["hours"])
 
     @property
     def quarters(self) -> int:
+        """Quarters simulated per scenario."""
         return int(self.manifest["quarters"])
 
     @property
     def n_scenarios(self) -> int:
+        """Number of scenarios."""
         return int(self.manifest["n_scenarios"])
 
     @property
     def clock_start(self) -> str:
+        """Time of hour 0 (ISO)."""
         return str(self.manifest["clock_start"])
 
     @property
     def scenarios(self) -> pl.DataFrame:
+        """The scenarios table (loaded on first use)."""
         if self._scenarios is None:
             self._scenarios = pl.read_parquet(self.path / "scenarios.parquet")
         return self._scenarios
 
     @property
     def macro(self) -> pl.DataFrame:
+        """The macro table (loaded on first use)."""
         if self._macro is None:
             self._macro = pl.read_parquet(self.path / "macro.parquet")
         return self._macro
 
     def bands(self) -> pl.DataFrame:
+        """The band placement table."""
         return pl.read_parquet(self.path / "bands.parquet")
 
     def regimes(self) -> list[str]:
+        """The regime of each scenario, in id order."""
         return self.scenarios.sort("scenario_id")["regime"].to_list()
 
     def prices(self, scenario_id: int) -> np.ndarray:

@@ -15,6 +15,8 @@ from cappuccino_core.config.base import Section
 
 
 class ArenaConfig(Section):
+    """``[arena]``: how bouts and sandbox duels are scored, and when a champion goes to the sandbox."""
+
     score: Literal["sortino", "sharpe"] = Field(
         "sortino", description="risk-adjusted score that decides a bout (annualised from the bar interval)"
     )

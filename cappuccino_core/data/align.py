@@ -60,10 +60,12 @@ class AlignedBars:
 
     @property
     def n_bars(self) -> int:
+        """Number of common bars."""
         return self.time.len()
 
     @property
     def n_assets(self) -> int:
+        """Number of tickers."""
         return len(self.tickers)
 
     def times_ns(self) -> np.ndarray:
@@ -79,6 +81,7 @@ class AlignedBars:
         return pl.DataFrame([self.time, *[self.frames[t][column].alias(t) for t in self.tickers]])
 
     def summary(self) -> str:
+        """A few lines: the common window and segments, and per ticker what was trimmed, repaired, dropped."""
         win = f"{fmt_time(self.window[0])} .. {fmt_time(self.window[1])}" if self.window else "-"
         seg = max((e - s for s, e in self.segments), default=0)
         lines = [

@@ -22,6 +22,7 @@ BAR_SCHEMA: dict[str, pl.DataType] = {
 
 
 def empty_bars() -> pl.DataFrame:
+    """A canonical bar frame with no rows."""
     return pl.DataFrame(schema=BAR_SCHEMA)
 
 

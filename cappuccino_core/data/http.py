@@ -74,6 +74,7 @@ class RetryPolicy:
 
     @classmethod
     def from_config(cls, cfg: DataConfig, **overrides: Any) -> RetryPolicy:
+        """The policy from ``[data]``: ``http_retries``, ``http_backoff_s``, ``http_timeout_s``."""
         return cls(
             retries=cfg.http_retries, backoff_s=cfg.http_backoff_s, timeout_s=cfg.http_timeout_s, **overrides
         )

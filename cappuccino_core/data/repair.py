@@ -56,11 +56,13 @@ class RepairResult:
 
     @property
     def changed(self) -> bool:
+        """Whether the repair changed the bars (sorted, deduplicated, filled or dropped any)."""
         return bool(
             self.sorted_rows or self.dropped_duplicates or self.filled_bars or self.dropped_placeholders
         )
 
     def summary(self) -> str:
+        """One line naming every repair and its count."""
         parts = []
         if self.sorted_rows:
             parts.append(f"sorted {self.sorted_rows} out-of-order row(s)")

@@ -43,6 +43,8 @@ class MissingDataset(LookupError):
 
 @dataclass(frozen=True)
 class DatasetInfo:
+    """One stored dataset: its key, file, row count and first/last bar open time."""
+
     venue: str
     symbol: Symbol
     timeframe: str
@@ -113,10 +115,13 @@ class BarStore:
 
     # ---------------------------------------------------------------- paths
     def path(self, venue: str, symbol: str | Symbol, timeframe: str) -> Path:
+        """The dataset's file, ``{root}/bars/{venue}/{BASE-QUOTE}/{timeframe}.parquet`` (it may not exist
+        yet)."""
         sym = parse_symbol(symbol)
         return self.bars_dir / _norm_venue(venue) / sym.store / f"{normalise_timeframe(timeframe)}.parquet"
 
     def exists(self, venue: str, symbol: str | Symbol, timeframe: str) -> bool:
+        """Whether the dataset is stored."""
         return self.path(venue, symbol, timeframe).is_file()
 
     # ---------------------------------------------------------------- read
@@ -144,6 +149,7 @@ class BarStore:
         return lf.collect()
 
     def read_or_empty(self, venue: str, symbol: str | Symbol, timeframe: str) -> pl.DataFrame:
+        """Every stored bar of the dataset, or an empty bar frame when nothing is stored."""
         try:
             return self.read(venue, symbol, timeframe)
         except MissingDataset:

@@ -46,6 +46,7 @@ class Gap:
     missing: int
 
     def to_dict(self) -> dict[str, Any]:
+        """The gap as JSON-ready values (ISO times)."""
         return {"start": _iso(self.start), "end": _iso(self.end), "missing": self.missing}
 
 
@@ -111,14 +112,17 @@ class ValidationReport:
 
     @property
     def interval(self) -> timedelta:
+        """The timeframe as a duration."""
         return timedelta(seconds=timeframe_seconds(self.timeframe))
 
     @property
     def missing_bars(self) -> int:
+        """Absent bars over all gaps."""
         return sum(g.missing for g in self.gaps)
 
     @property
     def largest_gap(self) -> Gap | None:
+        """The gap with the most missing bars (the earliest of equals), None without gaps."""
         return max(self.gaps, key=lambda g: (g.missing, -g.start.timestamp()), default=None)
 
     @property
@@ -128,11 +132,13 @@ class ValidationReport:
 
     @property
     def age_bars(self) -> float | None:
+        """Age of the last bar in intervals at ``now``; None without bars."""
         age = self.age
         return None if age is None else age / self.interval
 
     @property
     def stale(self) -> bool:
+        """Whether the last bar is more than ``stale_after_bars`` intervals old."""
         age = self.age_bars
         return age is not None and age > self.stale_after_bars
 
@@ -236,9 +242,11 @@ class ValidationReport:
         return out
 
     def errors(self) -> list[Problem]:
+        """The error-level problems under the policy."""
         return [p for p in self.problems() if p.severity == "error"]
 
     def warnings(self) -> list[Problem]:
+        """The warning-level problems under the policy."""
         return [p for p in self.problems() if p.severity == "warning"]
 
     @property
@@ -248,12 +256,14 @@ class ValidationReport:
 
     @property
     def status(self) -> str:
+        """``ERROR`` with any error, else ``WARN`` with any warning, else ``OK``."""
         probs = self.problems()
         if any(p.severity == "error" for p in probs):
             return "ERROR"
         return "WARN" if probs else "OK"
 
     def counts(self) -> dict[str, int]:
+        """How many of each finding (rows, gaps, missing bars, duplicates, ...), for tables and JSON."""
         return {
             "rows": self.rows,
             "gaps": len(self.gaps),

@@ -25,6 +25,8 @@ REQUIRED = ("asset", "side", "quantity", "price", "fee")
 
 @dataclass(frozen=True)
 class Ledger:
+    """Fills as columns (one entry per fill), the input of the trade statistics."""
+
     asset: np.ndarray  # (F,) str
     side: np.ndarray  # (F,) "buy" | "sell"
     quantity: np.ndarray  # (F,) float64 > 0
@@ -43,6 +45,7 @@ class Ledger:
 
     @property
     def is_buy(self) -> np.ndarray:
+        """Boolean mask of the buy fills."""
         return self.side == "buy"
 
     def assets(self) -> list[str]:

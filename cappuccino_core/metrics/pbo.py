@@ -36,6 +36,8 @@ from cappuccino_core.metrics._arrays import safe_ratio, zero_dispersion
 
 @dataclass(frozen=True)
 class PBOResult:
+    """Probability of backtest overfitting (CSCV) and the per-combination figures behind it."""
+
     pbo: float  # share of combinations with logit <= 0, in [0, 1]
     logits: np.ndarray = field(repr=False)  # (C,) lambda per combination
     rank_oos: np.ndarray = field(repr=False)  # (C,) relative OOS rank w of the IS winner, in (0, 1)
