@@ -34,6 +34,7 @@ MAX_ID = 64  # the standings' run_id column
 
 
 def is_strategy_id(contender: str | None) -> bool:
+    """Whether a contender id names a strategy (``strategy:...``) rather than a model run."""
     return bool(contender) and str(contender).startswith(PREFIX)
 
 

@@ -41,6 +41,8 @@ from cappuccino_core.features.dataset import MarketDataset
 
 @dataclass
 class HillReport:
+    """What one king-of-the-hill run did: the champion after it, the bouts, promotions, eliminations."""
+
     champion: str | None
     champion_wins: int
     bouts: list[BoutResult] = field(default_factory=list)
@@ -51,6 +53,7 @@ class HillReport:
     transitions: list[Transition] = field(default_factory=list)
 
     def lines(self) -> list[str]:
+        """The report as printable lines."""
         out = [f"{'DRY RUN: ' if self.dry_run else ''}champion {self.champion} ({self.champion_wins} wins)"]
         out += [
             f"  bout {b.incumbent.model} vs {b.challenger.model}: {b.winner} wins ({b.reason})"

@@ -38,6 +38,8 @@ from cappuccino_core.config.arena import ArenaConfig
 
 @dataclass
 class SandboxReport:
+    """What one sandbox review did: production after it, one decision line per sandbox model."""
+
     production: str | None
     decisions: list[str] = field(default_factory=list)
     halted: bool = False
@@ -52,6 +54,7 @@ def _perf(rec: TradingRecord, timeframe: str, cfg: ArenaConfig) -> Performance |
 
 
 def entered_sandbox(referee: Referee, run_id: str) -> datetime | None:
+    """When the model entered the sandbox (its ``arena:to_sandbox`` audit row, else its standing's update)."""
     row = last_audit(referee.store, run_id, ("arena:to_sandbox",))
     if row is not None:
         return row.ts
