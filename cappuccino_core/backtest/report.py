@@ -25,10 +25,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import tempfile
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,6 +37,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from cappuccino_core.backtest.report_html import render_html
+from cappuccino_core.common.atomic import atomic_dir
 from cappuccino_core.metrics import (
     Ledger,
     PerformanceSummary,
@@ -121,9 +118,7 @@ def write_report(
         "metadata": _json_safe(dict(metadata or {})),
     }
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
+    with atomic_dir(out) as tmp:
         pngs = {"equity": tmp / EQUITY_PNG, "drawdown": tmp / DRAWDOWN_PNG}
         _plot_equity(pngs["equity"], t, e, benches, title)
         _plot_drawdown(pngs["drawdown"], t, e, benches)
@@ -132,10 +127,6 @@ def write_report(
             _plot_trades(pngs["trades"], per_asset)
         (tmp / METRICS_NAME).write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")
         (tmp / HTML_NAME).write_text(render_html(doc, summary, per_asset, pngs, METRICS_NAME))
-        _replace_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return ReportFiles(
         directory=out,
         html=out / HTML_NAME,
@@ -143,27 +134,6 @@ def write_report(
         pngs={k: out / p.name for k, p in pngs.items()},
         summary=summary,
     )
-
-
-# ---------------------------------------------------------------------------------------------- files
-
-
-def _replace_dir(tmp: Path, out: Path) -> None:
-    """Move the finished ``tmp`` folder to ``out``; an existing ``out`` moves aside first, then goes."""
-    old: Path | None = None
-    if out.exists() or out.is_symlink():
-        if not out.is_dir():
-            raise FileExistsError(f"{out} exists and is not a report folder")
-        old = out.with_name(f".{out.name}.old-{uuid.uuid4().hex[:8]}")
-        os.rename(out, old)
-    try:
-        os.rename(tmp, out)
-    except BaseException:
-        if old is not None:
-            os.rename(old, out)  # put the previous report back
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _iso(t: np.datetime64) -> str:

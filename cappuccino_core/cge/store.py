@@ -21,9 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,7 +30,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cappuccino_core.common.atomic import atomic_write_text
+from cappuccino_core.common.atomic import atomic_dir, atomic_write_text
 
 if TYPE_CHECKING:
     from cappuccino_core.cge.scenarios import Batch, SetSpec
@@ -75,25 +72,11 @@ def content_hash(directory: Path) -> tuple[str, dict[str, str]]:
 def write_set(final: Path, writer: Callable[[Path], dict[str, Any]], *, force: bool = False) -> Path:
     """Build a set in a temporary sibling directory with ``writer(tmp) -> manifest``, then rename it into
     place. With ``force`` an existing set is replaced (moved aside, then deleted after the swap)."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
-    try:
+    with atomic_dir(final, replace=force) as tmp:
         manifest = writer(tmp)
         digest, files = content_hash(tmp)
         manifest = {**manifest, "content_hash": digest, "files": files}
         atomic_write_text(tmp / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-        old = None
-        if final.exists():
-            if not force:
-                raise FileExistsError(f"{final} exists; pass force to replace it")
-            old = final.with_name(f".{final.name}.old-{os.getpid()}")
-            os.replace(final, old)
-        os.replace(tmp, final)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return final
 
 

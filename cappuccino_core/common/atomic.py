@@ -6,13 +6,18 @@ flushed to disk, then ``os.replace``-d over the destination, and the folder entr
 before the rename (an exception in the writer, a full disk) removes the temporary file and leaves the
 destination as it was; a process killed mid-write leaves the destination as it was too (plus, at worst, a
 hidden temporary file).
+
+A folder of files (a report, a scenario set) is written the same way by :func:`atomic_dir`: built under a
+hidden temporary sibling, then renamed into place.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
@@ -84,3 +89,37 @@ def atomic_write_bytes(path: str | Path, data: bytes, *, fsync: bool = True) -> 
 def atomic_write_text(path: str | Path, text: str, *, encoding: str = "utf-8", fsync: bool = True) -> Path:
     """Write ``text`` to ``path`` atomically."""
     return atomic_write_bytes(path, text.encode(encoding), fsync=fsync)
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | Path, *, replace: bool = True) -> Iterator[Path]:
+    """Yield a temporary folder beside ``path``; when the block ends without an error it becomes ``path``.
+
+    An existing ``path`` (a folder) is moved aside, the new one renamed into place, then the old one removed;
+    should the rename fail, the old folder is put back. Without ``replace`` an existing ``path`` is a
+    FileExistsError (checked when the block ends). On any error the temporary folder is removed.
+    """
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+    try:
+        yield tmp
+        old: Path | None = None
+        if final.exists() or final.is_symlink():
+            if not replace:
+                raise FileExistsError(f"{final} exists and replacing it was not asked for")
+            if not final.is_dir():
+                raise FileExistsError(f"{final} exists and is not a folder")
+            old = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
+            os.replace(final, old)
+        try:
+            os.replace(tmp, final)
+        except BaseException:
+            if old is not None:
+                os.replace(old, final)  # put the previous folder back
+            raise
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

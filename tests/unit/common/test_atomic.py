@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from cappuccino_core.common.atomic import (
+    atomic_dir,
     atomic_path,
     atomic_write_bytes,
     atomic_write_stream,
@@ -88,3 +89,28 @@ def test_no_fsync_still_atomic(tmp_path: Path) -> None:
     p = tmp_path / "a.txt"
     atomic_write_text(p, "x", fsync=False)
     assert p.read_text() == "x"
+
+
+def test_folder_replaced_whole_or_not_at_all(tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    with atomic_dir(out) as tmp:
+        (tmp / "a.txt").write_text("first")
+    assert sorted(f.name for f in out.iterdir()) == ["a.txt"]
+    with pytest.raises(RuntimeError, match="plot failed"), atomic_dir(out) as tmp:
+        (tmp / "a.txt").write_text("second")
+        raise RuntimeError("plot failed")
+    assert (out / "a.txt").read_text() == "first"  # the old folder, untouched
+    with atomic_dir(out) as tmp:
+        (tmp / "b.txt").write_text("third")
+    assert sorted(f.name for f in out.iterdir()) == ["b.txt"]  # replaced whole: a.txt is gone
+    assert [f.name for f in tmp_path.iterdir()] == ["report"]  # no temporary or old folder left
+
+
+def test_folder_not_replaced_unless_asked(tmp_path: Path) -> None:
+    out = tmp_path / "set"
+    out.mkdir()
+    (out / "manifest.json").write_text("{}")
+    with pytest.raises(FileExistsError, match="not asked for"), atomic_dir(out, replace=False) as tmp:
+        (tmp / "manifest.json").write_text('{"new": 1}')
+    assert (out / "manifest.json").read_text() == "{}"
+    assert [f.name for f in tmp_path.iterdir()] == ["set"]
