@@ -21,8 +21,6 @@ from cappuccino_core.config import Settings
 from cappuccino_core.data.align import AlignedBars
 from cappuccino_core.data.timeframes import normalise_timeframe
 
-DEFAULT_FIT_FRACTION = 0.85
-
 
 def load_market(settings: Settings, timeframe: str, sample: bool) -> AlignedBars:
     """The configured tickers at ``timeframe``, aligned: from the sample with ``--sample``, else the store
@@ -65,7 +63,7 @@ def features(
     except ValueError as exc:
         raise fail(str(exc)) from None
     if fit_fraction is None:
-        fit_fraction = 1.0 - float(getattr(settings.training, "holdout_fraction", 1.0 - DEFAULT_FIT_FRACTION))
+        fit_fraction = 1.0 - settings.training.holdout_fraction
     try:
         aligned = load_market(settings, tf, sample)
         fit_end = max(1, int(aligned.n_bars * fit_fraction))

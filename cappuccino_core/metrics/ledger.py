@@ -120,9 +120,8 @@ def to_datetime64(values: Any) -> np.ndarray:
         import polars as pl
 
         s = values
-        if s.dtype == pl.Datetime:
-            tz = getattr(s.dtype, "time_zone", None)
-            if tz is not None:
+        if isinstance(s.dtype, pl.Datetime):
+            if s.dtype.time_zone is not None:
                 s = s.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
             return s.dt.cast_time_unit("ns").to_numpy().astype("datetime64[ns]")
         values = s.to_numpy()
