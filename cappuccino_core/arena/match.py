@@ -199,9 +199,10 @@ def _replay(
 
 
 def _act(policy: PolicyLike, obs: np.ndarray, t: np.ndarray) -> np.ndarray:
-    hook = getattr(policy, "at_bars", None)
-    if callable(hook):
-        hook(np.asarray(t, dtype=np.int64).copy())
+    from cappuccino_core.backtest.runner import ReadsBars
+
+    if isinstance(policy, ReadsBars):
+        policy.at_bars(np.asarray(t, dtype=np.int64).copy())
     return np.asarray(policy.predict(obs), dtype=np.float64)
 
 

@@ -20,7 +20,7 @@ and the benchmarks are chained the same way. The ledger lists every segment's fi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import polars as pl
@@ -40,6 +40,20 @@ class Policy(Protocol):
 
     def predict(self, observations: np.ndarray) -> Any:
         """(N, obs_size) float32 -> (N, n_assets) actions in [-1, 1] (or an (actions, state) tuple)."""
+        ...
+
+
+@runtime_checkable
+class ReadsBars(Protocol):
+    """A policy that reads prices by bar itself (a strategy): the runner tells it where each episode starts
+    and, before every decision, which bar each episode is at."""
+
+    def begin_episodes(self, data: MarketDataset, starts: np.ndarray) -> None:
+        """A batch of episodes starts at rows ``starts`` of ``data``."""
+        ...
+
+    def at_bars(self, t: np.ndarray) -> None:
+        """The next decision of each episode is at bar ``t``."""
         ...
 
 
@@ -92,16 +106,14 @@ def run_env(policy: Any, env: EnvConfig) -> EnvConfig:
 
 def begin(policy: Any, data: MarketDataset, starts: np.ndarray) -> None:
     """Tell a bar-reading policy that a batch of episodes starts at rows ``starts``."""
-    hook = getattr(policy, "begin_episodes", None)
-    if callable(hook):
-        hook(data, np.asarray(starts, dtype=np.int64).copy())
+    if isinstance(policy, ReadsBars):
+        policy.begin_episodes(data, np.asarray(starts, dtype=np.int64).copy())
 
 
 def act(policy: Policy, obs: np.ndarray, t: np.ndarray) -> np.ndarray:
     """The policy's actions (float64) for observations at decision bars ``t``."""
-    hook = getattr(policy, "at_bars", None)
-    if callable(hook):
-        hook(np.asarray(t, dtype=np.int64).copy())
+    if isinstance(policy, ReadsBars):
+        policy.at_bars(np.asarray(t, dtype=np.int64).copy())
     return _actions(policy, obs)
 
 

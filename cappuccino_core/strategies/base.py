@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from cappuccino_core.backtest.baselines import actions_for_weights
+from cappuccino_core.backtest.runner import ReadsBars
 from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.env.episodes import within
@@ -360,7 +361,7 @@ class BatchPolicy:
         """Tell every member where its episodes start."""
         if not self._flat:
             for p, idx in self.members:
-                if hasattr(p, "begin_episodes"):
+                if isinstance(p, ReadsBars):
                     p.begin_episodes(data, starts[idx])
             return
         n, a = len(starts), data.n_assets
@@ -391,7 +392,7 @@ class BatchPolicy:
             self._t = np.asarray(t, dtype=np.int64)
             return
         for p, idx in self.members:
-            if hasattr(p, "at_bars"):
+            if isinstance(p, ReadsBars):
                 p.at_bars(t[idx])
 
     def predict(self, observations: np.ndarray) -> np.ndarray:
