@@ -17,12 +17,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import select
 
 from cappuccino_core.state.schema import ArenaStanding
 from cappuccino_core.state.store import StateStore
+
+if TYPE_CHECKING:
+    from cappuccino_core.registry.tracking import Tracking
 
 CHALLENGER, CHAMPION, SANDBOX, PRODUCTION, LIVE = "challenger", "champion", "sandbox", "production", "live"
 ELIMINATED, RETIRED = "eliminated", "retired"  # standing roles only (no alias)
@@ -51,7 +54,7 @@ class RoleBook(Protocol):
 class MlflowRoleBook:
     """:class:`RoleBook` over the MLflow registry (``cappuccino_core.registry.roles``)."""
 
-    def __init__(self, tracking: Any) -> None:
+    def __init__(self, tracking: Tracking) -> None:
         self.tracking = tracking
 
     def holder(self, role: str) -> str | None:

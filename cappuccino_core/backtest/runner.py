@@ -98,13 +98,13 @@ def _actions(policy: Policy, obs: np.ndarray) -> np.ndarray:
     return np.asarray(out, dtype=np.float64)
 
 
-def run_env(policy: Any, env: EnvConfig) -> EnvConfig:
+def run_env(policy: object, env: EnvConfig) -> EnvConfig:
     """The env ``policy`` runs under: its own ``run_env`` if it has one, else ``env``."""
     own = getattr(policy, "run_env", None)
     return own if isinstance(own, EnvConfig) else env
 
 
-def begin(policy: Any, data: MarketDataset, starts: np.ndarray) -> None:
+def begin(policy: object, data: MarketDataset, starts: np.ndarray) -> None:
     """Tell a bar-reading policy that a batch of episodes starts at rows ``starts``."""
     if isinstance(policy, ReadsBars):
         policy.begin_episodes(data, np.asarray(starts, dtype=np.int64).copy())

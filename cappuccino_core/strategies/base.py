@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -86,7 +86,9 @@ def format_params(params: Params) -> str:
     return ",".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items())
 
 
-def each_segment(data: MarketDataset, rule: Any) -> Plan:
+def each_segment(
+    data: MarketDataset, rule: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+) -> Plan:
     """Build a plan segment by segment: ``rule(prices (n, A), times (n,)) -> (targets, trade)`` sees one
     contiguous segment at a time. Rows outside every segment (none in a valid dataset) stay in cash."""
     t, a = data.prices.shape
