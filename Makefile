@@ -39,8 +39,12 @@ test-fast: install
 bench: install
 	@rc=0; for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || rc=1; done; exit $$rc
 
+# ruff (lint rules and formatting) over all Python code, mypy over every package (the list in pyproject.toml).
+LINT_PATHS := cappuccino_core cappuccino_cli tasks flows tests benchmarks scripts
+
 lint: install
-	$(VENV)/bin/ruff check cappuccino_core cappuccino_cli tasks flows tests benchmarks
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(LINT_PATHS)
 	$(VENV)/bin/mypy
 
 # Refresh the known-good versions after a deliberate upgrade.

@@ -24,13 +24,19 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import typer
 
 from cappuccino_cli.common import ConfigOption, console, fail, settings_or_exit
 from cappuccino_core.config import Settings
+
+if TYPE_CHECKING:
+    from cappuccino_core.backtest.report import ReportFiles
+    from cappuccino_core.backtest.runner import BacktestResult, Policy
+    from cappuccino_core.features.dataset import MarketDataset
+    from cappuccino_core.features.spec import FeatureSpec
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -87,7 +93,7 @@ def _spec_path(model: Path, spec: Path | None) -> Path:
     raise fail(f"no FeatureSpec for {model}: tried {', '.join(str(c) for c in candidates)} (use --spec)")
 
 
-def _dataset(settings: Settings, sample: bool, spec: Any = None) -> Any:
+def _dataset(settings: Settings, sample: bool, spec: FeatureSpec | None = None) -> MarketDataset:
     from cappuccino_cli.data_features import load_market
     from cappuccino_core.features.builder import apply_spec, build_dataset
 
@@ -132,8 +138,7 @@ def backtest(
     algo: str = AlgoOption,
 ) -> None:
     """Backtest a baseline (--policy) or a saved model (--model) and write the HTML report."""
-    from cappuccino_core.backtest.baselines import BASELINES, make_baseline, policy_names
-    from cappuccino_core.backtest.runner import SB3Policy
+    from cappuccino_core.backtest.baselines import policy_names
     from cappuccino_core.backtest.with_report import backtest_with_report
     from cappuccino_core.features.spec import FeatureSpec
 
@@ -158,33 +163,10 @@ def backtest(
     history = data.slice(0, lo) if lo > data.spec.lookback else None  # what strategies are fitted on
 
     if model is not None:
-        from cappuccino_core.env.observation import observation_size
-        from cappuccino_core.registry.pyfunc_model import algo_class
-
-        sb3 = algo_class(algo).load(str(model), device="cpu")
-        expected = (observation_size(window.n_assets, window.spec.n_features, window.spec.lookback),)
-        if tuple(sb3.observation_space.shape) != expected:
-            raise fail(f"model {model} observes {sb3.observation_space.shape}, this data gives {expected}")
-        runner_policy: Any = SB3Policy(sb3)
-        name = model.stem
-    elif policy in BASELINES:
-        runner_policy = make_baseline(policy, window.tickers, settings.env, seed)
-        name = policy
+        runner_policy, name = _model_policy(model, algo, window), model.stem
     else:
-        from cappuccino_core.strategies import format_params, make_strategy
-
         assert policy is not None
-        strat = make_strategy(policy)
-        params = strat.grid()[0]
-        if history is not None and len(strat.grid()) > 1:
-            usable = [(a, b) for a, b in history.segments if b - a >= history.spec.lookback + 1]
-            if usable:
-                params = strat.fit(history, usable, settings.env, settings.costs).params
-                console.print(
-                    f"{policy}: {format_params(params)} fitted on {history.n_bars} bars before the window"
-                )
-        runner_policy = strat.policy(params, settings.env, window.tickers)
-        name = policy
+        runner_policy, name = _named_policy(policy, settings, window, history, seed), policy
 
     out = out or Path(settings.paths.reports_dir) / f"backtest-{name}"
     meta = {"model": str(model) if model else None, "data": "sample" if sample else "bar store"}
@@ -194,6 +176,45 @@ def backtest(
         )
     except ValueError as exc:
         raise fail(str(exc)) from None
+    _print_result(name, window, result, files)
+
+
+def _model_policy(model: Path, algo: str, window: MarketDataset) -> Policy:
+    """A saved SB3 model as a backtest policy; fails when it observes another shape than ``window`` gives."""
+    from cappuccino_core.backtest.runner import SB3Policy
+    from cappuccino_core.env.observation import observation_size
+    from cappuccino_core.registry.pyfunc_model import algo_class
+
+    sb3 = algo_class(algo).load(str(model), device="cpu")
+    expected = (observation_size(window.n_assets, window.spec.n_features, window.spec.lookback),)
+    if tuple(sb3.observation_space.shape) != expected:
+        raise fail(f"model {model} observes {sb3.observation_space.shape}, this data gives {expected}")
+    return SB3Policy(sb3)
+
+
+def _named_policy(
+    policy: str, settings: Settings, window: MarketDataset, history: MarketDataset | None, seed: int
+) -> Policy:
+    """A baseline, or a strategy with its parameters fitted on ``history`` (the bars before the window)."""
+    from cappuccino_core.backtest.baselines import BASELINES, make_baseline
+    from cappuccino_core.strategies import format_params, make_strategy
+
+    if policy in BASELINES:
+        return make_baseline(policy, window.tickers, settings.env, seed)
+    strat = make_strategy(policy)
+    params = strat.grid()[0]
+    if history is not None and len(strat.grid()) > 1:
+        usable = [(a, b) for a, b in history.segments if b - a >= history.spec.lookback + 1]
+        if usable:
+            params = strat.fit(history, usable, settings.env, settings.costs).params
+            console.print(
+                f"{policy}: {format_params(params)} fitted on {history.n_bars} bars before the window"
+            )
+    return strat.policy(params, settings.env, window.tickers)
+
+
+def _print_result(name: str, window: MarketDataset, result: BacktestResult, files: ReportFiles) -> None:
+    """One line of figures for the run, one per benchmark and per strategy to beat, and the report path."""
     s = result.summary
     console.print(
         f"{name}: {window.tickers} {window.spec.timeframe}, {len(result.equity)} bars, "

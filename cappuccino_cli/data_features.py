@@ -9,8 +9,6 @@ hold-out), and writes ``<out>.npz`` and ``<out>.spec.json``.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -18,21 +16,10 @@ import typer
 from rich.table import Table
 
 from cappuccino_cli.common import ConfigOption, console, fail, settings_or_exit
+from cappuccino_core.common.atomic import atomic_write_with
 from cappuccino_core.config import Settings
 from cappuccino_core.data.align import AlignedBars
 from cappuccino_core.data.timeframes import normalise_timeframe
-
-DEFAULT_FIT_FRACTION = 0.85
-
-
-def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    """Write to a hidden temporary file beside ``path``, then rename it over: never a half-written file."""
-    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")  # same suffix: np.savez would append .npz
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def load_market(settings: Settings, timeframe: str, sample: bool) -> AlignedBars:
@@ -76,7 +63,7 @@ def features(
     except ValueError as exc:
         raise fail(str(exc)) from None
     if fit_fraction is None:
-        fit_fraction = 1.0 - float(getattr(settings.training, "holdout_fraction", 1.0 - DEFAULT_FIT_FRACTION))
+        fit_fraction = 1.0 - settings.training.holdout_fraction
     try:
         aligned = load_market(settings, tf, sample)
         fit_end = max(1, int(aligned.n_bars * fit_fraction))
@@ -88,8 +75,8 @@ def features(
     out = out if out.suffix == ".npz" else out.with_suffix(".npz")
     out.parent.mkdir(parents=True, exist_ok=True)
     spec_path = out.with_suffix(".spec.json")
-    _write_atomic(out, ds.save)
-    _write_atomic(spec_path, ds.spec.save)
+    atomic_write_with(out, ds.save, suffix=".npz")  # np.savez would append .npz to another name
+    atomic_write_with(spec_path, ds.spec.save)
 
     nonfinite = int((~np.isfinite(ds.features)).sum())
     first, last = (np.datetime64(int(ds.times[i]), "ns").astype("datetime64[m]") for i in (0, -1))

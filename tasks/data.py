@@ -28,16 +28,18 @@ def import_sample(settings: Settings) -> int:
 
 
 def transient_failure(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry a download only when the venue or the network failed (SourceUnavailable, connection errors,
-    timeouts); a refused request or a configuration error fails at once."""
+    """Retry a download only when the venue or the network failed (SourceUnavailable after the source's own
+    retries, or what the one transient rule calls transient: timeouts, dropped connections, 429/5xx); a
+    refused request or a configuration error fails at once."""
+    from cappuccino_core.common.transient import is_transient
     from cappuccino_core.data.http import SourceUnavailable
 
     try:
         state.result()
-    except (SourceUnavailable, ConnectionError, TimeoutError):
+    except SourceUnavailable:
         return True
-    except Exception:
-        return False
+    except Exception as exc:  # SourceRejected and configuration errors are not transient
+        return is_transient(exc)
     return False
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cappuccino_core.arena.match import Performance, eligible, performance, replay, windows
 from cappuccino_core.arena.referee import CHAMPION, Referee, Transition, holders
@@ -28,12 +28,17 @@ from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.features.dataset import MarketDataset
 
+if TYPE_CHECKING:
+    from cappuccino_core.config.settings import Settings
+    from cappuccino_core.strategies.base import StrategyPolicy
+
 PREFIX = "strategy:"
 _ID = re.compile(r"^strategy:(?P<name>[a-z_]+)(?:\((?P<params>[^()]*)\))?$")
 MAX_ID = 64  # the standings' run_id column
 
 
 def is_strategy_id(contender: str | None) -> bool:
+    """Whether a contender id names a strategy (``strategy:...``) rather than a model run."""
     return bool(contender) and str(contender).startswith(PREFIX)
 
 
@@ -71,7 +76,7 @@ def parse_strategy_id(contender: str) -> tuple[str, dict[str, Any]]:
     return strat.name, params
 
 
-def strategy_policy(contender: str, env: EnvConfig, tickers: Sequence[str] | None = None) -> Any:
+def strategy_policy(contender: str, env: EnvConfig, tickers: Sequence[str] | None = None) -> StrategyPolicy:
     """The batched policy a strategy id names (its own run env for the exempt references)."""
     from cappuccino_core.strategies import make_strategy
 
@@ -131,7 +136,7 @@ def _line(p: Performance, cfg: ArenaConfig) -> str:
     )
 
 
-def strategy_contest(settings: Any, dry_run: bool = False) -> list[str]:
+def strategy_contest(settings: Settings, dry_run: bool = False) -> list[str]:
     """:func:`crown_best_strategy` on the configured data (the held-out ``training.holdout_fraction`` of the
     bars; history = the bars before it) with the configured env, costs and arena rules."""
     from cappuccino_core.arena.referee import MlflowRoleBook

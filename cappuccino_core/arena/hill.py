@@ -41,6 +41,8 @@ from cappuccino_core.features.dataset import MarketDataset
 
 @dataclass
 class HillReport:
+    """What one king-of-the-hill run did: the champion after it, the bouts, promotions, eliminations."""
+
     champion: str | None
     champion_wins: int
     bouts: list[BoutResult] = field(default_factory=list)
@@ -51,6 +53,7 @@ class HillReport:
     transitions: list[Transition] = field(default_factory=list)
 
     def lines(self) -> list[str]:
+        """The report as printable lines."""
         out = [f"{'DRY RUN: ' if self.dry_run else ''}champion {self.champion} ({self.champion_wins} wins)"]
         out += [
             f"  bout {b.incumbent.model} vs {b.challenger.model}: {b.winner} wins ({b.reason})"
@@ -80,15 +83,9 @@ def run_hill(
     otherwise both share ``data`` in one kernel run."""
     if not windows:
         raise ValueError("run_hill: no replay windows given")
-    from cappuccino_core.arena.contenders import is_strategy_id, strategy_policy
+    from cappuccino_core.arena.contenders import is_strategy_id
 
-    def get_policy(run_id: str) -> PolicyLike:  # strategies are rebuilt from their ids
-        return strategy_policy(run_id, env, data.tickers) if is_strategy_id(run_id) else load(run_id)
-
-    def get_data(run_id: str) -> MarketDataset:  # a strategy trades the hill's data
-        assert data_for is not None
-        return data if is_strategy_id(run_id) else data_for(run_id)
-
+    ring = _Ring(load, data, data_for, env, costs, cfg)
     store = referee.store
     seated = holders(store, CHAMPION)
     champ: str | None = seated[-1] if seated else None
@@ -107,64 +104,11 @@ def run_hill(
             )
             champ, wins = chal, 0
             continue
-        window = windows[k % len(windows)]
-        own = (get_data(champ), get_data(chal)) if data_for is not None else None
-        if own is not None and own[0].spec.content_hash() != own[1].spec.content_hash():
-            result = bout_on_own_data(
-                (champ, get_policy(champ), own[0]), (chal, get_policy(chal), own[1]),
-                time_window(data, window), env, costs, cfg,
-            )  # fmt: skip
-        else:
-            result = bout((champ, get_policy(champ)), (chal, get_policy(chal)), data, window, env, costs, cfg)
+        result = ring.bout(champ, chal, windows[k % len(windows)])
         report.bouts.append(result)
-        ev = result.evidence()
-        if result.winner == champ:
-            wins += 1
-            referee.apply(
-                Transition(
-                    chal,
-                    "eliminate",
-                    ELIMINATED,
-                    f"lost to {champ}: {result.reason}",
-                    ev,
-                    clear_alias=CHALLENGER,
-                    wins=0,
-                    matched=True,
-                )
-            )
-            referee.apply(
-                Transition(
-                    champ, "defend", CHAMPION, f"beat {chal}: {result.reason}", ev, wins=wins, matched=True
-                )
-            )
-            report.eliminated.append(chal)
-        else:
-            referee.apply(
-                Transition(
-                    champ,
-                    "eliminate",
-                    ELIMINATED,
-                    f"lost to {chal}: {result.reason}",
-                    ev,
-                    clear_alias=CHAMPION,
-                    wins=0,
-                    matched=True,
-                )
-            )
-            referee.apply(
-                Transition(
-                    chal,
-                    "crown",
-                    CHAMPION,
-                    f"beat champion {champ}: {result.reason}",
-                    ev,
-                    alias=CHAMPION,
-                    wins=1,
-                    matched=True,
-                )
-            )
-            report.eliminated.append(champ)
-            champ, wins = chal, 1
+        loser = chal if result.winner == champ else champ
+        champ, wins = _settle(referee, result, champ, chal, wins)
+        report.eliminated.append(loser)
         if wins >= cfg.wins_to_sandbox and not is_strategy_id(champ):
             referee.apply(
                 Transition(
@@ -182,3 +126,105 @@ def run_hill(
     report.champion, report.champion_wins = champ, wins
     report.transitions = list(referee.planned)
     return report
+
+
+@dataclass(frozen=True)
+class _Ring:
+    """What a bout needs besides its two contestants: how to get a policy and its data, and the rules."""
+
+    load: Callable[[str], PolicyLike]
+    data: MarketDataset
+    data_for: Callable[[str], MarketDataset] | None
+    env: EnvConfig
+    costs: CostsConfig
+    cfg: ArenaConfig
+
+    def policy(self, run_id: str) -> PolicyLike:
+        """A model's policy, or a strategy's, rebuilt from its id."""
+        from cappuccino_core.arena.contenders import is_strategy_id, strategy_policy
+
+        return (
+            strategy_policy(run_id, self.env, self.data.tickers)
+            if is_strategy_id(run_id)
+            else self.load(run_id)
+        )
+
+    def own_data(self, run_id: str) -> MarketDataset:
+        """The data built with the model's own FeatureSpec; a strategy trades the hill's data."""
+        from cappuccino_core.arena.contenders import is_strategy_id
+
+        assert self.data_for is not None
+        return self.data if is_strategy_id(run_id) else self.data_for(run_id)
+
+    def bout(self, champ: str, chal: str, window: tuple[int, int]) -> BoutResult:
+        """One bout on ``window``: in one kernel run on shared data, or each on its own data when the two
+        FeatureSpecs differ."""
+        own = (self.own_data(champ), self.own_data(chal)) if self.data_for is not None else None
+        if own is not None and own[0].spec.content_hash() != own[1].spec.content_hash():
+            return bout_on_own_data(
+                (champ, self.policy(champ), own[0]),
+                (chal, self.policy(chal), own[1]),
+                time_window(self.data, window),
+                self.env,
+                self.costs,
+                self.cfg,
+            )
+        return bout(
+            (champ, self.policy(champ)),
+            (chal, self.policy(chal)),
+            self.data,
+            window,
+            self.env,
+            self.costs,
+            self.cfg,
+        )
+
+
+def _settle(referee: Referee, result: BoutResult, champ: str, chal: str, wins: int) -> tuple[str, int]:
+    """Record a bout's outcome (the loser eliminated, the winner seated); the champion and its wins after."""
+    ev = result.evidence()
+    if result.winner == champ:
+        wins += 1
+        referee.apply(
+            Transition(
+                chal,
+                "eliminate",
+                ELIMINATED,
+                f"lost to {champ}: {result.reason}",
+                ev,
+                clear_alias=CHALLENGER,
+                wins=0,
+                matched=True,
+            )
+        )
+        referee.apply(
+            Transition(
+                champ, "defend", CHAMPION, f"beat {chal}: {result.reason}", ev, wins=wins, matched=True
+            )
+        )
+        return champ, wins
+    referee.apply(
+        Transition(
+            champ,
+            "eliminate",
+            ELIMINATED,
+            f"lost to {chal}: {result.reason}",
+            ev,
+            clear_alias=CHAMPION,
+            wins=0,
+            matched=True,
+        )
+    )
+    referee.apply(
+        Transition(
+            chal,
+            "crown",
+            CHAMPION,
+            f"beat champion {champ}: {result.reason}",
+            ev,
+            alias=CHAMPION,
+            wins=1,
+            matched=True,
+        )
+    )
+    return chal, 1

@@ -31,6 +31,8 @@ class GreenLightRefused(RuntimeError):
 
 @dataclass(frozen=True)
 class LiveStatus:
+    """The live model, the share of capital it trades and since when."""
+
     run_id: str | None
     capital_fraction: float
     since: datetime | None

@@ -35,7 +35,11 @@ from cappuccino_core.metrics import max_drawdown, sharpe_ratio, simple_returns, 
 
 
 class PolicyLike(Protocol):
-    def predict(self, observations: Any) -> np.ndarray: ...
+    """Anything the arena can replay: a batched ``predict``."""
+
+    def predict(self, observations: Any) -> np.ndarray:
+        """Actions for a batch of observations."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class Performance:
     fees: float
 
     def to_dict(self) -> dict[str, Any]:
+        """The figures as JSON-ready values (non-finite as None)."""
         return {
             k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in asdict(self).items()
         }
@@ -59,6 +64,8 @@ class Performance:
 
 @dataclass(frozen=True)
 class BoutResult:
+    """One bout: both contestants' performance on the window, the winner and the rule that decided."""
+
     incumbent: Performance
     challenger: Performance
     winner: str
@@ -66,6 +73,7 @@ class BoutResult:
     window: tuple[int, int]
 
     def evidence(self) -> dict[str, Any]:
+        """The bout as audit evidence (JSON-ready)."""
         return {
             "window": list(self.window),
             "incumbent": self.incumbent.to_dict(),
@@ -98,6 +106,7 @@ def performance(
 
 
 def eligible(p: Performance, cfg: ArenaConfig) -> bool:
+    """Whether a performance may win: enough trades (strategies exempt) and a finite score."""
     from cappuccino_core.arena.contenders import is_strategy_id
 
     return (p.trades >= cfg.min_trades or is_strategy_id(p.model)) and math.isfinite(p.score)
@@ -190,9 +199,10 @@ def _replay(
 
 
 def _act(policy: PolicyLike, obs: np.ndarray, t: np.ndarray) -> np.ndarray:
-    hook = getattr(policy, "at_bars", None)
-    if callable(hook):
-        hook(np.asarray(t, dtype=np.int64).copy())
+    from cappuccino_core.backtest.runner import ReadsBars
+
+    if isinstance(policy, ReadsBars):
+        policy.at_bars(np.asarray(t, dtype=np.int64).copy())
     return np.asarray(policy.predict(obs), dtype=np.float64)
 
 

@@ -14,6 +14,8 @@ from cappuccino_core.state.store import StateStore
 
 @dataclass(frozen=True)
 class TradingRecord:
+    """A model's paper record from the state store: equity snapshots in time order and its fill count."""
+
     run_id: str
     equity: np.ndarray  # equity snapshots in time order
     trades: int  # fills of the model's orders
@@ -22,6 +24,7 @@ class TradingRecord:
 
     @property
     def days(self) -> float:
+        """Days the record spans (0 without snapshots)."""
         if self.start is None or self.end is None:
             return 0.0
         return (self.end - self.start).total_seconds() / 86_400.0

@@ -17,12 +17,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import select
 
 from cappuccino_core.state.schema import ArenaStanding
 from cappuccino_core.state.store import StateStore
+
+if TYPE_CHECKING:
+    from cappuccino_core.registry.tracking import Tracking
 
 CHALLENGER, CHAMPION, SANDBOX, PRODUCTION, LIVE = "challenger", "champion", "sandbox", "production", "live"
 ELIMINATED, RETIRED = "eliminated", "retired"  # standing roles only (no alias)
@@ -31,35 +34,50 @@ ELIMINATED, RETIRED = "eliminated", "retired"  # standing roles only (no alias)
 class RoleBook(Protocol):
     """Who holds each role in the model registry (run ids)."""
 
-    def holder(self, role: str) -> str | None: ...
-    def assign(self, run_id: str, role: str) -> None: ...
-    def clear(self, role: str) -> None: ...
-    def tag(self, run_id: str, key: str, value: str) -> None: ...
+    def holder(self, role: str) -> str | None:
+        """The run id holding ``role``, or None."""
+        ...
+
+    def assign(self, run_id: str, role: str) -> None:
+        """Give ``role`` to ``run_id``."""
+        ...
+
+    def clear(self, role: str) -> None:
+        """Take ``role`` from its holder."""
+        ...
+
+    def tag(self, run_id: str, key: str, value: str) -> None:
+        """Tag the run's registered model version."""
+        ...
 
 
 class MlflowRoleBook:
     """:class:`RoleBook` over the MLflow registry (``cappuccino_core.registry.roles``)."""
 
-    def __init__(self, tracking: Any) -> None:
+    def __init__(self, tracking: Tracking) -> None:
         self.tracking = tracking
 
     def holder(self, role: str) -> str | None:
+        """The run id holding ``role`` (its MLflow alias), or None."""
         from cappuccino_core.registry.roles import get_role
 
         info = get_role(role, tracking=self.tracking)
         return None if info is None else info.run_id
 
     def assign(self, run_id: str, role: str) -> None:
+        """Point the ``role`` alias at the run's model version."""
         from cappuccino_core.registry.roles import set_role
 
         set_role(run_id, role, tracking=self.tracking)
 
     def clear(self, role: str) -> None:
+        """Remove the ``role`` alias."""
         from cappuccino_core.registry.roles import clear_role
 
         clear_role(role, tracking=self.tracking)
 
     def tag(self, run_id: str, key: str, value: str) -> None:
+        """Tag the run's model version (values cut to 5000 characters, MLflow's limit)."""
         from cappuccino_core.registry.roles import find_version
 
         info = find_version(run_id, tracking=self.tracking)
@@ -69,6 +87,8 @@ class MlflowRoleBook:
 
 @dataclass(frozen=True)
 class Transition:
+    """One change of a model's standing: the new role, why, the evidence, and the aliases to set or clear."""
+
     run_id: str
     action: str  # crown | win | eliminate | to_sandbox | replace_production | go_live | ramp | demote | ...
     role: str | None  # the standing role after the transition (None: unchanged)
@@ -82,11 +102,13 @@ class Transition:
 
 # --- standings ---------------------------------------------------------------------------------------
 def standing(store: StateStore, run_id: str) -> ArenaStanding | None:
+    """A model's standing row, or None."""
     with store.session() as s:
         return s.get(ArenaStanding, run_id)
 
 
 def standings(store: StateStore, role: str | None = None) -> list[ArenaStanding]:
+    """Every standing row (of ``role``, when given), oldest update first."""
     with store.session() as s:
         q = select(ArenaStanding).order_by(ArenaStanding.updated)
         if role is not None:
@@ -95,10 +117,14 @@ def standings(store: StateStore, role: str | None = None) -> list[ArenaStanding]
 
 
 def holders(store: StateStore, role: str) -> list[str]:
+    """Run ids holding ``role`` in the state store, oldest update first."""
     return [r.run_id for r in standings(store, role)]
 
 
 class Referee:
+    """Applies transitions: the standing row, the audit log and the registry aliases; ``dry_run`` only
+    records."""
+
     def __init__(
         self, store: StateStore, roles: RoleBook | None, actor: str = "arena", dry_run: bool = False
     ):
@@ -107,6 +133,7 @@ class Referee:
         self.applied: list[Transition] = []
 
     def apply(self, t: Transition) -> None:
+        """Apply one transition (or, in a dry run, only record it in ``planned``)."""
         self.planned.append(t)
         if self.dry_run:
             return

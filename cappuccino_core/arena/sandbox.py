@@ -38,6 +38,8 @@ from cappuccino_core.config.arena import ArenaConfig
 
 @dataclass
 class SandboxReport:
+    """What one sandbox review did: production after it, one decision line per sandbox model."""
+
     production: str | None
     decisions: list[str] = field(default_factory=list)
     halted: bool = False
@@ -52,6 +54,7 @@ def _perf(rec: TradingRecord, timeframe: str, cfg: ArenaConfig) -> Performance |
 
 
 def entered_sandbox(referee: Referee, run_id: str) -> datetime | None:
+    """When the model entered the sandbox (its ``arena:to_sandbox`` audit row, else its standing's update)."""
     row = last_audit(referee.store, run_id, ("arena:to_sandbox",))
     if row is not None:
         return row.ts
@@ -65,13 +68,7 @@ def review_sandbox(
     """Decide every sandbox model whose paper period is complete (see the module docstring)."""
     now = now or datetime.now(UTC)
     store = referee.store
-    prods = holders(store, PRODUCTION)
-    if len(prods) > 1:
-        raise RuntimeError(f"state store holds {len(prods)} production models {prods}; exactly one allowed")
-    if not prods and referee.roles is not None:
-        alias = referee.roles.holder(PRODUCTION)
-        prods = [alias] if alias else []
-    prod = prods[0] if prods else None
+    prod = _production(referee)
     report = SandboxReport(production=prod, dry_run=referee.dry_run)
     for run_id in holders(store, SANDBOX):
         if store.emergency_stopped():
@@ -107,46 +104,66 @@ def review_sandbox(
         if theirs is None:
             report.decisions.append(f"{run_id}: production {prod} has no paper record since {since}; waiting")
             continue
-        shifted = Performance(**{**theirs.__dict__, "score": theirs.score + cfg.sandbox_margin})
-        winner, rule = decide(shifted, mine, cfg)
-        ev = {
-            "sandbox": mine.to_dict(),
-            "production": theirs.to_dict(),
-            "margin": cfg.sandbox_margin,
-            "since": since.isoformat(),
-            "until": now.isoformat(),
-        }
-        if winner == run_id:
-            if referee.roles is not None and referee.roles.holder(LIVE) == prod:
-                referee.apply(
-                    Transition(prod, "demote", None, f"production replaced by {run_id}", ev, clear_alias=LIVE)
-                )
-            referee.apply(Transition(prod, "retire", RETIRED, f"replaced by {run_id}: {rule}", ev))
-            referee.apply(
-                Transition(
-                    run_id,
-                    "replace_production",
-                    PRODUCTION,
-                    f"beat production {prod}: {rule}",
-                    ev,
-                    alias=PRODUCTION,
-                    clear_alias=SANDBOX,
-                )
-            )
-            report.decisions.append(f"{run_id}: replaces production {prod} ({rule})")
-            prod = run_id
-        else:
-            referee.apply(
-                Transition(
-                    run_id,
-                    "eliminate",
-                    ELIMINATED,
-                    f"lost to production {prod}: {rule}",
-                    ev,
-                    clear_alias=SANDBOX,
-                )
-            )
-            report.decisions.append(f"{run_id}: eliminated by production {prod} ({rule})")
+        prod = _duel(referee, cfg, report, (run_id, mine), (prod, theirs), (since, now))
     report.production = prod
     report.transitions = list(referee.planned)
     return report
+
+
+def _production(referee: Referee) -> str | None:
+    """The production model (state store, else the registry's alias); RuntimeError when several."""
+    prods = holders(referee.store, PRODUCTION)
+    if len(prods) > 1:
+        raise RuntimeError(f"state store holds {len(prods)} production models {prods}; exactly one allowed")
+    if not prods and referee.roles is not None:
+        alias = referee.roles.holder(PRODUCTION)
+        prods = [alias] if alias else []
+    return prods[0] if prods else None
+
+
+def _duel(
+    referee: Referee,
+    cfg: ArenaConfig,
+    report: SandboxReport,
+    sandbox: tuple[str, Performance],
+    production: tuple[str, Performance],
+    period: tuple[datetime, datetime],
+) -> str:
+    """A sandbox model against production on the same paper period (production given ``sandbox_margin``);
+    the winner replaces production or the sandbox model is eliminated. Returns production after it."""
+    (run_id, mine), (prod, theirs), (since, now) = sandbox, production, period
+    shifted = Performance(**{**theirs.__dict__, "score": theirs.score + cfg.sandbox_margin})
+    winner, rule = decide(shifted, mine, cfg)
+    ev = {
+        "sandbox": mine.to_dict(),
+        "production": theirs.to_dict(),
+        "margin": cfg.sandbox_margin,
+        "since": since.isoformat(),
+        "until": now.isoformat(),
+    }
+    if winner != run_id:
+        referee.apply(
+            Transition(
+                run_id, "eliminate", ELIMINATED, f"lost to production {prod}: {rule}", ev, clear_alias=SANDBOX
+            )
+        )
+        report.decisions.append(f"{run_id}: eliminated by production {prod} ({rule})")
+        return prod
+    if referee.roles is not None and referee.roles.holder(LIVE) == prod:
+        referee.apply(
+            Transition(prod, "demote", None, f"production replaced by {run_id}", ev, clear_alias=LIVE)
+        )
+    referee.apply(Transition(prod, "retire", RETIRED, f"replaced by {run_id}: {rule}", ev))
+    referee.apply(
+        Transition(
+            run_id,
+            "replace_production",
+            PRODUCTION,
+            f"beat production {prod}: {rule}",
+            ev,
+            alias=PRODUCTION,
+            clear_alias=SANDBOX,
+        )
+    )
+    report.decisions.append(f"{run_id}: replaces production {prod} ({rule})")
+    return run_id

@@ -23,12 +23,15 @@ Every strategy of ``cappuccino_core.strategies`` is also a policy the backtest t
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.env.actions import weights_to_actions
+
+if TYPE_CHECKING:
+    from cappuccino_core.backtest.runner import Policy
 
 BASELINES = ("buy_and_hold", "equal_weight", "random")
 
@@ -56,6 +59,7 @@ class HoldPolicy:
         )
 
     def predict(self, observations: np.ndarray) -> np.ndarray:
+        """The initial weights as target actions while buying, the current weights afterwards (hold)."""
         n_assets = self.initial.shape[0]
         current = observations[:, 1 : 1 + n_assets].astype(np.float64)
         buying = self.calls < self.buy_bars
@@ -65,15 +69,18 @@ class HoldPolicy:
 
 
 class RandomPolicy:
+    """Uniform random actions in [-1, 1], reproducible from ``seed``: the floor any model must clear."""
+
     def __init__(self, n_assets: int, seed: int = 0) -> None:
         self.n_assets = n_assets
         self.rng = np.random.default_rng(seed)
 
     def predict(self, observations: np.ndarray) -> np.ndarray:
+        """One uniform draw in [-1, 1] per observation and asset."""
         return self.rng.uniform(-1.0, 1.0, (observations.shape[0], self.n_assets))
 
 
-def make_baseline(name: str, tickers: tuple[str, ...], env: EnvConfig, seed: int = 0) -> Any:
+def make_baseline(name: str, tickers: tuple[str, ...], env: EnvConfig, seed: int = 0) -> Policy:
     """A baseline policy by name (see the module docstring)."""
     n = len(tickers)
     investable = 1.0 - env.cash_reserve
@@ -96,8 +103,8 @@ def policy_names() -> tuple[str, ...]:
 
 
 def make_policy(
-    name: str, tickers: tuple[str, ...], env: EnvConfig, seed: int = 0, params: Any = None
-) -> Any:
+    name: str, tickers: tuple[str, ...], env: EnvConfig, seed: int = 0, params: dict[str, Any] | None = None
+) -> Policy:
     """A baseline or a strategy (``params``: its parameters, default its first grid point) by name."""
     if name in BASELINES:
         return make_baseline(name, tickers, env, seed)

@@ -23,14 +23,8 @@ Plots use matplotlib's Agg canvas directly (no pyplot state, safe in worker thre
 
 from __future__ import annotations
 
-import base64
-import html
 import json
 import math
-import os
-import shutil
-import tempfile
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,6 +36,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from cappuccino_core.backtest.report_html import render_html
+from cappuccino_core.common.atomic import atomic_dir
 from cappuccino_core.metrics import (
     Ledger,
     PerformanceSummary,
@@ -61,6 +57,8 @@ TRADES_PNG = "trades.png"
 
 @dataclass(frozen=True)
 class ReportFiles:
+    """The files one report consists of, and the summary they show."""
+
     directory: Path
     html: Path
     metrics_json: Path
@@ -120,9 +118,7 @@ def write_report(
         "metadata": _json_safe(dict(metadata or {})),
     }
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
+    with atomic_dir(out) as tmp:
         pngs = {"equity": tmp / EQUITY_PNG, "drawdown": tmp / DRAWDOWN_PNG}
         _plot_equity(pngs["equity"], t, e, benches, title)
         _plot_drawdown(pngs["drawdown"], t, e, benches)
@@ -130,11 +126,7 @@ def write_report(
             pngs["trades"] = tmp / TRADES_PNG
             _plot_trades(pngs["trades"], per_asset)
         (tmp / METRICS_NAME).write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")
-        (tmp / HTML_NAME).write_text(_html(doc, summary, per_asset, pngs))
-        _replace_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        (tmp / HTML_NAME).write_text(render_html(doc, summary, per_asset, pngs, METRICS_NAME))
     return ReportFiles(
         directory=out,
         html=out / HTML_NAME,
@@ -142,27 +134,6 @@ def write_report(
         pngs={k: out / p.name for k, p in pngs.items()},
         summary=summary,
     )
-
-
-# ---------------------------------------------------------------------------------------------- files
-
-
-def _replace_dir(tmp: Path, out: Path) -> None:
-    """Move the finished ``tmp`` folder to ``out``; an existing ``out`` moves aside first, then goes."""
-    old: Path | None = None
-    if out.exists() or out.is_symlink():
-        if not out.is_dir():
-            raise FileExistsError(f"{out} exists and is not a report folder")
-        old = out.with_name(f".{out.name}.old-{uuid.uuid4().hex[:8]}")
-        os.rename(out, old)
-    try:
-        os.rename(tmp, out)
-    except BaseException:
-        if old is not None:
-            os.rename(old, out)  # put the previous report back
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _iso(t: np.datetime64) -> str:
@@ -261,228 +232,3 @@ def _plot_trades(path: Path, per_asset: dict[str, dict[str, float]]) -> None:
 def _num(v: Any) -> float:
     v = float(v)
     return v if math.isfinite(v) else 0.0
-
-
-# ---------------------------------------------------------------------------------------------- html
-
-_PCT, _SHARE, _RATIO, _INT, _MONEY, _PLAIN = "pct", "share", "ratio", "int", "money", "plain"
-
-_ROWS: list[tuple[str, str, str]] = [
-    ("Total return", "total_return", _PCT),
-    ("Annual return (CAGR)", "annual_return", _PCT),
-    ("Annual volatility", "annual_volatility", _SHARE),
-    ("Sharpe (annualised)", "sharpe", _RATIO),
-    ("Sortino (annualised)", "sortino", _RATIO),
-    ("Sharpe per bar", "sharpe_per_bar", _RATIO),
-    ("PSR: P(true Sharpe > 0)", "psr", _SHARE),
-    ("Max drawdown", "max_drawdown", _PCT),
-    ("Max drawdown duration (bars)", "max_drawdown_duration_bars", _INT),
-    ("Calmar", "calmar", _RATIO),
-    ("Bar win rate", "bar_win_rate", _SHARE),
-    ("Skewness", "skew", _RATIO),
-    ("Kurtosis (normal = 3)", "kurtosis", _RATIO),
-    ("Start equity", "start_equity", _MONEY),
-    ("End equity", "end_equity", _MONEY),
-    ("Bars", "n_bars", _INT),
-]
-_BENCH_ROWS = {"total_return", "annual_return", "sharpe", "max_drawdown"}
-
-_TRADE_ROWS: list[tuple[str, str, str]] = [
-    ("Fills (buys / sells)", "n_fills", _INT),
-    ("Closed round trips (FIFO)", "n_round_trips", _INT),
-    ("Round-trip win rate", "trade_win_rate", _SHARE),
-    ("Realised P&L, net of fees", "realized_pnl", _MONEY),
-    ("Fees paid", "fees_paid", _MONEY),
-    ("  maker / taker", "maker_fees", _MONEY),
-    ("Traded notional", "traded_notional", _MONEY),
-    ("Turnover (notional / mean equity)", "turnover", _RATIO),
-    ("Turnover per year", "annualized_turnover", _RATIO),
-]
-
-
-def _fmt(v: Any, kind: str) -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "n/a"
-    if kind == _PCT:
-        return f"{100 * float(v):+.2f}%"
-    if kind == _SHARE:
-        return f"{100 * float(v):.2f}%"
-    if kind == _RATIO:
-        return f"{float(v):.3f}"
-    if kind == _INT:
-        return f"{int(v):,d}"
-    if kind == _MONEY:
-        return f"{float(v):,.2f}"
-    return html.escape(str(v))
-
-
-def _img(path: Path, alt: str) -> str:
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
-    name = html.escape(path.name)
-    return (
-        f'<figure><a href="{name}"><img src="data:image/png;base64,{data}" alt="{html.escape(alt)}"></a>'
-        f'<figcaption><a href="{name}">{name}</a></figcaption></figure>'
-    )
-
-
-_STRATEGY_COLS: list[tuple[str, str, str]] = [
-    ("total return", "total_return", _PCT),
-    ("Sharpe", "sharpe", _RATIO),
-    ("max drawdown", "max_drawdown", _PCT),
-    ("turnover / year", "turnover_per_year", _RATIO),
-    ("fees / starting equity", "fees_share", _SHARE),
-    ("fills", "fills", _INT),
-]
-
-
-def _strategies_html(rows: Mapping[str, Any], own: Mapping[str, Any]) -> str:
-    """The strategies to beat on this window, best Sharpe first, with this policy's row on top."""
-    if not rows:
-        return ""
-    esc = html.escape
-    head = "".join(f"<th>{esc(c)}</th>" for c, _, _ in _STRATEGY_COLS)
-    trades = own.get("trades") or {}
-    mine = {
-        "total_return": own.get("total_return"),
-        "sharpe": own.get("sharpe"),
-        "max_drawdown": own.get("max_drawdown"),
-        "turnover_per_year": trades.get("annualized_turnover"),
-        "fees_share": (trades.get("fees_paid") or 0.0) / own["start_equity"]
-        if own.get("start_equity")
-        else None,
-        "fills": trades.get("n_fills", 0),
-    }
-    body = [
-        "<tr><th><b>this policy</b></th>"
-        + "".join(f"<td><b>{_fmt(mine.get(k), kind)}</b></td>" for _, k, kind in _STRATEGY_COLS)
-        + "<td></td></tr>"
-    ]
-
-    def key(item: tuple[str, Any]) -> float:
-        v = item[1].get("sharpe")
-        return -float(v) if isinstance(v, (int, float)) and math.isfinite(float(v)) else math.inf
-
-    for _, r in sorted(rows.items(), key=key):
-        params = r.get("params") or "-"
-        if r.get("fitted") is False:
-            params += " (default: no history to fit on)"
-        body.append(
-            f"<tr><th>{esc(str(r.get('label')))}</th>"
-            + "".join(f"<td>{_fmt(r.get(k), kind)}</td>" for _, k, kind in _STRATEGY_COLS)
-            + f"<td>{esc(params)}</td></tr>"
-        )
-    return (
-        "<h2>Strategies to beat (same window, same kernel, costs and order rules)</h2>"
-        f"<table><thead><tr><th></th>{head}<th>parameters</th></tr></thead><tbody>{''.join(body)}</tbody>"
-        '</table><p class="note">Parameters fitted on the bars before the window (best Sharpe after costs '
-        "over each strategy's grid). Buy-and-hold rows are exempt from the position cap and cash reserve. "
-        "Turnover: traded notional (both legs) / mean equity, per year.</p>"
-    )
-
-
-def _html(
-    doc: dict[str, Any], summary: PerformanceSummary, per_asset: dict[str, Any], pngs: dict[str, Path]
-) -> str:
-    s = doc["summary"]
-    benches = s.get("benchmarks") or {}
-    esc = html.escape
-    head = "".join(f"<th>{esc(n)}</th>" for n in benches)
-    rows = []
-    for label, key, kind in _ROWS:
-        cells = "".join(
-            f"<td>{_fmt(benches[n].get(key), kind) if key in _BENCH_ROWS else ''}</td>" for n in benches
-        )
-        rows.append(f"<tr><th>{esc(label)}</th><td>{_fmt(s.get(key), kind)}</td>{cells}</tr>")
-    for label, key, kind in (("Alpha (CAGR difference)", "alpha", _PCT), ("Beta", "beta", _RATIO)):
-        cells = "".join(f"<td>{_fmt(benches[n].get(key), kind)}</td>" for n in benches)
-        rows.append(f"<tr><th>{esc(label)}</th><td></td>{cells}</tr>")
-    metrics_table = (
-        f"<table><thead><tr><th></th><th>strategy</th>{head}</tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
-    )
-
-    trade_html = "<p>No trade ledger was given.</p>"
-    tr = s.get("trades")
-    if tr:
-        trows = []
-        for label, key, kind in _TRADE_ROWS:
-            val = _fmt(tr.get(key), kind)
-            if key == "n_fills":
-                val += f" ({_fmt(tr.get('n_buys'), _INT)} / {_fmt(tr.get('n_sells'), _INT)})"
-            if key == "maker_fees":
-                val += f" / {_fmt(tr.get('taker_fees'), _MONEY)}"
-            trows.append(f"<tr><th>{esc(label)}</th><td>{val}</td></tr>")
-        trade_html = f"<table><tbody>{''.join(trows)}</tbody></table>"
-    asset_html = ""
-    if per_asset:
-        cols = [
-            ("fills", _INT),
-            ("buys", _INT),
-            ("sells", _INT),
-            ("notional", _MONEY),
-            ("fees", _MONEY),
-            ("maker_fees", _MONEY),
-            ("taker_fees", _MONEY),
-            ("round_trips", _INT),
-            ("win_rate", _SHARE),
-            ("realized_pnl", _MONEY),
-            ("open_quantity", _PLAIN),
-        ]
-        header = "".join(f"<th>{esc(c.replace('_', ' '))}</th>" for c, _ in cols)
-        body = "".join(
-            f"<tr><th>{esc(a)}</th>" + "".join(f"<td>{_fmt(st.get(c), k)}</td>" for c, k in cols) + "</tr>"
-            for a, st in per_asset.items()
-        )
-        asset_html = (
-            f"<h2>Per asset</h2><table><thead><tr><th>asset</th>{header}</tr></thead>"
-            f"<tbody>{body}</tbody></table>"
-        )
-
-    strat_html = _strategies_html(doc.get("strategies") or {}, s)
-
-    meta = doc.get("metadata") or {}
-    meta_html = ""
-    if meta:
-        mrows = "".join(
-            f"<tr><th>{esc(str(k))}</th><td>{esc(json.dumps(v) if not isinstance(v, str) else v)}</td></tr>"
-            for k, v in meta.items()
-        )
-        meta_html = f"<h2>Run</h2><table><tbody>{mrows}</tbody></table>"
-
-    plots = "".join(_img(p, name) for name, p in pngs.items())
-    tf = esc(str(doc["timeframe"]))
-    conventions = (
-        "Returns are relative changes of total equity (cash + holdings at the bar close). Sharpe and "
-        f"Sortino are annualised with sqrt({summary.bars_per_year:g}) bars per year for the {tf} timeframe, "
-        "sample std (ddof=1), risk-free 0 unless stated. Sortino's downside deviation is "
-        "sqrt(mean(min(r, 0)^2)) over all bars. Drawdowns are negative fractions of the running peak. "
-        "Alpha is the annualised return (CAGR) difference; benchmarks buy equal dollar amounts (or BTC "
-        "alone) at the first bar and hold. A round trip is one sell fill matched FIFO against earlier buys, "
-        "net of fees."
-    )
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>{esc(doc["title"])}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }}
-table {{ border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.92em; }}
-th, td {{ padding: 0.25em 0.8em; border-bottom: 1px solid #ddd; text-align: right; }}
-tbody th {{ text-align: left; font-weight: 500; }}
-figure {{ margin: 1em 0; }} img {{ max-width: 100%; }}
-.note {{ color: #555; font-size: 0.85em; }}
-</style></head><body>
-<h1>{esc(doc["title"])}</h1>
-<p>{esc(doc["start"])} to {esc(doc["end"])} (UTC), {summary.n_bars:,d} bars of {esc(str(doc["timeframe"]))}.
-Generated {esc(doc["generated_at"])}. Figures: <a href="{METRICS_NAME}">{METRICS_NAME}</a>.</p>
-<h2>Performance</h2>
-{metrics_table}
-{strat_html}
-<h2>Trades</h2>
-{trade_html}
-{asset_html}
-<h2>Plots</h2>
-{plots}
-{meta_html}
-<p class="note">{conventions}</p>
-</body></html>
-"""

@@ -20,7 +20,7 @@ and the benchmarks are chained the same way. The ledger lists every segment's fi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import polars as pl
@@ -35,8 +35,25 @@ from cappuccino_core.metrics import PerformanceSummary, standard_benchmarks, sum
 
 
 class Policy(Protocol):
+    """What the backtest runs: anything with a batched ``predict`` (an SB3 model wrapper, a baseline, a
+    strategy)."""
+
     def predict(self, observations: np.ndarray) -> Any:
         """(N, obs_size) float32 -> (N, n_assets) actions in [-1, 1] (or an (actions, state) tuple)."""
+        ...
+
+
+@runtime_checkable
+class ReadsBars(Protocol):
+    """A policy that reads prices by bar itself (a strategy): the runner tells it where each episode starts
+    and, before every decision, which bar each episode is at."""
+
+    def begin_episodes(self, data: MarketDataset, starts: np.ndarray) -> None:
+        """A batch of episodes starts at rows ``starts`` of ``data``."""
+        ...
+
+    def at_bars(self, t: np.ndarray) -> None:
+        """The next decision of each episode is at bar ``t``."""
         ...
 
 
@@ -47,12 +64,15 @@ class SB3Policy:
         self.model = model
 
     def predict(self, observations: np.ndarray) -> np.ndarray:
+        """The model's deterministic actions for a batch of observations."""
         actions, _ = self.model.predict(observations, deterministic=True)
         return np.asarray(actions)
 
 
 @dataclass
 class BacktestResult:
+    """One backtest: equity and benchmark curves on the same bars, every fill, the summary, the episodes."""
+
     times: np.ndarray  # (T,) int64 ns, bar open time of each equity point
     equity: np.ndarray  # (T,) total equity, first point = initial cash (segments chained)
     benchmarks: dict[str, np.ndarray]  # name -> (T,) equity on the same bars
@@ -62,10 +82,12 @@ class BacktestResult:
 
     @property
     def fees(self) -> float:
+        """Fees paid over the whole run (quote currency)."""
         return float(sum(e.fees.sum() for e in self.episodes))
 
     @property
     def slippage(self) -> float:
+        """Slippage paid over the whole run (quote currency)."""
         return float(sum(e.slippage.sum() for e in self.episodes))
 
 
@@ -76,24 +98,22 @@ def _actions(policy: Policy, obs: np.ndarray) -> np.ndarray:
     return np.asarray(out, dtype=np.float64)
 
 
-def run_env(policy: Any, env: EnvConfig) -> EnvConfig:
+def run_env(policy: object, env: EnvConfig) -> EnvConfig:
     """The env ``policy`` runs under: its own ``run_env`` if it has one, else ``env``."""
     own = getattr(policy, "run_env", None)
     return own if isinstance(own, EnvConfig) else env
 
 
-def begin(policy: Any, data: MarketDataset, starts: np.ndarray) -> None:
+def begin(policy: object, data: MarketDataset, starts: np.ndarray) -> None:
     """Tell a bar-reading policy that a batch of episodes starts at rows ``starts``."""
-    hook = getattr(policy, "begin_episodes", None)
-    if callable(hook):
-        hook(data, np.asarray(starts, dtype=np.int64).copy())
+    if isinstance(policy, ReadsBars):
+        policy.begin_episodes(data, np.asarray(starts, dtype=np.int64).copy())
 
 
 def act(policy: Policy, obs: np.ndarray, t: np.ndarray) -> np.ndarray:
     """The policy's actions (float64) for observations at decision bars ``t``."""
-    hook = getattr(policy, "at_bars", None)
-    if callable(hook):
-        hook(np.asarray(t, dtype=np.int64).copy())
+    if isinstance(policy, ReadsBars):
+        policy.at_bars(np.asarray(t, dtype=np.int64).copy())
     return _actions(policy, obs)
 
 

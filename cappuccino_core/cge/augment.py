@@ -42,6 +42,8 @@ Window = dict[str, pl.DataFrame]
 
 @dataclass(frozen=True)
 class MixPlan:
+    """How many synthetic training windows join the real ones, and the share aimed at."""
+
     n_real: int  # every real training window is kept
     n_synthetic: int  # synthetic windows added next to them
     target_ratio: float

@@ -15,6 +15,8 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Placement:
+    """Simulated price paths placed in their price bands: prices, offsets, whether each path fits, ranges."""
+
     prices: np.ndarray  # (S, H+1, N)
     offset: np.ndarray  # (S, N) c
     fits: np.ndarray  # (S, N) bool: the path lies inside its band

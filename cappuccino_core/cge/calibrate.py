@@ -50,6 +50,7 @@ class ModelParams:
     trend_growth: float = 0.018
 
     def to_dict(self) -> dict[str, float | bool]:
+        """The parameters by name."""
         return asdict(self)
 
 
@@ -80,11 +81,15 @@ class Exo:
         return dataclasses.replace(self, **kw)
 
     def replace(self, **changes: float | np.ndarray) -> Exo:
+        """A copy with ``changes`` applied."""
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
 class Calibration:
+    """The model calibrated on the SAM: technical coefficients, shares, scales and the benchmark
+    equilibrium."""
+
     sam: Sam
     params: ModelParams
     a: np.ndarray  # (3, 3) a[i, j] = X_ij / Z_j
@@ -105,11 +110,13 @@ class Calibration:
     x0: np.ndarray = field(repr=False)  # benchmark solution (log/level layout of equilibrium.VARS)
 
     def content_hash(self) -> str:
+        """sha256 of the SAM and the parameters: what the calibration is determined by."""
         payload = {"sam": self.sam.content_hash(), "params": self.params.to_dict()}
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
 def inverse_softplus(y: float, k: float) -> float:
+    """``x`` with ``log(1 + exp(k x)) / k = y`` (for ``y > 0``)."""
     return float(np.log(np.expm1(k * y)) / k)
 
 

@@ -63,16 +63,20 @@ METHOD_CODE = {"benchmark": 0, "direct": 1, "homotopy": 2, "failed": 3}
 
 @dataclass
 class MacroPath:
+    """One scenario's quarterly macro path (columns ``MACRO_COLUMNS``) and how its periods were solved."""
+
     regime: str
     values: np.ndarray  # (Q + 1, len(MACRO_COLUMNS)) float64
     converged: bool
     stats: SolveStats
 
     def col(self, name: str) -> np.ndarray:
+        """One macro column over the quarters."""
         return self.values[:, MACRO_COLUMNS.index(name)]
 
     @property
     def ln_pc(self) -> np.ndarray:
+        """ln Pc, the crypto anchor, over the quarters."""
         return self.col("ln_pc")
 
 
@@ -142,6 +146,7 @@ def _row(sol: Solution, exo: Exo, method: str) -> list[float]:
 
 
 def draw_shocks(rng: np.random.Generator, quarters: int) -> np.ndarray:
+    """Standard normal innovations, one row per quarter, one column per shock (``SHOCKS``)."""
     return rng.standard_normal((quarters, len(SHOCKS)))
 
 

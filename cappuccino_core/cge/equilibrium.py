@@ -128,13 +128,17 @@ class System:
         return r
 
     def jacobian(self, x: np.ndarray) -> np.ndarray:
-        cal, exo, prm = self.cal, self.exo, self.prm
-        p, py, Zv, Lv, rk = np.exp(x[P]), np.exp(x[PY]), np.exp(x[Z]), np.exp(x[L]), np.exp(x[RK])
-        Cv, XVv = np.exp(x[C]), np.exp(x[XV])
-        yh, td, sp = np.exp(x[YH]), np.exp(x[TD]), np.exp(x[SP])
-        u, i = x[U], x[I_RATE]
-        rkK = rk * self.K
+        """The analytic Jacobian of :meth:`residuals` at ``x`` (rows: equations, columns: variables)."""
         J = np.zeros((N_VARS, N_VARS))
+        self._jac_production(J, x)
+        self._jac_households(J, x)
+        self._jac_markets(J, x)
+        return J
+
+    def _jac_production(self, J: np.ndarray, x: np.ndarray) -> None:
+        """Rows of blocks 1-4: zero profit, value added, labour, capital."""
+        cal = self.cal
+        p, py = np.exp(x[P]), np.exp(x[PY])
         e3 = np.arange(3)
         # 1. zero profit
         D = cal.ay * py + self.aT @ p
@@ -149,6 +153,15 @@ class System:
         J[9 + e3, 12 + e3] = 1.0
         J[9 + e3, 3 + e3] = -1.0
         J[9 + e3, 6 + e3] = -1.0
+
+    def _jac_households(self, J: np.ndarray, x: np.ndarray) -> None:
+        """Rows of blocks 5-8: income and tax, saving, consumption, government saving."""
+        exo = self.exo
+        p, Lv, rk = np.exp(x[P]), np.exp(x[L]), np.exp(x[RK])
+        yh, td, sp = np.exp(x[YH]), np.exp(x[TD]), np.exp(x[SP])
+        i = x[I_RATE]
+        rkK = rk * self.K
+        e3 = np.arange(3)
         # 5. income and tax
         E = exo.w * Lv.sum() + rkK.sum()
         J[12, YH] = 1.0
@@ -173,6 +186,16 @@ class System:
         J[18, TD] = -td / yh
         J[18, P] = p * exo.G / yh
         J[18, YH] = (td - p @ exo.G) / yh
+
+    def _jac_markets(self, J: np.ndarray, x: np.ndarray) -> None:
+        """Rows of blocks 9-15: price of capital and investment, Tobin's q, goods and labour markets, CPI,
+        Taylor rule, crypto market."""
+        cal, exo, prm = self.cal, self.exo, self.prm
+        Zv, Lv, rk = np.exp(x[Z]), np.exp(x[L]), np.exp(x[RK])
+        Cv, XVv = np.exp(x[C]), np.exp(x[XV])
+        u, i = x[U], x[I_RATE]
+        rkK = rk * self.K
+        e3 = np.arange(3)
         # 9. price of capital, investment by good
         J[19, PK] = 1.0
         J[19, P] = -cal.lam
@@ -195,6 +218,7 @@ class System:
         J[27, U] = 1.0 / (1.0 - u)
         # 13. CPI
         J[28, CPI] = 1.0
+        p = np.exp(x[P])
         J[28, P] = -cal.cw * p / (cal.cw @ p)
         # 14. Taylor rule
         k = prm.zlb_sharpness
@@ -209,7 +233,6 @@ class System:
         J[30, I_RATE] = prm.a_r
         J[30, U] = prm.a_u
         J[30, PK] = -1.0
-        return J
 
 
 def residuals(x: np.ndarray, cal: Calibration, exo: Exo) -> np.ndarray:
@@ -247,6 +270,7 @@ class Solution:
 
 
 def unpack(x: np.ndarray, cal: Calibration, exo: Exo, max_residual: float = float("nan")) -> Solution:
+    """The solved vector ``x`` as a :class:`Solution` in levels."""
     p, py, Zv, Lv, rk = (np.exp(x[s]) for s in (P, PY, Z, L, RK))
     Cv, XVv = np.exp(x[C]), np.exp(x[XV])
     yh, td, sp = float(np.exp(x[YH])), float(np.exp(x[TD])), float(np.exp(x[SP]))

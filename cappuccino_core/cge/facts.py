@@ -122,6 +122,7 @@ class FactTable:
     rows: pl.DataFrame
 
     def value(self, kind: str, ticker: str, fact: str, col: str = "median") -> float:
+        """One figure (``col``) of one fact for a ticker and kind; KeyError when the table lacks it."""
         f = self.rows.filter(
             (pl.col("kind") == kind) & (pl.col("ticker") == ticker) & (pl.col("fact") == fact)
         )
@@ -255,6 +256,7 @@ def synthetic_facts(
 
 
 def fact_table(rows: list[dict]) -> FactTable:
+    """A :class:`FactTable` from row dicts."""
     return FactTable(pl.DataFrame(rows))
 
 

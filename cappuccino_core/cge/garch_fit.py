@@ -42,6 +42,7 @@ from cappuccino_core.cge.moment_match import (
     pilot_returns,
     series_moments,
 )
+from cappuccino_core.common.atomic import atomic_write_text
 from cappuccino_core.data.bars import TIME
 from cappuccino_core.data.sources.files import FileSource, read_bar_file
 from cappuccino_core.data.symbols import parse_symbol
@@ -55,6 +56,9 @@ CALIBRATION_FORMAT = 2
 
 @dataclass(frozen=True)
 class AssetFit:
+    """One ticker's hourly fit: the simulation's GARCH-t parameters, the raw arch fit, profiles, volume,
+    moments."""
+
     ticker: str
     vol_annual: float  # sample volatility of hourly log returns, annualised (sqrt(8760))
     alpha: float  # GARCH alpha used by the simulation
@@ -85,6 +89,9 @@ class AssetFit:
 
 @dataclass(frozen=True)
 class HourlyCalibration:
+    """The hourly layer's fit for a ticker set: per-asset fits, shock correlations, the window and its
+    sources."""
+
     tickers: tuple[str, ...]
     assets: dict[str, AssetFit]
     corr: float  # mean pairwise correlation of GARCH-standardised residuals
@@ -101,6 +108,7 @@ class HourlyCalibration:
     notes: list[str] = field(default_factory=list)
 
     def asset(self, ticker: str) -> AssetFit:
+        """One ticker's fit; KeyError naming the tickers the calibration has."""
         try:
             return self.assets[ticker]
         except KeyError:
@@ -109,26 +117,29 @@ class HourlyCalibration:
             ) from None
 
     def covers(self, tickers: list[str] | tuple[str, ...]) -> bool:
+        """Whether every ticker has a fit."""
         return all(t in self.assets for t in tickers)
 
     def to_dict(self) -> dict:
+        """The calibration as JSON-ready values, with its content hash."""
         d = asdict(self)
         d["tickers"] = list(self.tickers)
         d["content_hash"] = self.content_hash()
         return d
 
     def content_hash(self) -> str:
+        """sha256 of the calibration's values (key order fixed)."""
         d = asdict(self)
         d["tickers"] = list(self.tickers)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
 
     def save(self, path: str | Path) -> Path:
-        from cappuccino_core.cge.store import atomic_write_text
-
+        """Write the calibration as JSON, atomically."""
         return atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=1, sort_keys=True) + "\n")
 
     @classmethod
     def load(cls, path: str | Path) -> HourlyCalibration:
+        """Read a saved calibration; ValueError when its format is not the current one (refit it)."""
         d = json.loads(Path(path).read_text())
         if d.get("format") != CALIBRATION_FORMAT:
             raise ValueError(
@@ -356,6 +367,57 @@ def _attenuation_corrected(C: np.ndarray, assets: dict[str, AssetFit], slow_sd: 
     return out
 
 
+def _yearly_moments(
+    R: np.ndarray, times: pl.Series, tickers: list[str]
+) -> tuple[dict[str, dict[str, float]], dict[str, tuple[list[float], list[float]]], dict[str, float]]:
+    """Per ticker: the median of each moment over the one-year windows (newest first), the hour-of-day and
+    day-of-week volatility profile, and the median annualised volatility of the windows."""
+    n_years = max(1, R.shape[0] // int(HOURS_PER_YEAR))
+    year = int(HOURS_PER_YEAR) if R.shape[0] >= HOURS_PER_YEAR else R.shape[0]
+    chunks = [slice(R.shape[0] - (k + 1) * year, R.shape[0] - k * year) for k in range(n_years)]
+    real: dict[str, dict[str, float]] = {}
+    vprof: dict[str, tuple[list[float], list[float]]] = {}
+    year_vol: dict[str, float] = {}
+    for k, t in enumerate(tickers):
+        r = R[:, k]
+        per = [series_moments(r[c, None]) for c in chunks]
+        real[t] = {m: float(np.median([p[m][0] for p in per])) for m in MOMENTS}
+        vprof[t] = vol_profile(r, times)
+        year_vol[t] = float(np.median([np.std(r[c]) for c in chunks]) * np.sqrt(HOURS_PER_YEAR))
+    return real, vprof, year_vol
+
+
+def _arch_record(r: np.ndarray) -> tuple[float, float, float, float]:
+    """The raw GARCH(1,1)-t maximum-likelihood fit by ``arch`` (percent returns), kept as the record:
+    (alpha, beta, nu, omega)."""
+    from arch import arch_model
+
+    res = arch_model(100.0 * r, mean="Zero", vol="GARCH", p=1, q=1, dist="t", rescale=False).fit(
+        disp="off", show_warning=False
+    )
+    p = res.params
+    return float(p["alpha[1]"]), float(p["beta[1]"]), float(p["nu"]), float(p["omega"])
+
+
+def _pilot_corrections(
+    chosen: dict[str, tuple[float, float, float, float, dict[str, float]]],
+    slow_sd: float,
+    profiles: dict[str, np.ndarray],
+    year_vol: dict[str, float],
+) -> dict[str, np.ndarray]:
+    """Put each ticker's volatility ratio from a larger pilot into ``chosen`` (in place) and return two
+    simulated years per asset at the chosen parameters: the volume fit's regressors."""
+    for t, (a_, b_, nu_, _, sim_) in chosen.items():  # the volatility correction from a larger pilot
+        one = (np.array([a_]), np.array([b_]), np.array([nu_]))
+        rv = pilot_returns(*one, slow_sd, profiles[t], PILOT_VOL_PATHS, seed=PILOT_SEED + 1)
+        chosen[t] = (a_, b_, nu_, float(np.median(rv.std(axis=0))), sim_)
+    return {
+        t: pilot_returns(np.array([a_]), np.array([b_]), np.array([nu_]), slow_sd, profiles[t], 2,
+                         seed=PILOT_SEED + 2).T.ravel() * year_vol[t] / np.sqrt(HOURS_PER_YEAR) / ratio_
+        for t, (a_, b_, nu_, ratio_, _) in chosen.items()
+    }  # fmt: skip
+
+
 def fit_hourly(
     frames: dict[str, pl.DataFrame],
     hours: int = 35040,
@@ -371,7 +433,6 @@ def fit_hourly(
     ``frames`` must contain a BTC ticker (the reference of the betas and of the CGE anchor).
     """
     import arch
-    from arch import arch_model
 
     from cappuccino_core.cge.hourly import week_profile
 
@@ -381,43 +442,17 @@ def fit_hourly(
     data, tickers = aligned_returns(frames, hours)
     R = np.column_stack([data[f"r_{k}"].to_numpy() for k in range(len(tickers))])
     times = data["time"]
-    ref_k = tickers.index(ref[0])
-    rb = R[:, ref_k]
+    rb = R[:, tickers.index(ref[0])]
     notes: list[str] = []
-    n_years = max(1, R.shape[0] // int(HOURS_PER_YEAR))
-    year = int(HOURS_PER_YEAR) if R.shape[0] >= HOURS_PER_YEAR else R.shape[0]
-    chunks = [slice(R.shape[0] - (k + 1) * year, R.shape[0] - k * year) for k in range(n_years)]
-    real: dict[str, dict[str, float]] = {}
-    profiles: dict[str, np.ndarray] = {}
-    vprof: dict[str, tuple[list[float], list[float]]] = {}
-    year_vol: dict[str, float] = {}
-    for k, t in enumerate(tickers):
-        r = R[:, k]
-        per = [series_moments(r[c, None]) for c in chunks]
-        real[t] = {m: float(np.median([p[m][0] for p in per])) for m in MOMENTS}
-        vprof[t] = vol_profile(r, times)
-        profiles[t] = week_profile(*vprof[t])
-        year_vol[t] = float(np.median([np.std(r[c]) for c in chunks]) * np.sqrt(HOURS_PER_YEAR))
+    real, vprof, year_vol = _yearly_moments(R, times, tickers)
+    profiles = {t: week_profile(*vprof[t]) for t in tickers}
     slow_sd, chosen = match_moments(real, profiles, grid=grid)
-    for t, (a_, b_, nu_, _, sim_) in chosen.items():  # the volatility correction from a larger pilot
-        one = (np.array([a_]), np.array([b_]), np.array([nu_]))
-        rv = pilot_returns(*one, slow_sd, profiles[t], PILOT_VOL_PATHS, seed=PILOT_SEED + 1)
-        chosen[t] = (a_, b_, nu_, float(np.median(rv.std(axis=0))), sim_)
-    r_sim = {  # two simulated years per asset at the chosen parameters: the volume fit's regressors
-        t: pilot_returns(np.array([a_]), np.array([b_]), np.array([nu_]), slow_sd, profiles[t], 2,
-                         seed=PILOT_SEED + 2).T.ravel() * year_vol[t] / np.sqrt(HOURS_PER_YEAR) / ratio_
-        for t, (a_, b_, nu_, ratio_, _) in chosen.items()
-    }  # fmt: skip
+    r_sim = _pilot_corrections(chosen, slow_sd, profiles, year_vol)
     assets: dict[str, AssetFit] = {}
     for k, t in enumerate(tickers):
-        r = R[:, k]
-        res = arch_model(100.0 * r, mean="Zero", vol="GARCH", p=1, q=1, dist="t", rescale=False).fit(
-            disp="off", show_warning=False
-        )
-        p = res.params
         a, b, nu, ratio, sim = chosen[t]
-        hl = data[f"hl_{k}"].to_numpy()
-        range_scale = float(np.mean(hl) / (np.sqrt(8.0 / np.pi) * np.mean(ewma_sigma(r))))
+        r = R[:, k]
+        alpha_raw, beta_raw, nu_raw, omega_raw = _arch_record(r)
         assets[t] = AssetFit(
             ticker=t,
             vol_annual=year_vol[t],
@@ -425,11 +460,13 @@ def fit_hourly(
             beta=b,
             nu=nu,
             beta_btc=float(np.cov(r, rb)[0, 1] / np.var(rb, ddof=1)),
-            alpha_raw=float(p["alpha[1]"]),
-            beta_raw=float(p["beta[1]"]),
-            nu_raw=float(p["nu"]),
-            omega_raw=float(p["omega"]),
-            range_scale=range_scale,
+            alpha_raw=alpha_raw,
+            beta_raw=beta_raw,
+            nu_raw=nu_raw,
+            omega_raw=omega_raw,
+            range_scale=float(
+                np.mean(data[f"hl_{k}"].to_numpy()) / (np.sqrt(8.0 / np.pi) * np.mean(ewma_sigma(r)))
+            ),
             vol_correction=1.0 / ratio,
             n_obs=int(r.size),
             vol_profile_hod=vprof[t][0],

@@ -28,10 +28,10 @@ from cappuccino_core.cge.scenarios import SetSpec, make_spec, manifest, simulate
 from cappuccino_core.cge.store import (
     CALIBRATION_FILE,
     ScenarioSet,
-    atomic_write_text,
     write_set,
     write_tables,
 )
+from cappuccino_core.common.atomic import atomic_write_text
 from cappuccino_core.config import Settings
 from cappuccino_core.data.bars import TIME
 from cappuccino_core.data.market import load_bars, source_timeframe
@@ -42,6 +42,7 @@ BUNDLED_CALIBRATION = Path(__file__).parent / "data" / "hourly_calibration.json"
 
 
 def cge_tickers(settings: Settings) -> list[str]:
+    """The tickers of the scenario set: ``cge.tickers``, else ``data.tickers``."""
     return list(settings.cge.tickers or settings.data.tickers)
 
 
@@ -86,6 +87,8 @@ def fit_from_real(settings: Settings, tickers: list[str]) -> HourlyCalibration:
 
 
 def resolve_calibration(settings: Settings, tickers: list[str], *, refit: bool = False) -> HourlyCalibration:
+    """The hourly calibration for ``tickers``: ``cge.calibration_path``, else the bundled or a saved fit that
+    covers them, else a fresh fit on real bars (saved beside the sets); ``refit`` always fits."""
     cfg = settings.cge
     if cfg.calibration_path is not None and not refit:
         calib = HourlyCalibration.load(cfg.calibration_path)
@@ -108,6 +111,7 @@ def resolve_calibration(settings: Settings, tickers: list[str], *, refit: bool =
 
 
 def spec_from_settings(settings: Settings, calibration: HourlyCalibration | None = None) -> SetSpec:
+    """The scenario set's :class:`SetSpec` from the ``[cge]`` settings."""
     cfg = settings.cge
     tickers = cge_tickers(settings)
     return make_spec(
@@ -127,6 +131,7 @@ def spec_from_settings(settings: Settings, calibration: HourlyCalibration | None
 
 
 def set_path(settings: Settings, spec: SetSpec) -> Path:
+    """The folder of the set ``spec`` describes, under ``cge.output_dir``."""
     return settings.cge.output_dir / spec.dirname
 
 

@@ -25,6 +25,8 @@ OKUN_DOCUMENTED = 0.82
 
 @dataclass(frozen=True)
 class CrisisFacts:
+    """The headline figures of a crisis: GDP fall, unemployment start and peak, the lowest inflation."""
+
     gdp_fall: float  # peak-to-trough change of real GDP (negative fraction)
     unemployment_start: float
     unemployment_peak: float
@@ -33,6 +35,7 @@ class CrisisFacts:
 
     @property
     def unemployment_rise(self) -> float:
+        """Peak minus starting unemployment rate."""
         return self.unemployment_peak - self.unemployment_start
 
 
@@ -103,6 +106,7 @@ def okun_coefficient(cal: Calibration | None = None, n: int = 60, seed: int = 7)
 
 
 def main() -> None:
+    """Print the 2008-09 history beside the model's crisis regime (median), figure by figure."""
     h = history_2008()
     m, arr = model_crisis()
     print(f"{'':24s}{'history 2008-09':>18s}{'model crisis (median)':>24s}")

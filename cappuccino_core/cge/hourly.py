@@ -56,6 +56,8 @@ class AssetArrays:
 
     @classmethod
     def from_calibration(cls, calib: HourlyCalibration, tickers: list[str] | tuple[str, ...]) -> AssetArrays:
+        """The calibration's fits for ``tickers``, in that order (the correlation matrix reordered to
+        match)."""
         fits = [calib.asset(t) for t in tickers]
         idx = [calib.tickers.index(t) for t in tickers]
         C = np.asarray(calib.corr_matrix, dtype=np.float64)[np.ix_(idx, idx)]
@@ -75,6 +77,7 @@ class AssetArrays:
 
     @property
     def n(self) -> int:
+        """Number of tickers."""
         return len(self.tickers)
 
 
@@ -86,6 +89,7 @@ def week_profile(hod: list[float] | np.ndarray, dow: list[float] | np.ndarray) -
 
 
 def hour_of_week(hours: int, start_weekday: int = CLOCK_WEEKDAY) -> np.ndarray:
+    """Hour of the week (0 = Monday 00:00) of each of ``hours`` hours from ``start_weekday`` 00:00."""
     return (start_weekday * 24 + np.arange(hours)) % 168
 
 

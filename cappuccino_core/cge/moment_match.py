@@ -53,6 +53,8 @@ def series_moments(r: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def moment_loss(sim: dict[str, np.ndarray], real: dict[str, float]) -> np.ndarray:
+    """The matching loss per simulated candidate: squared errors over ``MOMENTS`` (log ratios for the tail
+    moments)."""
     loss = np.zeros_like(sim["acf_abs_1"])
     for m in MOMENTS:
         if m in ("excess_kurtosis", "max_move_sd"):

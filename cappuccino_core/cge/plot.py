@@ -8,12 +8,15 @@ from pathlib import Path
 import numpy as np
 
 from cappuccino_core.cge.regimes import REGIMES
-from cappuccino_core.cge.store import ScenarioSet, atomic_write_bytes
+from cappuccino_core.cge.store import ScenarioSet
+from cappuccino_core.common.atomic import atomic_write_bytes
 
 COLOURS = {"normal": "tab:blue", "bull": "tab:green", "bear": "tab:orange", "crisis": "tab:red"}
 
 
 def fan_chart(scenario_set: ScenarioSet, out: str | Path, ticker: str | None = None) -> Path:
+    """Write a fan chart of ``ticker``'s relative price (median, 25-75% and 5-95% bands per regime) to
+    ``out``."""
     import io
 
     import matplotlib

@@ -25,6 +25,8 @@ SHOCKS = ("tfp", "risk_premium", "monetary", "money_growth", "sentiment")
 
 @dataclass(frozen=True)
 class RegimeParams:
+    """One macro regime: its shock processes and the crypto anchor's response."""
+
     name: str
     # Macro shock processes (quarterly transitions of the exogenous state)
     tfp_growth: float  # TFP drift of ln A (annual)
@@ -51,6 +53,7 @@ class RegimeParams:
     jump_sd: float = 0.03  # jump size sd (log)
 
     def to_dict(self) -> dict[str, float | str]:
+        """The parameters by name."""
         return asdict(self)
 
 
@@ -139,6 +142,7 @@ REGIME_PARAMS: dict[str, RegimeParams] = {
 
 
 def regime(name: str) -> RegimeParams:
+    """The named regime's parameters; ValueError naming the known regimes."""
     try:
         return REGIME_PARAMS[name]
     except KeyError:

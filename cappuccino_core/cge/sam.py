@@ -28,6 +28,8 @@ class SamError(ValueError):
 
 @dataclass(frozen=True)
 class Sam:
+    """A social accounting matrix: square, named accounts, validated (balanced) on construction."""
+
     accounts: tuple[str, ...]
     flows: np.ndarray  # (n, n) float64, flows[i, j] = payment from column account j to row account i
     source: str = "<memory>"
@@ -36,12 +38,15 @@ class Sam:
         validate(self)
 
     def idx(self, name: str) -> int:
+        """Row/column index of an account."""
         return self.accounts.index(name)
 
     def get(self, row: str, col: str) -> float:
+        """The payment from account ``col`` to account ``row``."""
         return float(self.flows[self.idx(row), self.idx(col)])
 
     def block(self, rows: tuple[str, ...], cols: tuple[str, ...]) -> np.ndarray:
+        """The flows between two lists of accounts (a copy)."""
         return self.flows[np.ix_([self.idx(r) for r in rows], [self.idx(c) for c in cols])].copy()
 
     def imbalance(self) -> np.ndarray:
@@ -49,6 +54,7 @@ class Sam:
         return self.flows.sum(axis=1) - self.flows.sum(axis=0)
 
     def content_hash(self) -> str:
+        """sha256 of the account names and flows."""
         h = hashlib.sha256(",".join(self.accounts).encode())
         h.update(np.ascontiguousarray(self.flows, dtype=np.float64).tobytes())
         return h.hexdigest()

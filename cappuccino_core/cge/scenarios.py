@@ -40,6 +40,7 @@ def interleave(counts: dict[str, int]) -> list[str]:
 
 
 def scenario_seed(base_seed: int, scenario_id: int) -> int:
+    """The seed of one scenario, independent of the others (``SeedSequence([base_seed, scenario_id])``)."""
     return int(np.random.SeedSequence([base_seed, scenario_id]).generate_state(1, np.uint64)[0])
 
 
@@ -69,12 +70,15 @@ class SetSpec:
 
     @property
     def regimes(self) -> list[str]:
+        """The regime of each scenario, in id order (the mix interleaved)."""
         return interleave(self.mix)
 
     def seed(self, scenario_id: int) -> int:
+        """The seed of one scenario."""
         return scenario_seed(self.base_seed, scenario_id)
 
     def identity(self) -> dict[str, Any]:
+        """Everything that determines the set's content, JSON-ready (the input of the config hash)."""
         return {
             "version": self.version,
             "model_revision": MODEL_REVISION,
@@ -94,10 +98,12 @@ class SetSpec:
         }
 
     def config_hash(self) -> str:
+        """sha256 of :meth:`identity`."""
         return hashlib.sha256(json.dumps(self.identity(), sort_keys=True).encode()).hexdigest()
 
     @property
     def dirname(self) -> str:
+        """The set's folder name, ``{version}-{config hash[:12]}``."""
         return f"{self.version}-{self.config_hash()[:12]}"
 
 
@@ -117,6 +123,8 @@ def make_spec(
     clock_start: str = "2001-01-01T00:00:00+00:00",
     cal: Calibration | None = None,
 ) -> SetSpec:
+    """A :class:`SetSpec`, checked: every ticker needs a price band; the regime mix defaults to
+    ``DEFAULT_MIX``."""
     from cappuccino_core.cge.regimes import DEFAULT_MIX
 
     missing = [t for t in tickers if base_asset(t) not in bands]
@@ -159,6 +167,7 @@ class Batch:
 
     @staticmethod
     def concat(parts: list[Batch]) -> Batch:
+        """Batches joined in order (solver statistics merged)."""
         stats = SolveStats()
         for p in parts:
             stats.merge(p.stats)
@@ -239,6 +248,7 @@ def summary(spec: SetSpec, batch: Batch) -> dict[str, Any]:
 
 
 def manifest(spec: SetSpec, batch: Batch) -> dict[str, Any]:
+    """The set's manifest: its spec, library versions, solver statistics and band-flag rates."""
     import arch
     import pyarrow
     import scipy

@@ -24,6 +24,9 @@ Method = Literal["direct", "homotopy", "failed"]
 
 @dataclass(frozen=True)
 class SolveResult:
+    """One period's solve: the solution vector, its residual, whether it converged, the method,
+    evaluations."""
+
     x: np.ndarray
     max_residual: float
     converged: bool
@@ -44,6 +47,7 @@ class SolveStats:
     worst_residual: float = 0.0
 
     def add(self, res: SolveResult, root_calls: int) -> None:
+        """Count one period's solve."""
         self.periods += 1
         self.root_calls += root_calls
         self.nfev += res.nfev
@@ -51,11 +55,13 @@ class SolveStats:
         setattr(self, res.method, getattr(self, res.method) + 1)
 
     def merge(self, other: SolveStats) -> None:
+        """Add another set of counts to these."""
         for k in ("periods", "direct", "homotopy", "failed", "root_calls", "nfev"):
             setattr(self, k, getattr(self, k) + getattr(other, k))
         self.worst_residual = max(self.worst_residual, other.worst_residual)
 
     def to_dict(self) -> dict[str, float | int]:
+        """The counts and rates, JSON-ready."""
         n = max(self.periods, 1)
         return {
             "periods": self.periods,
@@ -71,6 +77,7 @@ class SolveStats:
 
 
 def max_residual(x: np.ndarray, cal: Calibration, exo: Exo, system: System | None = None) -> float:
+    """The largest absolute residual at ``x`` (inf when any is not finite)."""
     with np.errstate(all="ignore"):
         r = (system or System(cal, exo)).residuals(x)
     return float(np.max(np.abs(r))) if np.all(np.isfinite(r)) else float("inf")

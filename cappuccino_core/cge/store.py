@@ -21,9 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +30,8 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from cappuccino_core.common.atomic import atomic_dir, atomic_write_text
+
 if TYPE_CHECKING:
     from cappuccino_core.cge.scenarios import Batch, SetSpec
 
@@ -41,26 +40,8 @@ MANIFEST = "manifest.json"
 CALIBRATION_FILE = "hourly_calibration.json"
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def atomic_write_text(path: Path, text: str) -> Path:
-    return atomic_write_bytes(path, text.encode())
-
-
 def write_table(path: Path, table: pa.Table, row_group_size: int | None = None) -> None:
+    """Write one Parquet table (zstd, statistics, schema stored; no timestamps, so bytes are reproducible)."""
     pq.write_table(
         table,
         path,
@@ -73,6 +54,7 @@ def write_table(path: Path, table: pa.Table, row_group_size: int | None = None) 
 
 
 def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 22), b""):
@@ -81,6 +63,7 @@ def file_sha256(path: Path) -> str:
 
 
 def content_hash(directory: Path) -> tuple[str, dict[str, str]]:
+    """sha256 over the data files' sha256s in a fixed order, and those per file."""
     files = {name: file_sha256(directory / name) for name in DATA_FILES}
     h = hashlib.sha256("".join(f"{n}:{files[n]}\n" for n in DATA_FILES).encode())
     return h.hexdigest(), files
@@ -89,25 +72,11 @@ def content_hash(directory: Path) -> tuple[str, dict[str, str]]:
 def write_set(final: Path, writer: Callable[[Path], dict[str, Any]], *, force: bool = False) -> Path:
     """Build a set in a temporary sibling directory with ``writer(tmp) -> manifest``, then rename it into
     place. With ``force`` an existing set is replaced (moved aside, then deleted after the swap)."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
-    try:
+    with atomic_dir(final, replace=force) as tmp:
         manifest = writer(tmp)
         digest, files = content_hash(tmp)
         manifest = {**manifest, "content_hash": digest, "files": files}
         atomic_write_text(tmp / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-        old = None
-        if final.exists():
-            if not force:
-                raise FileExistsError(f"{final} exists; pass force to replace it")
-            old = final.with_name(f".{final.name}.old-{os.getpid()}")
-            os.replace(final, old)
-        os.replace(tmp, final)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return final
 
 
@@ -190,52 +159,64 @@ class ScenarioSet:
 
     @property
     def version(self) -> str:
+        """The set's version string."""
         return str(self.manifest["version"])
 
     @property
     def config_hash(self) -> str:
+        """sha256 of the spec the set was built from."""
         return str(self.manifest["config_hash"])
 
     @property
     def content_hash(self) -> str:
+        """sha256 of the set's data files."""
         return str(self.manifest["content_hash"])
 
     @property
     def tickers(self) -> list[str]:
+        """The tickers, in column order."""
         return list(self.manifest["tickers"])
 
     @property
     def hours(self) -> int:
+        """Hours simulated per scenario."""
         return int(self.manifest["hours"])
 
     @property
     def quarters(self) -> int:
+        """Quarters simulated per scenario."""
         return int(self.manifest["quarters"])
 
     @property
     def n_scenarios(self) -> int:
+        """Number of scenarios."""
         return int(self.manifest["n_scenarios"])
 
     @property
     def clock_start(self) -> str:
+        """Time of hour 0 (ISO)."""
         return str(self.manifest["clock_start"])
 
     @property
     def scenarios(self) -> pl.DataFrame:
+        """The scenarios table (loaded on first use)."""
         if self._scenarios is None:
             self._scenarios = pl.read_parquet(self.path / "scenarios.parquet")
         return self._scenarios
 
     @property
     def macro(self) -> pl.DataFrame:
+        """The macro table (loaded on first use)."""
         if self._macro is None:
             self._macro = pl.read_parquet(self.path / "macro.parquet")
         return self._macro
 
     def bands(self) -> pl.DataFrame:
+        """The band placement table."""
         return pl.read_parquet(self.path / "bands.parquet")
 
     def regimes(self) -> list[str]:
+        """The regime of each scenario, in id order."""
         return self.scenarios.sort("scenario_id")["regime"].to_list()
 
     def prices(self, scenario_id: int) -> np.ndarray:

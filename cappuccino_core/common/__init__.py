@@ -1,1 +1,1 @@
-"""Small helpers shared by every layer of the core (no imports from the rest of the package)."""
+"""Small helpers shared by every layer of the core (no project imports: anything may depend on them)."""

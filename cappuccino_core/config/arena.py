@@ -7,14 +7,19 @@ defaults for callers that hold no settings.
 from __future__ import annotations
 
 import itertools
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
 from cappuccino_core.config.base import Section
 
+if TYPE_CHECKING:
+    from cappuccino_core.config.settings import Settings
+
 
 class ArenaConfig(Section):
+    """``[arena]``: how bouts and sandbox duels are scored, and when a champion goes to the sandbox."""
+
     score: Literal["sortino", "sharpe"] = Field(
         "sortino", description="risk-adjusted score that decides a bout (annualised from the bar interval)"
     )
@@ -61,7 +66,6 @@ class ArenaConfig(Section):
         return self
 
 
-def arena_config(settings: Any | None) -> ArenaConfig:
-    """The ``arena`` section of ``settings`` (defaults when the settings have none)."""
-    cfg = getattr(settings, "arena", None)
-    return cfg if isinstance(cfg, ArenaConfig) else ArenaConfig()
+def arena_config(settings: Settings | None) -> ArenaConfig:
+    """The ``arena`` section of ``settings`` (the defaults without settings)."""
+    return settings.arena if settings is not None else ArenaConfig()

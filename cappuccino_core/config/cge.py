@@ -37,6 +37,9 @@ def _default_bands() -> dict[str, tuple[float, float]]:
 
 
 class CgeConfig(Section):
+    """``[cge]``: the CGE scenario set (version, size, regime mix, horizon, tickers, seeds) and its hourly
+    layer."""
+
     version: str = Field(
         "cge-1",
         min_length=1,

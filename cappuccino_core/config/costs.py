@@ -10,6 +10,8 @@ from cappuccino_core.config.base import Section
 
 
 class CostsConfig(Section):
+    """``[costs]``: fees and slippage the simulator charges (one model for training, gates, backtests)."""
+
     maker_fee: float = Field(0.006, ge=0, lt=0.1, description="maker fee rate (fraction of notional)")
     taker_fee: float = Field(0.012, ge=0, lt=0.1, description="taker fee rate (fraction of notional)")
     execution: Literal["taker", "maker"] = Field(

@@ -10,6 +10,8 @@ from cappuccino_core.config.base import Section
 
 
 class EnvConfig(Section):
+    """``[env]``: the trading environment: starting cash, action mode, limits, rewards and episodes."""
+
     initial_cash: float = Field(100_000.0, gt=0, description="starting cash per episode (quote currency)")
     action_mode: Literal["target_weight", "trade_fraction"] = Field(
         "target_weight",

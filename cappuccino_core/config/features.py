@@ -10,6 +10,8 @@ from cappuccino_core.config.base import Section
 
 
 class IndicatorConfig(Section):
+    """One technical indicator of the feature set: its TA-Lib name and parameters."""
+
     name: str = Field(description="indicator name, e.g. rsi, macd, cci, dx, roc, ultosc, willr, obv")
     params: dict[str, Any] = Field(default_factory=dict, description="TA-Lib parameters")
 
@@ -27,6 +29,8 @@ def _default_indicators() -> list[IndicatorConfig]:
 
 
 class FeaturesConfig(Section):
+    """``[features]``: the indicators, the observation lookback and the normalisation."""
+
     indicators: list[IndicatorConfig] = Field(default_factory=_default_indicators)
     lookback: int = Field(5, ge=1, description="bars of features in one observation")
     normalisation: Literal["zscore", "none"] = Field("zscore", description="fitted on training data only")

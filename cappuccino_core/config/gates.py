@@ -57,6 +57,8 @@ def _default_grades() -> dict[str, float]:
 
 class GatesConfig(Section):
     # --- which gates, in which order ---------------------------------------------------------------
+    """``[gates]``: which gates run, in which order, and each gate's thresholds."""
+
     enabled: list[str] = Field(
         default_factory=_all_gates,
         description="gates run_all_gates runs, in this order (backtest, stress, paper or a registered gate)",

@@ -24,4 +24,5 @@ class PathsConfig(Section):
     reports_dir: Path = Field(Path("data/reports"), description="HTML/PNG/CSV reports a person reads")
 
     def bars_dir(self) -> Path:
+        """The bar store's folder, ``{data_root}/bars``."""
         return self.data_root / "bars"

@@ -50,6 +50,8 @@ class ConvictionConfig(Section):
 
 
 class RiskConfig(Section):
+    """``[risk]``: the risk manager's limits and stops, applied to every order of the trading loop."""
+
     max_position_fraction: float = Field(0.30, gt=0, le=1, description="max value of one asset / equity")
     stop_loss: float | None = Field(
         0.10, gt=0, lt=1, description="sell the whole position this far below entry"

@@ -41,6 +41,9 @@ class ConfigError(ValueError):
 
 
 class Settings(BaseSettings):
+    """The whole configuration: one section per area, read from TOML, overridden by ``CAPPUCCINO_*``
+    variables."""
+
     model_config = SettingsConfigDict(
         env_prefix="CAPPUCCINO_", env_nested_delimiter="__", extra="forbid", validate_default=True
     )

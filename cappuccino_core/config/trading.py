@@ -10,6 +10,8 @@ from cappuccino_core.config.base import Section
 
 
 class TradingConfig(Section):
+    """``[trading]``: brokers, the bar loop's schedule and limits, order placement and retries, reports."""
+
     broker: Literal["sim", "alpaca-paper", "coinbase"] = Field(
         "alpaca-paper",
         description="broker of the hourly trader: alpaca-paper (Alpaca paper API, the default), coinbase "

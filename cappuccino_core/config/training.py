@@ -10,6 +10,8 @@ from cappuccino_core.config.base import Section
 
 
 class TrainingConfig(Section):
+    """``[training]``: the two-phase study (trial limits, search spaces), budgets and walk-forward splits."""
+
     experiment: str = Field(
         "cappuccino", description="study / MLflow experiment prefix: studies are '<experiment>-phase1|2'"
     )

@@ -60,10 +60,12 @@ class AlignedBars:
 
     @property
     def n_bars(self) -> int:
+        """Number of common bars."""
         return self.time.len()
 
     @property
     def n_assets(self) -> int:
+        """Number of tickers."""
         return len(self.tickers)
 
     def times_ns(self) -> np.ndarray:
@@ -79,6 +81,7 @@ class AlignedBars:
         return pl.DataFrame([self.time, *[self.frames[t][column].alias(t) for t in self.tickers]])
 
     def summary(self) -> str:
+        """A few lines: the common window and segments, and per ticker what was trimmed, repaired, dropped."""
         win = f"{fmt_time(self.window[0])} .. {fmt_time(self.window[1])}" if self.window else "-"
         seg = max((e - s for s, e in self.segments), default=0)
         lines = [
@@ -122,52 +125,14 @@ def align_bars(
     policy = config if config is not None else DataConfig.model_validate({})
     tickers = tuple(frames)
     raw = {t: to_bar_frame(frames[t], name=t) for t in tickers}
-
-    # 1. The common window, from the frames as given (null times are repair's to report, inside it).
-    spans: dict[str, tuple[datetime | None, datetime | None]] = {
-        t: (_as_time(raw[t][TIME].min()), _as_time(raw[t][TIME].max())) for t in tickers
-    }
-    empty = [t for t in tickers if spans[t][0] is None]
-    if empty:
-        raise DataValidationError(f"align_bars: no bars for {empty}", where=", ".join(empty))
-    firsts = [s for s, _ in spans.values() if s is not None]
-    lasts = [e for _, e in spans.values() if e is not None]
-    start, end = max(firsts), min(lasts)
-    if start > end:
-        text = "; ".join(f"{t} {fmt_time(s)}..{fmt_time(e)}" for t, (s, e) in spans.items())
-        raise DataValidationError(f"align_bars: no common window ({text})", where=", ".join(tickers))
+    start, end = _common_window(raw)  # 1. the common window, from the frames as given
     trimmed: dict[str, int] = {}
     for t in tickers:
         n0 = raw[t].height
         raw[t] = raw[t].filter(pl.col(TIME).is_between(start, end) | pl.col(TIME).is_null())
         trimmed[t] = n0 - raw[t].height
-
-    # 2. Repair what is inside it.
-    repaired: dict[str, pl.DataFrame] = {}
-    repairs: dict[str, RepairResult] = {}
-    for t in tickers:
-        df = raw[t]
-        if repair:
-            res = repair_bars(df, t, timeframe, policy)
-            repairs[t] = res
-            df = res.frame
-        else:
-            if df[TIME].null_count() or df[TIME].n_unique() < df.height or not df[TIME].is_sorted():
-                raise DataValidationError(
-                    f"{t} {timeframe}: times are not sorted and unique; align with repair=True",
-                    where=f"{t} {timeframe}",
-                )
-            df = df.with_columns(
-                (pl.col(f).fill_null(False) if f in df.columns else pl.lit(False)).alias(f) for f in FLAGS
-            )
-        repaired[t] = df.select(TIME, *OHLCV, *FLAGS)
-    empty = [t for t in tickers if repaired[t].height == 0]
-    if empty:
-        raise DataValidationError(
-            f"align_bars: no bars for {empty} in the common window", where=", ".join(empty)
-        )
-
-    common = repaired[tickers[0]].select(TIME)
+    repaired, repairs = _repair_all(raw, timeframe, policy, repair)  # 2. repair what is inside it
+    common = repaired[tickers[0]].select(TIME)  # 3. the times every ticker has
     for t in tickers[1:]:
         common = common.join(repaired[t].select(TIME), on=TIME, how="inner")
     common = common.sort(TIME)
@@ -187,14 +152,12 @@ def align_bars(
                 t,
                 fmt_time(dropped_times[t][0]),
             )
-    time = common[TIME]
-    segments = contiguous_segments(time, timeframe)
     aligned = AlignedBars(
         tickers=tickers,
         timeframe=timeframe,
-        time=time,
+        time=common[TIME],
         frames=out,
-        segments=segments,
+        segments=contiguous_segments(common[TIME], timeframe),
         window=(start, end),
         trimmed=trimmed,
         dropped=dropped,
@@ -203,3 +166,51 @@ def align_bars(
     )
     log.info("%s", aligned.summary())
     return aligned
+
+
+def _common_window(raw: dict[str, pl.DataFrame]) -> tuple[datetime, datetime]:
+    """Latest first bar .. earliest last bar over the tickers (null times are repair's to report, inside
+    it); DataValidationError when a ticker has no bars or the spans do not overlap."""
+    spans: dict[str, tuple[datetime | None, datetime | None]] = {
+        t: (_as_time(df[TIME].min()), _as_time(df[TIME].max())) for t, df in raw.items()
+    }
+    empty = [t for t, (first, _) in spans.items() if first is None]
+    if empty:
+        raise DataValidationError(f"align_bars: no bars for {empty}", where=", ".join(empty))
+    firsts = [s for s, _ in spans.values() if s is not None]
+    lasts = [e for _, e in spans.values() if e is not None]
+    start, end = max(firsts), min(lasts)
+    if start > end:
+        text = "; ".join(f"{t} {fmt_time(s)}..{fmt_time(e)}" for t, (s, e) in spans.items())
+        raise DataValidationError(f"align_bars: no common window ({text})", where=", ".join(raw))
+    return start, end
+
+
+def _repair_all(
+    raw: dict[str, pl.DataFrame], timeframe: str, policy: DataConfig, repair: bool
+) -> tuple[dict[str, pl.DataFrame], dict[str, RepairResult]]:
+    """Each ticker repaired by the policy (or, without ``repair``, checked sorted and unique), with the
+    flag columns; DataValidationError when a ticker is left with no bars."""
+    repaired: dict[str, pl.DataFrame] = {}
+    repairs: dict[str, RepairResult] = {}
+    for t, df in raw.items():
+        if repair:
+            res = repair_bars(df, t, timeframe, policy)
+            repairs[t] = res
+            df = res.frame
+        else:
+            if df[TIME].null_count() or df[TIME].n_unique() < df.height or not df[TIME].is_sorted():
+                raise DataValidationError(
+                    f"{t} {timeframe}: times are not sorted and unique; align with repair=True",
+                    where=f"{t} {timeframe}",
+                )
+            df = df.with_columns(
+                (pl.col(f).fill_null(False) if f in df.columns else pl.lit(False)).alias(f) for f in FLAGS
+            )
+        repaired[t] = df.select(TIME, *OHLCV, *FLAGS)
+    empty = [t for t, df in repaired.items() if df.height == 0]
+    if empty:
+        raise DataValidationError(
+            f"align_bars: no bars for {empty} in the common window", where=", ".join(empty)
+        )
+    return repaired, repairs

@@ -22,6 +22,7 @@ BAR_SCHEMA: dict[str, pl.DataType] = {
 
 
 def empty_bars() -> pl.DataFrame:
+    """A canonical bar frame with no rows."""
     return pl.DataFrame(schema=BAR_SCHEMA)
 
 
@@ -37,7 +38,7 @@ def to_bar_frame(df: pl.DataFrame, *, time_col: str = TIME, name: str = "<bars>"
     if missing:
         raise ValueError(f"{name}: missing column(s) {missing}; have {df.columns}")
     t = df[TIME]
-    if t.dtype == pl.Datetime and getattr(t.dtype, "time_zone", None) is None:
+    if isinstance(t.dtype, pl.Datetime) and t.dtype.time_zone is None:
         time_expr = pl.col(TIME).dt.replace_time_zone("UTC").dt.cast_time_unit("us")
     elif t.dtype == pl.Datetime:
         time_expr = pl.col(TIME).dt.convert_time_zone("UTC").dt.cast_time_unit("us")

@@ -22,6 +22,8 @@ class StaleData(RuntimeError):
 
 @dataclass(frozen=True)
 class SymbolWindow:
+    """The stored bars of one symbol: first and last bar, count, and the last bar's age."""
+
     venue: str
     symbol: str
     timeframe: str
@@ -32,6 +34,7 @@ class SymbolWindow:
     stale: bool
 
     def describe(self) -> str:
+        """One line: the last bar and its age, or that nothing is stored."""
         if self.last is None:
             return f"{self.venue} {self.symbol} {self.timeframe}: no stored bars"
         return (
@@ -40,6 +43,7 @@ class SymbolWindow:
         )
 
     def row(self) -> dict[str, object]:
+        """The window as a table row (times as ``YYYY-MM-DD HH:MM``, age rounded to 0.1 h)."""
         d = asdict(self)
         d["first"] = f"{self.first:%Y-%m-%d %H:%M}" if self.first else None
         d["last"] = f"{self.last:%Y-%m-%d %H:%M}" if self.last else None

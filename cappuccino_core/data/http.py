@@ -1,6 +1,7 @@
 """One retry policy for every market-data call: exponential backoff on 429/5xx/timeouts/connection errors.
 
-``RetryPolicy.call(fn, source=..., symbol=...)`` runs ``fn`` and retries it when the failure is transient:
+``RetryPolicy.call(fn, source=..., symbol=...)`` runs ``fn`` and retries it when the failure is transient,
+by the one rule the brokers use too (:mod:`cappuccino_core.common.transient`):
 
 - HTTP 408, 425, 429 and every 5xx (from ``requests.HTTPError`` as raised by coinbase-advanced-py, or from
   ``alpaca.common.exceptions.APIError``, which carries the ``requests`` error and so the response);
@@ -16,24 +17,21 @@ credentials cannot leak into them.
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import requests
+
+from cappuccino_core.common.transient import RETRY_STATUSES, Failure, classify, parse_retry_after
 
 if TYPE_CHECKING:
     from cappuccino_core.config.data import DataConfig
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
-_MAX_DETAIL = 300
 
 
 class SourceError(RuntimeError):
@@ -52,72 +50,6 @@ class SourceUnavailable(SourceError):
 
 class SourceRejected(SourceError):
     """The source refused the request (a client error that retrying cannot fix)."""
-
-
-@dataclass(frozen=True)
-class Failure:
-    """What went wrong in one attempt: whether to retry, the HTTP status and the server's Retry-After."""
-
-    retryable: bool
-    status: int | None
-    retry_after_s: float | None
-    detail: str
-
-
-def _response_of(exc: BaseException) -> requests.Response | None:
-    resp = getattr(exc, "response", None)
-    if isinstance(resp, requests.Response):
-        return resp
-    http_error = getattr(exc, "_http_error", None)  # alpaca APIError keeps the requests error here
-    resp = getattr(http_error, "response", None)
-    return resp if isinstance(resp, requests.Response) else None
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date); None when absent or invalid."""
-    if value is None:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-
-
-def _short(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 3] + "..."
-
-
-def classify(exc: BaseException) -> Failure:
-    """Decide whether ``exc`` is transient. Unknown exception types are not retried (they are bugs)."""
-    resp = _response_of(exc)
-    if resp is not None and resp.status_code >= 400:
-        status = resp.status_code
-        retry_after = parse_retry_after(resp.headers.get("Retry-After"))
-        body = ""
-        try:
-            body = resp.text
-        except Exception:  # pragma: no cover - body unreadable
-            body = ""
-        detail = f"HTTP {status} {resp.reason or ''}".rstrip() + (f": {_short(body)}" if body else "")
-        return Failure(status in RETRY_STATUSES or status >= 500, status, retry_after, detail)
-    if isinstance(exc, requests.Timeout):
-        return Failure(True, None, None, f"timeout: {_short(str(exc))}")
-    if isinstance(exc, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
-        return Failure(True, None, None, f"connection error: {_short(str(exc))}")
-    if isinstance(exc, requests.exceptions.ContentDecodingError | requests.exceptions.JSONDecodeError):
-        return Failure(True, None, None, f"unreadable response: {_short(str(exc))}")
-    if isinstance(exc, TimeoutError | ConnectionError):
-        return Failure(True, None, None, f"{type(exc).__name__}: {_short(str(exc))}")
-    return Failure(False, None, None, f"{type(exc).__name__}: {_short(str(exc))}")
 
 
 @dataclass
@@ -142,6 +74,7 @@ class RetryPolicy:
 
     @classmethod
     def from_config(cls, cfg: DataConfig, **overrides: Any) -> RetryPolicy:
+        """The policy from ``[data]``: ``http_retries``, ``http_backoff_s``, ``http_timeout_s``."""
         return cls(
             retries=cfg.http_retries, backoff_s=cfg.http_backoff_s, timeout_s=cfg.http_timeout_s, **overrides
         )
@@ -214,3 +147,16 @@ def apply_timeout(session: requests.Session, timeout_s: float) -> None:
     adapter = _TimeoutAdapter(timeout_s)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
+
+
+__all__ = [
+    "RETRY_STATUSES",
+    "Failure",
+    "RetryPolicy",
+    "SourceError",
+    "SourceRejected",
+    "SourceUnavailable",
+    "apply_timeout",
+    "classify",
+    "parse_retry_after",
+]

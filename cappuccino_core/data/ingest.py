@@ -67,10 +67,12 @@ class IngestResult:
 
     @property
     def added(self) -> int:
+        """Bars new to the store (0 when nothing was merged)."""
         return self.merge.added if self.merge else 0
 
     @property
     def rows(self) -> int:
+        """Stored bars after the merge (0 when nothing was merged)."""
         return self.merge.rows_after if self.merge else 0
 
 

@@ -173,11 +173,3 @@ def load_aligned(
         t: load_bars(settings, t, tf, source=source, last_bars=last_bars) for t in settings.data.tickers
     }
     return align_bars(frames, tf, settings.data)
-
-
-def load_frames(
-    settings: Settings, timeframe: str | None = None, *, source: Source = "auto"
-) -> tuple[dict[str, pl.DataFrame], list[tuple[int, int]]]:
-    """:func:`load_aligned` as (frames per ticker, segments), for callers that want just those."""
-    aligned = load_aligned(settings, timeframe, source=source)
-    return aligned.frames, aligned.segments

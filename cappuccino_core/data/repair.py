@@ -56,11 +56,13 @@ class RepairResult:
 
     @property
     def changed(self) -> bool:
+        """Whether the repair changed the bars (sorted, deduplicated, filled or dropped any)."""
         return bool(
             self.sorted_rows or self.dropped_duplicates or self.filled_bars or self.dropped_placeholders
         )
 
     def summary(self) -> str:
+        """One line naming every repair and its count."""
         parts = []
         if self.sorted_rows:
             parts.append(f"sorted {self.sorted_rows} out-of-order row(s)")
@@ -87,6 +89,15 @@ def _ensure_flags(df: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+_PLACEHOLDER = (
+    (pl.col("open") == pl.col("high"))
+    & (pl.col("high") == pl.col("low"))
+    & (pl.col("low") == pl.col("close"))
+    & (pl.col("volume") == 0)
+    & ~pl.col("filled")
+)
+
+
 def repair_bars(
     frame: pl.DataFrame,
     symbol: str,
@@ -104,15 +115,33 @@ def repair_bars(
     policy = config if config is not None else DataConfig.model_validate({})
     report = validate_bars(frame, symbol, timeframe, config=policy, source=source)
     report.raise_for_errors()
-    where = report.where
+    df = _canonical(frame, report.where)
+    result = RepairResult(frame=df, symbol=symbol, timeframe=timeframe, report=report)
+    df = _sort_and_dedupe(df, result)
+    if policy.placeholder_policy == "flag":
+        df = _flag_placeholders(df, result)
+    df = _fill_short_gaps(df, policy, result)
+    if policy.placeholder_policy == "drop":
+        df = _drop_placeholders(df, result)
+    result.frame = df.select(TIME, *OHLCV, *FLAGS)
+    log.debug("%s", result.summary())
+    return result
+
+
+def _canonical(frame: pl.DataFrame, where: str) -> pl.DataFrame:
+    """The bar columns and both flag columns, time in UTC microseconds; other columns dropped (logged)."""
     extra = [c for c in frame.columns if c not in (TIME, *OHLCV, *FLAGS)]
     if extra:
         log.info("%s: dropping non-canonical column(s) %s", where, extra)
     df = _ensure_flags(frame.select(TIME, *OHLCV, *[f for f in FLAGS if f in frame.columns]))
     if df.schema[TIME] != pl.Datetime("us", "UTC"):
         df = df.with_columns(pl.col(TIME).dt.convert_time_zone("UTC").dt.cast_time_unit("us"))
-    result = RepairResult(frame=df, symbol=symbol, timeframe=timeframe, report=report)
+    return df
 
+
+def _sort_and_dedupe(df: pl.DataFrame, result: RepairResult) -> pl.DataFrame:
+    """Sort out-of-order rows and drop exact duplicates (conflicting ones were refused by validation)."""
+    report, where = result.report, result.report.where
     if report.out_of_order:
         df = df.sort(TIME, maintain_order=True)
         result.sorted_rows = len(report.out_of_order)
@@ -135,43 +164,31 @@ def repair_bars(
             result.dropped_duplicates,
             len(report.duplicates),
         )
+    return df
 
-    placeholder_mask = (
-        (pl.col("open") == pl.col("high"))
-        & (pl.col("high") == pl.col("low"))
-        & (pl.col("low") == pl.col("close"))
-        & (pl.col("volume") == 0)
-        & ~pl.col("filled")
-    )
-    if policy.placeholder_policy == "flag":
-        before = int(df["placeholder"].sum())
-        df = df.with_columns((pl.col("placeholder") | placeholder_mask).alias("placeholder"))
-        result.flagged_placeholders = int(df["placeholder"].sum()) - before
-        if result.flagged_placeholders:
-            log.info(
-                "%s: flagged %d zero-volume flat placeholder bar(s) (placeholder=True)",
-                where,
-                result.flagged_placeholders,
-            )
 
-    ffill = policy.gap_policy == "ffill"
-    fill_gaps = [g for g in report.gaps if ffill and g.missing <= policy.max_ffill_bars]
-    result.kept_gaps = [g for g in report.gaps if g not in set(fill_gaps)]
+def _flag_placeholders(df: pl.DataFrame, result: RepairResult) -> pl.DataFrame:
+    """``placeholder_policy='flag'``: mark zero-volume flat bars ``placeholder=True``."""
+    before = int(df["placeholder"].sum())
+    df = df.with_columns((pl.col("placeholder") | _PLACEHOLDER).alias("placeholder"))
+    result.flagged_placeholders = int(df["placeholder"].sum()) - before
+    if result.flagged_placeholders:
+        log.info(
+            "%s: flagged %d zero-volume flat placeholder bar(s) (placeholder=True)",
+            result.report.where,
+            result.flagged_placeholders,
+        )
+    return df
+
+
+def _fill_short_gaps(df: pl.DataFrame, policy: DataConfig, result: RepairResult) -> pl.DataFrame:
+    """``gap_policy='ffill'``: fill each gap of at most ``max_ffill_bars`` with flat, zero-volume bars
+    (``filled=True``); longer gaps are kept as segment breaks (``result.kept_gaps``)."""
+    gaps, where = result.report.gaps, result.report.where
+    fill_gaps = [g for g in gaps if policy.gap_policy == "ffill" and g.missing <= policy.max_ffill_bars]
+    result.kept_gaps = [g for g in gaps if g not in set(fill_gaps)]
     if fill_gaps:
-        step = timedelta(seconds=timeframe_seconds(timeframe))
-        ranges = pl.DataFrame(
-            {"s": [g.start for g in fill_gaps], "e": [g.end for g in fill_gaps]},
-            schema={"s": pl.Datetime("us", "UTC"), "e": pl.Datetime("us", "UTC")},
-        )
-        new_times = ranges.select(
-            pl.datetime_ranges("s", "e", interval=step, closed="both").explode().alias(TIME)
-        )
-        fills = new_times.with_columns(
-            *[pl.lit(None, dtype=pl.Float64).alias(c) for c in OHLCV[:4]],
-            pl.lit(0.0).alias("volume"),
-            pl.lit(True).alias("filled"),
-            pl.lit(False).alias("placeholder"),
-        )
+        fills = _fill_rows(fill_gaps, result.timeframe)
         df = (
             pl.concat([df, fills])
             .sort(TIME)
@@ -198,19 +215,36 @@ def repair_bars(
             max(g.missing for g in result.kept_gaps),
             max(result.kept_gaps, key=lambda g: g.missing).start,
         )
+    return df
 
-    if policy.placeholder_policy == "drop":
-        drop = placeholder_mask | pl.col("placeholder")
-        n0 = df.height
-        df = df.filter(~drop)
-        result.dropped_placeholders = n0 - df.height
-        if result.dropped_placeholders:
-            log.warning(
-                "%s: dropped %d placeholder bar(s); each leaves an absent bar (segment break)",
-                where,
-                result.dropped_placeholders,
-            )
 
-    result.frame = df.select(TIME, *OHLCV, *FLAGS)
-    log.debug("%s", result.summary())
-    return result
+def _fill_rows(gaps: list[Gap], timeframe: str) -> pl.DataFrame:
+    """One row per missing bar of ``gaps``: prices null (forward-filled by the caller), volume 0, filled."""
+    step = timedelta(seconds=timeframe_seconds(timeframe))
+    ranges = pl.DataFrame(
+        {"s": [g.start for g in gaps], "e": [g.end for g in gaps]},
+        schema={"s": pl.Datetime("us", "UTC"), "e": pl.Datetime("us", "UTC")},
+    )
+    new_times = ranges.select(
+        pl.datetime_ranges("s", "e", interval=step, closed="both").explode().alias(TIME)
+    )
+    return new_times.with_columns(
+        *[pl.lit(None, dtype=pl.Float64).alias(c) for c in OHLCV[:4]],
+        pl.lit(0.0).alias("volume"),
+        pl.lit(True).alias("filled"),
+        pl.lit(False).alias("placeholder"),
+    )
+
+
+def _drop_placeholders(df: pl.DataFrame, result: RepairResult) -> pl.DataFrame:
+    """``placeholder_policy='drop'``: remove placeholder bars after filling (each leaves an absent bar)."""
+    n0 = df.height
+    df = df.filter(~(_PLACEHOLDER | pl.col("placeholder")))
+    result.dropped_placeholders = n0 - df.height
+    if result.dropped_placeholders:
+        log.warning(
+            "%s: dropped %d placeholder bar(s); each leaves an absent bar (segment break)",
+            result.report.where,
+            result.dropped_placeholders,
+        )
+    return df

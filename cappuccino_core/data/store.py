@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import re
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,6 +23,7 @@ from typing import Any
 
 import polars as pl
 
+from cappuccino_core.common.atomic import atomic_write_stream
 from cappuccino_core.data.bars import TIME, empty_bars, to_bar_frame
 from cappuccino_core.data.symbols import Symbol, parse_symbol
 from cappuccino_core.data.timeframes import normalise_timeframe, timeframe_seconds
@@ -44,6 +43,8 @@ class MissingDataset(LookupError):
 
 @dataclass(frozen=True)
 class DatasetInfo:
+    """One stored dataset: its key, file, row count and first/last bar open time."""
+
     venue: str
     symbol: Symbol
     timeframe: str
@@ -75,6 +76,29 @@ def _norm_venue(venue: str) -> str:
     return v
 
 
+@dataclass(frozen=True)
+class StoreKey:
+    """What a stored file's path says: venue, symbol and timeframe."""
+
+    venue: str
+    symbol: Symbol
+    timeframe: str
+
+
+def parse_store_path(path: str | Path) -> StoreKey | None:
+    """The venue/symbol/timeframe of a store-layout path ``.../{venue}/{BASE-QUOTE}/{timeframe}.parquet``;
+    None for any other path (a hidden temporary file, another suffix, a folder that is not a symbol)."""
+    p = Path(path)
+    if p.suffix != ".parquet" or p.name.startswith("."):
+        return None
+    try:
+        return StoreKey(
+            _norm_venue(p.parent.parent.name), parse_symbol(p.parent.name), normalise_timeframe(p.stem)
+        )
+    except ValueError:
+        return None
+
+
 def _dedupe_sorted(df: pl.DataFrame) -> pl.DataFrame:
     return df.unique(subset=TIME, keep="last", maintain_order=True).sort(TIME)
 
@@ -91,10 +115,13 @@ class BarStore:
 
     # ---------------------------------------------------------------- paths
     def path(self, venue: str, symbol: str | Symbol, timeframe: str) -> Path:
+        """The dataset's file, ``{root}/bars/{venue}/{BASE-QUOTE}/{timeframe}.parquet`` (it may not exist
+        yet)."""
         sym = parse_symbol(symbol)
         return self.bars_dir / _norm_venue(venue) / sym.store / f"{normalise_timeframe(timeframe)}.parquet"
 
     def exists(self, venue: str, symbol: str | Symbol, timeframe: str) -> bool:
+        """Whether the dataset is stored."""
         return self.path(venue, symbol, timeframe).is_file()
 
     # ---------------------------------------------------------------- read
@@ -122,6 +149,7 @@ class BarStore:
         return lf.collect()
 
     def read_or_empty(self, venue: str, symbol: str | Symbol, timeframe: str) -> pl.DataFrame:
+        """Every stored bar of the dataset, or an empty bar frame when nothing is stored."""
         try:
             return self.read(venue, symbol, timeframe)
         except MissingDataset:
@@ -157,39 +185,27 @@ class BarStore:
         for vdir in venues:
             if not vdir.is_dir():
                 continue
-            for sdir in sorted(vdir.iterdir()):
-                if not sdir.is_dir():
+            for f in sorted(vdir.glob("*/*.parquet"), key=lambda f: (f.parent.name, f.name)):
+                key = parse_store_path(f)
+                if key is None or not f.is_file():
                     continue
-                try:
-                    sym = parse_symbol(sdir.name)
-                except ValueError:
-                    continue
-                for f in sorted(sdir.glob("*.parquet")):
-                    if f.name.startswith("."):
-                        continue
-                    try:
-                        tf = normalise_timeframe(f.stem)
-                    except ValueError:
-                        continue
-                    stats = (
-                        pl.scan_parquet(f)
-                        .select(
-                            pl.len().alias("n"), pl.col(TIME).min().alias("a"), pl.col(TIME).max().alias("b")
-                        )
-                        .collect()
+                stats = (
+                    pl.scan_parquet(f)
+                    .select(pl.len().alias("n"), pl.col(TIME).min().alias("a"), pl.col(TIME).max().alias("b"))
+                    .collect()
+                )
+                a, b = stats["a"][0], stats["b"][0]
+                out.append(
+                    DatasetInfo(
+                        venue=key.venue,
+                        symbol=key.symbol,
+                        timeframe=key.timeframe,
+                        path=f,
+                        rows=int(stats["n"][0]),
+                        first=_utc(a) if a is not None else None,
+                        last=_utc(b) if b is not None else None,
                     )
-                    a, b = stats["a"][0], stats["b"][0]
-                    out.append(
-                        DatasetInfo(
-                            venue=vdir.name,
-                            symbol=sym,
-                            timeframe=tf,
-                            path=f,
-                            rows=int(stats["n"][0]),
-                            first=_utc(a) if a is not None else None,
-                            last=_utc(b) if b is not None else None,
-                        )
-                    )
+                )
         return out
 
     # ---------------------------------------------------------------- write
@@ -249,25 +265,7 @@ class BarStore:
 
 def _atomic_write_parquet(df: pl.DataFrame, path: Path) -> None:
     """Write to a hidden temp file beside ``path``, fsync, then os.replace: all or nothing."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            df.write_parquet(fh, compression="zstd", statistics=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-    with contextlib.suppress(OSError):  # persist the rename itself (POSIX)
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+    atomic_write_stream(path, lambda fh: df.write_parquet(fh, compression="zstd", statistics=True))
 
 
 def _describe(venue: str, symbol: str | Symbol, timeframe: str) -> str:

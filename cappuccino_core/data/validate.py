@@ -113,6 +113,24 @@ def validate_bars(
     if df.height == 0:
         return report
 
+    _row_checks(df, step_us, report)
+    times = df[TIME]
+    report.first, report.last = times.min(), times.max()  # type: ignore[assignment]
+    if times.n_unique() < df.height:
+        dup = (
+            df.group_by(TIME)
+            .agg(pl.len().alias("n"), pl.struct(*OHLCV).n_unique().alias("distinct"))
+            .filter(pl.col("n") > 1)
+            .sort(TIME)
+        )
+        report.duplicates = dup[TIME].to_list()
+        report.conflicting_duplicates = dup.filter(pl.col("distinct") > 1)[TIME].to_list()
+    report.gaps = _gaps(times, step_us)
+    return report
+
+
+def _row_checks(df: pl.DataFrame, step_us: int, report: ValidationReport) -> None:
+    """The per-row findings (bad values, order, grid, placeholders) into ``report``."""
     ti = pl.col(TIME).dt.epoch("us")
     o, h, lo, c, v = (pl.col(x) for x in OHLCV)
     nan_row = pl.any_horizontal(*[pl.col(x).is_null() | pl.col(x).is_nan() for x in OHLCV])
@@ -137,18 +155,10 @@ def validate_bars(
     report.placeholders = sorted(_times(df, pl.col("ph")))
     report.filled = int(df["filled"].sum())
 
-    times = df[TIME]
-    report.first, report.last = times.min(), times.max()  # type: ignore[assignment]
-    if times.n_unique() < df.height:
-        dup = (
-            df.group_by(TIME)
-            .agg(pl.len().alias("n"), pl.struct(*OHLCV).n_unique().alias("distinct"))
-            .filter(pl.col("n") > 1)
-            .sort(TIME)
-        )
-        report.duplicates = dup[TIME].to_list()
-        report.conflicting_duplicates = dup.filter(pl.col("distinct") > 1)[TIME].to_list()
 
+def _gaps(times: pl.Series, step_us: int) -> list[Gap]:
+    """Runs of missing bars between the distinct times (in time order)."""
+    ti = pl.col(TIME).dt.epoch("us")
     step = timedelta(microseconds=step_us)
     g = (
         times.unique()
@@ -158,8 +168,7 @@ def validate_bars(
         .filter(pl.col("_d") >= 2 * step_us)
         .select("_prev", (pl.col("_d") // step_us - 1).alias("_missing"))
     )
-    report.gaps = [
+    return [
         Gap(start=p + step, end=p + step * int(m), missing=int(m))
         for p, m in zip(g["_prev"].to_list(), g["_missing"].to_list(), strict=True)
     ]
-    return report

@@ -46,6 +46,7 @@ class Gap:
     missing: int
 
     def to_dict(self) -> dict[str, Any]:
+        """The gap as JSON-ready values (ISO times)."""
         return {"start": _iso(self.start), "end": _iso(self.end), "missing": self.missing}
 
 
@@ -111,14 +112,17 @@ class ValidationReport:
 
     @property
     def interval(self) -> timedelta:
+        """The timeframe as a duration."""
         return timedelta(seconds=timeframe_seconds(self.timeframe))
 
     @property
     def missing_bars(self) -> int:
+        """Absent bars over all gaps."""
         return sum(g.missing for g in self.gaps)
 
     @property
     def largest_gap(self) -> Gap | None:
+        """The gap with the most missing bars (the earliest of equals), None without gaps."""
         return max(self.gaps, key=lambda g: (g.missing, -g.start.timestamp()), default=None)
 
     @property
@@ -128,11 +132,13 @@ class ValidationReport:
 
     @property
     def age_bars(self) -> float | None:
+        """Age of the last bar in intervals at ``now``; None without bars."""
         age = self.age
         return None if age is None else age / self.interval
 
     @property
     def stale(self) -> bool:
+        """Whether the last bar is more than ``stale_after_bars`` intervals old."""
         age = self.age_bars
         return age is not None and age > self.stale_after_bars
 
@@ -172,6 +178,31 @@ class ValidationReport:
             self.out_of_order,
             "row(s) earlier than the previous row (repair sorts)",
         )
+        out.extend(self._gap_problems())
+        ph_sev: Severity = "error" if pol.placeholder_policy == "error" else "warning"
+        add(
+            "placeholders",
+            ph_sev,
+            self.placeholders,
+            f"zero-volume flat placeholder bar(s) (placeholder_policy='{pol.placeholder_policy}')",
+        )
+        if self.stale and self.last is not None:
+            out.append(
+                Problem(
+                    "stale",
+                    "warning",
+                    (self.last,),
+                    f"last bar {fmt_time(self.last)} is {self.age_bars:.1f} bars old at {fmt_time(self.now)} "
+                    f"(limit {self.stale_after_bars})",
+                )
+            )
+        out.sort(key=lambda p: p.severity != "error")
+        return out
+
+    def _gap_problems(self) -> list[Problem]:
+        """Gaps forward-filling will not close (severity by the policy), then the ones it will."""
+        out: list[Problem] = []
+        pol = self.policy
         long = self.long_gaps()
         short = [g for g in self.gaps if g not in set(long)]
         if long:
@@ -208,30 +239,14 @@ class ValidationReport:
                     f"{_quote([g.start for g in short])}",
                 )
             )
-        ph_sev: Severity = "error" if pol.placeholder_policy == "error" else "warning"
-        add(
-            "placeholders",
-            ph_sev,
-            self.placeholders,
-            f"zero-volume flat placeholder bar(s) (placeholder_policy='{pol.placeholder_policy}')",
-        )
-        if self.stale and self.last is not None:
-            out.append(
-                Problem(
-                    "stale",
-                    "warning",
-                    (self.last,),
-                    f"last bar {fmt_time(self.last)} is {self.age_bars:.1f} bars old at {fmt_time(self.now)} "
-                    f"(limit {self.stale_after_bars})",
-                )
-            )
-        out.sort(key=lambda p: p.severity != "error")
         return out
 
     def errors(self) -> list[Problem]:
+        """The error-level problems under the policy."""
         return [p for p in self.problems() if p.severity == "error"]
 
     def warnings(self) -> list[Problem]:
+        """The warning-level problems under the policy."""
         return [p for p in self.problems() if p.severity == "warning"]
 
     @property
@@ -241,12 +256,14 @@ class ValidationReport:
 
     @property
     def status(self) -> str:
+        """``ERROR`` with any error, else ``WARN`` with any warning, else ``OK``."""
         probs = self.problems()
         if any(p.severity == "error" for p in probs):
             return "ERROR"
         return "WARN" if probs else "OK"
 
     def counts(self) -> dict[str, int]:
+        """How many of each finding (rows, gaps, missing bars, duplicates, ...), for tables and JSON."""
         return {
             "rows": self.rows,
             "gaps": len(self.gaps),

@@ -21,6 +21,7 @@ import numpy as np
 import polars as pl
 
 from cappuccino_core.backtest.runner import Policy
+from cappuccino_core.common.atomic import atomic_write_with
 from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.config.gates import GatesConfig
@@ -181,12 +182,10 @@ def returns_by_regime_png(path: Path, table: pl.DataFrame, title: str = "") -> P
     ax.set_ylabel("total return per scenario (%)")
     ax.set_title(title or "CGE stress: returns by regime")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    tmp.replace(path)
-    return path
+    try:
+        return atomic_write_with(path, fig.savefig, suffix=".png")  # savefig picks the format by suffix
+    finally:
+        plt.close(fig)
 
 
 def write_outputs(out_dir: Path, table: pl.DataFrame) -> dict[str, Path]:
@@ -198,10 +197,8 @@ def write_outputs(out_dir: Path, table: pl.DataFrame) -> dict[str, Path]:
         "regimes_csv": out_dir / "regimes.csv",
     }
     for key, path in files.items():
-        tmp = path.with_name(f".{path.name}.tmp")
         frame = regime_summary(table) if key == "regimes_csv" else table
-        frame.write_parquet(tmp) if path.suffix == ".parquet" else frame.write_csv(tmp)
-        tmp.replace(path)
+        atomic_write_with(path, frame.write_parquet if path.suffix == ".parquet" else frame.write_csv)
     files["plot"] = returns_by_regime_png(out_dir / "returns_by_regime.png", table)
     return files
 

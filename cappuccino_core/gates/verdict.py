@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+
+from cappuccino_core.common.atomic import atomic_write_text
 
 Op = Literal[">", ">=", "<", "<=", "=="]
 _OPS = {
@@ -137,13 +137,4 @@ def _safe(x: Any) -> Any:
 
 def write_json(path: Path, payload: Any) -> Path:
     """Write JSON atomically (temp file in the same folder, then os.replace)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(_safe(payload), fh, indent=2, sort_keys=True)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_text(path, json.dumps(_safe(payload), indent=2, sort_keys=True))

@@ -12,9 +12,8 @@ Conventions for every public function in ``cappuccino_core.metrics``:
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
+from numpy.typing import ArrayLike
 
 from cappuccino_core.data.timeframes import bars_per_year
 
@@ -31,7 +30,7 @@ def periods_per_year(timeframe: str | float) -> float:
     return value
 
 
-def as_series(x: Any, *, name: str, min_len: int = 1) -> np.ndarray:
+def as_series(x: ArrayLike, *, name: str, min_len: int = 1) -> np.ndarray:
     """A finite float64 array of shape (T,) or (S, T) with T >= min_len."""
     arr = _to_numpy(x)
     if arr.ndim not in (1, 2):
@@ -47,7 +46,7 @@ def as_series(x: Any, *, name: str, min_len: int = 1) -> np.ndarray:
     return arr
 
 
-def as_equity(x: Any, *, name: str = "equity", min_len: int = 2) -> np.ndarray:
+def as_equity(x: ArrayLike, *, name: str = "equity", min_len: int = 2) -> np.ndarray:
     """An equity curve: finite, non-negative, first point strictly positive."""
     arr = as_series(x, name=name, min_len=min_len)
     if (arr < 0).any():
@@ -57,7 +56,7 @@ def as_equity(x: Any, *, name: str = "equity", min_len: int = 2) -> np.ndarray:
     return arr
 
 
-def _to_numpy(x: Any) -> np.ndarray:
+def _to_numpy(x: ArrayLike) -> np.ndarray:
     if hasattr(x, "columns") and hasattr(x, "to_numpy"):
         # A (T x k) frame would be read as k-long rows: make the caller pick the column (time on last axis).
         raise TypeError("pass a Series or an array (time on the last axis), not a DataFrame")

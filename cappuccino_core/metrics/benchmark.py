@@ -15,15 +15,14 @@ Prices use the dataset layout: (T, N) close prices, time first, one column per a
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
+from numpy.typing import ArrayLike
 
 from cappuccino_core.metrics._arrays import as_equity, scalar_or_array
 from cappuccino_core.metrics.returns import annualized_return, simple_returns
 
 
-def _prices(prices: Any, ndim: int) -> np.ndarray:
+def _prices(prices: ArrayLike, ndim: int) -> np.ndarray:
     p = np.asarray(prices.to_numpy() if hasattr(prices, "to_numpy") else prices, dtype=np.float64)
     if p.ndim != ndim or p.shape[0] < 1:
         shape = "(T, N)" if ndim == 2 else "(T,)"
@@ -33,7 +32,9 @@ def _prices(prices: Any, ndim: int) -> np.ndarray:
     return p
 
 
-def equal_weight_buy_and_hold(prices: Any, initial_equity: float = 1.0, fee_rate: float = 0.0) -> np.ndarray:
+def equal_weight_buy_and_hold(
+    prices: ArrayLike, initial_equity: float = 1.0, fee_rate: float = 0.0
+) -> np.ndarray:
     """Equity (T,) of buying equal dollar amounts of every asset at bar 0's close and holding."""
     p = _prices(prices, 2)
     if not 0 <= fee_rate < 1:
@@ -41,7 +42,7 @@ def equal_weight_buy_and_hold(prices: Any, initial_equity: float = 1.0, fee_rate
     return float(initial_equity) * (1.0 - fee_rate) * (p / p[0]).mean(axis=1)
 
 
-def buy_and_hold(prices: Any, initial_equity: float = 1.0, fee_rate: float = 0.0) -> np.ndarray:
+def buy_and_hold(prices: ArrayLike, initial_equity: float = 1.0, fee_rate: float = 0.0) -> np.ndarray:
     """Equity (T,) of buying one asset at bar 0's close and holding it."""
     p = _prices(prices, 1)
     if not 0 <= fee_rate < 1:
@@ -49,7 +50,7 @@ def buy_and_hold(prices: Any, initial_equity: float = 1.0, fee_rate: float = 0.0
     return float(initial_equity) * (1.0 - fee_rate) * (p / p[0])
 
 
-def _aligned(equity: Any, benchmark: Any) -> tuple[np.ndarray, np.ndarray]:
+def _aligned(equity: ArrayLike, benchmark: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     e = as_equity(equity)
     b = as_equity(benchmark, name="benchmark equity")
     if b.shape[-1] != e.shape[-1]:
@@ -57,7 +58,7 @@ def _aligned(equity: Any, benchmark: Any) -> tuple[np.ndarray, np.ndarray]:
     return e, b
 
 
-def alpha(equity: Any, benchmark: Any, timeframe: str | float) -> float | np.ndarray:
+def alpha(equity: ArrayLike, benchmark: ArrayLike, timeframe: str | float) -> float | np.ndarray:
     """Annualised return difference: CAGR(equity) - CAGR(benchmark) over the same bars."""
     e, b = _aligned(equity, benchmark)
     return scalar_or_array(
@@ -65,7 +66,7 @@ def alpha(equity: Any, benchmark: Any, timeframe: str | float) -> float | np.nda
     )
 
 
-def beta(equity: Any, benchmark: Any) -> float | np.ndarray:
+def beta(equity: ArrayLike, benchmark: ArrayLike) -> float | np.ndarray:
     """OLS slope of per-bar strategy returns on benchmark returns (NaN if the benchmark never moves)."""
     e, b = _aligned(equity, benchmark)
     r, rb = simple_returns(e), simple_returns(b)
@@ -80,7 +81,7 @@ def beta(equity: Any, benchmark: Any) -> float | np.ndarray:
 
 
 def standard_benchmarks(
-    prices: Any,
+    prices: ArrayLike,
     tickers: list[str] | tuple[str, ...],
     initial_equity: float,
     btc: str = "BTC/USD",

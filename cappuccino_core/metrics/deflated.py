@@ -26,9 +26,8 @@ SR0 = 0.1132 per day, DSR = 0.9004.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from cappuccino_core.metrics._arrays import as_series, constant_along_time, scalar_or_array
@@ -37,7 +36,7 @@ from cappuccino_core.metrics.ratios import _sharpe_unscaled
 EULER_GAMMA = float(np.euler_gamma)  # 0.5772156649015329
 
 
-def return_moments(returns: Any) -> tuple[np.ndarray, np.ndarray]:
+def return_moments(returns: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """(skewness, kurtosis) along the last axis, population estimates; kurtosis NOT excess (normal = 3).
     A constant series gets (0, 3)."""
     r = as_series(returns, name="returns", min_len=2)
@@ -54,7 +53,11 @@ def return_moments(returns: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def psr_from_stats(
-    sharpe_per_bar: Any, n_obs: Any, skew: Any = 0.0, kurtosis: Any = 3.0, sr_benchmark_per_bar: Any = 0.0
+    sharpe_per_bar: ArrayLike,
+    n_obs: ArrayLike,
+    skew: ArrayLike = 0.0,
+    kurtosis: ArrayLike = 3.0,
+    sr_benchmark_per_bar: ArrayLike = 0.0,
 ) -> float | np.ndarray:
     """PSR from summary statistics (per-bar Sharpe, number of returns, skewness, NON-excess kurtosis)."""
     sr = np.asarray(sharpe_per_bar, dtype=np.float64)
@@ -63,7 +66,7 @@ def psr_from_stats(
     g4 = np.asarray(kurtosis, dtype=np.float64)
     srb = np.asarray(sr_benchmark_per_bar, dtype=np.float64)
     if np.any(n < 2):
-        raise ValueError(f"PSR needs at least 2 returns; got n_obs={n_obs}")
+        raise ValueError(f"PSR needs at least 2 returns; got n_obs={np.asarray(n_obs).tolist()}")
     finite = np.isfinite(sr)
     sr_f = np.where(finite, sr, 0.0)
     var_term = 1.0 - g3 * sr_f + (g4 - 1.0) / 4.0 * sr_f**2
@@ -74,7 +77,7 @@ def psr_from_stats(
     return scalar_or_array(out)
 
 
-def probabilistic_sharpe_ratio(returns: Any, sr_benchmark_per_bar: float = 0.0) -> float | np.ndarray:
+def probabilistic_sharpe_ratio(returns: ArrayLike, sr_benchmark_per_bar: float = 0.0) -> float | np.ndarray:
     """PSR of per-bar simple returns ((T,) or (S, T)) against a PER-BAR benchmark Sharpe (default 0)."""
     r = as_series(returns, name="returns", min_len=2)
     sk, ku = return_moments(r)
@@ -97,12 +100,12 @@ def expected_max_sharpe(n_trials: int, sharpe_variance: float) -> float:
 
 
 def dsr_from_stats(
-    sharpe_per_bar: Any,
-    n_obs: Any,
+    sharpe_per_bar: ArrayLike,
+    n_obs: ArrayLike,
     n_trials: int,
     sharpe_variance: float,
-    skew: Any = 0.0,
-    kurtosis: Any = 3.0,
+    skew: ArrayLike = 0.0,
+    kurtosis: ArrayLike = 3.0,
 ) -> float | np.ndarray:
     """DSR from summary statistics (all Sharpe figures per bar, kurtosis NOT excess)."""
     sr0 = expected_max_sharpe(n_trials, sharpe_variance)
@@ -110,8 +113,8 @@ def dsr_from_stats(
 
 
 def deflated_sharpe_ratio(
-    returns: Any,
-    trial_sharpes_per_bar: Any = None,
+    returns: ArrayLike,
+    trial_sharpes_per_bar: ArrayLike | None = None,
     *,
     n_trials: int | None = None,
     sharpe_variance: float | None = None,

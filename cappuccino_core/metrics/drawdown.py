@@ -15,27 +15,26 @@ Calmar = annualized_return / |max_drawdown| (NaN when there is no drawdown), as 
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
+from numpy.typing import ArrayLike
 
 from cappuccino_core.metrics._arrays import as_equity, scalar_or_array
 from cappuccino_core.metrics.returns import annualized_return
 
 
-def drawdown_series(equity: Any) -> np.ndarray:
+def drawdown_series(equity: ArrayLike) -> np.ndarray:
     """dd_t = E_t / running_peak_t - 1 along the last axis, same shape as equity, values in [-1, 0]."""
     e = as_equity(equity, min_len=1)
     peak = np.maximum.accumulate(e, axis=-1)
     return np.minimum(e / peak - 1.0, 0.0)
 
 
-def max_drawdown(equity: Any) -> float | np.ndarray:
+def max_drawdown(equity: ArrayLike) -> float | np.ndarray:
     """The most negative drawdown (in [-1, 0]); 0.0 when the curve never falls."""
     return scalar_or_array(drawdown_series(equity).min(axis=-1))
 
 
-def max_drawdown_duration(equity: Any) -> int | np.ndarray:
+def max_drawdown_duration(equity: ArrayLike) -> int | np.ndarray:
     """Longest peak-to-recovery (or peak-to-end) span in bars; int for (T,), int64 array for (S, T)."""
     e = as_equity(equity, min_len=1)
     T = e.shape[-1]
@@ -52,7 +51,7 @@ def max_drawdown_duration(equity: Any) -> int | np.ndarray:
     return int(out) if out.ndim == 0 else out
 
 
-def calmar_ratio(equity: Any, timeframe: str | float) -> float | np.ndarray:
+def calmar_ratio(equity: ArrayLike, timeframe: str | float) -> float | np.ndarray:
     """annualized_return / |max_drawdown|; NaN where the curve has no drawdown."""
     mdd = np.asarray(max_drawdown(equity))
     ann = np.asarray(annualized_return(equity, timeframe))

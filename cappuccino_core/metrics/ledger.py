@@ -25,6 +25,8 @@ REQUIRED = ("asset", "side", "quantity", "price", "fee")
 
 @dataclass(frozen=True)
 class Ledger:
+    """Fills as columns (one entry per fill), the input of the trade statistics."""
+
     asset: np.ndarray  # (F,) str
     side: np.ndarray  # (F,) "buy" | "sell"
     quantity: np.ndarray  # (F,) float64 > 0
@@ -43,6 +45,7 @@ class Ledger:
 
     @property
     def is_buy(self) -> np.ndarray:
+        """Boolean mask of the buy fills."""
         return self.side == "buy"
 
     def assets(self) -> list[str]:
@@ -117,9 +120,8 @@ def to_datetime64(values: Any) -> np.ndarray:
         import polars as pl
 
         s = values
-        if s.dtype == pl.Datetime:
-            tz = getattr(s.dtype, "time_zone", None)
-            if tz is not None:
+        if isinstance(s.dtype, pl.Datetime):
+            if s.dtype.time_zone is not None:
                 s = s.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
             return s.dt.cast_time_unit("ns").to_numpy().astype("datetime64[ns]")
         values = s.to_numpy()

@@ -29,6 +29,7 @@ from math import comb
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from cappuccino_core.metrics._arrays import safe_ratio, zero_dispersion
@@ -36,6 +37,8 @@ from cappuccino_core.metrics._arrays import safe_ratio, zero_dispersion
 
 @dataclass(frozen=True)
 class PBOResult:
+    """Probability of backtest overfitting (CSCV) and the per-combination figures behind it."""
+
     pbo: float  # share of combinations with logit <= 0, in [0, 1]
     logits: np.ndarray = field(repr=False)  # (C,) lambda per combination
     rank_oos: np.ndarray = field(repr=False)  # (C,) relative OOS rank w of the IS winner, in (0, 1)
@@ -90,7 +93,7 @@ def _subset_sharpe(
     return safe_ratio(mean, std)
 
 
-def probability_of_backtest_overfitting(returns: Any, n_partitions: int = 16) -> PBOResult:
+def probability_of_backtest_overfitting(returns: ArrayLike, n_partitions: int = 16) -> PBOResult:
     """CSCV PBO of a (T x N_trials) matrix of per-bar returns (see module docstring)."""
     M = np.asarray(returns.to_numpy() if hasattr(returns, "to_numpy") else returns, dtype=np.float64)
     S = int(n_partitions)

@@ -25,9 +25,8 @@ a float, (S, T) gives one value per row. Conventions:
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
+from numpy.typing import ArrayLike
 
 from cappuccino_core.metrics._arrays import (
     as_series,
@@ -44,7 +43,7 @@ def per_bar_rate(annual_rate: float, timeframe: str | float) -> float:
     return float((1.0 + annual_rate) ** (1.0 / periods_per_year(timeframe)) - 1.0)
 
 
-def _excess(returns: Any, timeframe: str | float, risk_free: float) -> np.ndarray:
+def _excess(returns: ArrayLike, timeframe: str | float, risk_free: float) -> np.ndarray:
     r = as_series(returns, name="returns")
     return r - per_bar_rate(risk_free, timeframe) if risk_free else r
 
@@ -59,19 +58,19 @@ def _sharpe_unscaled(x: np.ndarray) -> np.ndarray:
     return safe_ratio(mean, std)
 
 
-def sharpe_per_bar(returns: Any, risk_free_per_bar: float = 0.0) -> float | np.ndarray:
+def sharpe_per_bar(returns: ArrayLike, risk_free_per_bar: float = 0.0) -> float | np.ndarray:
     """Non-annualised Sharpe: mean(r - rf) / std(r - rf, ddof=1), per bar."""
     r = as_series(returns, name="returns")
     return scalar_or_array(_sharpe_unscaled(r - risk_free_per_bar))
 
 
-def sharpe_ratio(returns: Any, timeframe: str | float, risk_free: float = 0.0) -> float | np.ndarray:
+def sharpe_ratio(returns: ArrayLike, timeframe: str | float, risk_free: float = 0.0) -> float | np.ndarray:
     """Annualised Sharpe ratio (see the module docstring for the exact convention)."""
     x = _excess(returns, timeframe, risk_free)
     return scalar_or_array(_sharpe_unscaled(x) * np.sqrt(periods_per_year(timeframe)))
 
 
-def downside_deviation(returns: Any, timeframe: str | float, target: float = 0.0) -> float | np.ndarray:
+def downside_deviation(returns: ArrayLike, timeframe: str | float, target: float = 0.0) -> float | np.ndarray:
     """Annualised downside deviation: sqrt(mean(min(r - target, 0)^2)) * sqrt(bars_per_year), divisor T."""
     r = as_series(returns, name="returns")
     shortfall = np.minimum(r - target, 0.0)
@@ -79,7 +78,7 @@ def downside_deviation(returns: Any, timeframe: str | float, target: float = 0.0
     return scalar_or_array(dd * np.sqrt(periods_per_year(timeframe)))
 
 
-def sortino_ratio(returns: Any, timeframe: str | float, target: float = 0.0) -> float | np.ndarray:
+def sortino_ratio(returns: ArrayLike, timeframe: str | float, target: float = 0.0) -> float | np.ndarray:
     """Annualised Sortino ratio: mean(r - target) / DD * sqrt(bars_per_year) (DD over all bars, divisor T)."""
     r = as_series(returns, name="returns")
     if r.shape[-1] < 2:
@@ -91,7 +90,7 @@ def sortino_ratio(returns: Any, timeframe: str | float, target: float = 0.0) -> 
     return scalar_or_array(safe_ratio(mean, dd) * np.sqrt(periods_per_year(timeframe)))
 
 
-def annualized_volatility(returns: Any, timeframe: str | float) -> float | np.ndarray:
+def annualized_volatility(returns: ArrayLike, timeframe: str | float) -> float | np.ndarray:
     """std(r, ddof=1) * sqrt(bars_per_year); NaN for fewer than 2 returns."""
     r = as_series(returns, name="returns")
     if r.shape[-1] < 2:
@@ -100,11 +99,11 @@ def annualized_volatility(returns: Any, timeframe: str | float) -> float | np.nd
     return scalar_or_array(std * np.sqrt(periods_per_year(timeframe)))
 
 
-def annualize_sharpe(sharpe_bar: Any, timeframe: str | float) -> float | np.ndarray:
+def annualize_sharpe(sharpe_bar: ArrayLike, timeframe: str | float) -> float | np.ndarray:
     """Per-bar Sharpe -> annualised: x sqrt(bars_per_year)."""
     return scalar_or_array(np.asarray(sharpe_bar, dtype=np.float64) * np.sqrt(periods_per_year(timeframe)))
 
 
-def deannualize_sharpe(sharpe_annual: Any, timeframe: str | float) -> float | np.ndarray:
+def deannualize_sharpe(sharpe_annual: ArrayLike, timeframe: str | float) -> float | np.ndarray:
     """Annualised Sharpe -> per bar: / sqrt(bars_per_year)."""
     return scalar_or_array(np.asarray(sharpe_annual, dtype=np.float64) / np.sqrt(periods_per_year(timeframe)))

@@ -15,9 +15,8 @@ differences (both were bugs of the predecessor).
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
+from numpy.typing import ArrayLike
 
 from cappuccino_core.metrics._arrays import (
     as_equity,
@@ -27,7 +26,7 @@ from cappuccino_core.metrics._arrays import (
 )
 
 
-def mark_to_market(cash: Any, quantities: Any, prices: Any) -> np.ndarray:
+def mark_to_market(cash: ArrayLike, quantities: ArrayLike, prices: ArrayLike) -> np.ndarray:
     """Total equity per bar: cash (T,) + sum over assets of quantities (T, N) x prices (T, N)."""
     c = np.asarray(cash, dtype=np.float64)
     q = np.asarray(quantities, dtype=np.float64)
@@ -37,7 +36,7 @@ def mark_to_market(cash: Any, quantities: Any, prices: Any) -> np.ndarray:
     return c + (q * p).sum(axis=-1)
 
 
-def simple_returns(equity: Any) -> np.ndarray:
+def simple_returns(equity: ArrayLike) -> np.ndarray:
     """Per-bar simple returns E_t / E_{t-1} - 1 along the last axis: (T,) -> (T-1,), (S, T) -> (S, T-1)."""
     e = as_equity(equity)
     prev, cur = e[..., :-1], e[..., 1:]
@@ -47,7 +46,7 @@ def simple_returns(equity: Any) -> np.ndarray:
     return np.where(alive, r, 0.0)
 
 
-def log_returns(equity: Any) -> np.ndarray:
+def log_returns(equity: ArrayLike) -> np.ndarray:
     """Per-bar log returns log(E_t / E_{t-1}) along the last axis (-inf when equity drops to 0)."""
     e = as_equity(equity)
     prev, cur = e[..., :-1], e[..., 1:]
@@ -57,7 +56,7 @@ def log_returns(equity: Any) -> np.ndarray:
     return np.where(alive, lr, 0.0)
 
 
-def equity_from_returns(returns: Any, start: float = 1.0) -> np.ndarray:
+def equity_from_returns(returns: ArrayLike, start: float = 1.0) -> np.ndarray:
     """Inverse of ``simple_returns``: start, start*(1+r_1), ... along the last axis ((.., T-1) -> (.., T))."""
     r = as_series(returns, name="returns")
     if (r < -1).any():
@@ -67,13 +66,13 @@ def equity_from_returns(returns: Any, start: float = 1.0) -> np.ndarray:
     return float(start) * np.concatenate([first, growth], axis=-1)
 
 
-def total_return(equity: Any) -> float | np.ndarray:
+def total_return(equity: ArrayLike) -> float | np.ndarray:
     """E_last / E_first - 1 (a fraction: 0.05 is +5%)."""
     e = as_equity(equity)
     return scalar_or_array(e[..., -1] / e[..., 0] - 1.0)
 
 
-def annualized_return(equity: Any, timeframe: str | float) -> float | np.ndarray:
+def annualized_return(equity: ArrayLike, timeframe: str | float) -> float | np.ndarray:
     """Compound annual growth rate over the curve's T-1 bars (a fraction; -1.0 if wiped out)."""
     e = as_equity(equity)
     years = (e.shape[-1] - 1) / periods_per_year(timeframe)

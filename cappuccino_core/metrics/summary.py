@@ -39,6 +39,8 @@ from cappuccino_core.metrics.trades import (
 
 @dataclass(frozen=True)
 class BenchmarkComparison:
+    """A benchmark's figures on the same bars, and the strategy's alpha and beta against it."""
+
     total_return: float
     annual_return: float
     sharpe: float
@@ -49,6 +51,8 @@ class BenchmarkComparison:
 
 @dataclass(frozen=True)
 class TradeSummary:
+    """Trade statistics from the fill ledger: fills, FIFO round trips, P&L, fees and turnover."""
+
     n_fills: int
     n_buys: int
     n_sells: int
@@ -65,6 +69,9 @@ class TradeSummary:
 
 @dataclass(frozen=True)
 class PerformanceSummary:
+    """Every figure of one equity curve (returns, risk, drawdowns, ratios), with trades and benchmarks when
+    given."""
+
     timeframe: str
     bars_per_year: float
     n_bars: int  # number of returns (equity points - 1)

@@ -11,10 +11,13 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 def utcnow() -> datetime:
+    """The current time in UTC (column default)."""
     return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):
+    """Declarative base of the state tables (``dict[str, Any]`` columns stored as JSON)."""
+
     type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON}
 
 
@@ -32,6 +35,8 @@ class AuditLog(Base):
 
 
 class GateVerdict(Base):
+    """One gate's verdict on a model run, with its inputs and evidence."""
+
     __tablename__ = "gate_verdicts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ts: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
@@ -44,6 +49,8 @@ class GateVerdict(Base):
 
 
 class PipelineStage(Base):
+    """One pipeline stage's status change, with details."""
+
     __tablename__ = "pipeline_stages"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ts: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
@@ -53,6 +60,8 @@ class PipelineStage(Base):
 
 
 class ArenaStanding(Base):
+    """A model's place in the arena: its role, consecutive wins, matches played."""
+
     __tablename__ = "arena_standings"
     run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     role: Mapped[str] = mapped_column(String(16), index=True)
@@ -85,6 +94,8 @@ class Order(Base):
 
 
 class Fill(Base):
+    """One fill of a broker (unique by broker and trade id)."""
+
     __tablename__ = "fills"
     __table_args__ = (UniqueConstraint("broker", "trade_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -101,6 +112,8 @@ class Fill(Base):
 
 
 class Position(Base):
+    """A broker's position in one asset."""
+
     __tablename__ = "positions"
     broker: Mapped[str] = mapped_column(String(32), primary_key=True)
     asset: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -110,6 +123,8 @@ class Position(Base):
 
 
 class EquitySnapshot(Base):
+    """A broker account's equity and cash at one time, for the model trading it."""
+
     __tablename__ = "equity"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     broker: Mapped[str] = mapped_column(String(32), index=True)
@@ -120,6 +135,8 @@ class EquitySnapshot(Base):
 
 
 class Heartbeat(Base):
+    """A component's last sign of life."""
+
     __tablename__ = "heartbeats"
     component: Mapped[str] = mapped_column(String(64), primary_key=True)
     ts: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

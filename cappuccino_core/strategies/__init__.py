@@ -53,6 +53,7 @@ def make_strategy(name: str) -> Strategy:
 
 
 def all_strategies() -> list[Strategy]:
+    """One instance of every registered strategy, with its default grid."""
     return [cls() for cls in REGISTRY.values()]
 
 

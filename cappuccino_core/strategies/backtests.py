@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class StrategyRun:
+    """One strategy's backtest: the parameters used, whether they were fitted, and the result."""
+
     strategy: Strategy
     params: Params
     fitted: bool  # params chosen on history (else the first grid point)

@@ -23,13 +23,14 @@ from __future__ import annotations
 import dataclasses
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
 from cappuccino_core.backtest.baselines import actions_for_weights
+from cappuccino_core.backtest.runner import ReadsBars
 from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.env.episodes import within
@@ -59,6 +60,8 @@ class Plan:
 
 @dataclass(frozen=True)
 class FitResult:
+    """A grid fit: the chosen parameters and every grid point's training Sharpe."""
+
     params: Params  # the chosen grid point
     grid: list[Params]
     train_sharpe: list[float]  # annualised Sharpe after costs of each grid point on the training segments
@@ -83,7 +86,9 @@ def format_params(params: Params) -> str:
     return ",".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items())
 
 
-def each_segment(data: MarketDataset, rule: Any) -> Plan:
+def each_segment(
+    data: MarketDataset, rule: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+) -> Plan:
     """Build a plan segment by segment: ``rule(prices (n, A), times (n,)) -> (targets, trade)`` sees one
     contiguous segment at a time. Rows outside every segment (none in a valid dataset) stay in cash."""
     t, a = data.prices.shape
@@ -129,6 +134,7 @@ class Strategy(ABC):
 
     @property
     def label(self) -> str:
+        """The name, with the cap/reserve exemption spelled out for the hold references."""
         return f"{self.name} ({EXEMPT_NOTE})" if self.exempt else self.name
 
     def env_for(self, env: EnvConfig) -> EnvConfig:
@@ -252,10 +258,12 @@ class StrategyPolicy:
 
     @property
     def name(self) -> str:
+        """The strategy's name with its parameters."""
         p = format_params(self.params)
         return f"{self.strategy.name}({p})" if p else self.strategy.name
 
     def plan_for(self, data: MarketDataset) -> Plan:
+        """The plan on ``data`` (cached per dataset; restricted to ``segments`` when given)."""
         if self._data is not data or self._plan is None:
             seen = data
             if self.segments is not None:  # the plan reads these rows only (a CPCV fold), each on its own
@@ -300,6 +308,7 @@ class StrategyPolicy:
         return self._plan.targets[self._t], self._plan.trade[self._t]
 
     def predict(self, observations: np.ndarray) -> np.ndarray:
+        """The plan's actions at the current bars of the batch."""
         obs = np.asarray(observations)
         n = obs.shape[0]
         targets, trade = self._wanted(n)
@@ -351,9 +360,10 @@ class BatchPolicy:
         self._t: np.ndarray | None = None
 
     def begin_episodes(self, data: MarketDataset, starts: np.ndarray) -> None:
+        """Tell every member where its episodes start."""
         if not self._flat:
             for p, idx in self.members:
-                if hasattr(p, "begin_episodes"):
+                if isinstance(p, ReadsBars):
                     p.begin_episodes(data, starts[idx])
             return
         n, a = len(starts), data.n_assets
@@ -379,14 +389,16 @@ class BatchPolicy:
         self._pending = np.zeros((n, a), dtype=bool)
 
     def at_bars(self, t: np.ndarray) -> None:
+        """Tell every member the current bar of each episode."""
         if self._flat:
             self._t = np.asarray(t, dtype=np.int64)
             return
         for p, idx in self.members:
-            if hasattr(p, "at_bars"):
+            if isinstance(p, ReadsBars):
                 p.at_bars(t[idx])
 
     def predict(self, observations: np.ndarray) -> np.ndarray:
+        """Every member's actions, in the batch's episode order."""
         if self._flat:
             if self._t is None:
                 raise RuntimeError(

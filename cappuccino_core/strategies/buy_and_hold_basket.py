@@ -11,6 +11,8 @@ from cappuccino_core.strategies.base import HoldStrategy
 
 
 class BuyAndHoldBasket(HoldStrategy):
+    """Equal dollar amounts of every asset at the start, then hold (exempt from the cap and reserve)."""
+
     name = "buy_and_hold_basket"
     summary = "equal dollar amounts of every asset at the start, then hold and let the weights drift"
     exempt = True

@@ -11,6 +11,8 @@ from cappuccino_core.strategies.base import HoldStrategy
 
 
 class BuyAndHoldBTC(HoldStrategy):
+    """All equity into BTC at the start, then hold (exempt from the cap and reserve)."""
+
     name = "buy_and_hold_btc"
     summary = "all equity into BTC (the first ticker when there is none) at the start, then hold"
     exempt = True

@@ -11,6 +11,8 @@ from cappuccino_core.strategies.base import HoldStrategy
 
 
 class Cash(HoldStrategy):
+    """Stays in cash: no trade, no fee."""
+
     name = "cash"
     summary = "stays in cash (no trade, no fee)"
 

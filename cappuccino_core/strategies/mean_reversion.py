@@ -31,6 +31,8 @@ def reversion_state(prices: np.ndarray, n: int, entry: float, exit_z: float) -> 
 
 
 class MeanReversion(Strategy):
+    """Long an asset stretched below its rolling mean until it is back above it (z-score entry and exit)."""
+
     name = "mean_reversion"
     summary = (
         "long an asset stretched below its rolling mean (z < -entry) until it is back above it (z > exit)"

@@ -27,6 +27,8 @@ def period_starts(times: np.ndarray, period: str) -> np.ndarray:
 
 
 class RebalancedEqualWeight(Strategy):
+    """Equal weights, restored at the first bar of every period."""
+
     name = "rebalanced_equal_weight"
     summary = "equal weights restored at the first bar of every period (default weekly)"
 

@@ -42,6 +42,9 @@ ZERO_COSTS = CostsConfig(maker_fee=0.0, taker_fee=0.0, slippage_bps=0.0, slippag
 
 @dataclass(frozen=True)
 class SplitScore:
+    """One walk-forward split's score of a strategy: fitted parameters, value against equal weight,
+    figures."""
+
     index: int
     params: Params  # fitted on this split's training segments
     value: float  # strategy Sharpe - equal-weight Sharpe (annualised, test bars): trainer.split_value
@@ -55,6 +58,8 @@ class SplitScore:
 
 @dataclass(frozen=True)
 class StrategyScore:
+    """A strategy's scores over the walk-forward splits, with their means."""
+
     name: str
     label: str  # the name, with the exemption spelled out for the hold references
     exempt: bool
@@ -62,6 +67,7 @@ class StrategyScore:
 
     @property
     def split_values(self) -> list[float]:
+        """The per-split values (strategy minus equal-weight Sharpe)."""
         return [s.value for s in self.splits]
 
     @property
@@ -71,21 +77,26 @@ class StrategyScore:
 
     @property
     def sharpe(self) -> float:
+        """Mean test Sharpe over the splits."""
         return _mean([s.sharpe for s in self.splits])
 
     @property
     def zero_cost_sharpe(self) -> float:
+        """Mean test Sharpe before costs over the splits."""
         return _mean([s.zero_cost_sharpe for s in self.splits])
 
     @property
     def turnover_per_year(self) -> float:
+        """Mean annual turnover over the splits."""
         return _mean([s.turnover_per_year for s in self.splits])
 
     @property
     def fees_share(self) -> float:
+        """Mean fees / starting equity over the splits."""
         return _mean([s.fees_share for s in self.splits])
 
     def to_dict(self) -> dict[str, Any]:
+        """The score as JSON-ready values (splits included)."""
         return {
             "name": self.name,
             "label": self.label,

@@ -29,6 +29,8 @@ def trend_state(prices: np.ndarray, fast: int, slow: int, band: float) -> np.nda
 
 
 class Trend(Strategy):
+    """Long an asset while its fast moving average is above the slow one, with a hysteresis band."""
+
     name = "trend"
     summary = "long an asset while its fast moving average is above the slow one, with a hysteresis band"
 

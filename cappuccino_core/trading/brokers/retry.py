@@ -1,6 +1,7 @@
 """Place an order at most once across retries: before every (re)send the order is looked up by its client
 order id; a transient failure (timeout, dropped connection, 429, 5xx) waits (exponential, capped) and tries
-again; anything else is raised. A failed look-up never leads to a blind send."""
+again; anything else is raised. A failed look-up never leads to a blind send. What is transient is the one
+rule market data uses too: :func:`cappuccino_core.common.transient.is_transient`."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from cappuccino_core.common.transient import is_transient
 from cappuccino_core.trading.brokers.base import BrokerError
 
 log = logging.getLogger(__name__)
@@ -25,12 +27,14 @@ def place_once(
     lookup: Callable[[], T | None],
     send: Callable[[], T],
     *,
-    transient: Callable[[BaseException], bool],
+    transient: Callable[[BaseException], bool] = is_transient,
     attempts: int,
     wait_s: float,
     wait_max_s: float,
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:
+    """Place an order at most once: look it up by ``client_order_id`` before every (re)send; retry only
+    what ``transient`` calls transient; BrokerError after ``attempts`` tries."""
     if attempts < 1:
         raise ValueError(f"attempts must be >= 1, got {attempts}")
     last: BaseException | None = None
@@ -61,7 +65,7 @@ def with_retries(
     what: str,
     call: Callable[[], T],
     *,
-    transient: Callable[[BaseException], bool],
+    transient: Callable[[BaseException], bool] = is_transient,
     attempts: int,
     wait_s: float,
     wait_max_s: float,
@@ -79,3 +83,6 @@ def with_retries(
                 raise
             last = exc
     raise BrokerError(f"{what}: gave up after {attempts} attempts: {last}") from last
+
+
+__all__ = ["backoff", "is_transient", "place_once", "with_retries"]

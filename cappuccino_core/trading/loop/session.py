@@ -10,9 +10,7 @@ mismatch); conviction and the risk manager sit between decision and broker.
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -23,6 +21,7 @@ import numpy as np
 import polars as pl
 
 from cappuccino_core import metrics
+from cappuccino_core.common.atomic import atomic_write_text
 from cappuccino_core.config.settings import Settings
 from cappuccino_core.data.timeframes import timeframe_seconds
 from cappuccino_core.features.spec import FeatureSpecMismatch
@@ -167,17 +166,8 @@ def _plain(x: Any) -> Any:
 def write_report(settings: Settings, report: dict[str, Any], stem: str) -> Path:
     """``<reports_dir>/<trading.reports_subdir>/<stem>.json``, written atomically."""
     out = Path(settings.paths.reports_dir) / settings.trading.reports_subdir
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{stem}.json"
-    fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(_plain(report), f, indent=2, default=str, allow_nan=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    text = json.dumps(_plain(report), indent=2, default=str, allow_nan=False)
+    return atomic_write_text(out / f"{stem}.json", text)
 
 
 def run_paper(

@@ -19,7 +19,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-import requests
 from alpaca.common.exceptions import APIError
 from alpaca.data.historical.crypto import CryptoHistoricalDataClient
 from alpaca.data.requests import CryptoLatestQuoteRequest
@@ -42,7 +41,7 @@ from cappuccino_core.trading.brokers.base import (
     Side,
     TimeInForce,
 )
-from cappuccino_core.trading.brokers.retry import place_once, with_retries
+from cappuccino_core.trading.brokers.retry import is_transient, place_once, with_retries
 from cappuccino_core.venues.alpaca.rules import (
     ENTRY_MAKER,
     ENTRY_TAKER,
@@ -79,15 +78,6 @@ def _val(x: Any) -> str:
 
 def _f(x: Any) -> float:
     return float(x) if x not in (None, "") else 0.0
-
-
-def transient(exc: BaseException) -> bool:
-    if isinstance(exc, requests.Timeout | requests.ConnectionError):
-        return True
-    if isinstance(exc, APIError):
-        code = exc.status_code
-        return code is not None and (code == 429 or code >= 500)
-    return False
 
 
 def _not_found(exc: APIError) -> bool:
@@ -166,7 +156,7 @@ class AlpacaPaperBroker:
         return with_retries(
             what,
             call,
-            transient=transient,
+            transient=is_transient,
             attempts=c.submit_attempts,
             wait_s=c.retry_wait_s,
             wait_max_s=c.retry_wait_max_s,
@@ -370,7 +360,7 @@ class AlpacaPaperBroker:
             client_order_id,
             lambda: self._lookup(client_order_id),
             send,
-            transient=transient,
+            transient=is_transient,
             attempts=c.submit_attempts,
             wait_s=c.retry_wait_s,
             wait_max_s=c.retry_wait_max_s,

@@ -30,11 +30,11 @@ from cappuccino_core.trading.brokers.base import (
     TimeInForce,
 )
 from cappuccino_core.trading.brokers.decimals import plain
-from cappuccino_core.trading.brokers.retry import place_once, with_retries
+from cappuccino_core.trading.brokers.retry import is_transient, place_once, with_retries
 from cappuccino_core.venues.coinbase import maker_first
 from cappuccino_core.venues.coinbase.auth import SigningRESTClient
 from cappuccino_core.venues.coinbase.rules import ProductRules, failure_reason
-from cappuccino_core.venues.coinbase.wire import _d, transient
+from cappuccino_core.venues.coinbase.wire import _d
 
 log = logging.getLogger(__name__)
 LOOKUP_WINDOW = timedelta(days=7)  # how far back an order is searched by client id
@@ -94,7 +94,7 @@ class CoinbaseBroker:
         return with_retries(
             what,
             call,
-            transient=transient,
+            transient=is_transient,
             attempts=c.submit_attempts,
             wait_s=c.retry_wait_s,
             wait_max_s=c.retry_wait_max_s,
@@ -360,7 +360,7 @@ class CoinbaseBroker:
             coid,
             lambda: self.leg(coid),
             send,
-            transient=transient,
+            transient=is_transient,
             attempts=c.submit_attempts,
             wait_s=c.retry_wait_s,
             wait_max_s=c.retry_wait_max_s,

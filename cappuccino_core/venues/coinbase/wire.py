@@ -1,23 +1,9 @@
-"""Reading coinbase-advanced-py answers: which errors are transient, and the SDK's typed response objects
-as plain dicts."""
+"""Reading coinbase-advanced-py answers: the SDK's typed response objects as plain dicts (which errors
+are transient is the one rule in :mod:`cappuccino_core.common.transient`)."""
 
 from __future__ import annotations
 
 from typing import Any
-
-import requests
-
-
-def transient(exc: BaseException) -> bool:
-    if isinstance(exc, requests.Timeout | requests.ConnectionError):
-        return True
-    if isinstance(exc, requests.HTTPError):
-        code = exc.response.status_code if exc.response is not None else None
-        if code is None:  # the SDK raises HTTPError without a response: read the code from the message
-            head = str(exc).split(" ", 1)[0]
-            code = int(head) if head.isdigit() else None
-        return code is not None and (code == 429 or code >= 500)
-    return False
 
 
 def _plain(x: Any) -> Any:
