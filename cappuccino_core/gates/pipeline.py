@@ -81,8 +81,10 @@ def run_all_gates(
     scenarios: ScenarioBatch | None = None,
     paper: PaperRecord | None = None,
     mirror: bool = True,
+    notifier: Any = None,
 ) -> dict[str, Any]:
-    """Run the enabled gates for ``run_id``; store every verdict; return ``{gate: outcome, ...}``."""
+    """Run the enabled gates for ``run_id``; store every verdict; return ``{gate: outcome, ...}``.
+    ``notifier`` (a :class:`cappuccino_core.notify.Notifier`) hears every decided verdict."""
     cfg = settings.gates
     store = store or StateStore(settings.paths.state_url)
     if tracking is None and (policy is None or n_complete_trials is None or mirror):
@@ -135,6 +137,10 @@ def run_all_gates(
                 explanations[gate] = v.explain()
                 continue
         _finish(v, settings, store, tracking, mirror)
+        if notifier is not None:
+            from cappuccino_core.notify.events import gate_result
+
+            notifier.notify(gate_result(run_id, gate, v.passed, v.explain()))
         out[gate] = v.passed
         explanations[gate] = v.explain()
         failed = failed or not v.passed
