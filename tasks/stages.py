@@ -61,8 +61,10 @@ def run_gates(settings: Settings, run_ids: list[str]) -> dict[str, Any]:
     """Every gate for each candidate: {run_id: {gate: True | False | "pending" | "skipped", ...}}.
     Deterministic over stored data: no retry."""
     from cappuccino_core.gates import run_all_gates
+    from tasks.notify import flow_notifier
 
-    return {rid: run_all_gates(rid, settings) for rid in run_ids}
+    notifier = flow_notifier(settings)
+    return {rid: run_all_gates(rid, settings, notifier=notifier) for rid in run_ids}
 
 
 @task(name="arena-hill", timeout_seconds=6 * 3600, cache_policy=NO_CACHE)
@@ -86,8 +88,14 @@ def arena_hill(settings: Settings, run_ids: list[str], dry_run: bool = False) ->
         return cache[key]
 
     held = held_out(run_ids[0])
+    from tasks.notify import flow_notifier
+
     ref = Referee(
-        StateStore(settings.paths.state_url), MlflowRoleBook(trk), actor="flow:arena", dry_run=dry_run
+        StateStore(settings.paths.state_url),
+        MlflowRoleBook(trk),
+        actor="flow:arena",
+        dry_run=dry_run,
+        notifier=flow_notifier(settings),
     )
     report = run_hill(
         run_ids,
@@ -111,6 +119,7 @@ def arena_review(settings: Settings, dry_run: bool = False) -> list[str]:
     from cappuccino_core.arena import MlflowRoleBook, Referee, arena_config, review_live, review_sandbox
     from cappuccino_core.registry import Tracking
     from cappuccino_core.state import StateStore
+    from tasks.notify import flow_notifier
 
     cfg = arena_config(settings)
     ref = Referee(
@@ -118,6 +127,7 @@ def arena_review(settings: Settings, dry_run: bool = False) -> list[str]:
         MlflowRoleBook(Tracking.from_settings(settings)),
         actor="flow:arena",
         dry_run=dry_run,
+        notifier=flow_notifier(settings),
     )
     sb = review_sandbox(ref, cfg, settings.data.timeframe)
     return [*sb.decisions, review_live(ref, cfg, settings.data.timeframe)]
