@@ -28,8 +28,14 @@ from cappuccino_core.data.bars import to_bar_frame
 from cappuccino_core.data.timeframes import normalise_timeframe
 from cappuccino_core.data.validate import ValidationReport, fmt_time, validate_bars
 
-SUFFIXES = {".feather": "ipc", ".arrow": "ipc", ".ipc": "ipc", ".parquet": "parquet", ".pq": "parquet",
-            ".csv": "csv"}
+SUFFIXES = {
+    ".feather": "ipc",
+    ".arrow": "ipc",
+    ".ipc": "ipc",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".csv": "csv",
+}
 TIME_COLUMNS = ("time", "date", "timestamp", "datetime", "open_time")
 _QUOTES = ("FDUSD", "USDT", "USDC", "BUSD", "TUSD", "USD", "EUR", "GBP", "DAI", "BTC", "ETH", "BNB")
 _TF = r"(\d+[mhdw])"
@@ -155,12 +161,17 @@ def _parse_now(now: str | None) -> datetime | None:
 
 def _other_errors(r: ValidationReport) -> str:
     parts = [
-        f"{n} {k}" for k, n in (
-            ("nan", len(r.nan)), ("inf", len(r.inf)), ("non-positive", len(r.non_positive)),
+        f"{n} {k}"
+        for k, n in (
+            ("nan", len(r.nan)),
+            ("inf", len(r.inf)),
+            ("non-positive", len(r.non_positive)),
             ("high/low", len(r.high_low)),
-            ("conflicting dup", len(r.conflicting_duplicates)), ("misaligned", len(r.misaligned)),
+            ("conflicting dup", len(r.conflicting_duplicates)),
+            ("misaligned", len(r.misaligned)),
             ("out-of-order", len(r.out_of_order)),
-        ) if n
+        )
+        if n
     ]
     return ", ".join(parts) or "-"
 
@@ -171,9 +182,18 @@ _STYLE = {"OK": "green", "WARN": "yellow", "ERROR": "red"}
 def _table(results: list[tuple[Dataset, ValidationReport | None, str | None]]) -> Table:
     t = Table(title="bar data check", show_lines=False)
     for col, just in (
-        ("dataset", "left"), ("rows", "right"), ("first (UTC)", "left"), ("last (UTC)", "left"),
-        ("gaps", "right"), ("missing", "right"), ("largest gap", "left"), ("dups", "right"),
-        ("placeholders", "right"), ("other", "left"), ("age (bars)", "right"), ("status", "left"),
+        ("dataset", "left"),
+        ("rows", "right"),
+        ("first (UTC)", "left"),
+        ("last (UTC)", "left"),
+        ("gaps", "right"),
+        ("missing", "right"),
+        ("largest gap", "left"),
+        ("dups", "right"),
+        ("placeholders", "right"),
+        ("other", "left"),
+        ("age (bars)", "right"),
+        ("status", "left"),
     ):
         t.add_column(col, justify=just, no_wrap=col != "other")  # type: ignore[arg-type]
     for ds, r, _err in results:
@@ -185,9 +205,17 @@ def _table(results: list[tuple[Dataset, ValidationReport | None, str | None]]) -
         age = r.age_bars
         age_txt = "-" if age is None else f"{age:,.1f}" + (" stale" if r.stale else "")
         t.add_row(
-            name, f"{r.rows:,}", fmt_time(r.first), fmt_time(r.last), str(len(r.gaps)), str(r.missing_bars),
-            f"{lg.missing} @ {fmt_time(lg.start)}" if lg else "-", str(len(r.duplicates)),
-            str(len(r.placeholders)), _other_errors(r), age_txt,
+            name,
+            f"{r.rows:,}",
+            fmt_time(r.first),
+            fmt_time(r.last),
+            str(len(r.gaps)),
+            str(r.missing_bars),
+            f"{lg.missing} @ {fmt_time(lg.start)}" if lg else "-",
+            str(len(r.duplicates)),
+            str(len(r.placeholders)),
+            _other_errors(r),
+            age_txt,
             f"[{_STYLE[r.status]}]{r.status}[/{_STYLE[r.status]}]",
         )
     return t
@@ -199,8 +227,14 @@ def _details(r: ValidationReport) -> Table:
         t.add_column(col)
     for row in r.to_frame().iter_rows(named=True):
         style = "red" if row["severity"] == "error" else "yellow"
-        t.add_row(row["kind"], f"[{style}]{row['severity']}[/{style}]", fmt_time(row["time"]),
-                  fmt_time(row["end"]), str(row["bars"]), row["detail"])
+        t.add_row(
+            row["kind"],
+            f"[{style}]{row['severity']}[/{style}]",
+            fmt_time(row["time"]),
+            fmt_time(row["end"]),
+            str(row["bars"]),
+            row["detail"],
+        )
     return t
 
 
@@ -231,8 +265,10 @@ def check(
         sym = (_pair(symbol) or symbol) if symbol else sym
         tf = normalise_timeframe(timeframe) if timeframe else tf
         if not sym or not tf:
-            raise fail(f"{p}: cannot tell symbol/timeframe from the name (e.g. BINANCE_BTCUSDT_1h.feather); "
-                       "pass --symbol and --timeframe")
+            raise fail(
+                f"{p}: cannot tell symbol/timeframe from the name (e.g. BINANCE_BTCUSDT_1h.feather); "
+                "pass --symbol and --timeframe"
+            )
         datasets.append(Dataset(p, sym, tf, venue))
     if store or not paths:
         found = _store_datasets(settings.paths.data_root)
@@ -244,8 +280,15 @@ def check(
     for ds in datasets:
         try:
             frame = read_bar_file(ds.path)
-            rep = validate_bars(frame, ds.symbol, ds.timeframe, now=at, stale_after_bars=cfg.stale_after_bars,
-                                config=cfg, source=str(ds.path))
+            rep = validate_bars(
+                frame,
+                ds.symbol,
+                ds.timeframe,
+                now=at,
+                stale_after_bars=cfg.stale_after_bars,
+                config=cfg,
+                source=str(ds.path),
+            )
             problems.append((ds, rep, None))
         except Exception as exc:  # unreadable file: an error for this dataset, the others still checked
             problems.append((ds, None, f"{type(exc).__name__}: {exc}"))
@@ -255,9 +298,21 @@ def check(
         doc: dict[str, Any] = {
             "ok": not failed,
             "datasets": [
-                {"path": str(ds.path), "venue": ds.venue, **(r.to_dict() if r else
-                 {"symbol": ds.symbol, "timeframe": ds.timeframe, "status": "UNREADABLE", "ok": False,
-                  "errors": [err]})}
+                {
+                    "path": str(ds.path),
+                    "venue": ds.venue,
+                    **(
+                        r.to_dict()
+                        if r
+                        else {
+                            "symbol": ds.symbol,
+                            "timeframe": ds.timeframe,
+                            "status": "UNREADABLE",
+                            "ok": False,
+                            "errors": [err],
+                        }
+                    ),
+                }
                 for ds, r, err in problems
             ],
         }
@@ -272,9 +327,11 @@ def check(
             else:
                 for prob in r.errors():
                     console.print(f"[red]ERROR[/red] {r.where}: {prob.kind}: {prob.message}")
-        pol = (f"policy: gap_policy={cfg.gap_policy}, max_ffill_bars={cfg.max_ffill_bars}, "
-               f"long_gap_policy={cfg.long_gap_policy}, placeholder_policy={cfg.placeholder_policy}, "
-               f"stale_after_bars={cfg.stale_after_bars}, now={fmt_time(at) if at else 'current time'}")
+        pol = (
+            f"policy: gap_policy={cfg.gap_policy}, max_ffill_bars={cfg.max_ffill_bars}, "
+            f"long_gap_policy={cfg.long_gap_policy}, placeholder_policy={cfg.placeholder_policy}, "
+            f"stale_after_bars={cfg.stale_after_bars}, now={fmt_time(at) if at else 'current time'}"
+        )
         console.print(f"[dim]{pol}[/dim]")
         if not details and any(r is not None and r.problems() for _, r, _ in problems):
             console.print("[dim]--details lists every finding with its timestamps[/dim]")
