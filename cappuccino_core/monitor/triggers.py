@@ -58,7 +58,7 @@ def growth_trigger(
         "growth": growth,
         "limit": cfg.account_growth,
     }
-    if growth > cfg.account_growth:
+    if growth - cfg.account_growth > 1e-12:  # exactly at the limit is not over it (float rounding)
         why = f"account {equity:,.2f} is {growth:.1%} above the training capital {training_capital:,.2f}"
         return Trigger("account_growth", True, f"{why} (limit {cfg.account_growth:.0%})", ev)
     return Trigger("account_growth", False, f"growth {growth:.1%} <= {cfg.account_growth:.0%}", ev)
