@@ -56,6 +56,16 @@ def once(config: Path | None = ConfigOption, dry_run: bool = DryRun) -> None:
 
 
 @app.command()
+def monitor(config: Path | None = ConfigOption, dry_run: bool = DryRun) -> None:
+    """One monitor pass now: every live and paper model against its backtest, heartbeats, stale data,
+    retrain triggers (a retrain starts through the Prefect API), the daily summary."""
+    from flows.monitor import monitor as monitor_flow
+
+    for line in monitor_flow(str(config) if config else None, dry_run=dry_run):
+        console.print(line)
+
+
+@app.command()
 def run(
     config: Path | None = ConfigOption,
     dry_run: bool = DryRun,
