@@ -1,7 +1,8 @@
 """Done-when of the monitor: a paper model whose backtest was made on a rising market is paper-replayed
 after the market turns; `cappuccino pipeline monitor` (the monitor flow, against a real Prefect server)
 raises the degradation alert at a loopback receiver, demotes it through the referee, and starts exactly
-one run of the retrain deployment through the Prefect API; a second pass inside the cooldown starts none."""
+one run of the retrain deployment through the Prefect API; a second pass inside the cooldown (in process, to
+save a second CLI start) starts none."""
 
 from __future__ import annotations
 
@@ -76,6 +77,13 @@ def _monitor_cli(env: dict[str, str], cwd: Path) -> str:
     return r.stdout
 
 
+def _second_pass_in_process(settings) -> list[str]:
+    """The monitor task's body again (same referee, notifier and Prefect launcher), inside the cooldown."""
+    from tasks.monitor import monitor_evidence, monitor_pass
+
+    return monitor_pass.fn(settings, monitor_evidence.fn(settings))
+
+
 def test_degraded_paper_model_alerts_is_demoted_and_starts_one_retrain(tmp_path: Path, monkeypatch) -> None:
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
     from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -110,7 +118,8 @@ def test_degraded_paper_model_alerts_is_demoted_and_starts_one_retrain(tmp_path:
             dep_id = retrain.to_deployment(name="monthly").apply()
 
         first = _monitor_cli({**os.environ, **env}, tmp_path)
-        second = _monitor_cli({**os.environ, **env}, tmp_path)
+        with temporary_settings({PREFECT_API_URL: server["PREFECT_API_URL"]}):
+            second = "\n".join(_second_pass_in_process(settings))
 
         with api_client(server) as c:
             runs = c.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[dep_id])))
