@@ -17,6 +17,7 @@ import pytest
 
 from tests.integration.prefect_helpers import api_client, prefect_server, tiny_env
 from tests.unit.notify.receiver import receiver
+from tests.unit.readme_blocks import commands
 
 pytestmark = pytest.mark.slow
 CAPPUCCINO = str(Path(sys.executable).with_name("cappuccino"))
@@ -71,8 +72,12 @@ def _backtest_then_turned_paper_replay(settings, run_id: str) -> dict:
 
 
 def _monitor_cli(env: dict[str, str], cwd: Path) -> str:
-    r = subprocess.run([CAPPUCCINO, "pipeline", "monitor"], env=env, cwd=cwd, capture_output=True, text=True,
-                       timeout=180, check=False)  # fmt: skip
+    """The README's monitor command as written (section 8), with this checkout's .venv/bin on PATH."""
+    [line] = commands("### 8. Monitor and retrain triggers")
+    assert line == "cappuccino pipeline monitor"
+    env = {**env, "PATH": f"{Path(CAPPUCCINO).parent}:{env.get('PATH', '')}"}
+    r = subprocess.run(["bash", "-c", line], env=env, cwd=cwd, capture_output=True, text=True, timeout=180,
+                       check=False)  # fmt: skip
     assert r.returncode == 0, r.stdout + r.stderr
     return r.stdout
 
