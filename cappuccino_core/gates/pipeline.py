@@ -82,9 +82,11 @@ def run_all_gates(
     paper: PaperRecord | None = None,
     mirror: bool = True,
     notifier: Any = None,
+    progress: Any = None,
 ) -> dict[str, Any]:
     """Run the enabled gates for ``run_id``; store every verdict; return ``{gate: outcome, ...}``.
-    ``notifier`` (a :class:`cappuccino_core.notify.Notifier`) hears every decided verdict."""
+    ``notifier`` (a :class:`cappuccino_core.notify.Notifier`) hears every decided verdict; ``progress`` (a
+    :data:`cappuccino_core.progress.ProgressCallback`) follows the stress run."""
     cfg = settings.gates
     store = store or StateStore(settings.paths.state_url)
     if tracking is None and (policy is None or n_complete_trials is None or mirror):
@@ -127,7 +129,7 @@ def run_all_gates(
             v, _ = run_stress_gate(
                 policy, sdata, batch.ids, batch.regimes, settings.env, settings.costs, cfg,
                 run_id=run_id, out_dir=_out_dir(settings, run_id, gate),
-                inputs={"scenario_set": batch.source},
+                inputs={"scenario_set": batch.source}, progress=progress,
             )  # fmt: skip
         else:
             rec = paper if paper is not None else PaperRecord.from_store(store, run_id)
