@@ -89,7 +89,37 @@ def _second_pass_in_process(settings) -> list[str]:
     return monitor_pass.fn(settings, monitor_evidence.fn(settings))
 
 
-def test_degraded_paper_model_alerts_is_demoted_and_starts_one_retrain(tmp_path: Path, monkeypatch) -> None:
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    with prefect_server(tmp_path_factory.mktemp("prefect")) as env:
+        yield env
+
+
+def test_progress_artifact_of_long_work_inside_a_flow(server: dict[str, str]) -> None:
+    """A flow that reports progress through tasks/progress.py leaves one progress artifact at 100%."""
+    from prefect import flow
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from cappuccino_core.progress import ProgressMeter
+    from tasks.progress import PrefectProgress
+
+    @flow(name="progress-probe")
+    def probe() -> None:
+        meter = ProgressMeter("cge scenarios", 4, [PrefectProgress("augment")], min_interval_s=0.0)
+        for _ in range(4):
+            meter.advance(1, "solving")
+
+    with temporary_settings({PREFECT_API_URL: server["PREFECT_API_URL"]}):
+        probe()
+    with api_client(server) as c:
+        arts = [a for a in c.read_artifacts(limit=50) if a.key == "augment-cge-scenarios"]
+    assert len(arts) == 1 and arts[0].type == "progress" and float(arts[0].data) == 100.0, arts
+    assert arts[0].description.startswith("cge scenarios: 4/4 (100%)")
+
+
+def test_degraded_paper_model_alerts_is_demoted_and_starts_one_retrain(
+    tmp_path: Path, monkeypatch, server: dict[str, str]
+) -> None:
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
@@ -97,7 +127,7 @@ def test_degraded_paper_model_alerts_is_demoted_and_starts_one_retrain(tmp_path:
     from cappuccino_core.config import load_settings
     from cappuccino_core.state import StateStore
 
-    with receiver() as rx, prefect_server(tmp_path / "prefect") as server:
+    with receiver() as rx:
         env = {
             **server,
             **tiny_env(tmp_path / "work"),
