@@ -41,7 +41,7 @@ def receiver() -> Iterator[Receiver]:
             return
 
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    th = threading.Thread(target=srv.serve_forever, daemon=True)
+    th = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     th.start()
     try:
         rec = Receiver(srv.server_address[1])
