@@ -24,20 +24,28 @@ def deployment_launcher(name: str, parameters: dict[str, Any]) -> str:
 def drift_stats(settings: Settings) -> dict[str, float] | None:
     """Per-feature drift (``retrain.drift_metric``) of the newest ``retrain.drift_recent_bars`` bars against
     the training window (the bars before the holdout)."""
-    from cappuccino_core.monitor import feature_drift
     from cappuccino_core.training.data import holdout_time
     from tasks.data import build_features
 
     ds = build_features.fn(settings)
-    cut_ns = holdout_time(settings, settings.data.timeframe)
-    recent_n = settings.retrain.drift_recent_bars
+    r = settings.retrain
+    return dataset_drift(
+        ds, holdout_time(settings, settings.data.timeframe), r.drift_recent_bars, r.drift_metric
+    )
+
+
+def dataset_drift(ds: Any, cut_ns: int | None, recent_n: int, metric: str) -> dict[str, float] | None:
+    """{ticker:feature: statistic} of the last ``recent_n`` rows of ``ds`` against the rows before
+    ``cut_ns`` (the training window; without a holdout: the rows before the recent ones)."""
+    from cappuccino_core.monitor import feature_drift
+
     cut = int(np.searchsorted(ds.times, cut_ns)) if cut_ns is not None else ds.n_bars - recent_n
     if cut < 10 or ds.n_bars - cut < 2:
         return None
     T, N, F = ds.features.shape
     names = [f"{t}:{f}" for t in ds.tickers for f in ds.spec.feature_names]
     flat = ds.features.reshape(T, N * F)
-    return feature_drift(flat[:cut], flat[max(cut, T - recent_n) :], names, settings.retrain.drift_metric)
+    return feature_drift(flat[:cut], flat[max(cut, T - recent_n) :], names, metric)
 
 
 @task(name="monitor-evidence", timeout_seconds=600, cache_policy=NO_CACHE)
