@@ -4,8 +4,10 @@ and data drift in the features. (The monthly schedule is the ``retrain/monthly``
 :func:`evaluate_triggers` turns the evidence into :class:`Trigger` s (fired or not, with the reason and the
 numbers); :func:`fire_retrain` starts ONE retrain for all fired triggers through a launcher (the flow layer
 passes Prefect's ``run_deployment``; no subprocess), at most once per ``cooldown_hours``: the newest
-``retrain:started`` audit row decides. Every fired trigger is an audit-log row with its evidence
-(``retrain:trigger``), then ``retrain:started`` (with the flow run id) or ``retrain:cooldown``.
+``retrain:started`` audit row decides, read and written under a lease (``monitor:retrain-trigger``) so two
+monitor runs cannot both start one. Every fired trigger is an audit-log row with its evidence
+(``retrain:trigger``), then ``retrain:started`` (with the flow run id), ``retrain:cooldown`` or
+``retrain:busy`` (another run was deciding).
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from typing import Any
 from sqlalchemy import select
 
 from cappuccino_core.config.monitor import RetrainTriggerConfig
+from cappuccino_core.state.lease import Lease, LeaseHeld
 from cappuccino_core.state.schema import AuditLog
 from cappuccino_core.state.store import StateStore
 
 Launcher = Callable[[str, dict[str, Any]], str]  # (deployment name, parameters) -> flow run id
 ACTOR = "monitor"
+LEASE = "monitor:retrain-trigger"  # a lease row (state.lease) held while deciding, not a trading account
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,26 @@ def fire_retrain(
     names = ",".join(t.name for t in fired)
     for t in fired:
         store.audit(ACTOR, "retrain:trigger", t.name, t.reason, **t.evidence)
+    lease = Lease(store, LEASE, ttl_s=300.0)
+    try:
+        lease.acquire()  # one decider at a time: two monitor runs cannot both start a retrain
+    except LeaseHeld as exc:
+        store.audit(ACTOR, "retrain:busy", names, str(exc))
+        return None
+    try:
+        return _launch_unless_cooling(store, cfg, fired, launcher, now)
+    finally:
+        lease.release()
+
+
+def _launch_unless_cooling(
+    store: StateStore,
+    cfg: RetrainTriggerConfig,
+    fired: list[Trigger],
+    launcher: Launcher | None,
+    now: datetime,
+) -> str | None:
+    names = ",".join(t.name for t in fired)
     prev = last_started(store)
     if prev is not None and now - prev < timedelta(hours=cfg.cooldown_hours):
         store.audit(ACTOR, "retrain:cooldown", names, f"a retrain started {prev:%Y-%m-%d %H:%M} UTC, within "

@@ -76,3 +76,17 @@ def test_one_retrain_per_cooldown_each_trigger_audited(settings) -> None:
     assert len(trig) == 2 and trig[0].evidence["growth"] == pytest.approx(0.2)
     started = next(r for r in store.audit_log(limit=20) if r.action == "retrain:started")
     assert started.evidence["flow_run"] == "run-1" and started.evidence["deployment"] == "retrain/monthly"
+
+
+def test_a_second_decider_holding_the_lease_starts_nothing(settings) -> None:
+    from cappuccino_core.monitor.triggers import LEASE
+    from cappuccino_core.state import StateStore
+    from cappuccino_core.state.lease import Lease
+
+    store = StateStore(settings.paths.state_url)
+    cfg = RetrainTriggerConfig()
+    fired = [growth_trigger(cfg, 100.0, 120.0)]
+    with Lease(store, LEASE, holder="other-monitor"):
+        assert fire_retrain(store, cfg, fired, lambda n, p: "run-x", T0) is None
+    assert store.audit_log(limit=1)[0].action == "retrain:busy"
+    assert fire_retrain(store, cfg, fired, lambda n, p: "run-y", T0) == "run-y"  # released: decides again
