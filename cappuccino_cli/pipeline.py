@@ -7,9 +7,11 @@ from pathlib import Path
 
 import typer
 
+from cappuccino_cli import pipeline_overrides
 from cappuccino_cli.common import ConfigOption, console, settings_or_exit
 
 app = typer.Typer(no_args_is_help=True, help="The pipeline tick: status, one tick, a loop, stop and resume.")
+pipeline_overrides.register(app)  # promote, demote, gate, auto-promotion, audit
 DryRun = typer.Option(False, "--dry-run", help="decide and report; change nothing")
 
 
@@ -30,6 +32,9 @@ def status(config: Path | None = ConfigOption) -> None:
 
     _, store = _store(config)
     console.print(f"emergency stop: {'SET' if store.emergency_stopped() else 'off'}")
+    from cappuccino_core.arena.overrides import auto_promotion_paused
+
+    console.print(f"auto-promotion: {'PAUSED' if auto_promotion_paused(store) else 'on'}")
     for row in standings(store):
         if row.role not in ("eliminated", "retired"):
             console.print(
@@ -47,6 +52,16 @@ def once(config: Path | None = ConfigOption, dry_run: bool = DryRun) -> None:
     from flows.tick import pipeline_tick
 
     for line in pipeline_tick(str(config) if config else None, dry_run=dry_run):
+        console.print(line)
+
+
+@app.command()
+def monitor(config: Path | None = ConfigOption, dry_run: bool = DryRun) -> None:
+    """One monitor pass now: every live and paper model against its backtest, heartbeats, stale data,
+    retrain triggers (a retrain starts through the Prefect API), the daily summary."""
+    from flows.monitor import monitor as monitor_flow
+
+    for line in monitor_flow(str(config) if config else None, dry_run=dry_run):
         console.print(line)
 
 
@@ -75,8 +90,11 @@ def run(
 @app.command()
 def stop(config: Path | None = ConfigOption, reason: str = typer.Option("operator stop", "--reason")) -> None:
     """Set the emergency stop: every loop halts within one tick."""
-    _, store = _store(config)
-    store.set_flag("emergency_stop", True, "cli", reason)
+    from cappuccino_core.notify import notifier_from_settings
+    from cappuccino_core.notify.stop import set_emergency_stop
+
+    settings, store = _store(config)
+    set_emergency_stop(store, True, "cli", reason, notifier_from_settings(settings))
     console.print("emergency stop SET")
 
 
@@ -85,6 +103,9 @@ def resume(
     config: Path | None = ConfigOption, reason: str = typer.Option("operator resume", "--reason")
 ) -> None:
     """Clear the emergency stop."""
-    _, store = _store(config)
-    store.set_flag("emergency_stop", False, "cli", reason)
+    from cappuccino_core.notify import notifier_from_settings
+    from cappuccino_core.notify.stop import set_emergency_stop
+
+    settings, store = _store(config)
+    set_emergency_stop(store, False, "cli", reason, notifier_from_settings(settings))
     console.print("emergency stop cleared")

@@ -104,20 +104,28 @@ def stop(
     config: Path | None = ConfigOption,
 ) -> None:
     """Emergency stop: no new orders from the next tick on."""
-    from cappuccino_core.state.store import EMERGENCY_STOP, StateStore
+    from cappuccino_core.notify import notifier_from_settings
+    from cappuccino_core.notify.events import emergency_stop
+    from cappuccino_core.notify.stop import set_emergency_stop
+    from cappuccino_core.state.store import StateStore
 
-    store = StateStore(settings_or_exit(config).paths.state_url)
-    store.set_flag(EMERGENCY_STOP, True, set_by="cli", reason=reason)
+    settings = settings_or_exit(config)
+    store = StateStore(settings.paths.state_url)
+    set_emergency_stop(store, True, "cli", reason)
     store.set_flag("emergency_flatten", flatten, set_by="cli", reason=reason)
+    notifier_from_settings(settings).notify(emergency_stop(True, "cli", reason))
     console.print(f"emergency stop ON{' (flatten)' if flatten else ''}")
 
 
 @app.command()
 def resume(config: Path | None = ConfigOption) -> None:
     """Lift the emergency stop."""
-    from cappuccino_core.state.store import EMERGENCY_STOP, StateStore
+    from cappuccino_core.notify import notifier_from_settings
+    from cappuccino_core.notify.stop import set_emergency_stop
+    from cappuccino_core.state.store import StateStore
 
-    store = StateStore(settings_or_exit(config).paths.state_url)
-    store.set_flag(EMERGENCY_STOP, False, set_by="cli", reason="resume")
+    settings = settings_or_exit(config)
+    store = StateStore(settings.paths.state_url)
+    set_emergency_stop(store, False, "cli", "resume", notifier_from_settings(settings))
     store.set_flag("emergency_flatten", False, set_by="cli", reason="resume")
     console.print("emergency stop OFF")

@@ -47,8 +47,11 @@ def train(
     if ablation:
         _ablation(settings, workers)
         return
+    from cappuccino_core.progress import rich_callback
+
     try:
-        result = run_phase(settings, phase, trials=trials, workers=workers)
+        with rich_callback(console) as progress:  # trials finished / limit, ETA, newest trial, best
+            result = run_phase(settings, phase, trials=trials, workers=workers, progress=progress)
     except (RuntimeError, FileNotFoundError, ValueError) as exc:
         raise fail(str(exc)) from None
     states = ", ".join(f"{k} {v}" for k, v in sorted(result.states.items()))

@@ -10,6 +10,7 @@ sys.path.insert(0, str(ROOT))
 
 from prefect import serve  # noqa: E402
 
+from flows.monitor import monitor  # noqa: E402
 from flows.retrain import retrain  # noqa: E402
 from flows.tick import pipeline_tick  # noqa: E402
 from flows.trade import trade  # noqa: E402
@@ -20,6 +21,7 @@ def deployments() -> list:
         retrain.to_deployment(name="monthly", cron="0 3 1 * *"),
         pipeline_tick.to_deployment(name="tick", interval=1800),
         trade.to_deployment(name="hourly", cron="2 * * * *"),
+        monitor.to_deployment(name="monitor", interval=1800),
     ]
 
 

@@ -35,6 +35,13 @@ def ingest(config: str | None = None, source: str | None = None) -> dict:
         f"{origin}: {added} new bars",
     )
     if origin != SAMPLE:
+        if any(w.stale for w in windows):
+            from cappuccino_core.notify.events import stale_data
+            from tasks.notify import notify_safely
+
+            for w in windows:
+                if w.stale:
+                    notify_safely(settings, stale_data(w.symbol, w.venue, w.last, w.age_h))
         require_fresh(windows, settings.data.stale_after_bars)
     elif any(w.stale for w in windows):
         logger().warning("ingest: the sample is historical: %s", "; ".join(w.describe() for w in windows))

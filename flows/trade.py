@@ -21,4 +21,11 @@ def trade(config: str | None = None, dry_run: bool = False, confirm_live: bool =
     settings = settings_for(config)
     if emergency_stopped(settings):
         return "halted: emergency stop"
-    return trade_tick(settings, dry_run, confirm_live)
+    try:
+        return trade_tick(settings, dry_run, confirm_live)
+    except Exception as exc:  # tell the operators, then fail the run as before
+        from cappuccino_core.notify.events import trader_error
+        from tasks.notify import notify_safely
+
+        notify_safely(settings, trader_error("flow:trade", f"{type(exc).__name__}: {exc}"))
+        raise

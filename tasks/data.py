@@ -63,7 +63,12 @@ def update_bars(settings: Settings, venue: str) -> int:
     d = settings.data
     source = make_source(venue, d, url=d.source_url, ca_cert=d.source_ca_cert)
     start = datetime.now(UTC) - timedelta(days=d.history_days)
-    results = update(source, BarStore(settings.paths.data_root), d.tickers, d.timeframe, start=start)
+    from tasks.progress import PrefectProgress, ingest_progress
+
+    progress = ingest_progress(PrefectProgress("ingest"))
+    results = update(
+        source, BarStore(settings.paths.data_root), d.tickers, d.timeframe, start=start, progress=progress
+    )
     return sum(r.added for r in results)
 
 

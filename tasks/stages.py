@@ -15,9 +15,12 @@ def cge_scenarios(settings: Settings, force: bool = False) -> dict[str, Any]:
     """Generate the frozen scenario set, or reuse it when its config hash matches (deterministic: a failure
     is not transient, so no retry)."""
     from cappuccino_core.cge.generate import generate, spec_from_settings
+    from cappuccino_core.progress import ProgressMeter
+    from tasks.progress import PrefectProgress
 
     spec = spec_from_settings(settings)
-    sset, reused = generate(spec, settings.cge.output_dir, force=force)
+    meter = ProgressMeter("cge scenarios", spec.n_scenarios, [PrefectProgress("augment")], min_interval_s=5.0)
+    sset, reused = generate(spec, settings.cge.output_dir, force=force, progress=meter.advance)
     return {
         "path": str(sset.path) if hasattr(sset, "path") else str(settings.cge.output_dir),
         "scenarios": sset.n_scenarios,
@@ -37,8 +40,16 @@ def train_phase(
     Failed/stale trials are retried inside the study (heartbeat + RetryFailedTrialCallback); the train
     flow, not this task, retries a failed phase."""
     from cappuccino_core.training.study import run_phase
+    from tasks.progress import PrefectProgress
 
-    rep = run_phase(settings, phase, trials=trials, workers=workers, max_splits=max_splits)
+    rep = run_phase(
+        settings,
+        phase,
+        trials=trials,
+        workers=workers,
+        max_splits=max_splits,
+        progress=PrefectProgress("train"),
+    )
     summary = rep.summary
     return {
         "phase": phase,
@@ -61,8 +72,11 @@ def run_gates(settings: Settings, run_ids: list[str]) -> dict[str, Any]:
     """Every gate for each candidate: {run_id: {gate: True | False | "pending" | "skipped", ...}}.
     Deterministic over stored data: no retry."""
     from cappuccino_core.gates import run_all_gates
+    from tasks.notify import flow_notifier
+    from tasks.progress import PrefectProgress
 
-    return {rid: run_all_gates(rid, settings) for rid in run_ids}
+    notifier, progress = flow_notifier(settings), PrefectProgress("gates")
+    return {rid: run_all_gates(rid, settings, notifier=notifier, progress=progress) for rid in run_ids}
 
 
 @task(name="arena-hill", timeout_seconds=6 * 3600, cache_policy=NO_CACHE)
@@ -86,8 +100,14 @@ def arena_hill(settings: Settings, run_ids: list[str], dry_run: bool = False) ->
         return cache[key]
 
     held = held_out(run_ids[0])
+    from tasks.notify import flow_notifier
+
     ref = Referee(
-        StateStore(settings.paths.state_url), MlflowRoleBook(trk), actor="flow:arena", dry_run=dry_run
+        StateStore(settings.paths.state_url),
+        MlflowRoleBook(trk),
+        actor="flow:arena",
+        dry_run=dry_run,
+        notifier=flow_notifier(settings),
     )
     report = run_hill(
         run_ids,
@@ -111,6 +131,7 @@ def arena_review(settings: Settings, dry_run: bool = False) -> list[str]:
     from cappuccino_core.arena import MlflowRoleBook, Referee, arena_config, review_live, review_sandbox
     from cappuccino_core.registry import Tracking
     from cappuccino_core.state import StateStore
+    from tasks.notify import flow_notifier
 
     cfg = arena_config(settings)
     ref = Referee(
@@ -118,6 +139,7 @@ def arena_review(settings: Settings, dry_run: bool = False) -> list[str]:
         MlflowRoleBook(Tracking.from_settings(settings)),
         actor="flow:arena",
         dry_run=dry_run,
+        notifier=flow_notifier(settings),
     )
     sb = review_sandbox(ref, cfg, settings.data.timeframe)
     return [*sb.decisions, review_live(ref, cfg, settings.data.timeframe)]

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from cappuccino_core.arena.match import BoutResult, PolicyLike, bout, bout_on_own_data, time_window
+from cappuccino_core.arena.overrides import auto_promotion_paused
 from cappuccino_core.arena.referee import (
     CHALLENGER,
     CHAMPION,
@@ -109,7 +110,7 @@ def run_hill(
         loser = chal if result.winner == champ else champ
         champ, wins = _settle(referee, result, champ, chal, wins)
         report.eliminated.append(loser)
-        if wins >= cfg.wins_to_sandbox and not is_strategy_id(champ):
+        if wins >= cfg.wins_to_sandbox and not is_strategy_id(champ) and not auto_promotion_paused(store):
             referee.apply(
                 Transition(
                     champ,

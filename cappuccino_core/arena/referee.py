@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 CHALLENGER, CHAMPION, SANDBOX, PRODUCTION, LIVE = "challenger", "champion", "sandbox", "production", "live"
 ELIMINATED, RETIRED = "eliminated", "retired"  # standing roles only (no alias)
+DEMOTED = "demoted"  # a production model the monitor demoted (it keeps the alias until replaced)
 
 
 class RoleBook(Protocol):
@@ -126,9 +127,15 @@ class Referee:
     records."""
 
     def __init__(
-        self, store: StateStore, roles: RoleBook | None, actor: str = "arena", dry_run: bool = False
+        self,
+        store: StateStore,
+        roles: RoleBook | None,
+        actor: str = "arena",
+        dry_run: bool = False,
+        notifier: Any = None,
     ):
         self.store, self.roles, self.actor, self.dry_run = store, roles, actor, dry_run
+        self.notifier = notifier  # a cappuccino_core.notify.Notifier: promotions and demotions
         self.planned: list[Transition] = []
         self.applied: list[Transition] = []
 
@@ -158,3 +165,9 @@ class Referee:
             self.roles.tag(t.run_id, f"arena.{t.action}", f"{now} {t.reason}")
         self.store.audit(self.actor, f"arena:{t.action}", t.run_id, t.reason, **t.evidence)
         self.applied.append(t)
+        if self.notifier is not None:
+            from cappuccino_core.notify.events import role_change
+
+            event = role_change(t.run_id, t.action, t.role or t.alias, t.reason)
+            if event is not None:
+                self.notifier.notify(event)

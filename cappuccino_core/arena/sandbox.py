@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from cappuccino_core.arena.match import Performance, decide, eligible, performance
+from cappuccino_core.arena.overrides import auto_promotion_paused
 from cappuccino_core.arena.records import TradingRecord, last_audit, trading_record
 from cappuccino_core.arena.referee import (
     ELIMINATED,
@@ -70,6 +71,9 @@ def review_sandbox(
     store = referee.store
     prod = _production(referee)
     report = SandboxReport(production=prod, dry_run=referee.dry_run)
+    if auto_promotion_paused(store):
+        report.decisions.append("auto-promotion paused by an operator: sandbox decisions held")
+        return report
     for run_id in holders(store, SANDBOX):
         if store.emergency_stopped():
             report.halted = True

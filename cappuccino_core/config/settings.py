@@ -27,6 +27,8 @@ from cappuccino_core.config.data import DataConfig
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.config.features import FeaturesConfig
 from cappuccino_core.config.gates import GatesConfig
+from cappuccino_core.config.monitor import MonitorConfig, RetrainTriggerConfig
+from cappuccino_core.config.notify import NotifyConfig
 from cappuccino_core.config.paths import PathsConfig
 from cappuccino_core.config.risk import RiskConfig
 from cappuccino_core.config.trading import TradingConfig
@@ -59,6 +61,9 @@ class Settings(BaseSettings):
     risk: RiskConfig = Field(default_factory=RiskConfig)
     trading: TradingConfig = Field(default_factory=TradingConfig)
     arena: ArenaConfig = Field(default_factory=ArenaConfig)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    monitor: MonitorConfig = Field(default_factory=MonitorConfig)
+    retrain: RetrainTriggerConfig = Field(default_factory=RetrainTriggerConfig)
 
     @classmethod
     def settings_customise_sources(

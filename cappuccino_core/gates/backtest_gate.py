@@ -19,7 +19,7 @@ from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.config.gates import BacktestTier, GatesConfig
 from cappuccino_core.features.dataset import SOURCE_REAL, MarketDataset
 from cappuccino_core.gates.verdict import Check, Verdict, check
-from cappuccino_core.metrics import PerformanceSummary
+from cappuccino_core.metrics import PerformanceSummary, bar_win_rate, simple_returns
 
 GATE = "backtest"
 
@@ -49,6 +49,8 @@ def _figures(res: BacktestResult) -> dict[str, Any]:
         "sharpe": s.sharpe,
         "sortino": s.sortino,
         "max_drawdown": s.max_drawdown,
+        # bar win rate (share of bars with a return > 0): what the degradation monitor compares live with
+        "win_rate": float(bar_win_rate(simple_returns(res.equity))) if res.equity.size > 1 else None,
         "annual_return": s.annual_return,
         "n_bars": s.n_bars,
         "fills": res.ledger.height,

@@ -38,6 +38,7 @@ class GateInputs:
     n_complete_trials: int | None = None
     scenarios: ScenarioBatch | None = None
     paper: PaperRecord | None = None
+    progress: Any = None  # a cappuccino_core.progress.ProgressCallback for long gates (stress)
 
     def out_dir(self, gate: str) -> Path:
         """Where the gate's verdict and artifacts go: <reports_dir>/<gates.reports_subdir>/<run id>/<gate>."""

@@ -53,6 +53,7 @@ class StressGate:
         v, _ = run_stress_gate(
             i.policy, sdata, batch.ids, batch.regimes, s.env, s.costs, cfg,
             run_id=i.run_id, out_dir=i.out_dir(self.name), inputs={"scenario_set": batch.source},
+            progress=i.progress,
         )  # fmt: skip
         return v
 

@@ -47,8 +47,12 @@ def run_all_gates(
     scenarios: ScenarioBatch | None = None,
     paper: PaperRecord | None = None,
     mirror: bool = True,
+    notifier: Any = None,
+    progress: Any = None,
 ) -> dict[str, Any]:
-    """Run the enabled gates for ``run_id``; store every verdict; return ``{gate: outcome, ...}``."""
+    """Run the enabled gates for ``run_id``; store every verdict; return ``{gate: outcome, ...}``.
+    ``notifier`` (a :class:`cappuccino_core.notify.Notifier`) hears every decided verdict; ``progress`` (a
+    :data:`cappuccino_core.progress.ProgressCallback`) follows the stress run."""
     cfg = settings.gates
     store = store or StateStore(settings.paths.state_url)
     if tracking is None and (policy is None or n_complete_trials is None or mirror):
@@ -69,7 +73,7 @@ def run_all_gates(
     if spec is None:
         raise ValueError(f"no FeatureSpec for {run_id}: pass a policy with .spec or a held_out dataset")
     inputs = GateInputs(run_id, settings, store, tracking, policy, spec, held_out, n_complete_trials,
-                        scenarios, paper)  # fmt: skip
+                        scenarios, paper, progress)  # fmt: skip
     gates = [GATES.get(name) for name in cfg.enabled]  # an unknown name fails before any gate runs
     failed = False
     for gate in gates:
@@ -82,6 +86,10 @@ def run_all_gates(
             out[gate.name] = "pending"
             continue
         _finish(v, inputs, mirror)
+        if notifier is not None:
+            from cappuccino_core.notify.events import gate_result
+
+            notifier.notify(gate_result(run_id, gate.name, v.passed, v.explain()))
         out[gate.name] = v.passed
         failed = failed or not v.passed
     out["explanations"] = explanations

@@ -72,8 +72,11 @@ def _actions(policy: Policy, obs: np.ndarray, shape: tuple[int, int]) -> np.ndar
     return actions
 
 
-def run_stress(policy: Policy, data: MarketDataset, env: EnvConfig, costs: CostsConfig) -> StressRun:
-    """One episode per segment of ``data`` (scenario i = segment i), all stepped together to their ends."""
+def run_stress(
+    policy: Policy, data: MarketDataset, env: EnvConfig, costs: CostsConfig, progress: Any = None
+) -> StressRun:
+    """One episode per segment of ``data`` (scenario i = segment i), all stepped together to their ends.
+    ``progress``: a :data:`cappuccino_core.progress.ProgressCallback` told the bars stepped so far."""
     kernel = TradingKernel(data, env, costs, len(data.segments))
     if len(kernel.sampler.segments) != len(data.segments):
         raise ValueError("a scenario segment is too short for the lookback: every scenario must be traded")
@@ -82,8 +85,19 @@ def run_stress(policy: Policy, data: MarketDataset, env: EnvConfig, costs: Costs
     rec = AggregateRecorder(kernel)
     kernel.recorder = rec  # type: ignore[assignment]  # aggregates instead of storing every row
     shape = (kernel.n, kernel.n_assets)
+    meter = None
+    if progress is not None:
+        from cappuccino_core.progress import ProgressMeter
+
+        meter = ProgressMeter(
+            f"stress {len(data.segments)} scenarios", int(np.max(ends - starts)), [progress]
+        )
     while kernel.active.any():
         obs = kernel.step(_actions(policy, obs, shape)).obs
+        if meter is not None:
+            meter.advance(1, f"{int(kernel.active.sum())} scenarios trading")
+    if meter is not None:
+        meter.update(meter.total, "done", force=True)
     return StressRun(np.stack(rec.equity, axis=1), rec.steps, rec.fees, rec.slippage, rec.fills)
 
 
@@ -215,9 +229,10 @@ def run_stress_gate(
     run_id: str = "",
     out_dir: Path | None = None,
     inputs: dict[str, Any] | None = None,
+    progress: Any = None,
 ) -> tuple[Verdict, pl.DataFrame]:
     """Stress ``policy`` over ``data`` (segment i = scenario ids[i]); write the outputs when ``out_dir``."""
-    run = run_stress(policy, data, env, costs)
+    run = run_stress(policy, data, env, costs, progress)
     table = scenario_table(run, ids, regimes, data.spec.timeframe, env.initial_cash)
     base = {
         "scenarios": len(ids),

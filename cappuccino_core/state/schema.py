@@ -175,3 +175,38 @@ class Flag(Base):
     ts: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     set_by: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class NotificationRow(Base):
+    """Every notification the notifier handled (:mod:`cappuccino_core.notify`): sent, failed (delivery
+    error, logged), deduplicated or rate_limited (not sent), disabled or no_targets. The target URLs are
+    secrets and never stored; ``targets`` lists the target names that were tried."""
+
+    __tablename__ = "notifications"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ts: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    event: Mapped[str] = mapped_column(String(32), index=True)
+    key: Mapped[str] = mapped_column(String(256), index=True)
+    severity: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(256))
+    body: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    targets: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str] = mapped_column(Text, default="")
+
+
+class MonitorCheck(Base):
+    """One degradation-monitor verdict for one model on one venue (:mod:`cappuccino_core.monitor`):
+    the live/paper figures beside its backtest's, the findings, and what was done (alert, demote)."""
+
+    __tablename__ = "monitor_checks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ts: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    run_id: Mapped[str] = mapped_column(String(64), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    venue: Mapped[str] = mapped_column(String(32))  # paper | live
+    status: Mapped[str] = mapped_column(String(16), index=True)  # ok | degraded | insufficient | no_backtest
+    live: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    backtest: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    findings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    action: Mapped[str] = mapped_column(String(32), default="")

@@ -12,6 +12,7 @@ prepared dataset files), so any worker process, on any machine sharing the stora
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 from collections import defaultdict
@@ -261,6 +262,7 @@ def run_phase(
     target: str = DEFAULT_TARGET,
     max_splits: int | None = None,
     summarize: bool = True,
+    progress: Any = None,
 ) -> PhaseReport:
     """Prepare the phase's study, run ``workers`` processes on it up to the trial limit, report.
 
@@ -276,7 +278,12 @@ def run_phase(
         from cappuccino_core.registry import Tracking
 
         Tracking.from_settings(settings).ensure_experiment(study.study_name)
-    codes = run_workers(settings, phase, workers or cfg.workers, limit, target=target, max_splits=max_splits)
+    poll = None if progress is None else trial_progress(study, limit, f"phase {phase} trials", progress)
+    codes = run_workers(
+        settings, phase, workers or cfg.workers, limit, target=target, max_splits=max_splits, on_poll=poll
+    )
+    if poll is not None:
+        poll(final=True)
     report = phase_report(study, limit)
     report.worker_exitcodes = codes
     if summarize and cfg.mlflow and report.states.get("COMPLETE"):
@@ -296,3 +303,36 @@ def run_phase(
             strategies_table=scores_markdown(scores) if scores else None,
         )
     return report
+
+
+def trial_progress(study: Any, limit: int, task: str, callback: Any, every_s: float = 5.0) -> Any:
+    """A poll function for :func:`run_workers`: every ``every_s`` it reads the study's trials and reports
+    the finished ones against ``limit`` with an ETA, the newest finished trial (number, state, value) and
+    the best so far (:class:`cappuccino_core.progress.ProgressReport` to ``callback``)."""
+    import time as _time
+
+    from optuna.trial import TrialState
+
+    from cappuccino_core.progress import ProgressMeter
+
+    meter = ProgressMeter(task, limit, [callback], min_interval_s=0.0)
+    last = [-float("inf")]
+
+    def poll(final: bool = False) -> None:
+        if not final and _time.monotonic() - last[0] < every_s:
+            return
+        last[0] = _time.monotonic()
+        trials = study.get_trials(deepcopy=False)
+        done = [t for t in trials if t.state.is_finished()]
+        running = sum(t.state == TrialState.RUNNING for t in trials)
+        detail = f"{running} running"
+        if done:
+            t = max(done, key=lambda x: x.datetime_complete or x.datetime_start)
+            val = "" if t.value is None else f" {t.value:.4f}"
+            detail += f"; trial {t.number} {t.state.name}{val}"
+        if any(t.state == TrialState.COMPLETE for t in done):
+            with contextlib.suppress(ValueError):  # no complete trial with a value
+                detail += f"; best {study.best_value:.4f}"
+        meter.update(len(done), detail, force=True)
+
+    return poll

@@ -77,8 +77,10 @@ def run_workers(
     max_splits: int | None = None,
     max_restarts: int | None = None,
     on_start: Any = None,
+    on_poll: Any = None,
 ) -> list[int | None]:
     """Start ``n_workers`` processes on the prepared study; replace any that dies; wait for all.
+    ``on_poll()`` is called on every supervision round (twice a second): the progress report's hook.
 
     Returns the exit codes of every worker process started (replacements included).
     """
@@ -107,6 +109,8 @@ def run_workers(
     restarts = 0
     while procs:
         time.sleep(0.5)
+        if on_poll is not None:
+            on_poll()
         for p in list(procs):
             if p.is_alive():
                 continue

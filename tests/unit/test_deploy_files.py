@@ -27,7 +27,7 @@ def test_deployments_import_and_name_flows(prefect_yaml) -> None:
         assert isinstance(obj, Flow), dep["entrypoint"]
         assert dep["work_pool"]["name"] == "cappuccino-process"
         names.add(f"{obj.name}/{dep['name']}")
-    assert {"retrain/monthly", "pipeline/tick", "trade/hourly"} <= names
+    assert {"retrain/monthly", "pipeline/tick", "trade/hourly", "monitor/monitor"} <= names
 
 
 def test_schedules(prefect_yaml) -> None:
@@ -57,7 +57,7 @@ def test_work_pool_files() -> None:
 
     mod = runpy.run_path(str(ROOT / "deployments" / "serve.py"), run_name="not_main")
     deps = {d.name: d for d in mod["deployments"]()}
-    assert set(deps) == {"monthly", "tick", "hourly"}
+    assert set(deps) == {"monthly", "tick", "hourly", "monitor"}
 
 
 def test_compose_references_exist() -> None:

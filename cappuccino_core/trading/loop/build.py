@@ -112,6 +112,9 @@ def open_session(
             slippage=settings.costs.slippage_bps / 1e4, lease_ttl_s=settings.trading.lease_ttl_s,
             model=label,
         )  # fmt: skip
+        from cappuccino_core.notify import notifier_from_settings
+
+        loop.notifier = notifier_from_settings(settings)
     except BaseException:
         close = getattr(raw, "close", None)
         if connected is None and callable(close):

@@ -102,6 +102,7 @@ class BarLoop:
         self.lot = lot_sizes(tickers, env)
         self.prev_time: int | None = None
         self.heartbeat_s, self._last_beat = heartbeat_s, -float("inf")
+        self.notifier: Any = None  # a cappuccino_core.notify.Notifier: trader errors (refused, failed orders)
         self._flag_conn: Connection | None = None
         # Equity snapshots are written every ``equity_flush_bars`` bars (1 live; more in replays) and with
         # every bar that has orders; orders and fills are always written before and right after submission.
@@ -366,10 +367,17 @@ class BarLoop:
         if bad is not None:  # refused: never a maximum order out of an inf, never a NaN order
             log.error("bar %s refused: %s", _dt(bar_time_ns), bad)
             self.store.audit("trader", "refuse_decision", self.run_id, reason=bad, bar=int(bar_time_ns))
+            self._tell(f"bar {_dt(bar_time_ns)} refused: {bad}")
             res.skipped = bad
             return res
         res.orders = self._place(qty[0], ctx, bar_time_ns, close, res)
         return res
+
+    def _tell(self, error: str) -> None:
+        if self.notifier is not None:
+            from cappuccino_core.notify.events import trader_error
+
+            self.notifier.notify(trader_error(f"trader:{self.broker.name}", error))
 
     def _non_finite(self, what: str, x: np.ndarray) -> str | None:
         """Why ``x`` is refused (naming the model and the assets), or None when every value is finite."""
@@ -437,6 +445,7 @@ class BarLoop:
                 msg = f"{self.broker.name}: {sd} {self.assets[j]} ({coid}) failed: {exc}"
                 log.error("%s; %d order(s) of this bar left for reconcile", msg, len(todo) - len(results))
                 self.store.audit("trader", "submit_failed", coid, reason=str(exc), bar=int(bar_time_ns))
+                self._tell(msg)
                 if res is not None:
                     res.error = msg
                 break
