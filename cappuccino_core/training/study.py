@@ -264,8 +264,9 @@ def run_phase(
 ) -> PhaseReport:
     """Prepare the phase's study, run ``workers`` processes on it up to the trial limit, report.
 
-    With MLflow tracking on, the registry's ``summarize_study`` then computes PBO and DSR for the study
-    and registers its best policies.
+    With MLflow tracking on (and ``summarize``), two more steps: :func:`summarize_phase` (PBO, DSR and the
+    selection gate's verdict, logged), then, in phase 2, :func:`register_phase` (the trials that passed
+    the gate become model versions, the best of them the challenger).
     """
     from cappuccino_core.training.workers import run_workers
 
@@ -280,19 +281,38 @@ def run_phase(
     report = phase_report(study, limit)
     report.worker_exitcodes = codes
     if summarize and cfg.mlflow and report.states.get("COMPLETE"):
-        from cappuccino_core.registry import Tracking, summarize_study
-        from cappuccino_core.registry.selection import SelectionRules
-        from cappuccino_core.strategies.scoring import scores_markdown
-
-        # Phase 1 only chooses the timeframe and lookback; candidates for the gates come from phase 2,
-        # and only those that pass the selection gate (registry/selection.py).
-        scores = strategy_scores(settings, study, max_splits) if phase == 2 else {}
-        report.summary = summarize_study(
-            study.study_name,
-            Tracking.from_settings(settings),
-            register_top_k=3 if phase == 2 else 0,
-            selection=SelectionRules.from_settings(settings) if phase == 2 else None,
-            strategies={name: sc.objective for name, sc in scores.items()} if phase == 2 else None,
-            strategies_table=scores_markdown(scores) if scores else None,
-        )
+        report.summary = summarize_phase(settings, phase, study, max_splits)
+        if phase == 2:
+            register_phase(settings, report.summary)
     return report
+
+
+def summarize_phase(
+    settings: Settings, phase: int, study: optuna.Study, max_splits: int | None = None
+) -> Any:
+    """The registry's summary of a finished phase (``registry.summarize``): PBO and DSR; in phase 2 also
+    the selection gate against the strategies worth beating, scored on the same CPCV splits (phase 1 only
+    chooses the timeframe and lookback: candidates for the gates come from phase 2)."""
+    from cappuccino_core.registry import Tracking, summarize
+    from cappuccino_core.registry.selection import SelectionRules
+    from cappuccino_core.strategies.scoring import scores_markdown
+
+    scores = strategy_scores(settings, study, max_splits) if phase == 2 else {}
+    return summarize(
+        study.study_name,
+        Tracking.from_settings(settings),
+        selection=SelectionRules.from_settings(settings) if phase == 2 else None,
+        strategies={name: sc.objective for name, sc in scores.items()} if phase == 2 else None,
+        strategies_table=scores_markdown(scores) if scores else None,
+    )
+
+
+REGISTER_TOP_K = 3  # phase 2: at most this many trials that passed the selection gate are registered
+
+
+def register_phase(settings: Settings, summary: Any, top_k: int = REGISTER_TOP_K) -> list[Any]:
+    """Register the best ``top_k`` trials of a summarized phase-2 study that passed the selection gate
+    (``registry.register_candidates``; the best becomes the challenger). Returns the model versions."""
+    from cappuccino_core.registry import Tracking, register_candidates
+
+    return register_candidates(summary, Tracking.from_settings(settings), top_k=top_k)
