@@ -33,12 +33,14 @@ log = logging.getLogger(__name__)
 
 
 def study_name(cfg: TrainingConfig, phase: int) -> str:
+    """The phase's study name, ``<experiment>-phase<N>``."""
     if phase not in (1, 2):
         raise ValueError(f"phase must be 1 or 2, got {phase}")
     return f"{cfg.experiment}-phase{phase}"
 
 
 def trial_limit(cfg: TrainingConfig, phase: int, trials: int | None = None) -> int:
+    """The phase's trial limit (``trials`` or the configured one); at least 1."""
     limit = trials if trials is not None else (cfg.phase1_trials if phase == 1 else cfg.phase2_trials)
     if limit < 1:
         raise ValueError(f"the trial limit must be >= 1, got {limit}")
@@ -46,6 +48,7 @@ def trial_limit(cfg: TrainingConfig, phase: int, trials: int | None = None) -> i
 
 
 def make_pruner(cfg: TrainingConfig) -> optuna.pruners.BasePruner:
+    """The configured pruner (median, hyperband over the CPCV splits, or none)."""
     n_splits = _n_splits(cfg)
     if cfg.pruner == "median":
         return optuna.pruners.MedianPruner(
@@ -63,6 +66,7 @@ def _n_splits(cfg: TrainingConfig) -> int:
 
 
 def make_sampler(cfg: TrainingConfig, worker_index: int) -> optuna.samplers.BaseSampler:
+    """The configured sampler, seeded per worker (TPE: multivariate, constant liar)."""
     seed = cfg.seed + 7 * worker_index  # workers must not propose the same points
     if cfg.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
@@ -74,6 +78,8 @@ def make_sampler(cfg: TrainingConfig, worker_index: int) -> optuna.samplers.Base
 
 
 def open_study(settings: Settings, phase: int, worker_index: int = 0) -> optuna.Study:
+    """Create or load the phase's study on the configured storage (maximize; sampler and pruner as
+    configured)."""
     cfg = settings.training
     storage = settings_storage(settings)
     return optuna.create_study(
@@ -87,6 +93,7 @@ def open_study(settings: Settings, phase: int, worker_index: int = 0) -> optuna.
 
 
 def work_dir(settings: Settings, phase: int) -> Path:
+    """The phase's working folder (datasets, checkpoints, per-trial artefacts)."""
     return Path(settings.paths.data_root) / "training" / study_name(settings.training, phase)
 
 
@@ -185,6 +192,7 @@ def load_context(
     target: str = DEFAULT_TARGET,
     max_splits: int | None = None,
 ) -> PhaseContext:
+    """What the phase's trials share, rebuilt from the prepared study's user attributes."""
     attrs = study.user_attrs
     if "datasets" not in attrs:
         raise RuntimeError(f"study {study.study_name} is not prepared (prepare_phase first)")
@@ -204,6 +212,9 @@ def load_context(
 
 @dataclass
 class PhaseReport:
+    """The outcome of a phase: trials by state, the best trial, every trial, worker exit codes, the
+    summary."""
+
     study: str
     limit: int
     states: dict[str, int]
@@ -214,6 +225,7 @@ class PhaseReport:
 
     @property
     def all_terminal_with_reason(self) -> bool:
+        """Whether every trial ended COMPLETE, or PRUNED / FAIL with a reason."""
         return all(
             t["state"] == "COMPLETE" or (t["state"] in ("PRUNED", "FAIL") and t["reason"])
             for t in self.trials
@@ -221,6 +233,7 @@ class PhaseReport:
 
 
 def phase_report(study: optuna.Study, limit: int) -> PhaseReport:
+    """The report of the study's trials (a warning when fewer than ``limit`` ran)."""
     trials = study.get_trials(deepcopy=False)
     states: dict[str, int] = defaultdict(int)
     for t in trials:

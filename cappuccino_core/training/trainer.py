@@ -78,6 +78,8 @@ class TrialJob:
 
 @dataclass
 class SplitResult:
+    """One CPCV split's outcome: its objective, Sharpes, cost figures, size and time."""
+
     index: int
     test_groups: list[int]
     value: float  # agent Sharpe - equal-weight Sharpe (annualised, test bars)
