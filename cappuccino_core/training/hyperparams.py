@@ -102,7 +102,12 @@ def _middle(values: Sequence[Any]) -> Any:
 
 @dataclass(frozen=True, kw_only=True)
 class Hyperparams(Mapping[str, Any]):
-    """Everything one trial varies: the dataset choice, the PPO agent and the env (module docstring)."""
+    """Everything one trial varies: the dataset choice, the PPO agent and the env (module docstring).
+
+    Each field reads ``name: type = _<kind>(group, <range or choices>, <phase-1 value>)``, then its doc
+    line; a range, a choice list or a phase-1 value given as a function reads the configuration
+    (``c``: ``[training]``, ``e``: ``[env]``).
+    """
 
     # -- the dataset (phase 1) ----------------------------------------------------------------------
     timeframe: str | None = _data(lambda c: c.phase1_timeframes)
@@ -224,7 +229,7 @@ def _convert(name: str, value: Any) -> Any:
             raise ValueError("not an integer")
         return kind(value)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"hyperparameter {name}={value!r} is not a {kind.__name__}: {exc}") from None
+        raise ValueError(f"hyperparameter {name}={value!r} is not of type {kind.__name__}: {exc}") from None
 
 
 def env_config(values: Mapping[str, Any], base: EnvConfig) -> EnvConfig:
