@@ -8,7 +8,9 @@
 * :mod:`.models`        -- :func:`log_policy`, :func:`load_policy` (refuses a FeatureSpec mismatch).
 * :mod:`.roles`         -- registration and roles (aliases challenger/champion/sandbox/production/live).
 * :mod:`.trials`        -- a study's trial runs read back from MLflow, their test-return matrix.
-* :mod:`.study_summary` -- PBO/DSR per study, logged; best trials registered (:func:`summarize_study`).
+* :mod:`.study_summary` -- PBO/DSR and the selection gate per study, logged (:func:`summarize`).
+* :mod:`.registration`  -- the study's registration step: its best eligible trials registered
+                           (:func:`register_candidates`); :func:`summarize_study` runs both.
 * :mod:`.report`        -- :func:`study_report` for ``cappuccino train --report``.
 * :mod:`.redact`        -- keeps environment secrets out of params, tags and JSON artifacts.
 """
@@ -22,6 +24,7 @@ from cappuccino_core.registry.models import (
     model_spec,
     resolve_model_uri,
 )
+from cappuccino_core.registry.registration import register_candidates
 from cappuccino_core.registry.report import StudyReport, study_report
 from cappuccino_core.registry.roles import (
     ROLES,
@@ -36,7 +39,7 @@ from cappuccino_core.registry.roles import (
     set_role,
     tag_version,
 )
-from cappuccino_core.registry.study_summary import StudySummary, summarize_study
+from cappuccino_core.registry.study_summary import StudySummary, summarize, summarize_study
 from cappuccino_core.registry.tracking import Tracking, log_run_artifact, tag_run
 from cappuccino_core.registry.trial_run import TrialRun, sampled_values, trial_run
 from cappuccino_core.registry.trials import TrialRecord, collect_trials
@@ -63,11 +66,13 @@ __all__ = [
     "log_policy",
     "log_run_artifact",
     "model_spec",
+    "register_candidates",
     "register_policy",
     "resolve_model_uri",
     "sampled_values",
     "set_role",
     "study_report",
+    "summarize",
     "summarize_study",
     "tag_run",
     "tag_version",

@@ -45,6 +45,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class LoggedPolicy:
+    """A policy logged to a trial run: the run, the logged model's id and URI, its FeatureSpec hash."""
+
     run_id: str
     model_id: str
     model_uri: str  # models:/m-<model id>
@@ -156,23 +158,29 @@ class Policy:
     registered_name: str | None = None
 
     def predict(self, observations: Any) -> np.ndarray:
+        """Deterministic actions for a batch of observations (``(B, *obs_shape) -> (B, *action_shape)``)."""
         return self.model.act(observations)
 
     @property
     def algo(self) -> str:
+        """The SB3 algorithm's name (``PPO``)."""
         return self.model.algo
 
     @property
     def sb3(self) -> Any:
+        """The loaded SB3 model."""
         return self.model.sb3
 
     @property
     def observation_shape(self) -> tuple[int, ...]:
+        """The observation shape the policy was trained on."""
         return self.model.observation_shape
 
 
 @dataclass(frozen=True)
 class ResolvedModel:
+    """A model reference resolved to its URI, with the run, registry version and name where known."""
+
     model_uri: str
     run_id: str | None
     version: str | None

@@ -21,6 +21,7 @@ _ALGOS = ("PPO", "A2C", "SAC", "TD3", "DDPG", "DQN")
 
 
 def algo_class(name: str) -> Any:
+    """The stable-baselines3 class of algorithm ``name``; a clear error for an unknown one."""
     import stable_baselines3
 
     if name not in _ALGOS:
@@ -51,15 +52,18 @@ class SB3PolicyModel(PythonModel):
         self.spec = None
 
     def load_context(self, context: Any) -> None:
+        """Load the FeatureSpec and the SB3 weights from the model's artifacts (on CPU)."""
         self.spec = FeatureSpec.load(context.artifacts[SPEC_ARTIFACT])
         self.sb3 = algo_class(self.algo).load(context.artifacts[POLICY_ARTIFACT], device="cpu")
 
     # No type hints here: MLflow would try to derive a schema from them (the logged signature is the schema).
     def predict(self, context, model_input, params=None):
+        """pyfunc entry point: :meth:`act` on ``model_input``."""
         return self.act(model_input)
 
     @property
     def observation_shape(self) -> tuple[int, ...]:
+        """The observation shape of the loaded policy."""
         return tuple(self.sb3.observation_space.shape)
 
     def act(self, observations: Any) -> np.ndarray:

@@ -31,6 +31,7 @@ _MIN_SECRET_LEN = 6  # shorter values ("1", "true") would redact ordinary text
 
 
 def is_secret_name(name: str) -> bool:
+    """Whether a key or variable name looks like it holds a secret (token, password, key...)."""
     return bool(_SECRET_NAME.search(name))
 
 

@@ -51,6 +51,8 @@ class StudyReport:
     strategies: dict[str, float] = field(default_factory=dict)  # strategy -> CPCV objective, same splits
 
     def rows(self) -> list[dict[str, Any]]:
+        """One plain dict per shown trial: objective, Sharpes, cost figures, params, registry version and
+        roles."""
         out = []
         for t in self.trials:
             sh, ew = t.test_sharpe, t.test_ew_sharpe
@@ -74,6 +76,7 @@ class StudyReport:
         return out
 
     def to_table(self) -> Any:
+        """The trials as a rich table (``cappuccino train --report``)."""
         from rich.table import Table
 
         def f(x: float | None, nd: int = 3) -> str:
@@ -113,6 +116,8 @@ class StudyReport:
         return table
 
     def headline(self) -> str:
+        """One paragraph: trial counts, PBO, DSR and the selection verdict, read plainly."""
+
         def f(x: float | None) -> str:
             return "not computed" if x is None else f"{x:.3f}"
 

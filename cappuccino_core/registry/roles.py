@@ -51,10 +51,12 @@ class ModelVersionInfo:
 
     @property
     def model_uri(self) -> str:
+        """``models:/<name>/<version>``."""
         return f"models:/{self.name}/{self.version}"
 
     @property
     def roles(self) -> tuple[str, ...]:
+        """The aliases that are roles (challenger, champion, sandbox, production, live)."""
         return tuple(a for a in self.aliases if a in ROLES)
 
 

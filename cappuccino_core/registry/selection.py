@@ -40,12 +40,15 @@ class SelectionRules:
 
     @classmethod
     def from_settings(cls, settings: Any) -> SelectionRules:
+        """The rules configured in ``[gates] selection_*``."""
         g = settings.gates
         return cls(g.selection_max_pbo, g.selection_min_dsr, g.selection_beat_strategies)
 
 
 @dataclass
 class Check:
+    """One check of a candidate: its value, the threshold, whether it passed, and a line saying so."""
+
     name: str
     value: float | None
     threshold: float
@@ -55,6 +58,8 @@ class Check:
 
 @dataclass
 class Candidate:
+    """A trial judged by the gate: its figures and its checks."""
+
     trial: int
     run_id: str
     objective: float
@@ -66,14 +71,18 @@ class Candidate:
 
     @property
     def passed(self) -> bool:
+        """Whether every check passed."""
         return all(c.passed for c in self.checks)
 
     def why_not(self) -> str:
+        """The failed checks, one clause each."""
         return "; ".join(c.text for c in self.checks if not c.passed)
 
 
 @dataclass
 class Selection:
+    """The gate's judgement of a study: the bar to beat, every candidate with its checks."""
+
     rules: SelectionRules
     pbo: float | None
     best_strategy: str
@@ -83,6 +92,7 @@ class Selection:
 
     @property
     def selected(self) -> list[Candidate]:
+        """The candidates that passed every check, best objective first."""
         return [c for c in self.candidates if c.passed]
 
     def verdict(self) -> str:
@@ -104,6 +114,7 @@ class Selection:
         return f"no challenger: best trial {c.trial} fails: {c.why_not()} ({costs})"
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain values, with the selected trials and the verdict line."""
         d = asdict(self)
         d["selected"] = [c.trial for c in self.selected]
         d["verdict"] = self.verdict()

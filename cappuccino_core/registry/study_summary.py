@@ -1,6 +1,6 @@
-"""Per-study evidence against overfitting (PBO, DSR), logged to MLflow; the best trials registered.
+"""Per-study evidence against overfitting (PBO, DSR) and the selection gate's verdict, logged to MLflow.
 
-:func:`summarize_study` (run once a study has finished):
+:func:`summarize` (run once a study has finished):
 
 1. collects the study's trial runs from MLflow (one experiment per study);
 2. builds the (T x N) matrix of the completed trials' per-bar test returns (``test_returns.npy`` of each
@@ -9,13 +9,14 @@
    ``cappuccino_core.metrics`` (the one place those are defined);
 4. logs them in a dedicated ``study-summary`` run of the study's experiment (metrics ``pbo``, ``dsr``,
    ``n_trials``, ...);
-5. with a selection gate (``selection``, registry/selection.py; the study always passes one): registers
-   only the trials that pass it (they beat the strategies worth beating on CPCV, the study's PBO is below
-   the limit, their DSR above it) and gives the best of them the ``challenger`` alias; when none passes,
-   nothing is registered and the summary's ``selection`` verdict says why, in numbers. Without one
-   (``selection=None``: manual re-registration, tests of the registration itself) the best trials are
-   registered by objective alone.
+5. with a selection gate (``selection``, registry/selection.py; the study always passes one): keeps as
+   eligible for registration only the trials that pass it (they beat the strategies worth beating on
+   CPCV, the study's PBO is below the limit, their DSR above it); when none passes, the summary's
+   ``selection`` verdict says why, in numbers. Without one (``selection=None``: manual re-registration,
+   tests of the registration itself) every completed trial with a policy is eligible, best first.
 
+Registering them is the study's next, explicit step: :func:`~.registration.register_candidates` (the best
+``top_k`` eligible trials, the best of them as ``challenger``). :func:`summarize_study` runs both.
 The report that shows it all (``cappuccino train --report``) is :mod:`.report`.
 """
 
@@ -30,27 +31,33 @@ from typing import Any
 import numpy as np
 
 from cappuccino_core.registry.redact import safe_str_mapping
-from cappuccino_core.registry.roles import CHALLENGER, ModelVersionInfo, register_policy
+from cappuccino_core.registry.roles import CHALLENGER, ModelVersionInfo
 from cappuccino_core.registry.selection import Selection, SelectionRules, select
 from cappuccino_core.registry.tracking import (
     RUN_TYPE_SUMMARY,
     TAG_RUN_TYPE,
-    TAG_SPEC_HASH,
     TAG_STUDY,
-    TAG_TRIAL,
     Tracking,
     as_tracking,
 )
 from cappuccino_core.registry.trial_run import STATE_COMPLETE, STATE_FAIL, STATE_PRUNED
-from cappuccino_core.registry.trials import collect_trials, finite_or_none, load_returns_matrix
+from cappuccino_core.registry.trials import (
+    TrialRecord,
+    collect_trials,
+    finite_or_none,
+    load_returns_matrix,
+)
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PARTITIONS = 16
+SUMMARY_ARTIFACT = "study_summary.json"
 
 
 @dataclass
 class StudySummary:
+    """A finished study's evidence (counts, PBO, DSR, best trial), the gate's verdict, what was registered."""
+
     study: str
     n_trials: int  # trials that count for the deflation (COMPLETE + PRUNED)
     n_complete: int
@@ -68,12 +75,17 @@ class StudySummary:
     notes: list[str] = field(default_factory=list)
     pbo_details: dict[str, Any] = field(default_factory=dict)
     selection: Selection | None = None
+    # Completed trials with a policy that passed the gate (all of them without one), best first: what
+    # register_candidates may register. Not part of the summary's JSON (the selection lists them).
+    eligible: list[TrialRecord] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        sel = self.selection
-        self.selection = None  # asdict would flatten it; its own to_dict adds the verdict
+        """The summary as plain JSON-able values (the selection with its verdict, versions by number)."""
+        sel, eligible = self.selection, self.eligible
+        self.selection, self.eligible = None, []  # asdict would flatten them; the selection adds its own
         d = asdict(self)
-        self.selection = sel
+        self.selection, self.eligible = sel, eligible
+        d.pop("eligible")
         d["selection"] = sel.to_dict() if sel is not None else None
         d["registered"] = [
             {"version": v.version, "run_id": v.run_id, "aliases": list(v.aliases)} for v in self.registered
@@ -136,14 +148,47 @@ def summarize_study(
     return_run_ids: Sequence[str] | None = None,
     n_trials: int | None = None,
     n_partitions: int = DEFAULT_PARTITIONS,
-    register_top_k: int = 3,
+    register_top_k: int = 0,
     alias: str | None = CHALLENGER,
     registered_model_name: str | None = None,
     selection: SelectionRules | None = None,
     strategies: Mapping[str, float] | None = None,
     strategies_table: str | None = None,
 ) -> StudySummary:
-    """Compute and log PBO / DSR for a study; register its best trials (see the module docstring).
+    """:func:`summarize` the study, then, with ``register_top_k > 0``, :func:`register_candidates` (the
+    study itself runs the two steps one by one). Arguments as theirs."""
+    from cappuccino_core.registry.registration import register_candidates
+
+    summary = summarize(
+        study_name,
+        tracking,
+        returns=returns,
+        return_run_ids=return_run_ids,
+        n_trials=n_trials,
+        n_partitions=n_partitions,
+        selection=selection,
+        strategies=strategies,
+        strategies_table=strategies_table,
+    )
+    if register_top_k > 0:
+        register_candidates(summary, tracking, top_k=register_top_k, alias=alias, name=registered_model_name)
+    return summary
+
+
+def summarize(
+    study_name: str,
+    tracking: Tracking | Any | None = None,
+    *,
+    returns: np.ndarray | None = None,
+    return_run_ids: Sequence[str] | None = None,
+    n_trials: int | None = None,
+    n_partitions: int = DEFAULT_PARTITIONS,
+    selection: SelectionRules | None = None,
+    strategies: Mapping[str, float] | None = None,
+    strategies_table: str | None = None,
+) -> StudySummary:
+    """Compute PBO / DSR of a study, judge its trials, log it all in a ``study-summary`` run; registers
+    nothing (module docstring; registration is :func:`register_candidates`).
 
     ``returns``/``return_run_ids``: a (T x N) matrix and the run id of each column, instead of reading each
     trial's ``test_returns.npy``. ``n_trials``: the N of the deflation (default: COMPLETE + PRUNED trials).
@@ -156,46 +201,90 @@ def summarize_study(
     trk = as_tracking(tracking)
     trk.activate()
     records = collect_trials(study_name, trk)
+    matrix, columns, notes = _returns_matrix(study_name, records, trk, returns, return_run_ids)
+    summary = _evidence(study_name, records, matrix, columns, notes, n_trials, n_partitions)
+    for n in summary.notes:
+        log.warning("study %s: %s", study_name, n)
+    with mlflow.start_run(
+        experiment_id=trk.ensure_experiment(study_name),
+        run_name="study-summary",
+        tags=safe_str_mapping({TAG_RUN_TYPE: RUN_TYPE_SUMMARY, TAG_STUDY: study_name}),
+        nested=mlflow.active_run() is not None,
+    ) as run:
+        summary.summary_run_id = run.info.run_id
+        _log_evidence(summary)
+        with_model = [
+            r for r in records if r.state == STATE_COMPLETE and r.has_model and r.objective is not None
+        ]
+        if selection is not None:
+            col_ids = [c.run_id for c in columns]
+            summary.selection = select(
+                with_model, matrix, col_ids, summary.pbo, summary.n_trials, selection, strategies
+            )
+            passed = {c.run_id for c in summary.selection.selected}
+            with_model = [r for r in with_model if r.run_id in passed]
+            _log_selection(study_name, summary.selection)
+        if strategies_table:
+            mlflow.log_text(strategies_table, "strategies.md")
+        summary.eligible = with_model
+        mlflow.log_text(json.dumps(summary.to_dict(), indent=2, default=str), SUMMARY_ARTIFACT)
+    return summary
+
+
+def _returns_matrix(
+    study_name: str,
+    records: list[TrialRecord],
+    trk: Tracking,
+    returns: np.ndarray | None,
+    return_run_ids: Sequence[str] | None,
+) -> tuple[np.ndarray, list[TrialRecord], list[str]]:
+    """The (T x N) test returns and the trial of each column: the caller's matrix (checked) or MLflow's."""
+    if returns is None:
+        return load_returns_matrix(records, trk)
+    matrix = np.asarray(returns, dtype=np.float64)
+    if matrix.ndim != 2:
+        raise ValueError(f"returns must be (T x N_trials); got shape {matrix.shape}")
+    if return_run_ids is None or len(return_run_ids) != matrix.shape[1]:
+        raise ValueError("return_run_ids must name the run of every column of returns")
+    by_id = {r.run_id: r for r in records}
+    missing = [rid for rid in return_run_ids if rid not in by_id]
+    if missing:
+        raise ValueError(f"runs {missing} are not trials of study {study_name}")
+    return matrix, [by_id[rid] for rid in return_run_ids], []
+
+
+def _evidence(
+    study_name: str,
+    records: list[TrialRecord],
+    matrix: np.ndarray,
+    columns: list[TrialRecord],
+    notes: list[str],
+    n_trials: int | None,
+    n_partitions: int,
+) -> StudySummary:
+    """Trial counts, the best trial, and PBO / DSR of the study (nothing logged)."""
     complete = [r for r in records if r.state == STATE_COMPLETE]
     n_pruned = sum(r.state == STATE_PRUNED for r in records)
-    n_failed = sum(r.state == STATE_FAIL for r in records)
-    notes: list[str] = []
-    if returns is not None:
-        matrix = np.asarray(returns, dtype=np.float64)
-        if matrix.ndim != 2:
-            raise ValueError(f"returns must be (T x N_trials); got shape {matrix.shape}")
-        if return_run_ids is None or len(return_run_ids) != matrix.shape[1]:
-            raise ValueError("return_run_ids must name the run of every column of returns")
-        by_id = {r.run_id: r for r in records}
-        cols = [by_id.get(rid) for rid in return_run_ids]
-        if any(c is None for c in cols):
-            missing = [rid for rid, c in zip(return_run_ids, cols, strict=True) if c is None]
-            raise ValueError(f"runs {missing} are not trials of study {study_name}")
-        columns = [c for c in cols if c is not None]
-    else:
-        matrix, columns, more = load_returns_matrix(records, trk)
-        notes += more
     n_eff = n_trials if n_trials is not None else len(complete) + n_pruned
     best = complete[0] if complete and complete[0].objective is not None else None
     pbo = dsr = None
     S: int | None = None
     details: dict[str, Any] = {}
-    if best is not None and columns:
-        col_ids = [c.run_id for c in columns]
-        if best.run_id in col_ids:
-            best_col = col_ids.index(best.run_id)
-            pbo, dsr, S, details, more = compute_pbo_dsr(matrix, best_col, n_eff, n_partitions)
-            notes += more
-        else:
-            notes.append(f"best trial {best.trial} has no test returns; PBO/DSR not computed")
-    elif best is None:
+    notes = list(notes)
+    col_ids = [c.run_id for c in columns]
+    if best is None:
         notes.append("no completed trial with an objective")
-    summary = StudySummary(
+    elif best.run_id in col_ids:
+        pbo, dsr, S, details, more = compute_pbo_dsr(matrix, col_ids.index(best.run_id), n_eff, n_partitions)
+        notes += more
+    elif columns:
+        notes.append(f"best trial {best.trial} has no test returns; PBO/DSR not computed")
+    return StudySummary(
         study=study_name,
         n_trials=n_eff,
         n_complete=len(complete),
         n_pruned=n_pruned,
-        n_failed=n_failed,
+        n_failed=sum(r.state == STATE_FAIL for r in records),
         n_with_returns=len(columns),
         pbo=pbo,
         dsr=dsr,
@@ -206,88 +295,44 @@ def summarize_study(
         notes=notes,
         pbo_details=details,
     )
-    for n in notes:
-        log.warning("study %s: %s", study_name, n)
 
-    exp_id = trk.ensure_experiment(study_name)
-    with mlflow.start_run(
-        experiment_id=exp_id,
-        run_name="study-summary",
-        tags=safe_str_mapping({TAG_RUN_TYPE: RUN_TYPE_SUMMARY, TAG_STUDY: study_name}),
-        nested=mlflow.active_run() is not None,
-    ) as run:
-        summary.summary_run_id = run.info.run_id
-        metrics = {
-            "pbo": pbo,
-            "dsr": dsr,
-            "n_trials": float(n_eff),
-            "n_complete": float(len(complete)),
-            "n_pruned": float(n_pruned),
-            "n_failed": float(n_failed),
-            "n_with_returns": float(len(columns)),
-            "best_objective": best.objective if best else None,
-        }
-        for k in ("degradation_slope", "prob_oos_loss", "logit_median"):
-            if details.get(k) is not None:
-                metrics[f"pbo_{k}"] = details[k]
-        mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None})
-        mlflow.log_params(
-            safe_str_mapping(
-                {
-                    "n_partitions": S,
-                    "pbo_method": "CSCV",
-                    "dsr_n_trials": n_eff,
-                    "register_top_k": register_top_k,
-                }
-            )
+
+def _log_evidence(summary: StudySummary) -> None:
+    """The summary's figures as metrics, params and tags of the active (study-summary) run."""
+    import mlflow
+
+    metrics = {
+        "pbo": summary.pbo,
+        "dsr": summary.dsr,
+        "n_trials": float(summary.n_trials),
+        "n_complete": float(summary.n_complete),
+        "n_pruned": float(summary.n_pruned),
+        "n_failed": float(summary.n_failed),
+        "n_with_returns": float(summary.n_with_returns),
+        "best_objective": summary.best_objective,
+    }
+    for k in ("degradation_slope", "prob_oos_loss", "logit_median"):
+        if summary.pbo_details.get(k) is not None:
+            metrics[f"pbo_{k}"] = summary.pbo_details[k]
+    mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None})
+    mlflow.log_params(
+        safe_str_mapping(
+            {"n_partitions": summary.n_partitions, "pbo_method": "CSCV", "dsr_n_trials": summary.n_trials}
         )
-        if best is not None:
-            mlflow.set_tags({"best_run_id": best.run_id, "best_trial": str(best.trial)})
-        if notes:
-            mlflow.set_tag("notes", "; ".join(notes)[:5000])
+    )
+    if summary.best_run_id is not None:
+        mlflow.set_tags({"best_run_id": summary.best_run_id, "best_trial": str(summary.best_trial)})
+    if summary.notes:
+        mlflow.set_tag("notes", "; ".join(summary.notes)[:5000])
 
-        # Register the best trials (those that logged a policy) that pass the selection gate.
-        with_model = [r for r in complete if r.has_model and r.objective is not None]
-        if selection is not None:
-            col_ids = [c.run_id for c in columns]
-            summary.selection = select(with_model, matrix, col_ids, pbo, n_eff, selection, strategies)
-            passed = {c.run_id for c in summary.selection.selected}
-            with_model = [r for r in with_model if r.run_id in passed]
-            verdict = summary.selection.verdict()
-            log.info("study %s: %s", study_name, verdict)
-            mlflow.set_tag("selection", verdict[:5000])
-            mlflow.log_metric("best_strategy_objective", summary.selection.best_strategy_objective)
-            mlflow.log_metric("n_selected", float(len(summary.selection.selected)))
-            mlflow.set_tag(
-                "strategies",
-                json.dumps({k: round(v, 4) for k, v in summary.selection.strategies.items()})[:5000],
-            )
-        if strategies_table:
-            mlflow.log_text(strategies_table, "strategies.md")
-        candidates = with_model[: max(register_top_k, 0)]
-        registered: list[ModelVersionInfo] = []
-        for i, rec in enumerate(candidates):
-            tags = {
-                TAG_STUDY: study_name,
-                TAG_TRIAL: rec.trial,
-                "objective": rec.objective,
-                "pbo": "nan" if pbo is None else pbo,
-                "dsr": "nan" if dsr is None else dsr,
-                "n_trials": n_eff,
-                "candidate": "true",
-                "summary_run_id": run.info.run_id,
-            }
-            if rec.spec_hash:
-                tags[TAG_SPEC_HASH] = rec.spec_hash
-            registered.append(
-                register_policy(
-                    rec.run_id,
-                    tags=tags,
-                    alias=alias if i == 0 else None,
-                    tracking=trk,
-                    name=registered_model_name,
-                )
-            )
-        summary.registered = registered
-        mlflow.log_text(json.dumps(summary.to_dict(), indent=2, default=str), "study_summary.json")
-    return summary
+
+def _log_selection(study_name: str, selection: Selection) -> None:
+    """The selection gate's verdict as tags and metrics of the active (study-summary) run."""
+    import mlflow
+
+    verdict = selection.verdict()
+    log.info("study %s: %s", study_name, verdict)
+    mlflow.set_tag("selection", verdict[:5000])
+    mlflow.log_metric("best_strategy_objective", selection.best_strategy_objective)
+    mlflow.log_metric("n_selected", float(len(selection.selected)))
+    mlflow.set_tag("strategies", json.dumps({k: round(v, 4) for k, v in selection.strategies.items()})[:5000])

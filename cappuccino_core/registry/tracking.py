@@ -66,6 +66,7 @@ class Tracking:
         return mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
 
     def experiment_name(self, study_name: str) -> str:
+        """The MLflow experiment of ``study_name`` (one experiment per study)."""
         return f"{self.experiment_prefix}{study_name}"
 
     def _artifact_location(self, experiment_name: str) -> str | None:
@@ -104,6 +105,7 @@ class Tracking:
         return str(exp.experiment_id)
 
     def get_experiment_id(self, study_name: str) -> str | None:
+        """The id of ``study_name``'s experiment, or None when it does not exist."""
         exp = self.activate().get_experiment_by_name(self.experiment_name(study_name))
         return None if exp is None else str(exp.experiment_id)
 

@@ -153,11 +153,13 @@ class TrialRun:
             self.log_json(data, f"config/{name}.json")
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
+        """Set tags on the run (values as strings, secrets removed)."""
         for k, v in safe_str_mapping(tags).items():
             self.client.set_tag(self.run_id, k, v)
 
     # -- artifacts --------------------------------------------------------------------------------
     def log_json(self, data: Any, artifact_file: str) -> None:
+        """Log ``data`` as a JSON artifact at ``artifact_file`` (a mapping is redacted first)."""
         if isinstance(data, Mapping):
             data = redact_mapping(data)
         self._log_bytes(json.dumps(data, indent=2, default=str).encode(), artifact_file)
@@ -216,6 +218,7 @@ class TrialRun:
 
     # -- metrics ------------------------------------------------------------------------------------
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        """Log metrics (None values skipped) at ``step``."""
         from mlflow.entities import Metric
 
         ts = int(time.time() * 1000)
@@ -228,10 +231,12 @@ class TrialRun:
         self.log_metrics({f"{split}/{k}": v for k, v in metrics.items()})
 
     def log_objective(self, value: float) -> None:
+        """Log the trial's objective (metric ``objective``)."""
         self.log_metrics({METRIC_OBJECTIVE: value})
 
     # -- state ----------------------------------------------------------------------------------------
     def set_state(self, state: str, reason: str | None = None) -> None:
+        """Record the trial's end state (COMPLETE, PRUNED, FAIL) and, for a failure, the reason."""
         if state not in _MLFLOW_STATUS:
             raise ValueError(f"trial state must be one of {sorted(_MLFLOW_STATUS)}, got {state!r}")
         self.state = state

@@ -47,14 +47,17 @@ class TrialRecord:
 
     @property
     def test_sharpe(self) -> float | None:
+        """The trial's mean test Sharpe over its CPCV splits, if logged."""
         return self.metrics.get(METRIC_TEST_SHARPE)
 
     @property
     def test_ew_sharpe(self) -> float | None:
+        """The equal-weight Sharpe on the same test bars, if logged."""
         return self.metrics.get(METRIC_TEST_EW_SHARPE)
 
 
 def finite_or_none(x: Any) -> float | None:
+    """``x`` as a float when it is a finite number, else None."""
     try:
         f = float(x)
     except (TypeError, ValueError):

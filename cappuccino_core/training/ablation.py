@@ -26,6 +26,8 @@ from cappuccino_core.config import Settings
 
 @dataclass
 class AblationArm:
+    """One arm of the ablation: its synthetic share, study, best trial and that trial's figures."""
+
     synthetic_share: float
     study: str
     best_run_id: str | None
@@ -39,10 +41,13 @@ class AblationArm:
 
 @dataclass
 class AblationReport:
+    """Both arms of the ablation and the regimes they were stressed on."""
+
     arms: list[AblationArm]
     regimes: list[str]
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain values (the arms as dicts)."""
         return {"regimes": self.regimes, "arms": [asdict(a) for a in self.arms]}
 
     def lines(self) -> list[str]:

@@ -30,6 +30,8 @@ Segment = tuple[int, int]
 
 @dataclass(frozen=True)
 class CPCVSplit:
+    """One CPCV split: its test groups, training positions and test positions per group."""
+
     index: int
     test_groups: tuple[int, ...]
     train: np.ndarray  # positions (0..R-1) in the real-bar sequence used for training
@@ -124,11 +126,13 @@ class RealBarIndex:
 
 
 def synthetic_segments(dataset: MarketDataset) -> list[Segment]:
+    """The dataset's synthetic (CGE) segments."""
     assert dataset.source is not None
     return [(s, e) for s, e in dataset.segments if dataset.source[s] != SOURCE_REAL]
 
 
 def rows(segments: list[Segment]) -> int:
+    """Number of rows in ``segments``."""
     return sum(e - s for s, e in segments)
 
 

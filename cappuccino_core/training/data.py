@@ -42,6 +42,8 @@ def holdout_time(settings: Settings, base_timeframe: str) -> int | None:
 
 @dataclass(frozen=True)
 class DatasetRef:
+    """A prepared training dataset on disk and the timeframe and lookback it was built for."""
+
     path: Path
     timeframe: str
     lookback: int
@@ -56,6 +58,8 @@ def _set_id(settings: Settings) -> str | None:
 
 
 def dataset_key(settings: Settings, timeframe: str, lookback: int, holdout_ns: int | None) -> str:
+    """A hash of everything a prepared dataset depends on (tickers, venue, timeframe, lookback, features,
+    synthetic windows, holdout): it names the dataset's cache entry."""
     body = {
         "tickers": list(settings.data.tickers),
         "venue": settings.data.venue,

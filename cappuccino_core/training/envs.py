@@ -35,6 +35,8 @@ def make_train_env(
 
 @dataclass
 class SegmentRun:
+    """A policy run over one test segment: its bars, equity and episode record."""
+
     segment: Segment  # dataset rows [start, end) given
     start: int  # first decision bar (start + lookback - 1)
     end: int  # last bar marked

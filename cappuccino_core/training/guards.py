@@ -45,6 +45,7 @@ class GuardedVecCheckNan(VecCheckNan):
 
 
 def first_non_finite_parameter(policy: Any) -> str | None:
+    """The name of the first policy parameter holding a NaN or inf, or None."""
     for name, p in policy.named_parameters():
         if not bool(p.detach().isfinite().all()):
             return name
@@ -52,6 +53,7 @@ def first_non_finite_parameter(policy: Any) -> str | None:
 
 
 def check_losses(name_to_value: dict[str, Any]) -> str | None:
+    """``key=value`` of the first logged loss that is not finite, or None."""
     for key in LOSS_KEYS:
         if key in name_to_value and not np.isfinite(float(name_to_value[key])):
             return f"{key}={name_to_value[key]}"

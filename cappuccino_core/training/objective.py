@@ -16,12 +16,14 @@ after the trial), ``worker_pid``, ``wall_s``, ``resumed_splits`` (splits a retry
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +33,9 @@ import optuna
 import psutil
 
 from cappuccino_core.config import Settings
+from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.training import space
+from cappuccino_core.training.hyperparams import Hyperparams
 from cappuccino_core.training.trainer import TrialJob
 from cappuccino_core.training.trial_runner import ChildStats, Limits, TrialEnded, run_in_child
 
@@ -69,7 +73,12 @@ class PhaseContext:
     target: str = DEFAULT_TARGET  # the child's entry point (tests substitute fault-injecting ones)
     max_splits: int | None = None
 
-    def dataset_path(self, params: dict[str, Any]) -> str:
+    def dataset_path(self, params: Mapping[str, Any]) -> str:
+        """The prepared dataset of the trial's ``timeframe`` and ``lookback``."""
+        if params.get("timeframe") is None or params.get("lookback") is None:
+            raise KeyError(
+                f"no dataset chosen: timeframe {params.get('timeframe')}, lookback {params.get('lookback')}"
+            )
         key = f"{params['timeframe']}/{int(params['lookback'])}"
         if key not in self.datasets:
             raise KeyError(f"no prepared dataset for {key}; prepared: {sorted(self.datasets)}")
@@ -77,6 +86,7 @@ class PhaseContext:
 
 
 def set_reason(trial: optuna.Trial, kind: str, reason: str) -> None:
+    """Record why the trial ended (user attributes ``reason_kind`` and ``reason``, the latter capped)."""
     trial.set_user_attr("reason_kind", kind)
     trial.set_user_attr("reason", reason[:2000])
 
@@ -91,8 +101,13 @@ class _NullRun:
         return lambda *a, **k: None
 
 
+RunOpener = Callable[[optuna.Trial, str | None], AbstractContextManager[Any]]
+
+
 @contextlib.contextmanager
-def _tracked(ctx: PhaseContext, trial: optuna.Trial, run_id: str | None) -> Iterator[Any]:
+def tracked_run(ctx: PhaseContext, trial: optuna.Trial, run_id: str | None) -> Iterator[Any]:
+    """The trial's MLflow run (the registry's TrialRun; ``run_id`` resumes a retried trial's run), or a
+    stand-in that logs nothing when tracking is off."""
     if not ctx.settings.training.mlflow:
         yield _NullRun(run_id or uuid.uuid4().hex)
         return
@@ -113,20 +128,70 @@ def _seed(ctx: PhaseContext, trial: optuna.Trial) -> int:
     return int(seed)
 
 
-def make_objective(ctx: PhaseContext) -> Callable[[optuna.Trial], float]:
-    cfg = ctx.settings.training
-    limits = Limits(
-        timeout_s=cfg.trial_timeout_s, memory_mb=cfg.trial_memory_mb, torch_threads=cfg.torch_threads
-    )
-    n_envs = cfg.n_envs or ctx.settings.env.n_envs
-    pruner_name = cfg.pruner
+class SplitReporter:
+    """Takes each split message of a trial's child: reports the running mean to the pruner, logs the
+    split's metrics, and prunes the trial when the pruner says so (the child is then killed)."""
 
-    def objective(trial: optuna.Trial) -> float:
+    def __init__(self, trial: optuna.Trial, run: Any, pruner_name: str) -> None:
+        self.trial, self.run, self.pruner_name = trial, run, pruner_name
+        self.values: list[float] = []
+
+    def __call__(self, msg: dict[str, Any]) -> None:
+        trial = self.trial
+        self.values.append(float(msg["value"]))
+        step = len(self.values) - 1
+        running = float(np.mean(self.values))
+        trial.report(running, step)
+        if msg.get("resumed"):  # finished (or checkpointed) by an earlier attempt of this trial
+            trial.set_user_attr("resumed_splits", int(trial.user_attrs.get("resumed_splits", 0)) + 1)
+        self.run.log_split_metrics(
+            f"test_{msg['index']}",
+            {k: msg[k] for k in SPLIT_METRICS if k in msg}
+            | {k: v for k, v in msg.get("extra", {}).items() if k == "synthetic_share"},
+        )
+        if trial.should_prune():
+            reason = f"{self.pruner_name} pruner after split {step + 1}: running objective {running:.4f}"
+            set_reason(trial, "pruned", reason)
+            raise optuna.TrialPruned(reason)
+
+
+class TrialObjective:
+    """The Optuna objective of one study phase: ``study.optimize(TrialObjective(ctx), ...)``.
+
+    A call samples the trial's :class:`Hyperparams`, opens its run (``open_run``), trains and scores it in
+    a supervised child (``run_child`` under ``limits``), hands the artefacts to the registry and returns
+    the objective; every ending is recorded as described in the module docstring.
+
+    :param ctx: what the phase's trials share (settings, datasets, the child's entry point)
+    :param limits: the child's wall time, memory cap and torch threads (default: ``[training]``'s)
+    :param open_run: ``(trial, run_id) -> context manager`` of the trial's run (default: :func:`tracked_run`)
+    :param run_child: runs the child (default: :func:`~.trial_runner.run_in_child`; tests substitute it)
+    """
+
+    def __init__(
+        self,
+        ctx: PhaseContext,
+        *,
+        limits: Limits | None = None,
+        open_run: RunOpener | None = None,
+        run_child: Callable[..., Any] = run_in_child,
+    ) -> None:
+        cfg = ctx.settings.training
+        self.ctx = ctx
+        self.limits = limits or Limits(
+            timeout_s=cfg.trial_timeout_s, memory_mb=cfg.trial_memory_mb, torch_threads=cfg.torch_threads
+        )
+        self.open_run: RunOpener = open_run or functools.partial(tracked_run, ctx)
+        self.run_child = run_child
+        self.n_envs = cfg.n_envs or ctx.settings.env.n_envs
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        """Run one trial; its value, or ``TrialPruned`` / an exception with the reason recorded."""
         t0 = time.monotonic()
         trial.set_user_attr("worker_pid", os.getpid())
         stats = ChildStats()
         try:
-            return _run(trial, stats)
+            return self._run(trial, stats)
         except (optuna.TrialPruned, TrialFailed):
             raise
         except Exception as exc:  # worker-side problem (MLflow, storage, a bug): FAIL with the reason
@@ -138,80 +203,67 @@ def make_objective(ctx: PhaseContext) -> Callable[[optuna.Trial], float]:
             trial.set_user_attr("wall_s", round(time.monotonic() - t0, 2))
             trial.set_user_attr("worker_rss_mb", round(psutil.Process().memory_info().rss / 2**20, 1))
 
-    def _run(trial: optuna.Trial, stats: ChildStats) -> float:
-        params = space.suggest(trial, ctx.phase, cfg, ctx.settings.env, ctx.fixed, ctx.timeframes)
-        env_cfg = space.env_config(params, ctx.settings.env)
+    def job(self, hp: Hyperparams, env_cfg: EnvConfig, trial_uid: str, seed: int) -> TrialJob:
+        """What the trial's child gets: its hyperparameters, env, data, CV layout, budget and folders."""
+        ctx, cfg = self.ctx, self.ctx.settings.training
+        return TrialJob(
+            trial_uid=trial_uid,
+            dataset_path=ctx.dataset_path(hp),
+            hyperparams=hp,
+            env=env_cfg,
+            costs=ctx.settings.costs,
+            cv_groups=cfg.cv_groups,
+            cv_test_groups=cfg.cv_test_groups,
+            purge_bars=cfg.purge_bars,
+            embargo_bars=cfg.embargo_bars,
+            holdout_ns=ctx.holdout_ns,
+            timesteps_per_split=cfg.phase1_timesteps_per_split if ctx.phase == 1 else cfg.timesteps_per_split,
+            checkpoint_every=cfg.checkpoint_every_steps,
+            checkpoint_dir=str(ctx.work_dir / "checkpoints" / trial_uid),
+            artifact_dir=str(ctx.work_dir / "artifacts" / trial_uid),
+            n_envs=self.n_envs,
+            seed=seed,
+            final_fit=cfg.final_fit,
+            max_splits=ctx.max_splits,
+            synthetic_share=cfg.synthetic_share,
+        )
+
+    def _run(self, trial: optuna.Trial, stats: ChildStats) -> float:
+        ctx, cfg = self.ctx, self.ctx.settings.training
+        hp = space.suggest(trial, ctx.phase, cfg, ctx.settings.env, ctx.fixed, ctx.timeframes)
+        env_cfg = hp.env_config(ctx.settings.env)
         seed = _seed(ctx, trial)
-        with _tracked(ctx, trial, trial.user_attrs.get("trial_uid")) as run:
-            uid = run.run_id
-            trial.set_user_attr("trial_uid", uid)
-            run.log_params(params)
+        with self.open_run(trial, trial.user_attrs.get("trial_uid")) as run:
+            trial.set_user_attr("trial_uid", run.run_id)
+            run.log_params(hp)
             run.log_config(env=env_cfg, costs=ctx.settings.costs, training=cfg)
-            ckpt = ctx.work_dir / "checkpoints" / uid
-            art = ctx.work_dir / "artifacts" / uid
-            job = TrialJob(
-                trial_uid=uid,
-                dataset_path=ctx.dataset_path(params),
-                params=params,
-                env=env_cfg.model_dump(mode="json"),
-                costs=ctx.settings.costs.model_dump(mode="json"),
-                cv_groups=cfg.cv_groups,
-                cv_test_groups=cfg.cv_test_groups,
-                purge_bars=cfg.purge_bars,
-                embargo_bars=cfg.embargo_bars,
-                holdout_ns=ctx.holdout_ns,
-                timesteps_per_split=cfg.phase1_timesteps_per_split
-                if ctx.phase == 1
-                else cfg.timesteps_per_split,
-                checkpoint_every=cfg.checkpoint_every_steps,
-                checkpoint_dir=str(ckpt),
-                artifact_dir=str(art),
-                n_envs=n_envs,
-                seed=seed,
-                final_fit=cfg.final_fit,
-                max_splits=ctx.max_splits,
-                synthetic_share=cfg.synthetic_share,
-            )
-            values: list[float] = []
-
-            def on_split(msg: dict[str, Any]) -> None:
-                values.append(float(msg["value"]))
-                step = len(values) - 1
-                running = float(np.mean(values))
-                trial.report(running, step)
-                if msg.get("resumed"):  # finished (or checkpointed) by an earlier attempt of this trial
-                    trial.set_user_attr("resumed_splits", int(trial.user_attrs.get("resumed_splits", 0)) + 1)
-                run.log_split_metrics(
-                    f"test_{msg['index']}",
-                    {k: msg[k] for k in SPLIT_METRICS if k in msg}
-                    | {k: v for k, v in msg.get("extra", {}).items() if k == "synthetic_share"},
-                )
-                if trial.should_prune():
-                    reason = f"{pruner_name} pruner after split {step + 1}: running objective {running:.4f}"
-                    set_reason(trial, "pruned", reason)
-                    raise optuna.TrialPruned(reason)
-
+            job = self.job(hp, env_cfg, run.run_id, seed)
             try:
-                result = run_in_child(ctx.target, job.to_kwargs(), limits, on_split, stats)
-                value = float(result["objective"])
-                if not math.isfinite(value):
-                    set_reason(trial, "error", f"objective is not finite: {value}")
-                    raise TrialFailed(f"objective is not finite: {value}")
-                _log_result(run, result)
-                for key in COST_ATTRS:
-                    trial.set_user_attr(key, _split_mean(result["splits"], key))
+                on_split = SplitReporter(trial, run, cfg.pruner)
+                result = self.run_child(ctx.target, job.to_kwargs(), self.limits, on_split, stats)
+                value = _record_result(trial, run, result)
             except TrialEnded as end:
                 set_reason(trial, end.kind, end.reason)
                 if end.kind == "non_finite":
                     raise optuna.TrialPruned(end.reason) from None
                 raise TrialFailed(end.reason) from None
             finally:  # the trial has ended here (a lost worker never gets here: its retry resumes)
-                shutil.rmtree(ckpt, ignore_errors=True)
-                shutil.rmtree(art, ignore_errors=True)
+                shutil.rmtree(job.checkpoint_dir, ignore_errors=True)
+                shutil.rmtree(job.artifact_dir, ignore_errors=True)
             set_reason(trial, "ok", f"{len(result['splits'])} CPCV splits")
             return value
 
-    return objective
+
+def _record_result(trial: optuna.Trial, run: Any, result: dict[str, Any]) -> float:
+    """The child's objective (FAIL if not finite), its artefacts logged, its cost figures kept."""
+    value = float(result["objective"])
+    if not math.isfinite(value):
+        set_reason(trial, "error", f"objective is not finite: {value}")
+        raise TrialFailed(f"objective is not finite: {value}")
+    _log_result(run, result)
+    for key in COST_ATTRS:
+        trial.set_user_attr(key, _split_mean(result["splits"], key))
+    return value
 
 
 def _split_mean(splits: list[dict[str, Any]], key: str) -> float:

@@ -77,6 +77,7 @@ class HeartbeatJournalStorage(JournalStorage, BaseHeartbeat):
         self.heartbeat_stale_trial_callback = heartbeat_stale_trial_callback
 
     def record_heartbeat(self, trial_id: int) -> None:
+        """Record a beat of the running trial (ignored once the trial has finished)."""
         with contextlib.suppress(UpdateFinishedTrialError):
             self.set_trial_system_attr(trial_id, HEARTBEAT_ATTR, time.time())
 
@@ -93,9 +94,11 @@ class HeartbeatJournalStorage(JournalStorage, BaseHeartbeat):
         return stale
 
     def get_heartbeat_interval(self) -> int | None:
+        """Seconds between a running trial's beats."""
         return self.heartbeat_interval
 
     def get_heartbeat_stale_trial_callback(self) -> StaleCallback | None:
+        """What runs on a trial found stale (retry it)."""
         return self.heartbeat_stale_trial_callback
 
 
@@ -153,6 +156,7 @@ def budget_used(trials: list[FrozenTrial]) -> int:
 
 
 def describe(trial: FrozenTrial) -> dict[str, Any]:
+    """A trial as plain values: number, state, value, end reason, uid, retried trial, params."""
     return {
         "number": trial.number,
         "state": trial.state.name,

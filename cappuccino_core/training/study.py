@@ -34,12 +34,14 @@ log = logging.getLogger(__name__)
 
 
 def study_name(cfg: TrainingConfig, phase: int) -> str:
+    """The phase's study name, ``<experiment>-phase<N>``."""
     if phase not in (1, 2):
         raise ValueError(f"phase must be 1 or 2, got {phase}")
     return f"{cfg.experiment}-phase{phase}"
 
 
 def trial_limit(cfg: TrainingConfig, phase: int, trials: int | None = None) -> int:
+    """The phase's trial limit (``trials`` or the configured one); at least 1."""
     limit = trials if trials is not None else (cfg.phase1_trials if phase == 1 else cfg.phase2_trials)
     if limit < 1:
         raise ValueError(f"the trial limit must be >= 1, got {limit}")
@@ -47,6 +49,7 @@ def trial_limit(cfg: TrainingConfig, phase: int, trials: int | None = None) -> i
 
 
 def make_pruner(cfg: TrainingConfig) -> optuna.pruners.BasePruner:
+    """The configured pruner (median, hyperband over the CPCV splits, or none)."""
     n_splits = _n_splits(cfg)
     if cfg.pruner == "median":
         return optuna.pruners.MedianPruner(
@@ -64,6 +67,7 @@ def _n_splits(cfg: TrainingConfig) -> int:
 
 
 def make_sampler(cfg: TrainingConfig, worker_index: int) -> optuna.samplers.BaseSampler:
+    """The configured sampler, seeded per worker (TPE: multivariate, constant liar)."""
     seed = cfg.seed + 7 * worker_index  # workers must not propose the same points
     if cfg.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
@@ -75,6 +79,8 @@ def make_sampler(cfg: TrainingConfig, worker_index: int) -> optuna.samplers.Base
 
 
 def open_study(settings: Settings, phase: int, worker_index: int = 0) -> optuna.Study:
+    """Create or load the phase's study on the configured storage (maximize; sampler and pruner as
+    configured)."""
     cfg = settings.training
     storage = settings_storage(settings)
     return optuna.create_study(
@@ -88,6 +94,7 @@ def open_study(settings: Settings, phase: int, worker_index: int = 0) -> optuna.
 
 
 def work_dir(settings: Settings, phase: int) -> Path:
+    """The phase's working folder (datasets, checkpoints, per-trial artefacts)."""
     return Path(settings.paths.data_root) / "training" / study_name(settings.training, phase)
 
 
@@ -186,6 +193,7 @@ def load_context(
     target: str = DEFAULT_TARGET,
     max_splits: int | None = None,
 ) -> PhaseContext:
+    """What the phase's trials share, rebuilt from the prepared study's user attributes."""
     attrs = study.user_attrs
     if "datasets" not in attrs:
         raise RuntimeError(f"study {study.study_name} is not prepared (prepare_phase first)")
@@ -205,6 +213,9 @@ def load_context(
 
 @dataclass
 class PhaseReport:
+    """The outcome of a phase: trials by state, the best trial, every trial, worker exit codes, the
+    summary."""
+
     study: str
     limit: int
     states: dict[str, int]
@@ -215,6 +226,7 @@ class PhaseReport:
 
     @property
     def all_terminal_with_reason(self) -> bool:
+        """Whether every trial ended COMPLETE, or PRUNED / FAIL with a reason."""
         return all(
             t["state"] == "COMPLETE" or (t["state"] in ("PRUNED", "FAIL") and t["reason"])
             for t in self.trials
@@ -222,6 +234,7 @@ class PhaseReport:
 
 
 def phase_report(study: optuna.Study, limit: int) -> PhaseReport:
+    """The report of the study's trials (a warning when fewer than ``limit`` ran)."""
     trials = study.get_trials(deepcopy=False)
     states: dict[str, int] = defaultdict(int)
     for t in trials:
@@ -266,8 +279,9 @@ def run_phase(
 ) -> PhaseReport:
     """Prepare the phase's study, run ``workers`` processes on it up to the trial limit, report.
 
-    With MLflow tracking on, the registry's ``summarize_study`` then computes PBO and DSR for the study
-    and registers its best policies.
+    With MLflow tracking on (and ``summarize``), two more steps: :func:`summarize_phase` (PBO, DSR and the
+    selection gate's verdict, logged), then, in phase 2, :func:`register_phase` (the trials that passed
+    the gate become model versions, the best of them the challenger).
     """
     from cappuccino_core.training.workers import run_workers
 
@@ -287,22 +301,41 @@ def run_phase(
     report = phase_report(study, limit)
     report.worker_exitcodes = codes
     if summarize and cfg.mlflow and report.states.get("COMPLETE"):
-        from cappuccino_core.registry import Tracking, summarize_study
-        from cappuccino_core.registry.selection import SelectionRules
-        from cappuccino_core.strategies.scoring import scores_markdown
-
-        # Phase 1 only chooses the timeframe and lookback; candidates for the gates come from phase 2,
-        # and only those that pass the selection gate (registry/selection.py).
-        scores = strategy_scores(settings, study, max_splits) if phase == 2 else {}
-        report.summary = summarize_study(
-            study.study_name,
-            Tracking.from_settings(settings),
-            register_top_k=3 if phase == 2 else 0,
-            selection=SelectionRules.from_settings(settings) if phase == 2 else None,
-            strategies={name: sc.objective for name, sc in scores.items()} if phase == 2 else None,
-            strategies_table=scores_markdown(scores) if scores else None,
-        )
+        report.summary = summarize_phase(settings, phase, study, max_splits)
+        if phase == 2:
+            register_phase(settings, report.summary)
     return report
+
+
+def summarize_phase(
+    settings: Settings, phase: int, study: optuna.Study, max_splits: int | None = None
+) -> Any:
+    """The registry's summary of a finished phase (``registry.summarize``): PBO and DSR; in phase 2 also
+    the selection gate against the strategies worth beating, scored on the same CPCV splits (phase 1 only
+    chooses the timeframe and lookback: candidates for the gates come from phase 2)."""
+    from cappuccino_core.registry import Tracking, summarize
+    from cappuccino_core.registry.selection import SelectionRules
+    from cappuccino_core.strategies.scoring import scores_markdown
+
+    scores = strategy_scores(settings, study, max_splits) if phase == 2 else {}
+    return summarize(
+        study.study_name,
+        Tracking.from_settings(settings),
+        selection=SelectionRules.from_settings(settings) if phase == 2 else None,
+        strategies={name: sc.objective for name, sc in scores.items()} if phase == 2 else None,
+        strategies_table=scores_markdown(scores) if scores else None,
+    )
+
+
+REGISTER_TOP_K = 3  # phase 2: at most this many trials that passed the selection gate are registered
+
+
+def register_phase(settings: Settings, summary: Any, top_k: int = REGISTER_TOP_K) -> list[Any]:
+    """Register the best ``top_k`` trials of a summarized phase-2 study that passed the selection gate
+    (``registry.register_candidates``; the best becomes the challenger). Returns the model versions."""
+    from cappuccino_core.registry import Tracking, register_candidates
+
+    return register_candidates(summary, Tracking.from_settings(settings), top_k=top_k)
 
 
 def trial_progress(study: Any, limit: int, task: str, callback: Any, every_s: float = 5.0) -> Any:

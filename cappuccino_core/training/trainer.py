@@ -39,6 +39,7 @@ from cappuccino_core.training.cv import (
 )
 from cappuccino_core.training.fold_features import real_rows, refit_normalisation
 from cappuccino_core.training.guards import GuardedVecCheckNan, learn_guarded
+from cappuccino_core.training.hyperparams import Hyperparams
 
 MODEL_FILE = "model.zip"
 SPEC_FILE = "feature_spec.json"
@@ -46,15 +47,15 @@ RESULT_FILE = "result.json"
 RETURNS_FILE = "returns.npz"
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrialJob:
-    """Everything a trial child needs: plain values only (it crosses a process boundary)."""
+    """Everything a trial child needs (pickled across the process boundary as it is)."""
 
     trial_uid: str
     dataset_path: str
-    params: dict[str, Any]
-    env: dict[str, Any]
-    costs: dict[str, Any]
+    hyperparams: Hyperparams
+    env: EnvConfig  # the trial's env configuration (the configured one with its env hyperparameters)
+    costs: CostsConfig
     cv_groups: int
     cv_test_groups: int
     purge_bars: int
@@ -71,11 +72,14 @@ class TrialJob:
     synthetic_share: float | None = None  # exact synthetic share of each split's training rows (cv.py)
 
     def to_kwargs(self) -> dict[str, Any]:
-        return {"job": asdict(self)}
+        """The child entry point's keyword arguments (``train_trial(job=..., emit=...)``)."""
+        return {"job": self}
 
 
 @dataclass
 class SplitResult:
+    """One CPCV split's outcome: its objective, Sharpes, cost figures, size and time."""
+
     index: int
     test_groups: list[int]
     value: float  # agent Sharpe - equal-weight Sharpe (annualised, test bars)
@@ -131,7 +135,9 @@ def train_agent(
     venv = GuardedVecCheckNan(envs.make_train_env(dataset, segments, env_cfg, costs_cfg, job.n_envs, seed))
     ckpt = folder / MODEL_FILE
     resumed = ckpt.is_file()
-    model = PPO.load(ckpt, env=venv, device="cpu") if resumed else space.build_agent(job.params, venv, seed)
+    model = (
+        PPO.load(ckpt, env=venv, device="cpu") if resumed else space.build_agent(job.hyperparams, venv, seed)
+    )
     remaining = job.timesteps_per_split - int(model.num_timesteps)
     if remaining > 0:
         learn_guarded(
@@ -269,12 +275,11 @@ def run_split(
     return res, ra, rb
 
 
-def train_trial(job: dict[str, Any], emit: Any) -> dict[str, Any]:
+def train_trial(job: TrialJob, emit: Any) -> dict[str, Any]:
     """Child entry point: every split (emitting each result), then the artefact model. Returns paths."""
-    j = TrialJob(**job)
+    j = job
     dataset = MarketDataset.load(j.dataset_path)
-    env_cfg = EnvConfig.model_validate(j.env)
-    costs_cfg = CostsConfig.model_validate(j.costs)
+    env_cfg, costs_cfg = j.env, j.costs
     splits = split_dataset(
         dataset, j.cv_groups, j.cv_test_groups, j.purge_bars, j.embargo_bars, before=j.holdout_ns,
         min_segment_len=dataset.spec.lookback + 1, synthetic_share=j.synthetic_share,

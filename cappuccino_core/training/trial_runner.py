@@ -42,6 +42,8 @@ class TrialEnded(Exception):
 
 @dataclass(frozen=True)
 class Limits:
+    """What a trial's child may use: wall time, memory (RSS of the process tree), torch threads."""
+
     timeout_s: float
     memory_mb: float
     poll_s: float = 0.1
@@ -50,6 +52,8 @@ class Limits:
 
 @dataclass
 class ChildStats:
+    """What a trial's child used: peak memory, wall time, exit code, messages."""
+
     peak_rss_mb: float = 0.0
     wall_s: float = 0.0
     exitcode: int | None = None

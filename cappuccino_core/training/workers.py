@@ -20,7 +20,7 @@ import optuna
 from optuna.trial import TrialState
 
 from cappuccino_core.config import Settings
-from cappuccino_core.training.objective import DEFAULT_TARGET, make_objective
+from cappuccino_core.training.objective import DEFAULT_TARGET, TrialObjective
 from cappuccino_core.training.storage import budget_used
 from cappuccino_core.training.study import load_context, open_study
 
@@ -64,7 +64,7 @@ def run_worker(
     study = open_study(settings, phase, worker_index)
     ctx = load_context(settings, phase, study, target, max_splits)
     poll = min(float(settings.training.heartbeat_interval_s), 5.0)
-    worker_loop(study, make_objective(ctx), limit, poll)
+    worker_loop(study, TrialObjective(ctx), limit, poll)
 
 
 def run_workers(
