@@ -64,7 +64,7 @@ def warm_up(app: FastAPI) -> float:
     for _ in range(2):
         for name, build in _BUILDERS.items():
             section(name, lambda b=build: b(src))  # type: ignore[misc]
-    charts.plotly_js()
+    charts.plotly_js_gzip()
     return time.perf_counter() - t0
 
 
@@ -97,9 +97,13 @@ def create_app(settings: Settings) -> FastAPI:
         return RedirectResponse("/training")
 
     @app.get("/static/plotly.min.js", include_in_schema=False)
-    def plotly_js() -> Response:
-        return Response(charts.plotly_js(), media_type="application/javascript",
-                        headers={"Cache-Control": "public, max-age=86400"})  # fmt: skip
+    def plotly_js(request: Request) -> Response:
+        headers = {"Cache-Control": "public, max-age=86400", "Vary": "Accept-Encoding"}
+        if "gzip" in request.headers.get("accept-encoding", ""):
+            body, headers["Content-Encoding"] = charts.plotly_js_gzip(), "gzip"
+        else:
+            body = charts.plotly_js()
+        return Response(body, media_type="application/javascript", headers=headers)
 
     @app.get("/training", response_class=HTMLResponse)
     def training(request: Request, study: str | None = None) -> HTMLResponse:

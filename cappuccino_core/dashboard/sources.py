@@ -1,7 +1,8 @@
 """Where the dashboard reads: the state store, MLflow and the Optuna storage the configuration names.
 
-Nothing here creates a store that does not exist yet: a missing MLflow SQLite file or Optuna journal reads
-as "nothing yet" (an empty state renders a message, never a 500), and opening them never writes.
+A missing MLflow SQLite file or Optuna journal reads as "nothing yet" (an empty state renders a message,
+never a 500) and is not created. The state store is opened like every other component opens it (its tables
+are created when absent, as the trader does); the dashboard writes to it only through the emergency stop.
 """
 
 from __future__ import annotations

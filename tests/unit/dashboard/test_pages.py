@@ -73,4 +73,8 @@ def test_pages_show_the_state_within_a_second(built: dict[str, Any], monkeypatch
     assert re.search(r'id="fee-tier"[^>]*>taker 120\.0 bp', tr)  # the configured 1.2% taker fee
     h = text["health"]
     assert h.count(">stale<") == 6 and "trader" in h  # make run's bars are the sample's: old
-    assert c.get("/static/plotly.min.js").headers["content-type"].startswith("application/javascript")
+    js = c.get("/static/plotly.min.js")  # served from the installed package, gzipped once
+    assert js.headers["content-type"].startswith("application/javascript")
+    assert js.headers["content-encoding"] == "gzip" and js.content.startswith(b"/**")
+    plain = c.get("/static/plotly.min.js", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.content == js.content
