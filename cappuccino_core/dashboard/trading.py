@@ -5,10 +5,12 @@ and, for the benchmarks, the stored bars of the same times."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,25 +27,55 @@ LIVE_BROKERS = ("coinbase",)  # a broker that can touch real money; every other 
 _TIMEFRAMES = ("1m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "12h", "1d")
 
 
+PAPER_SESSION_PREFIX = "paper-"  # a paper session's own id keys its orders and equity (trading/loop/session)
+
+
 @dataclass(frozen=True)
 class Account:
+    """One trader's record: a broker and the id its orders and equity carry (a live model's run id, or a
+    paper session's own id ``paper-<time>-<hex>``, whose report names the model)."""
+
     broker: str
     run_id: str
     snapshots: int
     first: datetime
     last: datetime
+    model: str | None = None  # the model that traded (from a paper session's report); None: run_id
+    timeframe: str | None = None  # from the session's report
 
     @property
     def kind(self) -> str:
+        if self.run_id.startswith(PAPER_SESSION_PREFIX):
+            return "paper"
         return "live" if self.broker in LIVE_BROKERS else "paper"
 
     @property
     def key(self) -> str:
         return f"{self.broker}|{self.run_id}"
 
+    @property
+    def model_id(self) -> str:
+        return self.model or self.run_id
 
-def accounts(store: StateStore) -> list[Account]:
-    """Every (broker, model) with equity snapshots, the most recently active first."""
+
+def session_report(reports_dir: Path, session: str) -> dict[str, Any] | None:
+    """The report a paper session wrote (``<reports_dir>/paper_<broker>_<model>_<session>.json``)."""
+    if not session.startswith(PAPER_SESSION_PREFIX) or not reports_dir.is_dir():
+        return None
+    for path in sorted(reports_dir.glob(f"*_{session}.json")):
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            log.warning("unreadable session report %s: %s", path, exc)
+            continue
+        if isinstance(data, dict) and data.get("session") == session:
+            return data
+    return None
+
+
+def accounts(store: StateStore, reports_dir: Path | None = None) -> list[Account]:
+    """Every (broker, run id) with equity snapshots, the most recently active first; a paper session's model
+    and timeframe from its report under ``reports_dir``."""
     with store.session() as s:
         rows = s.execute(
             select(
@@ -54,7 +86,12 @@ def accounts(store: StateStore) -> list[Account]:
                 func.max(EquitySnapshot.ts),
             ).group_by(EquitySnapshot.broker, EquitySnapshot.model_run_id)
         ).all()
-    out = [Account(b, m, int(n), _utc(lo), _utc(hi)) for b, m, n, lo, hi in rows]
+    out = []
+    for b, m, n, lo, hi in rows:
+        rep = session_report(reports_dir, m) if reports_dir is not None else None
+        model = str(rep["model"]) if rep and rep.get("model") else None
+        tf = str(rep["timeframe"]) if rep and rep.get("timeframe") else None
+        out.append(Account(b, m, int(n), _utc(lo), _utc(hi), model, tf))
     return sorted(out, key=lambda a: a.last, reverse=True)
 
 
@@ -170,7 +207,8 @@ def trading_view(src: Sources, key: str | None = None, fills_limit: int = 200) -
     from cappuccino_core.trading.loop.metrics import trade_metrics
 
     store = src.store
-    accts = accounts(store)
+    reports = Path(src.settings.paths.reports_dir) / src.settings.trading.reports_subdir
+    accts = accounts(store, reports)
     view = TradingView(accts)
     if not accts:
         return view
@@ -200,9 +238,9 @@ def trading_view(src: Sources, key: str | None = None, fills_limit: int = 200) -
     view.times = [_utc(e.ts) for e in eq]
     view.equity = np.asarray([e.equity for e in eq], dtype=np.float64)
     view.drawdown = drawdown(view.equity)
-    view.timeframe = infer_timeframe(view.times, src.settings.data.timeframe)
+    view.timeframe = acct.timeframe or infer_timeframe(view.times, src.settings.data.timeframe)
     view.metrics = trade_metrics(
-        store, acct.broker, acct.run_id, view.timeframe, backtest_sharpe(src, acct.run_id)
+        store, acct.broker, acct.run_id, view.timeframe, backtest_sharpe(src, acct.model_id)
     )
     try:
         got = _closes(src, view.timeframe, view.times) if view.times else None

@@ -175,33 +175,32 @@ def build_arena(store: Any) -> None:
     ref.apply(Transition(RUN_C, "defend", CHAMPION, f"beat {RUN_A}", b2.evidence(), wins=2, matched=True))
 
 
-def build_paper(settings: Settings, store: Any, days: float = 2.0) -> Any:
-    """The trend baseline on the sim broker for the last ``days`` of the sample, through the bar loop."""
+SESSION = "paper-20250701T000000-0a1b2c3d"
+
+
+def build_paper(settings: Settings, store: Any, model: str, days: float = 2.0) -> Any:
+    """A paper session of ``model`` (here the trend baseline decides for it) on the sim broker for the last
+    ``days`` of the sample, through the bar loop, and its report, as ``cappuccino trade paper`` writes it."""
     from cappuccino_core.config.risk import RiskConfig
     from cappuccino_core.trading.brokers.sim import SimBroker
     from cappuccino_core.trading.loop import BarLoop
     from cappuccino_core.trading.loop.replay import load_bars, run_replay, trend_baseline
+    from cappuccino_core.trading.loop.session import write_report
     from cappuccino_core.trading.risk import RiskManager
 
     bars = load_bars(settings, "1h", source="sample")
     sim = SimBroker(settings.costs, 10_000.0)
     decide = trend_baseline(bars.close)
     loop = BarLoop(
-        sim,
-        store,
-        RiskManager.from_config(RiskConfig()),
-        settings.env,
-        bars.tickers,
-        decide,
-        run_id="baseline",
-        bar_ns=3600 * 10**9,
-        max_age_s=7200.0,
-        equity_flush_bars=24,
-    )
+        sim, store, RiskManager.from_config(RiskConfig()), settings.env, bars.tickers, decide,
+        run_id=SESSION, bar_ns=3600 * 10**9, max_age_s=7200.0, equity_flush_bars=24, model=model,
+    )  # fmt: skip
     try:
         report = run_replay(loop, bars, "1h", days)
     finally:
         loop.close()
+    report.update(broker="sim", model=model, session=SESSION, timeframe="1h")
+    report["report_path"] = str(write_report(settings, report, f"paper_sim_{model}_{SESSION}"))
     return report
 
 
@@ -225,6 +224,6 @@ def build_state(settings: Settings, tracking: Any, now: datetime) -> dict[str, A
     ids = build_mlflow(tracking)
     build_gates(store, settings.gates)
     build_arena(store)
-    report = build_paper(settings, store)
+    report = build_paper(settings, store, ids[1])
     write_store_bars(settings)
     return {"store": store, "trial_runs": ids, "paper": report}

@@ -257,3 +257,34 @@ def test_flow_runs_from_a_prefect_like_api() -> None:
     ]
     assert seen[0] == ("/api/flow_runs/filter", {"limit": 3, "sort": "START_TIME_DESC"})
     assert seen[1] == ("/api/flows/filter", {"flows": {"id": {"any_": ["f1"]}}})
+
+
+def test_accounts_name_the_model_of_a_paper_session(tmp_path: Path) -> None:
+    import json
+
+    from cappuccino_core.dashboard.trading import accounts
+    from cappuccino_core.state.schema import EquitySnapshot
+
+    store = _store(tmp_path)
+    with store.session() as s:
+        for k in range(3):
+            s.add(
+                EquitySnapshot(
+                    broker="alpaca-paper",
+                    model_run_id="paper-1-ab",
+                    ts=T0 + timedelta(hours=k),
+                    equity=100.0 + k,
+                    cash=100.0,
+                )
+            )
+        s.add(EquitySnapshot(broker="coinbase", model_run_id="f" * 32, ts=T0, equity=5.0, cash=5.0))
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "paper_local_m1_paper-1-ab.json").write_text(
+        json.dumps({"session": "paper-1-ab", "model": "m1", "timeframe": "4h"})
+    )
+    paper, live = accounts(store, reports)
+    assert (paper.kind, paper.model_id, paper.timeframe, paper.snapshots) == ("paper", "m1", "4h", 3)
+    assert paper.last == T0 + timedelta(hours=2)
+    assert (live.kind, live.model_id, live.timeframe) == ("live", "f" * 32, None)
+    assert accounts(store)[0].model is None  # no reports directory: the run id stands for the model

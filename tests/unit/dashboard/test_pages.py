@@ -70,6 +70,8 @@ def test_pages_show_the_state_within_a_second(built: dict[str, Any], monkeypatch
     assert f"{paper['fills']} / 0.0%" in tr  # fills, all taker on the sim broker
     assert 'id="chart-equity"' in tr and "equal weight" in tr and "BTC hold" in tr
     assert "benchmarks unavailable" not in tr
+    model = built["trial_runs"][1]  # the paper session's report names the model: its backtest Sharpe shows
+    assert f"<code>{model[:12]}</code>" in tr and re.search(r'id="sharpe">-?[0-9.]+ / 1\.55<', tr)
     assert re.search(r'id="fee-tier"[^>]*>taker 120\.0 bp', tr)  # the configured 1.2% taker fee
     h = text["health"]
     assert h.count(">stale<") == 6 and "trader" in h  # make run's bars are the sample's: old
