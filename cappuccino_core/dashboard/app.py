@@ -43,8 +43,27 @@ def _pct(x: Any, nd: int = 1) -> str:
     return "-" if x is None or (isinstance(x, float) and x != x) else f"{100 * float(x):.{nd}f}%"
 
 
+def _param(value: Any) -> str:
+    """A stored hyperparameter for display: 0.00030000000000000003 -> 0.0003 (4 significant digits)."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return str(value) if x.is_integer() and "." not in str(value) else f"{x:.4g}"
+
+
 def _dt(x: datetime | None) -> str:
     return "-" if x is None else f"{x:%Y-%m-%d %H:%M:%S}"
+
+
+def _detail(d: dict[str, Any]) -> str:
+    """A heartbeat's detail; ``bar`` (epoch ns, as the trader sends it) as a UTC time."""
+    parts = []
+    for k, v in d.items():
+        if k == "bar" and isinstance(v, int):
+            v = f"{datetime.fromtimestamp(v / 1e9, UTC):%Y-%m-%d %H:%M}"
+        parts.append(f"{k}={v}")
+    return ", ".join(parts)
 
 
 def section(name: str, build: Callable[[], Any]) -> tuple[Any, str | None]:
@@ -81,7 +100,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.sources = src
     app.add_middleware(GZipMiddleware, minimum_size=2048)  # plotly.js: 4.7 MB, about 1.4 MB gzipped
     templates = Jinja2Templates(directory=str(TEMPLATES))
-    templates.env.filters.update(fmt=_fmt, pct=_pct, dt=_dt, short=lambda s: (s or "")[:12])
+    templates.env.filters.update(
+        fmt=_fmt, pct=_pct, dt=_dt, detail=_detail, param=_param, short=lambda s: (s or "")[:12]
+    )
 
     def render(
         request: Request, page: str, ctx: dict[str, Any], t0: float, status: int = 200

@@ -113,7 +113,10 @@ def timeline(title: str, events: Sequence[tuple[datetime, str, str]], categories
     import plotly.graph_objects as go
 
     fig = _fig(
-        title, yaxis={"title": "", "type": "category"}, height=max(240, 80 + 26 * len({e[1] for e in events}))
+        title,
+        yaxis={"title": "", "type": "category"},
+        showlegend=True,
+        height=max(240, 80 + 26 * len({e[1] for e in events})),
     )
     for role in categories:
         pts = [e for e in events if e[2] == role]

@@ -65,7 +65,7 @@ def arena(src: Sources) -> Page:
     v: ArenaView = arena_view(src.store)
     page = Page(v)
     if v.roles:
-        events = [(r.ts, r.run_id[:18], r.role) for r in v.roles]
+        events = [(r.ts, r.run_id[:28], r.role) for r in v.roles]
         page.charts["roles"] = charts.timeline("Roles over time", events, ROLE_ORDER)
     if v.bouts:
         page.charts["bouts"] = charts.lines(

@@ -117,13 +117,18 @@ class BestTrials:
     notes: list[str] = field(default_factory=list)
 
 
+SPLIT_SHARPE_KEYS = ("agent_sharpe", "sharpe")  # what the objective logs per split; the documented form
+
+
 def split_sharpes(metrics: dict[str, float]) -> list[float | None]:
-    """``test_<k>/sharpe`` in split order (None for a non-finite figure)."""
-    keys = sorted(
-        (k for k in metrics if k.startswith("test_") and k.endswith("/sharpe")),
-        key=lambda k: int(k.split("/")[0].removeprefix("test_") or 0),
-    )
-    return [metrics[k] if math.isfinite(metrics[k]) else None for k in keys]
+    """The agent's test Sharpe per CPCV split (``test_<k>/agent_sharpe``, else ``test_<k>/sharpe``) in split
+    order; None for a non-finite figure."""
+    for name in SPLIT_SHARPE_KEYS:
+        keys = [k for k in metrics if k.startswith("test_") and k.endswith(f"/{name}")]
+        if keys:
+            keys.sort(key=lambda k: int(k.split("/")[0].removeprefix("test_") or 0))
+            return [metrics[k] if math.isfinite(metrics[k]) else None for k in keys]
+    return []
 
 
 def best_trials(src: Sources, study: str, top: int = 5) -> BestTrials:

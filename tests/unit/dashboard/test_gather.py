@@ -78,6 +78,8 @@ def test_history_best_so_far_skips_unfinished_trials() -> None:
 
 
 def test_split_sharpes_in_split_order() -> None:
+    objective = {"test_1/agent_sharpe": 0.5, "test_0/agent_sharpe": 0.25, "test_0/ew_sharpe": 9.0}
+    assert split_sharpes(objective) == [0.25, 0.5]  # the names the objective logs
     m = {
         "test_10/sharpe": 3.0,
         "test_2/sharpe": 2.0,

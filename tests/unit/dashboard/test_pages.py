@@ -74,7 +74,8 @@ def test_pages_show_the_state_within_a_second(built: dict[str, Any], monkeypatch
     assert f"<code>{model[:12]}</code>" in tr and re.search(r'id="sharpe">-?[0-9.]+ / 1\.55<', tr)
     assert re.search(r'id="fee-tier"[^>]*>taker 120\.0 bp', tr)  # the configured 1.2% taker fee
     h = text["health"]
-    assert h.count(">stale<") == 6 and "trader" in h  # make run's bars are the sample's: old
+    assert h.count(">stale<") == 6 and "<td>trader</td>" in h  # make run's bars are the sample's: old
+    assert re.search(r"bar=20\d\d-\d\d-\d\d \d\d:\d\d", h)  # the bar of the last beat, as a time
     js = c.get("/static/plotly.min.js")  # served from the installed package, gzipped once
     assert js.headers["content-type"].startswith("application/javascript")
     assert js.headers["content-encoding"] == "gzip" and js.content.startswith(b"/**")
