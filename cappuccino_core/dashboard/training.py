@@ -190,6 +190,8 @@ def training_view(src: Sources, study: str | None = None, now: datetime | None =
     view.history = history(trials)
     key = (name, len(view.history.numbers))
     if key not in _IMPORTANCE_CACHE:  # fANOVA refits a forest: once per new completed trial
+        if len(_IMPORTANCE_CACHE) > 64:
+            _IMPORTANCE_CACHE.clear()
         _IMPORTANCE_CACHE[key] = importance(st)
     view.importance, view.importance_note = _IMPORTANCE_CACHE[key]
     view.best = best_trials(src, name)
