@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cappuccino_cli import backtest, cge, data, gates, pipeline, run, trade, train
+from cappuccino_cli import backtest, cge, dashboard, data, gates, pipeline, run, trade, train
 
 app = typer.Typer(
     name="cappuccino",
@@ -23,6 +23,9 @@ app.command(
     help="Run or resume the two-phase Optuna study (phase 1: timeframe x lookback; phase 2: full search).",
 )(train.train)
 app.command("run", help="The main job: the whole pipeline on the embedded default.")(run.run)
+app.command("dashboard", help="The local web dashboard: training, gates, arena, trading, health.")(
+    dashboard.dashboard
+)
 
 if __name__ == "__main__":
     app()
