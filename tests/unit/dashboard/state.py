@@ -182,11 +182,11 @@ def build_paper(settings: Settings, store: Any, model: str, days: float = 2.0) -
     """A paper session of ``model`` (here the trend baseline decides for it) on the sim broker for the last
     ``days`` of the sample, through the bar loop, and its report, as ``cappuccino trade paper`` writes it."""
     from cappuccino_core.config.risk import RiskConfig
-    from cappuccino_core.venues.sim.broker import SimBroker
     from cappuccino_core.trading.loop import BarLoop
     from cappuccino_core.trading.loop.replay import load_bars, run_replay, trend_baseline
     from cappuccino_core.trading.loop.session import write_report
     from cappuccino_core.trading.risk import RiskManager
+    from cappuccino_core.venues.sim.broker import SimBroker
 
     bars = load_bars(settings, "1h", source="sample")
     sim = SimBroker(settings.costs, 10_000.0)

@@ -61,9 +61,9 @@ def _trader_halts(built: dict[str, Any]) -> bool:
     """One bar of a fresh trader (sim broker) on the same state store: True when it skipped the bar for the
     emergency stop."""
     from cappuccino_core.config.risk import RiskConfig
-    from cappuccino_core.venues.sim.broker import SimBroker
     from cappuccino_core.trading.loop import BarLoop
     from cappuccino_core.trading.risk import RiskManager
+    from cappuccino_core.venues.sim.broker import SimBroker
 
     s, store = built["settings"], built["store"]
     sim = SimBroker(s.costs, 10_000.0, name="sim-stop-check")
