@@ -29,6 +29,7 @@ from cappuccino_core.config.features import FeaturesConfig
 from cappuccino_core.config.gates import GatesConfig
 from cappuccino_core.config.paths import PathsConfig
 from cappuccino_core.config.risk import RiskConfig
+from cappuccino_core.config.supervised import SupervisedConfig
 from cappuccino_core.config.trading import TradingConfig
 from cappuccino_core.config.training import TrainingConfig
 
@@ -56,6 +57,7 @@ class Settings(BaseSettings):
     risk: RiskConfig = Field(default_factory=RiskConfig)
     trading: TradingConfig = Field(default_factory=TradingConfig)
     arena: ArenaConfig = Field(default_factory=ArenaConfig)
+    supervised: SupervisedConfig = Field(default_factory=SupervisedConfig)
 
     @classmethod
     def settings_customise_sources(
