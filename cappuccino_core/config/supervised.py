@@ -27,7 +27,7 @@ class SupervisedConfig(Section):
     vol_short: int = Field(24, ge=2, description="bars of the short volatility / volume windows")
     vol_long: int = Field(168, ge=3, description="bars of the long volatility window (regime reference)")
     max_bars: int | None = Field(
-        8000, ge=500, description="train on the newest this many bars (None: all); keeps a run to minutes"
+        5000, ge=500, description="train on the newest this many bars (None: all); keeps a run to minutes"
     )
     # --- time-ordered split ------------------------------------------------------------------------------
     val_share: float = Field(0.15, gt=0, lt=0.5, description="share of samples for early stopping")
@@ -37,10 +37,10 @@ class SupervisedConfig(Section):
     )
     embargo: int = Field(24, ge=0, description="extra bars dropped after each purge")
     # --- training ------------------------------------------------------------------------------------------
-    epochs: int = Field(20, ge=1, description="maximum epochs")
+    epochs: int = Field(10, ge=1, description="maximum epochs")
     patience: int = Field(3, ge=1, description="early stopping: epochs without validation improvement")
-    batch_size: int = Field(256, ge=8)
-    learning_rate: float = Field(1e-3, gt=0)
+    batch_size: int = Field(128, ge=8)
+    learning_rate: float = Field(2e-3, gt=0)
     weight_decay: float = Field(1e-4, ge=0)
     lstm_hidden: int = Field(32, ge=4)
     lstm_layers: int = Field(1, ge=1, le=4)

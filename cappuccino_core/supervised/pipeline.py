@@ -157,11 +157,20 @@ def train_kind(
         res.models.append(fr.model)
         res.splits.append(split)
         res.fits.append(fr)
-        if score_test:
-            p, y, r = _scores(kind, fr.model, samples, data, split.test, asset)
-            res.p_test += p
-            res.y_test += y
-            res.test_rows += r
+    if score_test:
+        score_kind(res, data, device)
+    return res
+
+
+def score_kind(res: KindResult, data: SupervisedData, device: torch.device) -> KindResult:
+    """Fill ``res``'s test forecasts (P(up) per coin on its split's test rows) and labels."""
+    samples = Samples.from_data(data, device)
+    res.p_test, res.y_test, res.test_rows = [], [], []
+    for model, split, asset in zip(res.models, res.splits, _units(res.kind, data), strict=True):
+        p, y, r = _scores(res.kind, model, samples, data, split.test, asset)
+        res.p_test += p
+        res.y_test += y
+        res.test_rows += r
     return res
 
 

@@ -29,7 +29,14 @@ from cappuccino_core.registry.tracking import Tracking
 from cappuccino_core.state import StateStore
 from cappuccino_core.supervised.fit import pick_device
 from cappuccino_core.supervised.leakage import causality_check
-from cappuccino_core.supervised.pipeline import KINDS, default_params, gate_kind, train_kind
+from cappuccino_core.supervised.pipeline import (
+    KINDS,
+    KindResult,
+    default_params,
+    gate_kind,
+    score_kind,
+    train_kind,
+)
 from cappuccino_core.supervised.tracking import log_kind, register
 
 log = logging.getLogger(__name__)
@@ -79,12 +86,14 @@ def prepare(settings: Settings, frames: Mapping[str, pl.DataFrame]) -> tuple[Sup
 
 def search(
     settings: Settings, kind: str, data: SupervisedData, trials: int, device: Any
-) -> tuple[dict[str, Any], int]:
-    """Optuna over the kind's hyperparameters on the validation loss; (best params, trials run)."""
+) -> tuple[dict[str, Any], int, KindResult | None]:
+    """Optuna over the kind's hyperparameters on the validation loss: (best params, trials run, the best
+    trial's trained models when this call trained them: the final fit is then not repeated)."""
     cfg = settings.supervised
     base = default_params(kind, cfg)
     if trials <= 0:
-        return base, 0
+        return base, 0, None
+    fitted: dict[int, KindResult] = {}
     import optuna
 
     from cappuccino_core.training.storage import settings_storage
@@ -101,6 +110,10 @@ def search(
             )
             p["layers"] = trial.suggest_int("layers", 1, max(2, base["layers"]))
         res = train_kind(kind, data, cfg, p, device=device, score_test=False)
+        done = [t.value for t in study.trials if t.value is not None and t.number != trial.number]
+        if res.val_loss < min(done, default=float("inf")):
+            fitted.clear()  # only the best so far stays in memory
+            fitted[trial.number] = res
         return res.val_loss
 
     study = optuna.create_study(
@@ -116,7 +129,7 @@ def search(
     study.optimize(objective, n_trials=trials)
     best = dict(base)
     best.update(study.best_trial.params)
-    return best, trials
+    return best, trials, fitted.get(study.best_trial.number)
 
 
 def train_supervised(
@@ -138,10 +151,9 @@ def train_supervised(
     out = SupervisedOutcome(data.n_bars)
     for kind in kinds:
         t0 = time.perf_counter()
-        params, n_trials = search(
-            settings, kind, data, cfg.optuna_trials if trials is None else trials, device
-        )
-        res = train_kind(kind, data, cfg, params, device=device)
+        n = cfg.optuna_trials if trials is None else trials
+        params, n_trials, best = search(settings, kind, data, n, device)
+        res = score_kind(best, data, device) if best else train_kind(kind, data, cfg, params, device=device)
         metrics = {"val_loss": res.val_loss}
         metrics.update(
             {

@@ -11,15 +11,18 @@ from cappuccino_core.config.features import FeaturesConfig
 from cappuccino_core.config.gates import GatesConfig
 from cappuccino_core.config.supervised import SupervisedConfig
 from cappuccino_core.features.supervised_set import build_supervised
+from cappuccino_core.supervised.ensemble import forecast_table
 from cappuccino_core.supervised.fit import pick_device
 from cappuccino_core.supervised.models import LSTMClassifier, TransformerClassifier
 from cappuccino_core.supervised.pipeline import gate_kind, train_kind
 from cappuccino_core.supervised.synthetic import planted_frames
+from cappuccino_core.supervised.tracking import SupervisedModel
 
 CFG = SupervisedConfig(
     lookback=4, vol_short=4, vol_long=12, epochs=3, patience=1, batch_size=64, lstm_hidden=8,
     transformer_d_model=8, transformer_heads=2, transformer_layers=1, embargo=2, learning_rate=3e-3,
 )  # fmt: skip
+FRAMES = planted_frames(300, seed=2)
 FEATS = FeaturesConfig(indicators=[{"name": "close"}, {"name": "rsi", "params": {"timeperiod": 5}}])
 
 
@@ -38,7 +41,7 @@ def test_device_choice() -> None:
 
 @pytest.mark.parametrize("kind", ["lstm", "transformer"])
 def test_train_and_gate_one_kind(kind: str) -> None:
-    data = build_supervised(planted_frames(300, seed=2), FEATS, CFG, "1h", fit_end=180)
+    data = build_supervised(FRAMES, FEATS, CFG, "1h", fit_end=180)
     res = train_kind(kind, data, CFG, device=pick_device("cpu"))
     assert len(res.models) == (2 if kind == "lstm" else 1)
     for s in res.splits:
@@ -54,3 +57,8 @@ def test_train_and_gate_one_kind(kind: str) -> None:
         res.models
     )
     assert v.gate == "supervised" and v.figures["reliability"][0]["tier"] == "low"
+    table = forecast_table(SupervisedModel(kind, res.models, data.spec), FRAMES)
+    assert table.p_up.shape == (data.n_bars, 2)
+    assert (
+        np.isnan(table.p_up[: CFG.lookback - 1]).all() and np.isfinite(table.p_up[CFG.lookback - 1 :]).all()
+    )
