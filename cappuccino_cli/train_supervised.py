@@ -30,6 +30,9 @@ def supervised(
     settings = settings_or_exit(config)
     if source not in ("auto", "store", "sample"):
         raise fail(f"--source must be auto, store or sample; got {source!r}")
+    unknown = [k for k in kind if k not in ("lstm", "transformer")]
+    if unknown:
+        raise fail(f"unknown model kind(s) {unknown}: --kind takes lstm or transformer")
     try:
         frames, _ = load_frames(settings, source=source)  # type: ignore[arg-type]
         out = train_supervised(settings, frames, kinds=kind, trials=trials)

@@ -23,11 +23,11 @@ class SupervisedConfig(Section):
         0.0, ge=0, description="dead zone also >= this x the bar's volatility x sqrt(horizon) (0: off)"
     )
     # --- features (the TA-Lib set of [features] plus sessions and market state) ---------------------------
-    lookback: int = Field(24, ge=1, description="bars of features one prediction reads")
+    lookback: int = Field(12, ge=1, description="bars of features one prediction reads")
     vol_short: int = Field(24, ge=2, description="bars of the short volatility / volume windows")
     vol_long: int = Field(168, ge=3, description="bars of the long volatility window (regime reference)")
     max_bars: int | None = Field(
-        5000, ge=500, description="train on the newest this many bars (None: all); keeps a run to minutes"
+        4000, ge=500, description="train on the newest this many bars (None: all); keeps a run to minutes"
     )
     # --- time-ordered split ------------------------------------------------------------------------------
     val_share: float = Field(0.15, gt=0, lt=0.5, description="share of samples for early stopping")
@@ -37,7 +37,7 @@ class SupervisedConfig(Section):
     )
     embargo: int = Field(24, ge=0, description="extra bars dropped after each purge")
     # --- training ------------------------------------------------------------------------------------------
-    epochs: int = Field(10, ge=1, description="maximum epochs")
+    epochs: int = Field(8, ge=1, description="maximum epochs")
     patience: int = Field(3, ge=1, description="early stopping: epochs without validation improvement")
     batch_size: int = Field(128, ge=8)
     learning_rate: float = Field(2e-3, gt=0)
@@ -47,7 +47,7 @@ class SupervisedConfig(Section):
     dropout: float = Field(0.1, ge=0, lt=1)
     transformer_d_model: int = Field(32, ge=8)
     transformer_heads: int = Field(4, ge=1)
-    transformer_layers: int = Field(2, ge=1, le=6)
+    transformer_layers: int = Field(1, ge=1, le=6)
     seed: int = Field(0, description="torch, numpy and Optuna seed")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA when present, else CPU")
     optuna_trials: int = Field(

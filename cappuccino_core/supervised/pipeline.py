@@ -8,6 +8,7 @@ shuffled-label retrain and the verdict. No MLflow here (``tracking.py`` logs wha
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
@@ -29,6 +30,7 @@ from cappuccino_core.supervised.models import LSTMClassifier, TransformerClassif
 from cappuccino_core.supervised.split import TimeSplit, gap_checks, time_split
 
 KINDS = ("lstm", "transformer")
+log = logging.getLogger(__name__)
 
 
 def default_params(kind: str, cfg: SupervisedConfig) -> dict[str, Any]:
@@ -154,6 +156,15 @@ def train_kind(
     for asset in _units(kind, data):
         split = _split(data, cfg, asset)
         fr = _fit_unit(kind, data, samples, split, asset, params, cfg, epochs or cfg.epochs)
+        log.info(
+            "%s %s: best epoch %d of %d, val loss %.4f, %.0f samples/s",
+            kind,
+            "all" if asset is None else data.tickers[asset],
+            fr.best_epoch,
+            len(fr.history),
+            fr.best_val_loss,
+            fr.samples_per_second,
+        )
         res.models.append(fr.model)
         res.splits.append(split)
         res.fits.append(fr)

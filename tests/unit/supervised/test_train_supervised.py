@@ -73,3 +73,17 @@ def _renamed(spec):
     from dataclasses import replace
 
     return replace(spec, tickers=tuple(reversed(spec.tickers)))
+
+
+def test_cli_is_reachable_and_refuses_bad_input(settings) -> None:
+    from typer.testing import CliRunner
+
+    from cappuccino_cli.main import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["train", "--help"])
+    assert res.exit_code == 0 and "supervised" in res.output
+    res = runner.invoke(app, ["train", "supervised", "--source", "nowhere"])
+    assert res.exit_code != 0 and "--source" in res.output
+    res = runner.invoke(app, ["train", "supervised", "--kind", "gru", "--source", "sample"])
+    assert res.exit_code != 0 and "unknown model kind" in res.output
