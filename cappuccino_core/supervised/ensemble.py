@@ -12,7 +12,7 @@ no forecast (no full window yet) leaves only the RL member's vote.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,16 +135,44 @@ class EnsemblePolicy:
         if self._data is None or self._t is None:
             raise RuntimeError("EnsemblePolicy needs begin_episodes/at_bars (the backtest and arena runners)")
         times = self._data.times[self._t]
-        n, a = len(times), self._data.n_assets
-        p = self.combined_p_up(times) if self.tables else np.full((n, a), np.nan)
-        sig = self.board.post(p, times, self.tickers or self._data.tickers)
+        rl = None
+        if self.rl is not None:
+            out = self.rl.predict(observations)
+            rl = np.asarray(out[0] if isinstance(out, tuple) else out, dtype=np.float64)
+        return self.combine(times, self._data.n_assets, rl, self.tickers or self._data.tickers)
+
+    def combine(
+        self, times: np.ndarray, n_assets: int, rl: np.ndarray | None, tickers: tuple[str, ...] = ()
+    ) -> np.ndarray:
+        """(n, A) actions at bar ``times`` from the tables and the RL member's actions ``rl`` (n, A);
+        posts the signals on the board."""
+        n = len(times)
+        p = self.combined_p_up(times) if self.tables else np.full((n, n_assets), np.nan)
+        sig = self.board.post(p, times, tickers)
         vote = np.where(sig.tier > TIER_NONE, sig.direction, 0).astype(np.float64)
         w_sup = sum(self.weights[t.name] for t in self.tables)
         have = np.isfinite(p)
         action = np.where(have, w_sup * vote, 0.0)
         weight = np.where(have, w_sup, 0.0)
         if self.rl is not None:
-            out = self.rl.predict(observations)
-            rl = np.asarray(out[0] if isinstance(out, tuple) else out, dtype=np.float64).reshape(n, a)
-            action, weight = action + self.weights["rl"] * rl, weight + self.weights["rl"]
+            if rl is None:
+                raise ValueError("the ensemble has an RL member but no RL actions were given")
+            action = action + self.weights["rl"] * rl.reshape(n, n_assets)
+            weight = weight + self.weights["rl"]
         return np.clip(np.where(weight > 0, action / np.where(weight > 0, weight, 1.0), 0.0), -1.0, 1.0)
+
+
+def bar_loop_decider(
+    ensemble: EnsemblePolicy, times: np.ndarray, tickers: tuple[str, ...], rl_decide: Any | None = None
+) -> Callable[[int], np.ndarray]:
+    """The ensemble as the bar loop's ``decide(t) -> (1, A)`` over bars opening at ``times``; the RL member
+    decides through ``rl_decide(t)`` (e.g. ``trading.loop.policy.PolicyDecider``, its observation from the
+    broker's account)."""
+    if (ensemble.rl is None) != (rl_decide is None):
+        raise ValueError("give rl_decide exactly when the ensemble has an RL member")
+
+    def decide(t: int) -> np.ndarray:
+        rl = None if rl_decide is None else np.asarray(rl_decide(t), dtype=np.float64).reshape(1, -1)
+        return ensemble.combine(np.asarray([times[t]], dtype=np.int64), len(tickers), rl, tickers)
+
+    return decide

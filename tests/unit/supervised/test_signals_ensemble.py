@@ -127,3 +127,43 @@ def test_ensemble_fights_an_arena_bout() -> None:
         ArenaConfig(),
     )
     assert res.challenger.model == "ensemble" and res.winner in ("hold", "ensemble")
+
+
+def test_ensemble_paper_session_through_the_bar_loop(tmp_path) -> None:
+    """A replayed paper session (sim broker) of the ensemble with the signal rules and the configured risk
+    rules in the bar loop; buys only follow up signals, high-tier signals are recorded."""
+    from cappuccino_core.config.risk import RiskConfig
+    from cappuccino_core.state.store import StateStore
+    from cappuccino_core.supervised.ensemble import bar_loop_decider
+    from cappuccino_core.trading.brokers.sim import SimBroker
+    from cappuccino_core.trading.loop.replay import Bars, run_replay
+    from cappuccino_core.trading.loop.trader import BarLoop
+    from cappuccino_core.trading.risk.manager import rules_from_config
+
+    frames = planted_frames(200, seed=8)
+    tickers = tuple(frames)
+    times = frames[tickers[0]]["time"].dt.epoch("ns").to_numpy()
+    close = np.stack([frames[t]["close"].to_numpy() for t in tickers], axis=1)
+    volume = np.stack([frames[t]["volume"].to_numpy() for t in tickers], axis=1)
+    bars = Bars(tickers, times, close, volume, frames)
+    hours = (times // HOUR) % 24
+    table = ForecastTable("transformer", times, np.where(hours < 12, 0.9, 0.1)[:, None].repeat(2, axis=1))
+    board = SignalBoard(0.75, 0.85)
+    ens = EnsemblePolicy([table], {"transformer": 1.0}, board=board)
+    risk = RiskManager([SignalThreshold(board), SignalCaps(board, 10, 5), *rules_from_config(RiskConfig())])
+    store = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
+    loop = BarLoop(
+        SimBroker(CostsConfig(slippage_vol_mult=0.0), 10_000.0),
+        store,
+        risk,
+        EnvConfig(initial_cash=10_000.0),
+        tickers,
+        bar_loop_decider(ens, times, tickers),
+        run_id="ensemble",
+        bar_ns=HOUR,
+        max_age_s=RiskConfig().max_bar_age_s,
+        assets=tickers,
+    )
+    rep = run_replay(loop, bars, "1h", days=3)
+    assert rep["bars_replayed"] == 72 and rep["fills"] > 0
+    assert board.high_tier_events() and all(e["direction"] == 1 for e in board.high_tier_events()[:1])
