@@ -14,22 +14,27 @@
 The last line is a JSON verdict (metric, value, unit, baseline, ratio, target, pass); the line before it
 the details. Exit status 1 when a target is missed.
 
-Run: .venv/bin/python benchmarks/supervised.py            (full: 3 coins x 2400 bars, ~10 min on 2 cores)
-     .venv/bin/python benchmarks/supervised.py --small    (fewer bars and epochs)
+Run: .venv/bin/python benchmarks/supervised.py            (full: 3 coins x 2400 bars, ~1 min on one core)
+     .venv/bin/python benchmarks/supervised.py --small    (2 coins x 1200 bars, ~15 s)
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import statistics
-import sys
-import time
-from pathlib import Path
-from typing import Any
+import os
 
-import numpy as np
-import torch
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")  # one core: small torch ops lose to thread barriers on a shared machine
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -130,7 +135,7 @@ def main() -> int:
     device = pick_device("auto")
     cfg = SupervisedConfig(
         lookback=12,
-        epochs=6 if args.small else 12,
+        epochs=12 if args.small else 20,
         patience=3,
         embargo=12,
         dead_zone=0.0,

@@ -50,6 +50,12 @@ class SupervisedConfig(Section):
     transformer_layers: int = Field(1, ge=1, le=6)
     seed: int = Field(0, description="torch, numpy and Optuna seed")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA when present, else CPU")
+    cpu_threads: int | None = Field(
+        1,
+        ge=1,
+        description="torch CPU threads (None: torch's default); these small models run fastest on "
+        "one (thread barriers cost more than they give, measured 10x on a shared 2-core machine)",
+    )
     optuna_trials: int = Field(
         2, ge=0, description="Optuna trials per model kind before the final fit (0: the configured values)"
     )

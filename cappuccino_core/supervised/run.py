@@ -145,6 +145,10 @@ def train_supervised(
     if unknown:
         raise ValueError(f"unknown model kind(s) {unknown}; expected some of {list(KINDS)}")
     device = pick_device(cfg.device)
+    if device.type == "cpu" and cfg.cpu_threads is not None:
+        import torch
+
+        torch.set_num_threads(cfg.cpu_threads)
     data, causal = prepare(settings, newest_frames(frames, cfg.max_bars))
     tracking = Tracking.from_settings(settings)
     store = StateStore(settings.paths.state_url)
