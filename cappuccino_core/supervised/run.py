@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -145,10 +146,32 @@ def train_supervised(
     if unknown:
         raise ValueError(f"unknown model kind(s) {unknown}; expected some of {list(KINDS)}")
     device = pick_device(cfg.device)
-    if device.type == "cpu" and cfg.cpu_threads is not None:
-        import torch
+    with torch_threads(cfg.cpu_threads if device.type == "cpu" else None):
+        return _train_all(settings, frames, kinds, trials, device)
 
-        torch.set_num_threads(cfg.cpu_threads)
+
+@contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """torch's CPU threads set to ``n`` inside the block (None: unchanged), restored after it."""
+    import torch
+
+    before = torch.get_num_threads()
+    if n is not None:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _train_all(
+    settings: Settings,
+    frames: Mapping[str, pl.DataFrame],
+    kinds: Sequence[str],
+    trials: int | None,
+    device: Any,
+) -> SupervisedOutcome:
+    cfg = settings.supervised
     data, causal = prepare(settings, newest_frames(frames, cfg.max_bars))
     tracking = Tracking.from_settings(settings)
     store = StateStore(settings.paths.state_url)

@@ -62,3 +62,12 @@ def test_train_and_gate_one_kind(kind: str) -> None:
     assert (
         np.isnan(table.p_up[: CFG.lookback - 1]).all() and np.isfinite(table.p_up[CFG.lookback - 1 :]).all()
     )
+
+
+def test_torch_threads_are_restored() -> None:
+    from cappuccino_core.supervised.run import torch_threads
+
+    before = torch.get_num_threads()
+    with torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
