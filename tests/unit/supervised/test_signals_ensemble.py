@@ -167,3 +167,46 @@ def test_ensemble_paper_session_through_the_bar_loop(tmp_path) -> None:
     rep = run_replay(loop, bars, "1h", days=3)
     assert rep["bars_replayed"] == 72 and rep["fills"] > 0
     assert board.high_tier_events() and all(e["direction"] == 1 for e in board.high_tier_events()[:1])
+
+
+def test_lstm_transformer_and_ppo_ensemble_fights_in_the_arena() -> None:
+    """The issue's mix: trained (tiny) LSTMs and Transformer plus an SB3 PPO policy, one ensemble policy,
+    in an arena bout on the same kernel as any RL policy."""
+    from stable_baselines3 import PPO
+
+    from cappuccino_core.backtest.runner import SB3Policy
+    from cappuccino_core.config.supervised import SupervisedConfig
+    from cappuccino_core.env.vec_env import KernelVecEnv
+    from cappuccino_core.features.supervised_set import build_supervised
+    from cappuccino_core.supervised.ensemble import forecast_table
+    from cappuccino_core.supervised.fit import pick_device
+    from cappuccino_core.supervised.pipeline import train_kind
+    from cappuccino_core.supervised.tracking import SupervisedModel
+
+    frames = planted_frames(300, seed=9)
+    small = FeaturesConfig(indicators=[{"name": "close"}, {"name": "rsi", "params": {"timeperiod": 5}}])
+    cfg = SupervisedConfig(
+        lookback=4,
+        vol_short=4,
+        vol_long=12,
+        epochs=2,
+        patience=1,
+        batch_size=64,
+        lstm_hidden=8,
+        transformer_d_model=8,
+        transformer_heads=2,
+        embargo=2,
+    )
+    sup = build_supervised(frames, small, cfg, "1h", fit_end=180)
+    tables = []
+    for kind in ("lstm", "transformer"):
+        res = train_kind(kind, sup, cfg, device=pick_device("cpu"), score_test=False)
+        tables.append(forecast_table(SupervisedModel(kind, res.models, sup.spec), frames))
+    data = build_dataset(frames, FeaturesConfig(indicators=[{"name": "close"}]), "1h")
+    env = EnvConfig()
+    venv = KernelVecEnv.build(data, env, CostsConfig(), 2)
+    ppo = PPO("MlpPolicy", venv, n_steps=8, batch_size=16, device="cpu", seed=0)
+    ens = EnsemblePolicy(tables, {"lstm": 0.35, "transformer": 0.40, "rl": 0.25}, rl=SB3Policy(ppo))
+    fight = bout(("hold", _AlwaysLong()), ("ensemble", ens), data, (10, 290), env, CostsConfig(), ArenaConfig())
+    assert fight.challenger.model == "ensemble" and fight.winner in ("hold", "ensemble")
+    assert ens.board.current is not None and ens.board.current.confidence.shape == (1, 2)
