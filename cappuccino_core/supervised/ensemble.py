@@ -79,7 +79,10 @@ def directional_edge(score: np.ndarray, labels: np.ndarray) -> float:
 
 
 class EnsemblePolicy:
-    """Supervised members (forecast tables) and an optional RL policy, weighted (see the module docstring)."""
+    """Supervised members (forecast tables) and an optional RL member, weighted (see the module docstring).
+
+    ``rl``: a batched predictor (``predict(obs)``) where the runner steps the policy (backtest, arena); in the
+    bar loop the RL member decides through its own decider given to :func:`bar_loop_decider`."""
 
     def __init__(
         self,
