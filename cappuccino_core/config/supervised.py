@@ -71,9 +71,6 @@ class SupervisedConfig(Section):
     weight_lstm: float = Field(0.35, ge=0, description="ensemble weight of the LSTM signal")
     weight_transformer: float = Field(0.40, ge=0, description="ensemble weight of the Transformer signal")
     weight_rl: float = Field(0.25, ge=0, description="ensemble weight of the RL policy's action")
-    learn_weights: bool = Field(
-        False, description="replace the weights by ones learnt from validation accuracy above chance"
-    )
 
     @model_validator(mode="after")
     def _consistent(self) -> SupervisedConfig:
