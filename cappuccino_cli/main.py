@@ -18,10 +18,12 @@ app.add_typer(backtest.app, name="backtest", help="Backtest a saved policy or a 
 app.add_typer(pipeline.app, name="pipeline", help="The orchestrator: status, once, run, stop, resume.")
 app.add_typer(trade.app, name="trade", help="Paper/live trading, emergency stop and resume.")
 app.add_typer(gates.app, name="gates", help="Validation gates: run them for a model, show its verdicts.")
-app.command(
-    "train",
-    help="Run or resume the two-phase Optuna study (phase 1: timeframe x lookback; phase 2: full search).",
-)(train.train)
+app.add_typer(
+    train.app,
+    name="train",
+    help="Run or resume the two-phase Optuna study (phase 1: timeframe x lookback; phase 2: full search); "
+    "`train supervised`: the LSTM and Transformer forecasters.",
+)
 app.command("run", help="The main job: the whole pipeline on the embedded default.")(run.run)
 app.command("dashboard", help="The local web dashboard: training, gates, arena, trading, health.")(
     dashboard.dashboard

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from cappuccino_cli.common import ConfigOption, console, fail, settings_or_exit
+from cappuccino_cli.train_supervised import supervised
 from cappuccino_core.config import Settings
 
 app = typer.Typer(no_args_is_help=False)
@@ -14,6 +15,7 @@ app = typer.Typer(no_args_is_help=False)
 
 @app.callback(invoke_without_command=True)
 def train(
+    ctx: typer.Context,
     phase: int = typer.Option(
         1, "--phase", "-p", min=1, max=2, help="1: timeframe x lookback; 2: full study"
     ),
@@ -35,6 +37,8 @@ def train(
     config: Path | None = ConfigOption,
 ) -> None:
     """Run (or resume) the phase's study up to its trial limit with K worker processes."""
+    if ctx.invoked_subcommand is not None:  # `cappuccino train supervised` runs on its own
+        return
     from cappuccino_core.training import run_phase, study_name
 
     settings = settings_or_exit(config)
@@ -90,3 +94,6 @@ def _ablation(settings: Settings, workers: int | None) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(rep.to_dict(), indent=2, default=str))
     console.print(f"saved {out}")
+
+
+app.command("supervised")(supervised)

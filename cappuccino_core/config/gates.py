@@ -154,6 +154,30 @@ class GatesConfig(Section):
         default_factory=lambda: ["A", "B"], description="grades that pass the paper gate (eligible for live)"
     )
 
+    # --- supervised signal models (LSTM, Transformer): the seeds' thresholds ---------------------------
+    supervised_min_accuracy: float = Field(
+        0.68, gt=0.5, le=1, description="directional accuracy on the held-out window, per coin, at least this"
+    )
+    supervised_max_calibration_error: float = Field(
+        0.05, gt=0, le=1, description="mean |confidence - hit rate| over the confidence tiers at most this"
+    )
+    supervised_confidence_threshold: float = Field(
+        0.75, ge=0.5, lt=1, description="signals below this confidence are not acted on"
+    )
+    supervised_high_tier: float = Field(
+        0.85, gt=0.5, le=1, description="confidence from which a signal is of the high tier"
+    )
+    supervised_max_signals_per_hour: int = Field(10, ge=1, description="acted-on signals per UTC hour")
+    supervised_max_high_tier_per_hour: int = Field(5, ge=1, description="high-tier signals per UTC hour")
+    supervised_ci_z: float = Field(
+        1.96,
+        gt=0,
+        description="z of the Wilson intervals (1.96: 95%); the lower bound must beat the base rate",
+    )
+    supervised_shuffle_check: bool = Field(
+        True, description="retrain on labels shuffled in time: accuracy must fall to chance (leakage check)"
+    )
+
     @field_validator("enabled")
     @classmethod
     def _known_gates(cls, v: list[str]) -> list[str]:

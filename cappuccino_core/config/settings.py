@@ -31,6 +31,7 @@ from cappuccino_core.config.monitor import MonitorConfig, RetrainTriggerConfig
 from cappuccino_core.config.notify import NotifyConfig
 from cappuccino_core.config.paths import PathsConfig
 from cappuccino_core.config.risk import RiskConfig
+from cappuccino_core.config.supervised import SupervisedConfig
 from cappuccino_core.config.trading import TradingConfig
 from cappuccino_core.config.training import TrainingConfig
 
@@ -64,6 +65,7 @@ class Settings(BaseSettings):
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     monitor: MonitorConfig = Field(default_factory=MonitorConfig)
     retrain: RetrainTriggerConfig = Field(default_factory=RetrainTriggerConfig)
+    supervised: SupervisedConfig = Field(default_factory=SupervisedConfig)
 
     @classmethod
     def settings_customise_sources(

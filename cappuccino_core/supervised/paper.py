@@ -1,0 +1,95 @@
+"""A paper session of the supervised ensemble: the bar loop replays the newest bars of the sample against a
+broker (``local``: the real alpaca-py client against the in-process loopback exchange), the ensemble
+deciding, the signal rules (threshold, per-hour caps) in front of the configured risk rules.
+
+The supervised members' forecasts are computed once over the replayed bars by their stored FeatureSpecs
+(causal features: each bar's forecast reads bars up to it only); the RL member (optional) decides through
+its own ``PolicyDecider`` (observation from the broker's account). High-tier signals are returned in the
+report (``high_tier_signals``), recorded until a notifier exists.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from cappuccino_core.config import Settings
+from cappuccino_core.data.timeframes import timeframe_seconds
+from cappuccino_core.features.builder import INFERENCE_HISTORY_BARS
+from cappuccino_core.state.store import StateStore
+from cappuccino_core.supervised.ensemble import EnsemblePolicy, bar_loop_decider, forecast_table
+from cappuccino_core.supervised.signals import SignalBoard
+from cappuccino_core.supervised.tracking import SupervisedModel
+from cappuccino_core.trading.risk.manager import RiskManager, rules_from_config
+from cappuccino_core.trading.risk.signal_caps import SignalCaps
+from cappuccino_core.trading.risk.signal_threshold import SignalThreshold
+
+
+def ensemble_weights(settings: Settings) -> dict[str, float]:
+    """The configured member weights (``[supervised] weight_*``)."""
+    s = settings.supervised
+    return {"lstm": s.weight_lstm, "transformer": s.weight_transformer, "rl": s.weight_rl}
+
+
+def ensemble_paper_session(
+    settings: Settings,
+    models: Sequence[SupervisedModel],
+    *,
+    days: float = 2.0,
+    broker: str = "local",
+    rl_model: str | None = None,
+) -> dict[str, Any]:
+    """Replay the last ``days`` of the sample through the loop with the ensemble of ``models`` (and the
+    registered RL policy ``rl_model`` when given) on ``broker``; the loop's report plus the signals."""
+    from cappuccino_core.trading.brokers.factory import canonical_name, make_broker, venue_symbol
+    from cappuccino_core.trading.loop.replay import load_bars, run_replay
+    from cappuccino_core.trading.loop.session import decider
+    from cappuccino_core.trading.loop.trader import BarLoop
+
+    if not models:
+        raise ValueError("an ensemble paper session needs at least one supervised model")
+    tf = settings.data.timeframe
+    bars = load_bars(settings, tf, source="sample")
+    name = canonical_name(broker)
+    assets = tuple(venue_symbol(t, name) for t in bars.tickers)
+    # forecasts for the replayed bars, each from its stored spec over enough history for the TA warm-up
+    n = int(days * 86_400 // timeframe_seconds(tf)) + INFERENCE_HISTORY_BARS
+    recent = {k: v.tail(n) for k, v in bars.frames.items()}
+    tables = [forecast_table(m, recent) for m in models]
+    g = settings.gates
+    board = SignalBoard(g.supervised_confidence_threshold, g.supervised_high_tier)
+    raw: Any = make_broker(settings, name, frames=bars.frames if name == "local" else None)
+    try:
+        rl_decide = None if rl_model is None else decider(settings, rl_model, bars, raw, assets)[0]
+        weights = {k: v for k, v in ensemble_weights(settings).items() if k != "rl" or rl_model is not None}
+        ens = EnsemblePolicy(tables, weights, rl=rl_decide, board=board)  # RL decides via rl_decide
+        risk = RiskManager(
+            [
+                SignalThreshold(board),
+                SignalCaps(board, g.supervised_max_signals_per_hour, g.supervised_max_high_tier_per_hour),
+                *rules_from_config(settings.risk),
+            ]
+        )
+        session = f"paper-ensemble-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
+        loop = BarLoop(
+            raw,
+            StateStore(settings.paths.state_url),
+            risk,
+            settings.env,
+            bars.tickers,
+            bar_loop_decider(ens, bars.times, bars.tickers, rl_decide),
+            run_id=session,
+            bar_ns=timeframe_seconds(tf) * 10**9,
+            max_age_s=settings.risk.max_bar_age_s,
+            assets=assets,
+            model=ens.name,
+        )
+        report = run_replay(loop, bars, tf, days)
+    finally:
+        close = getattr(raw, "close", None)
+        if callable(close):
+            close()
+    report.update(session=session, model=ens.name, broker=name, high_tier_signals=board.high_tier_events())
+    return report
