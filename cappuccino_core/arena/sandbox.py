@@ -31,6 +31,7 @@ from cappuccino_core.arena.referee import (
     Referee,
     Transition,
     holders,
+    production_holder,
     standing,
 )
 from cappuccino_core.config.arena import ArenaConfig
@@ -65,13 +66,7 @@ def review_sandbox(
     """Decide every sandbox model whose paper period is complete (see the module docstring)."""
     now = now or datetime.now(UTC)
     store = referee.store
-    prods = holders(store, PRODUCTION)
-    if len(prods) > 1:
-        raise RuntimeError(f"state store holds {len(prods)} production models {prods}; exactly one allowed")
-    if not prods and referee.roles is not None:
-        alias = referee.roles.holder(PRODUCTION)
-        prods = [alias] if alias else []
-    prod = prods[0] if prods else None
+    prod = production_holder(store, referee.roles)
     report = SandboxReport(production=prod, dry_run=referee.dry_run)
     for run_id in holders(store, SANDBOX):
         if store.emergency_stopped():
