@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -261,11 +262,14 @@ def run_phase(
     target: str = DEFAULT_TARGET,
     max_splits: int | None = None,
     summarize: bool = True,
+    runner: Callable[[int], list[int | None]] | None = None,
 ) -> PhaseReport:
     """Prepare the phase's study, run ``workers`` processes on it up to the trial limit, report.
 
-    With MLflow tracking on, the registry's ``summarize_study`` then computes PBO and DSR for the study
-    and registers its best policies.
+    ``runner(limit)``: runs the workers elsewhere instead (the orchestrator's shards on other machines
+    sharing the storage) and returns their exit codes; the study is prepared before and summarized after
+    here, once. With MLflow tracking on, the registry's ``summarize_study`` then computes PBO and DSR for
+    the study and registers its best policies.
     """
     from cappuccino_core.training.workers import run_workers
 
@@ -276,7 +280,12 @@ def run_phase(
         from cappuccino_core.registry import Tracking
 
         Tracking.from_settings(settings).ensure_experiment(study.study_name)
-    codes = run_workers(settings, phase, workers or cfg.workers, limit, target=target, max_splits=max_splits)
+    if runner is not None:
+        codes = runner(limit)
+    else:
+        codes = run_workers(
+            settings, phase, workers or cfg.workers, limit, target=target, max_splits=max_splits
+        )
     report = phase_report(study, limit)
     report.worker_exitcodes = codes
     if summarize and cfg.mlflow and report.states.get("COMPLETE"):
