@@ -1,5 +1,6 @@
-"""Arena: king of the hill for the candidates that passed the backtest and stress gates, then sandbox and live
-reviews."""
+"""Arena: king of the hill for the candidates that passed the backtest and stress gates, each also played
+against the current production model (a champion goes to the sandbox only if it beat production), then
+sandbox and live reviews."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from tasks.stages import arena_hill, arena_review
 @flow(name="arena")
 def arena(config: str | None = None, run_ids: list[str] | None = None, dry_run: bool = False) -> list[str]:
     """The best strategy worth beating takes an empty champion seat; then king of the hill for the candidates,
-    then the sandbox and live reviews. Publishes `arena-bouts`.
+    each also against the current production model; then the sandbox and live reviews. Publishes
+    `arena-bouts` (bouts, challengers vs production, role changes).
 
     Args:
         config: Path of the TOML configuration; empty for the documented defaults.

@@ -25,6 +25,7 @@ def retrain(
     max_splits: int | None = None,
     skip_augment: bool = False,
     dry_run: bool = False,
+    shards: int | None = None,
 ) -> dict:
     """Retrain on the newest data and let the new models challenge production.
 
@@ -38,6 +39,8 @@ def retrain(
         max_splits: Train on at most this many CPCV splits per trial (a quick run); empty: all.
         skip_augment: Reuse the stored CGE scenario set instead of regenerating it.
         dry_run: The arena decides and reports but changes no role.
+        shards: Scale out the training: each phase's trials run in this many `train-shard/shard` flow
+            runs on the pool's `training` queue, sharing the study (PostgreSQL storage); empty: local only.
     """
     from cappuccino_core.training.retrain_naming import existing_studies, previous_prefix, window_study_prefix
 
@@ -55,8 +58,9 @@ def retrain(
         )
         warm = previous_prefix(settings.training.experiment, names, study)
     out["train"] = train(
-        config, phase1_trials, phase2_trials, workers, max_splits, study=study, warm_start_from=warm
-    )
+        config, phase1_trials, phase2_trials, workers, max_splits, study=study, warm_start_from=warm,
+        shards=shards,
+    )  # fmt: skip
     out["gates"] = gates(config)
     out["arena"] = arena(config, dry_run=dry_run)
     gated = len(out["gates"])
@@ -70,5 +74,10 @@ def retrain(
             study,
         )
     else:
-        logger().info("retrain: %d candidates gated (study %s); arena: %s", gated, study, champion.strip())
+        vs = [line for line in out["arena"] if " vs production " in line]
+        beat = sum("challenger wins" in line for line in vs)
+        versus = f"{beat} of {len(vs)} challengers beat production" if vs else "no production bout"
+        logger().info(
+            "retrain: %d candidates gated (study %s); arena: %s; %s", gated, study, champion.strip(), versus
+        )
     return out

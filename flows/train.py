@@ -20,6 +20,7 @@ def train(
     max_splits: int | None = None,
     study: str | None = None,
     warm_start_from: str | None = None,
+    shards: int | None = None,
 ) -> dict:
     """Both Optuna phases; a phase whose worker processes failed fails the flow, which retries once.
 
@@ -33,14 +34,16 @@ def train(
             (an existing study of that name is resumed up to its limit).
         warm_start_from: Prefix of an earlier training's studies: its best phase-2 trial is this phase 2's
             first trial (the monthly retrain passes the last retrain's); empty: `training.warm_start_from`.
+        shards: Scale out: each phase's trials run in this many `train-shard/shard` flow runs on the work
+            pool's `training` queue (any machine sharing the study storage); empty: local processes only.
     """
     settings = settings_for(config)
     if study:
         settings.training.experiment = study
     if warm_start_from:
         settings.training.warm_start_from = warm_start_from
-    p1 = train_phase(settings, 1, phase1_trials, workers, max_splits)
-    p2 = train_phase(settings, 2, phase2_trials, workers, max_splits)
+    p1 = train_phase(settings, 1, phase1_trials, workers, max_splits, shards, config)
+    p2 = train_phase(settings, 2, phase2_trials, workers, max_splits, shards, config)
     if any(p.get("exit_codes") and any(c not in (0, None) for c in p["exit_codes"]) for p in (p1, p2)):
         raise RuntimeError(f"a training worker failed: {p1['exit_codes']} {p2['exit_codes']} (flow retries)")
     publish("train-study", "Training studies", study_markdown([p1, p2]), f"{p1['study']}, {p2['study']}")

@@ -98,7 +98,8 @@ def gates_markdown(verdicts: Mapping[str, Mapping[str, Any]], passed: Sequence[s
 
 
 def arena_markdown(report: Any) -> str:
-    """A :class:`cappuccino_core.arena.HillReport`: champion, every bout, every role change."""
+    """A :class:`cappuccino_core.arena.HillReport`: champion, every bout, every challenger vs production,
+    every role change."""
     dry = "DRY RUN: " if report.dry_run else ""
     head = f"{dry}Champion **{report.champion}** ({report.champion_wins} wins)."
     bouts = markdown_table(
@@ -114,9 +115,30 @@ def arena_markdown(report: Any) -> str:
             for b in report.bouts
         ],
     )
+    if report.production is None:
+        vs_prod = "No production model yet: the challengers played the champion only."
+    else:
+        vs_prod = f"Production: **{report.production}**.\n\n" + markdown_table(
+            ["challenger", "production", "window", "winner", "rule"],
+            [
+                (
+                    b.challenger.model[:12],
+                    b.incumbent.model[:12],
+                    f"{b.window[0]}-{b.window[1]}",
+                    "challenger" if b.winner == b.challenger.model else "production",
+                    b.reason,
+                )
+                for b in report.production_bouts
+            ],
+        )
+        if report.held_back:
+            vs_prod += "\n\nNot promoted (lost to production): " + ", ".join(report.held_back)
     changes = markdown_table(
         ["model", "action", "role after", "reason"],
         [(t.run_id[:12], t.action, t.role, t.reason) for t in report.transitions],
     )
     halted = "\n\n**HALTED by the emergency stop.**" if report.halted else ""
-    return f"{head}\n\n## Bouts\n\n{bouts}\n\n## Role changes\n\n{changes}{halted}"
+    return (
+        f"{head}\n\n## Bouts\n\n{bouts}\n\n## Challengers vs production\n\n{vs_prod}"
+        f"\n\n## Role changes\n\n{changes}{halted}"
+    )

@@ -35,12 +35,23 @@ def train_phase(
     trials: int | None,
     workers: int | None,
     max_splits: int | None = None,
+    shards: int | None = None,
+    config: str | None = None,
 ) -> dict[str, Any]:
-    """One Optuna phase: ``workers`` processes (one per Optuna worker) share the study up to its limit.
-    Failed/stale trials are retried inside the study (heartbeat + RetryFailedTrialCallback); the train
-    flow, not this task, retries a failed phase."""
+    """One Optuna phase: ``workers`` processes (one per Optuna worker) share the study up to its limit;
+    with ``shards``, that many `train-shard` flow runs on the work pool do (``workers`` processes each,
+    ``config`` read on their worker). Failed/stale trials are retried inside the study (heartbeat +
+    RetryFailedTrialCallback); the train flow, not this task, retries a failed phase."""
     from cappuccino_core.training.study import run_phase
     from tasks.progress import PrefectProgress
+
+    runner = None
+    if shards:
+        from tasks.shards import dispatch_shards
+
+        def runner(limit: int) -> list[int | None]:
+            prefix = settings.training.experiment
+            return dispatch_shards(config, prefix, phase, shards, workers, max_splits)
 
     rep = run_phase(
         settings,
@@ -49,6 +60,7 @@ def train_phase(
         workers=workers,
         max_splits=max_splits,
         progress=PrefectProgress("train"),
+        runner=runner,
     )
     summary = rep.summary
     return {

@@ -122,6 +122,17 @@ def holders(store: StateStore, role: str) -> list[str]:
     return [r.run_id for r in standings(store, role)]
 
 
+def production_holder(store: StateStore, roles: RoleBook | None) -> str | None:
+    """The current production model: its arena standing, else the registry alias (a production model set
+    outside the arena, e.g. by hand). More than one production standing is an error."""
+    prods = holders(store, PRODUCTION)
+    if len(prods) > 1:
+        raise RuntimeError(f"state store holds {len(prods)} production models {prods}; exactly one allowed")
+    if prods:
+        return prods[0]
+    return roles.holder(PRODUCTION) if roles is not None else None
+
+
 class Referee:
     """Applies transitions: the standing row, the audit log and the registry aliases; ``dry_run`` only
     records."""

@@ -32,6 +32,7 @@ from cappuccino_core.arena.referee import (
     Referee,
     Transition,
     holders,
+    production_holder,
     standing,
 )
 from cappuccino_core.config.arena import ArenaConfig
@@ -69,7 +70,7 @@ def review_sandbox(
     """Decide every sandbox model whose paper period is complete (see the module docstring)."""
     now = now or datetime.now(UTC)
     store = referee.store
-    prod = _production(referee)
+    prod = production_holder(store, referee.roles)
     report = SandboxReport(production=prod, dry_run=referee.dry_run)
     if auto_promotion_paused(store):
         report.decisions.append("auto-promotion paused by an operator: sandbox decisions held")
@@ -112,17 +113,6 @@ def review_sandbox(
     report.production = prod
     report.transitions = list(referee.planned)
     return report
-
-
-def _production(referee: Referee) -> str | None:
-    """The production model (state store, else the registry's alias); RuntimeError when several."""
-    prods = holders(referee.store, PRODUCTION)
-    if len(prods) > 1:
-        raise RuntimeError(f"state store holds {len(prods)} production models {prods}; exactly one allowed")
-    if not prods and referee.roles is not None:
-        alias = referee.roles.holder(PRODUCTION)
-        prods = [alias] if alias else []
-    return prods[0] if prods else None
 
 
 def _duel(

@@ -16,6 +16,7 @@ import contextlib
 import itertools
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -276,12 +277,15 @@ def run_phase(
     max_splits: int | None = None,
     summarize: bool = True,
     progress: Any = None,
+    runner: Callable[[int], list[int | None]] | None = None,
 ) -> PhaseReport:
     """Prepare the phase's study, run ``workers`` processes on it up to the trial limit, report.
 
-    With MLflow tracking on (and ``summarize``), two more steps: :func:`summarize_phase` (PBO, DSR and the
-    selection gate's verdict, logged), then, in phase 2, :func:`register_phase` (the trials that passed
-    the gate become model versions, the best of them the challenger).
+    ``runner(limit)``: runs the workers elsewhere instead (the orchestrator's shards on other machines
+    sharing the storage) and returns their exit codes; the study is prepared before and summarized after
+    here, once. With MLflow tracking on (and ``summarize``), two more steps: :func:`summarize_phase` (PBO,
+    DSR and the selection gate's verdict, logged), then, in phase 2, :func:`register_phase` (the trials
+    that passed the gate become model versions, the best of them the challenger).
     """
     from cappuccino_core.training.workers import run_workers
 
@@ -293,9 +297,12 @@ def run_phase(
 
         Tracking.from_settings(settings).ensure_experiment(study.study_name)
     poll = None if progress is None else trial_progress(study, limit, f"phase {phase} trials", progress)
-    codes = run_workers(
-        settings, phase, workers or cfg.workers, limit, target=target, max_splits=max_splits, on_poll=poll
-    )
+    if runner is not None:
+        codes = runner(limit)
+    else:
+        codes = run_workers(
+            settings, phase, workers or cfg.workers, limit, target=target, max_splits=max_splits, on_poll=poll
+        )
     if poll is not None:
         poll(final=True)
     report = phase_report(study, limit)

@@ -14,6 +14,7 @@ import logging
 import multiprocessing as mp
 import time
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import optuna
@@ -52,8 +53,10 @@ def run_worker(
     limit: int,
     target: str = DEFAULT_TARGET,
     max_splits: int | None = None,
+    shard: str | None = None,
 ) -> None:
-    """Entry point of one worker process."""
+    """Entry point of one worker process. ``shard``: recorded on every trial it runs (user attribute
+    ``shard``), so a scaled-out run can tell which of its shards ran which trial."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     settings = Settings(**settings_dump)
     if settings.training.mlflow:
@@ -64,7 +67,18 @@ def run_worker(
     study = open_study(settings, phase, worker_index)
     ctx = load_context(settings, phase, study, target, max_splits)
     poll = min(float(settings.training.heartbeat_interval_s), 5.0)
-    worker_loop(study, TrialObjective(ctx), limit, poll)
+    objective = TrialObjective(ctx)
+    worker_loop(study, objective if shard is None else _tagged(objective, shard), limit, poll)
+
+
+def _tagged(objective: Callable[[optuna.Trial], float], shard: str) -> Callable[[optuna.Trial], float]:
+    """``objective`` that first records ``shard`` on the trial (user attribute ``shard``)."""
+
+    def run(trial: optuna.Trial) -> float:
+        trial.set_user_attr("shard", shard)
+        return objective(trial)
+
+    return run
 
 
 def run_workers(
@@ -78,6 +92,7 @@ def run_workers(
     max_restarts: int | None = None,
     on_start: Any = None,
     on_poll: Any = None,
+    shard: str | None = None,
 ) -> list[int | None]:
     """Start ``n_workers`` processes on the prepared study; replace any that dies; wait for all.
     ``on_poll()`` is called on every supervision round (twice a second): the progress report's hook.
@@ -95,7 +110,7 @@ def run_workers(
         nonlocal index
         p = ctx.Process(
             target=run_worker,
-            args=(dump, phase, index, limit, target, max_splits),
+            args=(dump, phase, index, limit, target, max_splits, shard),
             name=f"optuna-worker-{index}",
         )
         p.start()

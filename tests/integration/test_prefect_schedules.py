@@ -82,7 +82,7 @@ def test_scheduler_creates_upcoming_runs_and_fires_a_one_minute_deployment(
 
     # The project's deployments, as a user deploys them: the scheduler creates their upcoming runs.
     cli(["work-pool", "create", POOL, "--type", "process"], server)
-    assert deploy_all(server) == ["monthly", "tick", "hourly", "on-demand", "monitor"]
+    assert deploy_all(server) == ["monthly", "tick", "hourly", "on-demand", "monitor", "shard"]
     for flow_name, deployment in (("retrain", "monthly"), ("pipeline", "tick")):
         runs = _wait(
             lambda f=flow_name, d=deployment: _runs_of(server, f, d, "Scheduled"),

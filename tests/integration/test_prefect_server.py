@@ -113,7 +113,7 @@ def stack(tmp_path: Path, venue: dict[str, Any]) -> Iterator[dict[str, str]]:
         }
         cli(["work-pool", "create", POOL, "--type", "process"], env)
         deployed = deploy_all(env)
-        assert deployed == ["monthly", "tick", "hourly", "on-demand", "monitor"], deployed
+        assert deployed == ["monthly", "tick", "hourly", "on-demand", "monitor", "shard"], deployed
         worker_env = {**env, "PYTHONPATH": str(hook), "CAPPUCCINO_TEST_FAIL_ONCE": str(hook / "failed-once")}
         with process_worker(worker_env, tmp_path / "worker.log"):
             yield env

@@ -7,7 +7,6 @@ Needs PostgreSQL at $CAPPUCCINO_TEST_PG_URL (scripts/ci_postgres.sh sets one up)
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections import Counter
@@ -20,33 +19,11 @@ from optuna.trial import TrialState
 
 from cappuccino_core.training.storage import make_storage
 from cappuccino_core.training.workers import worker_loop
+from tests.integration.postgres_helpers import pg_url_or_skip as _pg_url
 
 pytestmark = pytest.mark.postgres
 
-DEFAULT_URL = "postgresql+psycopg://cappuccino:cappuccino@127.0.0.1:5432/cappuccino"
 LIMIT = 12
-
-
-def _pg_url() -> str:
-    url = os.environ.get("CAPPUCCINO_TEST_PG_URL", DEFAULT_URL)
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
-        pytest.skip("psycopg (v3) is not installed: pip install 'psycopg[binary]'")
-    import sqlalchemy as sa
-
-    try:
-        engine = sa.create_engine(url, connect_args={"connect_timeout": 3})
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-        engine.dispose()
-    except Exception as exc:
-        host = url.rsplit("@", 1)[-1]
-        pytest.skip(
-            f"no PostgreSQL reachable at {host} (set CAPPUCCINO_TEST_PG_URL; CI runs "
-            f"scripts/ci_postgres.sh): {type(exc).__name__}"
-        )
-    return url
 
 
 def _storage(url: str) -> optuna.storages.BaseStorage:

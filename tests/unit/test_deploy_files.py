@@ -27,7 +27,14 @@ def test_deployments_import_and_name_flows(prefect_yaml) -> None:
         assert isinstance(obj, Flow), dep["entrypoint"]
         assert dep["work_pool"]["name"] == "cappuccino-process"
         names.add(f"{obj.name}/{dep['name']}")
-    assert {"retrain/monthly", "pipeline/tick", "trade/hourly", "monitor/monitor"} <= names
+    expected = {"retrain/monthly", "pipeline/tick", "trade/hourly", "train-shard/shard", "monitor/monitor"}
+    assert expected <= names
+    # Training shards go to the pool's `training` queue (workers started with --work-queue training).
+    (shard,) = [d for d in prefect_yaml["deployments"] if d["name"] == "shard"]
+    assert shard["work_pool"]["work_queue_name"] == "training" and "schedules" not in shard
+    from tasks.shards import SHARD_DEPLOYMENT, SHARD_QUEUE
+
+    assert SHARD_DEPLOYMENT == "train-shard/shard" and shard["work_pool"]["work_queue_name"] == SHARD_QUEUE
 
 
 def test_schedules(prefect_yaml) -> None:

@@ -85,7 +85,7 @@ def test_gates_say_when_every_candidate_was_rejected() -> None:
     )
 
 
-def test_arena_lists_bouts_and_role_changes() -> None:
+def test_arena_lists_bouts_production_bouts_and_role_changes() -> None:
     perf = SimpleNamespace
     report = SimpleNamespace(
         dry_run=False,
@@ -102,10 +102,27 @@ def test_arena_lists_bouts_and_role_changes() -> None:
             )
         ],
         transitions=[SimpleNamespace(run_id="c" * 32, action="crown", role="champion", reason="won")],
+        production="p" * 32,
+        production_bouts=[
+            SimpleNamespace(
+                incumbent=perf(model="p" * 32),
+                challenger=perf(model="c" * 32),
+                window=(0, 168),
+                winner="p" * 32,
+                reason="sortino 1.200 >= 0.900 (ties keep the incumbent)",
+            )
+        ],
+        held_back=["c" * 32],
     )
     md = arena_markdown(report)
     assert "| iiiiiiiiiiii | cccccccccccc | 0-168 | challenger | higher Sharpe |" in md
     assert "| cccccccccccc | crown | champion | won |" in md
+    assert f"Production: **{'p' * 32}**." in md
+    rule = "sortino 1.200 >= 0.900 (ties keep the incumbent)"
+    assert f"| cccccccccccc | pppppppppppp | 0-168 | production | {rule} |" in md
+    assert f"Not promoted (lost to production): {'c' * 32}" in md
+    report.production, report.production_bouts, report.held_back = None, [], []
+    assert "No production model yet: the challengers played the champion only." in arena_markdown(report)
 
 
 def test_study_markdown_carries_the_selection_verdict() -> None:
