@@ -20,12 +20,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from cappuccino_core.trading.brokers.base import Broker, Order
+
 _EPS = 1e-12
 _ID_CHARS = 64  # fills.trade_id is String(64)
 
 
 @dataclass(frozen=True)
 class StoredFill:
+    """A fill row already in the state store (the fields the next sync compares against)."""
+
     trade_id: str
     qty: float
     price: float
@@ -40,8 +44,8 @@ def fill_key(raw: str) -> str:
 
 
 def new_fills(
-    broker: Any,
-    got: Any,
+    broker: Broker,
+    got: Order,
     *,
     client_order_id: str,
     asset: str,
@@ -52,7 +56,7 @@ def new_fills(
     """Rows (``fills`` table columns) for executions of ``client_order_id`` not in ``stored`` yet."""
     name = str(broker.name)
     known = {f.trade_id for f in stored}
-    if getattr(broker, "execution_ids", False):
+    if broker.execution_ids:
         rows = []
         for f in broker.fills(client_order_id):
             key = fill_key(str(f.trade_id))
@@ -65,20 +69,20 @@ def new_fills(
                  "liquidity": str(f.liquidity or "TAKER"), "ts": f.time or default_ts}
             )  # fmt: skip
         return rows
-    cum = float(got.get("filled_qty") or 0.0)
+    cum = float(got.filled_qty or 0.0)
     have = sum(f.qty for f in stored)
-    if cum - have <= _EPS * max(1.0, cum) or not got.get("avg_price"):
+    if cum - have <= _EPS * max(1.0, cum) or not got.avg_price:
         return []
     qty = cum - have
-    value = cum * float(got["avg_price"]) - sum(f.qty * f.price for f in stored)
-    fee = max(0.0, float(got.get("fee", 0.0)) - sum(f.fee for f in stored))
-    key = fill_key(f"{got.get('broker_order_id') or client_order_id}@{cum!r}")
+    value = cum * float(got.avg_price) - sum(f.qty * f.price for f in stored)
+    fee = max(0.0, float(got.fee or 0.0) - sum(f.fee for f in stored))
+    key = fill_key(f"{got.broker_order_id or client_order_id}@{cum!r}")
     if key in known:
         return []
     return [
         {"broker": name, "trade_id": key, "client_order_id": client_order_id, "asset": asset, "side": side,
-         "qty": qty, "price": value / qty, "fee": fee, "liquidity": str(got.get("liquidity") or "TAKER"),
-         "ts": got.get("time") or default_ts}
+         "qty": qty, "price": value / qty, "fee": fee, "liquidity": str(got.liquidity or "TAKER"),
+         "ts": got.time or default_ts}
     ]  # fmt: skip
 
 

@@ -24,6 +24,7 @@ from cappuccino_core.config.settings import Settings
 from cappuccino_core.data.align import AlignedBars
 from cappuccino_core.data.market import Source, load_aligned
 from cappuccino_core.data.timeframes import timeframe_seconds
+from cappuccino_core.trading.brokers.base import BarAware
 from cappuccino_core.trading.conviction import ConvictionInputs, ConvictionScorer
 from cappuccino_core.trading.loop.metrics import trade_metrics
 from cappuccino_core.trading.loop.trader import BarLoop
@@ -96,13 +97,12 @@ def run_replay(
     n = min(len(bars.times), max(1, int(days * 86_400 * 10**9 // bar_ns)))
     start = len(bars.times) - n
     loop.reconcile()
-    feed = getattr(loop.broker, "on_bar", None)
     skipped: dict[str, int] = {}
     t0 = time.perf_counter()
     for t in range(start, len(bars.times)):
         ts = int(bars.times[t])
-        if feed is not None:  # a simulated venue learns the bar (prices, clock, resting limits) first
-            feed(
+        if isinstance(loop.broker, BarAware):  # a simulated venue learns the bar (prices, clock, limits)
+            loop.broker.on_bar(
                 datetime.fromtimestamp((ts + bar_ns) / 1e9, UTC),
                 dict(zip(loop.assets, bars.close[t], strict=True)),
             )

@@ -208,7 +208,7 @@ def run_paper(
                       equity_flush_bars=24) as s:  # fmt: skip
         report = run_replay(s.loop, bars, tf, days)
         paper, loop, run_id = s.broker, s.loop, s.model
-        equity = float(paper.account().equity) if hasattr(paper, "account") else float("nan")
+        equity = float(paper.account().equity)
     ew = equal_weight_return(bars, days, tf)
     report.update(
         broker=loop.broker.name if name != "local" else f"local:{loop.broker.name}", model=run_id,

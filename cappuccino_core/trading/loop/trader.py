@@ -1,7 +1,7 @@
 """The bar loop: on each closed bar, check it, decide, apply conviction and risk, place orders with
 deterministic client order ids, record everything in the state store.
 
-The broker is anything with the :class:`LoopBroker` methods (a subset of the brokers' base protocol).
+The broker is the one protocol, :class:`~cappuccino_core.trading.brokers.base.Broker`.
 Order records are written BEFORE submission in their own transaction, so after a crash the restart sees
 the id and asks the broker for it instead of placing it again (``reconcile``).
 
@@ -40,11 +40,12 @@ from cappuccino_core.env.warm import warm_up
 from cappuccino_core.state.lease import Lease
 from cappuccino_core.state.schema import AuditLog, EquitySnapshot, Fill, Flag, Order, Position, RiskState
 from cappuccino_core.state.store import EMERGENCY_STOP, StateStore
-from cappuccino_core.trading.brokers.base import BrokerError
+from cappuccino_core.trading.brokers.base import Broker, BrokerError
+from cappuccino_core.trading.brokers.base import Order as VenueOrder
 from cappuccino_core.trading.brokers.client_ids import client_order_id
 from cappuccino_core.trading.loop.bars import bad_bar_reason
 from cappuccino_core.trading.loop.fills import StoredFill, new_fills, order_totals
-from cappuccino_core.trading.loop.protocol import LoopBroker, TickResult, account_id, venue_totals
+from cappuccino_core.trading.loop.protocol import TickResult, account_id, venue_totals
 from cappuccino_core.trading.risk import RiskManager
 from cappuccino_core.trading.risk.persist import restore, snapshot
 
@@ -76,7 +77,7 @@ def _aware(t: datetime) -> datetime:
 
 class BarLoop:
     def __init__(
-        self, broker: LoopBroker, store: StateStore, risk: RiskManager, env: EnvConfig,
+        self, broker: Broker, store: StateStore, risk: RiskManager, env: EnvConfig,
         tickers: tuple[str, ...], decide: Callable[[int], np.ndarray], *, run_id: str, bar_ns: int,
         max_age_s: float, conviction: Callable[[np.ndarray, int], np.ndarray] | None = None,
         flatten_on_stop: bool = False, heartbeat_s: float = 5.0, equity_flush_bars: int = 1,
@@ -200,8 +201,8 @@ class BarLoop:
                     if o.status == "new":  # recorded, never reached the venue (crash before the send)
                         o.status = UNSENT
                     continue
-                o.status = str(got["status"])
-                o.broker_order_id = got.get("broker_order_id") or o.broker_order_id  # the venue's id
+                o.status = str(got.status)
+                o.broker_order_id = got.broker_order_id or o.broker_order_id  # the venue's id
                 rows = self._sync_fills(s, o, got)
                 new_rows.extend(rows)
                 if rows:  # the risk rules run on bar time (the venue's clock may be another)
@@ -217,11 +218,8 @@ class BarLoop:
 
     def _cancel_venue_orders(self) -> list[str]:
         """Cancel every order live at the venue on start; audited (ids unknown to the store named)."""
-        cancel_all = getattr(self.broker, "cancel_all", None)
-        if cancel_all is None:
-            return []
         try:
-            ids = list(cancel_all())
+            ids = list(self.broker.cancel_all())
         except (BrokerError, OSError) as exc:
             log.error("%s: canceling the venue's open orders on start failed: %s", self.broker.name, exc)
             self.store.audit("trader", "cancel_open_failed", self.broker.name, reason=str(exc))
@@ -259,7 +257,7 @@ class BarLoop:
                 out[coid].append(StoredFill(tid, qty, px, fee))
         return out
 
-    def _sync_fills(self, s: Any, o: Order, got: Any) -> list[dict[str, Any]]:
+    def _sync_fills(self, s: Any, o: Order, got: VenueOrder) -> list[dict[str, Any]]:
         """Insert the order's executions not stored yet (and move positions); the order row keeps what the
         venue reports (filled quantity, average price, fees), at least what its fills add up to."""
         stored = self._stored_fills(s, [o.client_order_id])[o.client_order_id]
@@ -284,7 +282,7 @@ class BarLoop:
             p = known.get(r["asset"])
             qty0, px0 = (p.qty, p.avg_entry_price) if p is not None else (0.0, 0.0)
             q = float(r["qty"]) * (1.0 if r["side"] == "buy" else -1.0)
-            if q > 0 and getattr(self.broker, "fee_in_kind", False) and float(r["price"]) > 0:
+            if q > 0 and self.broker.fee_in_kind and float(r["price"]) > 0:
                 q -= float(r["fee"]) / float(r["price"])  # the venue kept the buy's fee in the asset (Alpaca)
             qty1 = qty0 + q
             if abs(qty1) < 1e-12:
@@ -457,8 +455,8 @@ class BarLoop:
             rows = new_fills(self.broker, got, client_order_id=coid, asset=self.assets[j], side=side,
                              stored=stored[coid], default_ts=bar_dt)  # fmt: skip
             q, px, fee = venue_totals(got, *order_totals(stored[coid], rows))
-            updates.append({"k": coid, "status": str(got["status"]), "boid": got.get("broker_order_id"),
-                            "fq": q, "px": px if q > 0 else got.get("avg_price"), "fee": fee})  # fmt: skip
+            updates.append({"k": coid, "status": str(got.status), "boid": got.broker_order_id,
+                            "fq": q, "px": px if q > 0 else got.avg_price, "fee": fee})  # fmt: skip
             fills.extend(rows)
         if fills:
             self._risk_fills(fills, ctx.time)

@@ -101,6 +101,7 @@ class BrokerPermissionError(BrokerError):
 class AlpacaPaperBroker:
     name = "alpaca-paper"
     fee_in_kind = True  # a buy's fee is kept in the asset received: the position is qty - fee / price
+    execution_ids = False  # the order object reports cumulative filled qty and average price only
 
     def __init__(
         self,

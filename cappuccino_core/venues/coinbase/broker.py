@@ -67,6 +67,7 @@ def _time(x: Any) -> datetime | None:
 class CoinbaseBroker:
     name = "coinbase"
     execution_ids = True  # fills() carries the venue's trade id per execution
+    fee_in_kind = False  # fees are charged in the quote currency
 
     def __init__(
         self, client: RESTClient, cfg: TradingConfig, *, sleep: Callable[[float], None] = time.sleep

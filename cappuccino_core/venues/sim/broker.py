@@ -46,6 +46,7 @@ def _sym(asset: str) -> str:
 
 class SimBroker:
     execution_ids = True  # fills() carries a trade id per execution
+    fee_in_kind = False  # fees are charged in the quote currency
 
     def __init__(
         self, costs: CostsConfig | CostModel, cash: float, *, spread_bps: float = 0.0, name: str = "sim"

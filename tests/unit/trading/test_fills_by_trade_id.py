@@ -16,15 +16,17 @@ from cappuccino_core.config.risk import RiskConfig
 from cappuccino_core.state.schema import AuditLog, Fill, Order, Position
 from cappuccino_core.state.store import StateStore
 from cappuccino_core.trading.brokers.base import Fill as VenueFill
+from cappuccino_core.trading.brokers.base import Order as VenueOrder
 from cappuccino_core.trading.loop import BarLoop
 from cappuccino_core.trading.risk import RiskManager
+from tests.broker_doubles import DoubleFlags, order_of
 
 H = 3_600 * 10**9
 T0 = 20_000 * 24 * H
 CLOSE = np.array([100.0])
 
 
-class Venue:
+class Venue(DoubleFlags):
     """A venue double: orders fill in the steps the test dictates. ``execution_ids``: it reports each
     execution with a trade id (Coinbase); otherwise only cumulative quantity and average price (Alpaca)."""
 
@@ -61,17 +63,16 @@ class Venue:
                       self.fee_rate * qty * price, "TAKER", t, o["broker_order_id"])
         )  # fmt: skip
 
-    def submit(self, coid: str, asset: str, side: str, qty: float, price: float) -> dict[str, Any]:
+    def submit(self, coid: str, asset: str, side: str, qty: float, price: float) -> VenueOrder | None:
         assert coid not in self.orders, "duplicate client order id"
         self.orders[coid] = {"status": "open", "filled_qty": 0.0, "avg_price": None, "fee": 0.0,
                              "qty": qty, "side": side, "asset": asset,
                              "broker_order_id": f"B{len(self.orders)}"}  # fmt: skip
         self.execute(coid, qty * self.first, price)
-        return dict(self.orders[coid])
+        return order_of(coid, self.orders[coid])
 
-    def get_order(self, coid: str) -> dict[str, Any] | None:
-        o = self.orders.get(coid)
-        return None if o is None else dict(o)
+    def get_order(self, coid: str) -> VenueOrder | None:
+        return order_of(coid, self.orders.get(coid))
 
     def fills(self, coid: str | None = None) -> list[VenueFill]:
         return [f for f in self.execs if coid is None or f.client_order_id == coid]

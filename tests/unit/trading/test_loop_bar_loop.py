@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from sqlalchemy import select
@@ -12,8 +11,10 @@ from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.config.risk import RiskConfig
 from cappuccino_core.state.schema import Order
 from cappuccino_core.state.store import EMERGENCY_STOP, StateStore
+from cappuccino_core.trading.brokers.base import Order as VenueOrder
 from cappuccino_core.trading.loop import BarLoop, bad_bar_reason
 from cappuccino_core.trading.risk import RiskManager
+from tests.broker_doubles import DoubleFlags, order_of
 from tests.env_presets import NO_BAND
 
 H = 3_600 * 10**9
@@ -21,7 +22,7 @@ T0 = 20_000 * 24 * H
 TICKERS = ("BTC", "ETH")
 
 
-class MemBroker:
+class MemBroker(DoubleFlags):
     name, fee_rate = "mem", 0.0
 
     def __init__(self) -> None:
@@ -33,16 +34,16 @@ class MemBroker:
     def positions(self) -> dict[str, float]:
         return dict(self._pos)
 
-    def submit(self, coid: str, asset: str, side: str, qty: float, price: float) -> dict[str, Any]:
+    def submit(self, coid: str, asset: str, side: str, qty: float, price: float) -> VenueOrder | None:
         assert coid not in self.orders, "duplicate client order id"
         sign = 1.0 if side == "buy" else -1.0
         self._pos[asset] += sign * qty
         self._cash -= sign * qty * price
         self.orders[coid] = {"status": "filled", "filled_qty": qty, "avg_price": price, "fee": 0.0}
-        return self.orders[coid]
+        return order_of(coid, self.orders[coid])
 
-    def get_order(self, coid: str) -> dict[str, Any] | None:
-        return self.orders.get(coid)
+    def get_order(self, coid: str) -> VenueOrder | None:
+        return order_of(coid, self.orders.get(coid))
 
 
 def make(tmp_path: Path, broker: MemBroker, actions: np.ndarray) -> tuple[BarLoop, StateStore]:

@@ -16,9 +16,11 @@ from cappuccino_core.config.trading import TradingConfig
 from cappuccino_core.state.schema import AuditLog, Order
 from cappuccino_core.state.store import EMERGENCY_STOP, StateStore
 from cappuccino_core.trading.brokers.base import BrokerError, Quote
+from cappuccino_core.trading.brokers.base import Order as VenueOrder
 from cappuccino_core.trading.loop import BarLoop
 from cappuccino_core.trading.risk import RiskManager
 from cappuccino_core.venues.coinbase import maker_first
+from tests.broker_doubles import DoubleFlags, order_of
 from tests.env_presets import NO_BAND
 
 H = 3_600 * 10**9
@@ -27,7 +29,7 @@ TICKERS = ("BTC", "ETH")
 CLOSE = np.array([100.0, 10.0])
 
 
-class Mem:
+class Mem(DoubleFlags):
     """Fills every order at the close times (1 + slip) with fee rate ``fee_rate``."""
 
     name = "mem"
@@ -43,7 +45,7 @@ class Mem:
     def positions(self) -> dict[str, float]:
         return dict(self.pos)
 
-    def submit(self, coid: str, asset: str, side: str, qty: float, price: float) -> dict[str, Any]:
+    def submit(self, coid: str, asset: str, side: str, qty: float, price: float) -> VenueOrder | None:
         if self.fail_on is not None and len(self.orders) == self.fail_on:
             raise BrokerError("HTTP 503 from the venue after 4 attempts")
         sign = 1.0 if side == "buy" else -1.0
@@ -52,10 +54,10 @@ class Mem:
         self.pos[asset] += sign * qty
         self._cash -= sign * qty * px + fee
         self.orders[coid] = {"status": "filled", "filled_qty": qty, "avg_price": px, "fee": fee}
-        return self.orders[coid]
+        return order_of(coid, self.orders[coid])
 
-    def get_order(self, coid: str) -> dict[str, Any] | None:
-        return self.orders.get(coid)
+    def get_order(self, coid: str) -> VenueOrder | None:
+        return order_of(coid, self.orders.get(coid))
 
 
 def make(tmp_path: Path, broker: Mem, decide: Any, env: EnvConfig | None = None, **kw: Any) -> BarLoop:

@@ -14,16 +14,18 @@ from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.config.risk import RiskConfig
 from cappuccino_core.state.schema import Order, RiskState
 from cappuccino_core.state.store import StateStore
+from cappuccino_core.trading.brokers.base import Order as VenueOrder
 from cappuccino_core.trading.loop import BarLoop
 from cappuccino_core.trading.risk import RiskManager
 from cappuccino_core.trading.risk.persist import restore, snapshot
+from tests.broker_doubles import DoubleFlags, order_of
 from tests.env_presets import NO_BAND
 
 H = 3_600 * 10**9
 T0 = 20_000 * 24 * H
 
 
-class Venue:
+class Venue(DoubleFlags):
     """Fills every order in full at the bar's close, fee ``fee_rate``; the account outlives any trader."""
 
     name = "venue"
@@ -39,7 +41,7 @@ class Venue:
     def positions(self) -> dict[str, float]:
         return {a: q for a, q in self.pos.items() if q}
 
-    def submit(self, coid: str, asset: str, side: str, qty: float, price: float) -> dict[str, Any]:
+    def submit(self, coid: str, asset: str, side: str, qty: float, price: float) -> VenueOrder | None:
         assert coid not in self.orders, "duplicate client order id"
         sign = 1.0 if side == "buy" else -1.0
         fee = self.fee_rate * qty * price
@@ -47,10 +49,10 @@ class Venue:
         self._cash -= sign * qty * price + fee
         self.orders[coid] = {"status": "filled", "filled_qty": qty, "avg_price": price, "fee": fee,
                              "broker_order_id": f"B{len(self.orders)}"}  # fmt: skip
-        return self.orders[coid]
+        return order_of(coid, self.orders[coid])
 
-    def get_order(self, coid: str) -> dict[str, Any] | None:
-        return self.orders.get(coid)
+    def get_order(self, coid: str) -> VenueOrder | None:
+        return order_of(coid, self.orders.get(coid))
 
 
 def trader(store: StateStore, venue: Venue, cfg: RiskConfig, actions: np.ndarray) -> BarLoop:
@@ -165,10 +167,10 @@ def test_reconciled_fills_run_the_rules_on_bar_time(tmp_path: Path) -> None:
     from cappuccino_core.state.schema import Fill, Position
 
     class LateClock(Venue):
-        def submit(self, coid: str, asset: str, side: str, qty: float, price: float) -> dict[str, Any]:
-            out = super().submit(coid, asset, side, qty, price)
-            out["time"] = datetime(2031, 1, 1, tzinfo=UTC)
-            return out
+        def submit(self, coid: str, asset: str, side: str, qty: float, price: float) -> VenueOrder | None:
+            super().submit(coid, asset, side, qty, price)
+            self.orders[coid]["time"] = datetime(2031, 1, 1, tzinfo=UTC)
+            return order_of(coid, self.orders[coid])
 
     cfg = RiskConfig(stop_loss=None, take_profit=None, portfolio_trailing_stop=None, daily_loss_limit=None,
                      prop_max_daily_loss=None, prop_max_total_loss=None, max_trade_fraction=0.2,
