@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from cappuccino_core.arena.match import BoutResult, PolicyLike, bout, bout_on_own_data, time_window
+from cappuccino_core.arena.match import BoutResult, bout, bout_on_own_data, time_window
 from cappuccino_core.arena.referee import (
     CHALLENGER,
     CHAMPION,
@@ -33,6 +33,7 @@ from cappuccino_core.arena.referee import (
     holders,
     standing,
 )
+from cappuccino_core.common.policy import Policy
 from cappuccino_core.config.arena import ArenaConfig
 from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.config.env import EnvConfig
@@ -64,7 +65,7 @@ class HillReport:
 
 def run_hill(
     challengers: Sequence[str],
-    load: Callable[[str], PolicyLike],
+    load: Callable[[str], Policy],
     data: MarketDataset,
     windows: Sequence[tuple[int, int]],
     env: EnvConfig,
@@ -82,7 +83,7 @@ def run_hill(
         raise ValueError("run_hill: no replay windows given")
     from cappuccino_core.arena.contenders import is_strategy_id, strategy_policy
 
-    def get_policy(run_id: str) -> PolicyLike:  # strategies are rebuilt from their ids
+    def get_policy(run_id: str) -> Policy:  # strategies are rebuilt from their ids
         return strategy_policy(run_id, env, data.tickers) if is_strategy_id(run_id) else load(run_id)
 
     def get_data(run_id: str) -> MarketDataset:  # a strategy trades the hill's data

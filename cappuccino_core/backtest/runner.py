@@ -6,8 +6,10 @@ one batch and returns one :class:`EpisodeRecord` per episode (equity, cash, hold
 trade ledger). :func:`backtest` runs a MarketDataset window: one episode per contiguous segment (usually
 one), and summarises it with ``cappuccino_core.metrics`` against the equal-weight and BTC-hold benchmarks.
 
-A policy may also have ``begin_episodes(data, starts)`` (called once before the first step of a batch) and
-``at_bars(t)`` (called before every ``predict`` with the episodes' decision bars): the strategies in
+A policy (:class:`~cappuccino_core.common.policy.Policy`) may also be
+:class:`~cappuccino_core.common.policy.EpisodeAware` (``begin_episodes(data, starts)``, called once before the
+first step of a batch) and :class:`~cappuccino_core.common.policy.BarClocked` (``at_bars(t)``, called before
+every ``predict`` with the episodes' decision bars): the strategies in
 ``cappuccino_core.strategies`` read prices by bar through these. A policy with a ``run_env`` attribute
 runs under that env instead of the one given (the buy-and-hold references, exempt from the position cap
 and cash reserve); :func:`run_env` says which env a policy gets.
@@ -20,11 +22,12 @@ and the benchmarks are chained the same way. The ledger lists every segment's fi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import polars as pl
 
+from cappuccino_core.common.policy import BarClocked, EpisodeAware, Policy
 from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.env.kernel import TradingKernel
@@ -32,12 +35,6 @@ from cappuccino_core.env.records import EpisodeRecord
 from cappuccino_core.env.rules import OrderRule
 from cappuccino_core.features.dataset import MarketDataset
 from cappuccino_core.metrics import PerformanceSummary, standard_benchmarks, summarize
-
-
-class Policy(Protocol):
-    def predict(self, observations: np.ndarray) -> Any:
-        """(N, obs_size) float32 -> (N, n_assets) actions in [-1, 1] (or an (actions, state) tuple)."""
-        ...
 
 
 class SB3Policy:
@@ -84,16 +81,14 @@ def run_env(policy: Any, env: EnvConfig) -> EnvConfig:
 
 def begin(policy: Any, data: MarketDataset, starts: np.ndarray) -> None:
     """Tell a bar-reading policy that a batch of episodes starts at rows ``starts``."""
-    hook = getattr(policy, "begin_episodes", None)
-    if callable(hook):
-        hook(data, np.asarray(starts, dtype=np.int64).copy())
+    if isinstance(policy, EpisodeAware):
+        policy.begin_episodes(data, np.asarray(starts, dtype=np.int64).copy())
 
 
 def act(policy: Policy, obs: np.ndarray, t: np.ndarray) -> np.ndarray:
     """The policy's actions (float64) for observations at decision bars ``t``."""
-    hook = getattr(policy, "at_bars", None)
-    if callable(hook):
-        hook(np.asarray(t, dtype=np.int64).copy())
+    if isinstance(policy, BarClocked):
+        policy.at_bars(np.asarray(t, dtype=np.int64).copy())
     return _actions(policy, obs)
 
 

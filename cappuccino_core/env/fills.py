@@ -49,7 +49,7 @@ class CostModel:
         return self.slippage_fixed + self.slippage_vol_mult * volatility
 
 
-class Fill:
+class FillBatch:
     """Result of settling one step's orders (arrays per episode (N,) or per episode and asset (N, A)).
 
     Cash moves by the per-unit amounts ``buy_unit = p (1 + s)(1 + f)`` paid per unit bought and
@@ -111,7 +111,7 @@ def settle(
     prices: np.ndarray,
     slippage: np.ndarray,
     fee_rate: float,
-) -> Fill:
+) -> FillBatch:
     """Fill ``qty`` at ``prices`` with ``slippage`` and ``fee_rate``; pure function, nothing is mutated."""
     buy_unit, sell_unit = unit_cash(prices, slippage, fee_rate)
-    return Fill(qty, cash, holdings, prices, slippage, fee_rate, buy_unit, sell_unit)
+    return FillBatch(qty, cash, holdings, prices, slippage, fee_rate, buy_unit, sell_unit)

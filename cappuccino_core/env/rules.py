@@ -47,7 +47,7 @@ import numpy as np
 
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.env import order_math as om
-from cappuccino_core.env.fills import Fill, unit_cash
+from cappuccino_core.env.fills import FillBatch, unit_cash
 
 DEFAULT_LOT = 1e-8
 
@@ -88,10 +88,10 @@ class OrderContext:
         assert self.buy_unit is not None and self.sell_unit is not None
         return self.buy_unit, self.sell_unit
 
-    def settle(self, qty: np.ndarray) -> Fill:
+    def settle(self, qty: np.ndarray) -> FillBatch:
         """What the state would be after ``qty`` filled: the arithmetic the kernel and broker apply."""
         buy_unit, sell_unit = self.units
-        return Fill(
+        return FillBatch(
             qty, self.cash, self.holdings, self.prices, self.slippage, self.fee_rate, buy_unit, sell_unit
         )
 

@@ -62,7 +62,7 @@ class ArenaStanding(Base):
     updated: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 
-class Order(Base):
+class OrderRow(Base):
     """One order, keyed by its deterministic client order id (a retry can never create a second one)."""
 
     __tablename__ = "orders"
@@ -84,7 +84,7 @@ class Order(Base):
     updated: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 
-class Fill(Base):
+class FillRow(Base):
     __tablename__ = "fills"
     __table_args__ = (UniqueConstraint("broker", "trade_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -100,7 +100,7 @@ class Fill(Base):
     ts: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
-class Position(Base):
+class PositionRow(Base):
     __tablename__ = "positions"
     broker: Mapped[str] = mapped_column(String(32), primary_key=True)
     asset: Mapped[str] = mapped_column(String(32), primary_key=True)

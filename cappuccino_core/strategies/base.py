@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from cappuccino_core.backtest.baselines import actions_for_weights
+from cappuccino_core.common.policy import BarClocked
 from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.env.episodes import within
@@ -383,7 +384,7 @@ class BatchPolicy:
             self._t = np.asarray(t, dtype=np.int64)
             return
         for p, idx in self.members:
-            if hasattr(p, "at_bars"):
+            if isinstance(p, BarClocked):
                 p.at_bars(t[idx])
 
     def predict(self, observations: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ from cappuccino_core.trading.brokers.base import BarAware, Broker, Closable
 from cappuccino_core.trading.brokers.factory import canonical_name, make_broker, venue_symbol
 from cappuccino_core.trading.brokers.live_guard import LiveGrant, require_grant
 from cappuccino_core.trading.loop.live import CappedBroker
-from cappuccino_core.trading.loop.replay import Bars, conviction_hook
+from cappuccino_core.trading.loop.replay import ReplayBars, conviction_hook
 from cappuccino_core.trading.loop.trader import BarLoop, TickResult
 from cappuccino_core.trading.risk import RiskManager
 
@@ -33,7 +33,7 @@ class TradingSession:
     loop: BarLoop
     broker: Broker
     raw: Broker
-    bars: Bars
+    bars: ReplayBars
     timeframe: str
     model: str
     owns_broker: bool = True
@@ -70,7 +70,7 @@ def open_session(
     settings: Settings,
     broker: str,
     model: str,
-    bars: Bars,
+    bars: ReplayBars,
     timeframe: str,
     *,
     run_id: str | None = None,

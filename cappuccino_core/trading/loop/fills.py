@@ -20,6 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cappuccino_core.state.schema import FillRow
 from cappuccino_core.trading.brokers.base import Broker, Order
 
 _EPS = 1e-12
@@ -92,3 +96,27 @@ def order_totals(stored: Sequence[StoredFill], rows: Sequence[dict[str, Any]]) -
     value = sum(f.qty * f.price for f in stored) + sum(float(r["qty"]) * float(r["price"]) for r in rows)
     fee = sum(f.fee for f in stored) + sum(float(r["fee"]) for r in rows)
     return qty, (value / qty if qty > 0 else 0.0), fee
+
+
+def fill_sums(s: Session, broker: str, coids: list[str]) -> dict[str, float]:
+    """Stored filled quantity per client order id of ``broker``'s orders (ids with no fill are absent)."""
+    out: dict[str, float] = {}
+    for i in range(0, len(coids), 500):
+        q = (
+            select(FillRow.client_order_id, func.sum(FillRow.qty))
+            .where(FillRow.broker == broker, FillRow.client_order_id.in_(coids[i : i + 500]))
+            .group_by(FillRow.client_order_id)
+        )
+        out.update({str(c): float(v or 0.0) for c, v in s.execute(q)})
+    return out
+
+
+def stored_fills(s: Session, broker: str, coids: list[str]) -> dict[str, list[StoredFill]]:
+    """The fill rows already stored per client order id of ``broker``'s orders (every id a key)."""
+    out: dict[str, list[StoredFill]] = {c: [] for c in coids}
+    if coids:
+        cols = (FillRow.client_order_id, FillRow.trade_id, FillRow.qty, FillRow.price, FillRow.fee)
+        q = select(*cols).where(FillRow.broker == broker, FillRow.client_order_id.in_(coids))
+        for coid, tid, qty, px, fee in s.execute(q):
+            out[coid].append(StoredFill(tid, qty, px, fee))
+    return out

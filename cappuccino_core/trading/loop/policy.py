@@ -9,12 +9,17 @@ import numpy as np
 
 from cappuccino_core.env.observation import ObservationBuilder
 from cappuccino_core.features.builder import apply_spec
-from cappuccino_core.trading.loop.replay import Bars
+from cappuccino_core.trading.loop.replay import ReplayBars
 
 
 class PolicyDecider:
     def __init__(
-        self, policy: Any, bars: Bars, broker: Any, timeframe: str, assets: tuple[str, ...] | None = None
+        self,
+        policy: Any,
+        bars: ReplayBars,
+        broker: Any,
+        timeframe: str,
+        assets: tuple[str, ...] | None = None,
     ) -> None:
         if tuple(policy.spec.tickers) != bars.tickers:
             raise ValueError(

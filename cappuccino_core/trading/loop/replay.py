@@ -31,7 +31,7 @@ from cappuccino_core.trading.loop.trader import BarLoop
 
 
 @dataclass
-class Bars:
+class ReplayBars:
     tickers: tuple[str, ...]
     times: np.ndarray  # (T,) int64 ns, bar open times
     close: np.ndarray  # (T, A)
@@ -39,7 +39,7 @@ class Bars:
     frames: dict[str, pl.DataFrame]
 
 
-def load_closes(files: Mapping[str, Path]) -> Bars:
+def load_closes(files: Mapping[str, Path]) -> ReplayBars:
     """Bars of several tickers joined on their common open times (inner join), in the given order."""
     if not files:
         raise ValueError("no bar files given")
@@ -57,19 +57,19 @@ def load_closes(files: Mapping[str, Path]) -> Bars:
     volume = np.column_stack([joined[f"v_{t}"].to_numpy() for t in tickers])
     keep = set(joined["time"].to_list())
     frames = {t: df.filter(pl.col("time").is_in(list(keep))) for t, df in frames.items()}
-    return Bars(tickers, times, close, volume, frames)
+    return ReplayBars(tickers, times, close, volume, frames)
 
 
-def bars_from_aligned(aligned: AlignedBars) -> Bars:
+def bars_from_aligned(aligned: AlignedBars) -> ReplayBars:
     """The loop's view of aligned bars: open times, closes and volumes in ticker order."""
-    return Bars(
+    return ReplayBars(
         aligned.tickers, aligned.times_ns(), aligned.array("close"), aligned.array("volume"), aligned.frames
     )
 
 
 def load_bars(
     settings: Settings, timeframe: str | None = None, *, source: Source = "auto", last_bars: int | None = None
-) -> Bars:
+) -> ReplayBars:
     """The configured tickers' bars at ``timeframe`` (default ``data.timeframe``) from ``source``, aligned;
     ``last_bars``: read only about the newest ones (data.market.load_bars)."""
     return bars_from_aligned(load_aligned(settings, timeframe, source=source, last_bars=last_bars))
@@ -90,7 +90,7 @@ def trend_baseline(close: np.ndarray, window: int = 24) -> Callable[[int], np.nd
 
 
 def run_replay(
-    loop: BarLoop, bars: Bars, timeframe: str, days: float, backtest_sharpe: float | None = None
+    loop: BarLoop, bars: ReplayBars, timeframe: str, days: float, backtest_sharpe: float | None = None
 ) -> dict[str, Any]:
     """Feed the last ``days`` of ``bars`` to ``loop`` (each bar 'now' = its close) and report."""
     bar_ns = timeframe_seconds(timeframe) * 10**9
@@ -120,7 +120,7 @@ def run_replay(
 
 
 def conviction_hook(
-    cfg: ConvictionConfig, bars: Bars, confidence: np.ndarray | None = None, vol_window: int = 24
+    cfg: ConvictionConfig, bars: ReplayBars, confidence: np.ndarray | None = None, vol_window: int = 24
 ) -> Callable[[np.ndarray, int], np.ndarray]:
     """A BarLoop ``conviction`` callable: buys whose conviction (bars up to t) is under threshold are held."""
     scorer = ConvictionScorer(cfg)

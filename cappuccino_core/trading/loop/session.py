@@ -30,7 +30,7 @@ from cappuccino_core.trading.brokers.factory import canonical_name
 from cappuccino_core.trading.brokers.live_guard import LiveGrant, require_grant
 from cappuccino_core.trading.loop.build import open_session
 from cappuccino_core.trading.loop.policies import POLICIES, PolicyKind, policy_kind
-from cappuccino_core.trading.loop.replay import Bars, load_bars, run_replay, trend_baseline
+from cappuccino_core.trading.loop.replay import ReplayBars, load_bars, run_replay, trend_baseline
 
 SUMMARY_KEYS = (
     "broker", "model", "session", "bars_replayed", "trades", "fills", "win_rate", "fees", "maker_ratio",
@@ -40,7 +40,7 @@ SUMMARY_KEYS = (
 
 
 def decider(
-    settings: Settings, model: str, bars: Bars, broker: Any, assets: tuple[str, ...]
+    settings: Settings, model: str, bars: ReplayBars, broker: Any, assets: tuple[str, ...]
 ) -> tuple[Callable[[int], np.ndarray], str]:
     """(decide, label) of the policy ``model`` names (policies.py: ``baseline``, run ids, ``mtf:...``)."""
     kind, args = policy_kind(model)
@@ -48,13 +48,13 @@ def decider(
 
 
 def _baseline(
-    settings: Settings, args: str, bars: Bars, broker: Any, assets: tuple[str, ...]
+    settings: Settings, args: str, bars: ReplayBars, broker: Any, assets: tuple[str, ...]
 ) -> tuple[Callable[[int], np.ndarray], str]:
     return trend_baseline(bars.close), "baseline"
 
 
 def _registered(
-    settings: Settings, model: str, bars: Bars, broker: Any, assets: tuple[str, ...]
+    settings: Settings, model: str, bars: ReplayBars, broker: Any, assets: tuple[str, ...]
 ) -> tuple[Callable[[int], np.ndarray], str]:
     """The registered policy ``model``, or for ``"run1,run2,..."`` their ensemble weighted by validation
     Sharpe (every member must have been trained on the same features: the first one's FeatureSpec, checked
@@ -135,16 +135,16 @@ POLICIES.add(
 POLICIES.add("model", PolicyKind(_registered, _registered_timeframe, _registered_history))
 
 
-def tail_bars(bars: Bars, n: int) -> Bars:
+def tail_bars(bars: ReplayBars, n: int) -> ReplayBars:
     """The newest ``n`` bars (all when there are fewer), frames cut to the same times."""
     if n >= len(bars.times):
         return bars
     first = bars.times[-n]
     frames = {t: df.filter(pl.col("time").dt.epoch("ns") >= int(first)) for t, df in bars.frames.items()}
-    return Bars(bars.tickers, bars.times[-n:], bars.close[-n:], bars.volume[-n:], frames)
+    return ReplayBars(bars.tickers, bars.times[-n:], bars.close[-n:], bars.volume[-n:], frames)
 
 
-def equal_weight_return(bars: Bars, days: float, timeframe: str) -> float:
+def equal_weight_return(bars: ReplayBars, days: float, timeframe: str) -> float:
     """Equal-weight buy and hold over the replayed bars (bar closes, no fees)."""
     n = min(len(bars.times), max(1, int(days * 86_400 // timeframe_seconds(timeframe))))
     ew = metrics.equal_weight_buy_and_hold(bars.close[len(bars.times) - n :])

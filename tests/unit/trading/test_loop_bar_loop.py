@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.config.risk import RiskConfig
-from cappuccino_core.state.schema import Order
+from cappuccino_core.state.schema import OrderRow
 from cappuccino_core.state.store import EMERGENCY_STOP, StateStore
 from cappuccino_core.trading.brokers.base import Order as VenueOrder
 from cappuccino_core.trading.loop import BarLoop, bad_bar_reason
@@ -93,14 +93,14 @@ def test_restart_reconciles_and_places_no_duplicate(tmp_path: Path) -> None:
     assert len(first) == 2
     loop.close()  # the process ends (a killed one's lease is taken over by the restart: test_lease.py)
     with store.session() as s:  # crash after submit, before the status update
-        for o in s.scalars(select(Order)):
+        for o in s.scalars(select(OrderRow)):
             o.status = "new"
     loop2, _ = make(tmp_path, broker, acts * 4)  # still wants to buy on the replayed bar
     assert loop2.reconcile() == 2
     again = loop2.on_bar(0, T0, close, T0 + H).orders  # the same bar replayed
     assert again == [] and len(broker.orders) == 2
     with store.session() as s:
-        assert {o.status for o in s.scalars(select(Order))} == {"filled"}
+        assert {o.status for o in s.scalars(select(OrderRow))} == {"filled"}
 
 
 def test_emergency_stop_with_flatten_sells_everything_once(tmp_path: Path) -> None:
@@ -134,11 +134,11 @@ def test_restart_with_sim_broker_places_no_second_order(tmp_path: Path) -> None:
     first.close()  # the process ends (a killed one's lease is taken over by the restart: test_lease.py)
     n_fills = len(sim.fills())
     with store.session() as s:  # the crash: statuses never written
-        for o in s.scalars(select(Order)):
+        for o in s.scalars(select(OrderRow)):
             o.status = "new"
     restarted = loop(np.array([[0.9, 0.9]]))
     assert restarted.reconcile() == 2
     assert restarted.on_bar(0, T0, close, T0 + H).orders == []  # the bar replayed after the restart
     assert len(sim.fills()) == n_fills
     with store.session() as s:
-        assert {o.status for o in s.scalars(select(Order))} == {"filled"}
+        assert {o.status for o in s.scalars(select(OrderRow))} == {"filled"}
