@@ -36,6 +36,8 @@ class CostModel:
 
     @classmethod
     def from_config(cls, costs: CostsConfig) -> CostModel:
+        """The cost model of ``costs``: the maker or taker fee by execution style, slippage from basis
+        points."""
         fee = costs.taker_fee if costs.execution == "taker" else costs.maker_fee
         return cls(
             fee_rate=float(fee),

@@ -85,6 +85,7 @@ class OrderContext:
 
     @property
     def units(self) -> tuple[np.ndarray, np.ndarray]:
+        """(buy unit cost, sell unit proceeds) per asset; set once the fill model priced the bar."""
         assert self.buy_unit is not None and self.sell_unit is not None
         return self.buy_unit, self.sell_unit
 
@@ -110,6 +111,8 @@ class OrderContext:
 
 @runtime_checkable
 class OrderRule(Protocol):
+    """An order rule: takes the desired (N, A) order quantities and returns the ones it accepts."""
+
     def apply(self, qty: np.ndarray, ctx: OrderContext) -> np.ndarray:
         """Return the orders this rule accepts (same shape; never mutates ``qty``)."""
         ...
@@ -207,6 +210,7 @@ def default_rules(env: EnvConfig, risk: list[OrderRule] | None = None) -> list[O
 
 
 def apply_rules(rules: list[OrderRule], qty: np.ndarray, ctx: OrderContext) -> np.ndarray:
+    """Apply ``rules`` in order, each to the previous one's output."""
     for rule in rules:
         qty = rule.apply(qty, ctx)
     return qty

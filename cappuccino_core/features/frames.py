@@ -51,6 +51,7 @@ def _source(df: pl.DataFrame, ticker: str) -> np.ndarray:
 
 
 def read_frames(frames: Mapping[str, pl.DataFrame]) -> AlignedFrames:
+    """Bar frames of several tickers aligned on their common times (ValueError when none are given)."""
     if not frames:
         raise ValueError("no frames given")
     tickers = tuple(frames)

@@ -78,6 +78,7 @@ class BarArrays(NamedTuple):
 
     @classmethod
     def from_arrays(cls, open, high, low, close, volume) -> BarArrays:
+        """Bar arrays as contiguous float64 (ValueError unless all are 1-D of one length)."""
         arrs = [np.ascontiguousarray(a, dtype=np.float64) for a in (open, high, low, close, volume)]
         if len({a.shape for a in arrs}) != 1 or arrs[0].ndim != 1:
             raise ValueError(f"OHLCV arrays must be 1-D of equal length; got {[a.shape for a in arrs]}")
@@ -340,6 +341,7 @@ def resolve_indicators(configs: Sequence[Any]) -> tuple[IndicatorSpec, ...]:
 
 
 def indicator_lookback(spec: IndicatorSpec) -> int:
+    """Bars an indicator needs before its first defined value."""
     return get_indicator(spec.name).lookback(spec.params_dict())
 
 

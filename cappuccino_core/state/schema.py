@@ -11,10 +11,13 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 def utcnow() -> datetime:
+    """Now, timezone-aware UTC (column default)."""
     return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):
+    """Declarative base of the state store's tables (``dict[str, Any]`` columns are JSON)."""
+
     type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON}
 
 
@@ -32,6 +35,8 @@ class AuditLog(Base):
 
 
 class GateVerdict(Base):
+    """Row of ``gate_verdicts``: one gate's verdict on a model run, with its evidence."""
+
     __tablename__ = "gate_verdicts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ts: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
@@ -44,6 +49,8 @@ class GateVerdict(Base):
 
 
 class PipelineStage(Base):
+    """Row of ``pipeline_stages``: a pipeline stage's status change."""
+
     __tablename__ = "pipeline_stages"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ts: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
@@ -53,6 +60,8 @@ class PipelineStage(Base):
 
 
 class ArenaStanding(Base):
+    """Row of ``arena_standings``: a model's arena record (role, capital fraction, results)."""
+
     __tablename__ = "arena_standings"
     run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     role: Mapped[str] = mapped_column(String(16), index=True)
@@ -85,6 +94,8 @@ class OrderRow(Base):
 
 
 class FillRow(Base):
+    """Row of ``fills``: one execution, unique per (broker, venue trade id)."""
+
     __tablename__ = "fills"
     __table_args__ = (UniqueConstraint("broker", "trade_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -101,6 +112,8 @@ class FillRow(Base):
 
 
 class PositionRow(Base):
+    """Row of ``positions``: an account's holding of one asset as its fills add up."""
+
     __tablename__ = "positions"
     broker: Mapped[str] = mapped_column(String(32), primary_key=True)
     asset: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -110,6 +123,8 @@ class PositionRow(Base):
 
 
 class EquitySnapshot(Base):
+    """Row of ``equity``: an account's equity and cash at a bar's close."""
+
     __tablename__ = "equity"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     broker: Mapped[str] = mapped_column(String(32), index=True)
@@ -120,6 +135,8 @@ class EquitySnapshot(Base):
 
 
 class Heartbeat(Base):
+    """Row of ``heartbeats``: a component's last sign of life."""
+
     __tablename__ = "heartbeats"
     component: Mapped[str] = mapped_column(String(64), primary_key=True)
     ts: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

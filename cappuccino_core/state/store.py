@@ -28,6 +28,9 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
 
 class StateStore:
+    """The operational state store (SQLite or PostgreSQL): audit log, flags, heartbeats, pipeline stages,
+    gate verdicts, orders, fills, positions, equity, leases and risk state; tables are created on open."""
+
     def __init__(self, url: str) -> None:
         if url.startswith("sqlite:///"):
             path = Path(url.removeprefix("sqlite:///"))
@@ -48,10 +51,12 @@ class StateStore:
 
     # --- audit log -------------------------------------------------------------------------------
     def audit(self, actor: str, action: str, subject: str, reason: str = "", **evidence: Any) -> None:
+        """Append an audit entry; ``evidence`` is stored as JSON."""
         with self.session() as s:
             s.add(AuditLog(actor=actor, action=action, subject=subject, reason=reason, evidence=evidence))
 
     def audit_log(self, subject: str | None = None, limit: int = 100) -> list[AuditLog]:
+        """The newest ``limit`` audit entries (of ``subject`` when given), newest first."""
         with self.session() as s:
             q = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)
             if subject is not None:
@@ -60,24 +65,29 @@ class StateStore:
 
     # --- flags: emergency stop -------------------------------------------------------------------
     def set_flag(self, name: str, value: bool, set_by: str, reason: str = "") -> None:
+        """Set or clear flag ``name``, recording who and why."""
         with self.session() as s:
             s.merge(Flag(name=name, value=value, set_by=set_by, reason=reason, ts=datetime.now(UTC)))
             s.add(AuditLog(actor=set_by, action=f"flag:{name}={value}", subject=name, reason=reason))
 
     def flag(self, name: str) -> bool:
+        """The flag's value (False when never set)."""
         with self.session() as s:
             f = s.get(Flag, name)
             return bool(f and f.value)
 
     def emergency_stopped(self) -> bool:
+        """True while the emergency stop is set."""
         return self.flag(EMERGENCY_STOP)
 
     # --- heartbeats ------------------------------------------------------------------------------
     def beat(self, component: str, **detail: Any) -> None:
+        """Record a heartbeat of ``component`` now."""
         with self.session() as s:
             s.merge(Heartbeat(component=component, ts=datetime.now(UTC), detail=detail))
 
     def alive(self, component: str, within: timedelta, now: datetime | None = None) -> bool:
+        """True if ``component`` beat within ``within`` of ``now``."""
         now = now or datetime.now(UTC)
         with self.session() as s:
             hb = s.get(Heartbeat, component)
@@ -88,6 +98,7 @@ class StateStore:
 
     # --- pipeline stages and gate verdicts -------------------------------------------------------
     def record_stage(self, stage: str, status: str, **detail: Any) -> None:
+        """Record a pipeline stage's status."""
         with self.session() as s:
             s.add(PipelineStage(stage=stage, status=status, detail=detail))
 
@@ -100,6 +111,7 @@ class StateStore:
         figures: dict[str, Any],
         failures: dict[str, Any],
     ) -> None:
+        """Record a gate's verdict on ``run_id``."""
         with self.session() as s:
             s.add(
                 GateVerdict(
@@ -108,5 +120,6 @@ class StateStore:
             )
 
     def verdicts(self, run_id: str) -> list[GateVerdict]:
+        """Every stored gate verdict on ``run_id``."""
         with self.session() as s:
             return list(s.scalars(select(GateVerdict).where(GateVerdict.run_id == run_id)))

@@ -40,6 +40,7 @@ class TradingSession:
 
     @property
     def run_id(self) -> str:
+        """The id the loop keys its client order ids by."""
         return self.loop.run_id
 
     def tick(self, t: int, now_ns: int | None = None) -> TickResult:
@@ -53,6 +54,7 @@ class TradingSession:
         return self.loop.on_bar(t, ts, self.bars.close[t], ts + bar_ns if now_ns is None else now_ns)
 
     def close(self) -> None:
+        """Close the loop (flush, release the lease), then the broker when the session built it."""
         try:
             self.loop.close()
         finally:

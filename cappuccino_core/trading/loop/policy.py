@@ -13,6 +13,10 @@ from cappuccino_core.trading.loop.replay import ReplayBars
 
 
 class PolicyDecider:
+    """Decisions of a registered policy on replayed bars: its FeatureSpec's features (the tickers must
+    match), the observation from the broker's cash and positions, then ``policy.predict``; call it with a
+    bar index."""
+
     def __init__(
         self,
         policy: Any,

@@ -32,6 +32,9 @@ from cappuccino_core.trading.loop.trader import BarLoop
 
 @dataclass
 class ReplayBars:
+    """Close and volume of several tickers on their common bar open times, plus the raw frames they came
+    from."""
+
     tickers: tuple[str, ...]
     times: np.ndarray  # (T,) int64 ns, bar open times
     close: np.ndarray  # (T, A)

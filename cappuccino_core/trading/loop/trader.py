@@ -84,6 +84,11 @@ def _aware(t: datetime) -> datetime:
 
 
 class BarLoop:
+    """The trader: :meth:`on_bar` per closed bar, :meth:`reconcile` on start, :meth:`close` at the end.
+
+    ``decide(t)`` gives the (1, n_assets) actions for bar ``t``; ``assets`` are the broker's symbols for
+    ``tickers`` (one to one). Orders, fills, positions, equity and the risk state go to ``store``."""
+
     def __init__(
         self, broker: Broker, store: StateStore, risk: RiskManager, env: EnvConfig,
         tickers: tuple[str, ...], decide: Callable[[int], np.ndarray], *, run_id: str, bar_ns: int,
@@ -164,6 +169,7 @@ class BarLoop:
             c.execute(insert(RiskState).values(account=key, data=data, updated=now))
 
     def close(self) -> None:
+        """Flush what is buffered, close the flag connection and release the account's lease."""
         self.flush()
         if self._flag_conn is not None:
             self._flag_conn.close()

@@ -9,6 +9,7 @@ import requests
 
 
 def transient(exc: BaseException) -> bool:
+    """True for an error worth retrying: a timeout, a dropped connection, HTTP 429 or 5xx."""
     if isinstance(exc, requests.Timeout | requests.ConnectionError):
         return True
     if isinstance(exc, requests.HTTPError):
