@@ -20,6 +20,7 @@ from cappuccino_core.data.resample import resample_bars, resample_ratio
 from cappuccino_core.data.timeframes import timeframe_seconds
 from cappuccino_core.env.actions import weights_to_actions
 from cappuccino_core.features.spec import FeatureSpecMismatch
+from cappuccino_core.trading.brokers.base import Broker
 from cappuccino_core.trading.ensemble import agree
 from cappuccino_core.trading.loop.policies import POLICIES, PolicyKind
 from cappuccino_core.trading.loop.replay import ReplayBars
@@ -56,7 +57,7 @@ class MtfDecider:
         tactical: Any,
         strategic: Any,
         bars: ReplayBars,
-        broker: Any,
+        broker: Broker,
         assets: tuple[str, ...],
     ) -> None:
         from cappuccino_core.trading.loop.policy import PolicyDecider
@@ -96,7 +97,7 @@ class MtfDecider:
 
 
 def _decide(
-    settings: Settings, args: str, bars: ReplayBars, broker: Any, assets: tuple[str, ...]
+    settings: Settings, args: str, bars: ReplayBars, broker: Broker, assets: tuple[str, ...]
 ) -> tuple[MtfDecider, str]:
     from cappuccino_core.registry import Tracking, load_policy, model_spec
 

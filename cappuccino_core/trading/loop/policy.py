@@ -9,6 +9,7 @@ import numpy as np
 
 from cappuccino_core.env.observation import ObservationBuilder
 from cappuccino_core.features.builder import apply_spec
+from cappuccino_core.trading.brokers.base import Broker
 from cappuccino_core.trading.loop.replay import ReplayBars
 
 
@@ -21,7 +22,7 @@ class PolicyDecider:
         self,
         policy: Any,
         bars: ReplayBars,
-        broker: Any,
+        broker: Broker,
         timeframe: str,
         assets: tuple[str, ...] | None = None,
     ) -> None:

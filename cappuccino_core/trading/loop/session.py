@@ -26,6 +26,7 @@ from cappuccino_core import metrics
 from cappuccino_core.config.settings import Settings
 from cappuccino_core.data.timeframes import timeframe_seconds
 from cappuccino_core.features.spec import FeatureSpecMismatch
+from cappuccino_core.trading.brokers.base import Broker
 from cappuccino_core.trading.brokers.factory import canonical_name
 from cappuccino_core.trading.brokers.live_guard import LiveGrant, require_grant
 from cappuccino_core.trading.loop.build import open_session
@@ -40,7 +41,7 @@ SUMMARY_KEYS = (
 
 
 def decider(
-    settings: Settings, model: str, bars: ReplayBars, broker: Any, assets: tuple[str, ...]
+    settings: Settings, model: str, bars: ReplayBars, broker: Broker, assets: tuple[str, ...]
 ) -> tuple[Callable[[int], np.ndarray], str]:
     """(decide, label) of the policy ``model`` names (policies.py: ``baseline``, run ids, ``mtf:...``)."""
     kind, args = policy_kind(model)
@@ -48,13 +49,13 @@ def decider(
 
 
 def _baseline(
-    settings: Settings, args: str, bars: ReplayBars, broker: Any, assets: tuple[str, ...]
+    settings: Settings, args: str, bars: ReplayBars, broker: Broker, assets: tuple[str, ...]
 ) -> tuple[Callable[[int], np.ndarray], str]:
     return trend_baseline(bars.close), "baseline"
 
 
 def _registered(
-    settings: Settings, model: str, bars: ReplayBars, broker: Any, assets: tuple[str, ...]
+    settings: Settings, model: str, bars: ReplayBars, broker: Broker, assets: tuple[str, ...]
 ) -> tuple[Callable[[int], np.ndarray], str]:
     """The registered policy ``model``, or for ``"run1,run2,..."`` their ensemble weighted by validation
     Sharpe (every member must have been trained on the same features: the first one's FeatureSpec, checked
