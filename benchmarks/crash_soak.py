@@ -291,16 +291,20 @@ def main() -> int:
 def compare(state_url: str, venue: dict[str, Any]) -> dict[str, int]:
     from sqlalchemy import func, select
 
-    from cappuccino_core.state.schema import Fill, Order, Position, RiskState
+    from cappuccino_core.state.schema import FillRow, OrderRow, PositionRow, RiskState
     from cappuccino_core.state.store import StateStore
 
     store = StateStore(state_url)
     with store.session() as s:
-        orders = {o.client_order_id: o for o in s.scalars(select(Order))}
+        orders = {o.client_order_id: o for o in s.scalars(select(OrderRow))}
         filled = dict(
-            s.execute(select(Fill.client_order_id, func.sum(Fill.qty)).group_by(Fill.client_order_id)).all()
+            s.execute(
+                select(FillRow.client_order_id, func.sum(FillRow.qty)).group_by(FillRow.client_order_id)
+            ).all()
         )
-        pos = {p.asset: p.qty for p in s.scalars(select(Position).where(Position.broker == "alpaca-paper"))}
+        pos = {
+            p.asset: p.qty for p in s.scalars(select(PositionRow).where(PositionRow.broker == "alpaca-paper"))
+        }
     keys: Counter[tuple[Any, str, str]] = Counter()
     orphans = 0
     lost = 0

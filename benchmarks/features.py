@@ -43,7 +43,7 @@ from scipy.signal import lfilter
 
 from cappuccino_core.config.features import FeaturesConfig
 from cappuccino_core.features.builder import build_dataset
-from cappuccino_core.features.indicators import Bars, compute_features, resolve_indicators
+from cappuccino_core.features.indicators import BarArrays, compute_features, resolve_indicators
 
 N_ASSETS = 3
 N_BARS = 3_080_000
@@ -181,7 +181,7 @@ def main() -> int:
     specs = resolve_indicators(cfg.indicators)
     no_ht = tuple(s for s in specs if s.name != "ht_dcphase")
     bars = {
-        t: Bars.from_arrays(*(o[k] for k in ("open", "high", "low", "close", "volume")))
+        t: BarArrays.from_arrays(*(o[k] for k in ("open", "high", "low", "close", "volume")))
         for t, o in data.items()
     }
     talib_raw, talib_s, talib_cpu = timed(lambda: {t: compute_features(b, no_ht) for t, b in bars.items()})

@@ -20,7 +20,7 @@ from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.config.risk import RiskConfig
 from cappuccino_core.state.store import StateStore
-from cappuccino_core.trading.loop.replay import Bars, load_closes, run_replay, trend_baseline
+from cappuccino_core.trading.loop.replay import ReplayBars, load_closes, run_replay, trend_baseline
 from cappuccino_core.trading.loop.trader import BarLoop
 from cappuccino_core.trading.risk import RiskManager
 from cappuccino_core.venues.sim.broker import SimBroker
@@ -31,7 +31,7 @@ TICK_P99_MS = 250.0
 TEN = ("BTC", "ETH", "SOL", "LINK", "LTC", "ADA", "DOGE", "AVAX", "DOT", "UNI")
 
 
-def loopback_tick(bars: Bars, n_ticks: int = 100) -> tuple[float, float]:
+def loopback_tick(bars: ReplayBars, n_ticks: int = 100) -> tuple[float, float]:
     """(median, p99) ms of BarLoop.on_bar for 10 assets, every tick trading all of them (alternating
     target weights), against the loopback exchange via AlpacaPaperBroker."""
     from alpaca.trading.client import TradingClient

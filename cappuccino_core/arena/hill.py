@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from cappuccino_core.arena.match import BoutResult, PolicyLike, bout, bout_on_own_data, time_window
+from cappuccino_core.arena.match import BoutResult, bout, bout_on_own_data, time_window
 from cappuccino_core.arena.overrides import auto_promotion_paused
 from cappuccino_core.arena.referee import (
     CHALLENGER,
@@ -41,6 +41,7 @@ from cappuccino_core.arena.referee import (
     production_holder,
     standing,
 )
+from cappuccino_core.common.policy import Policy
 from cappuccino_core.config.arena import ArenaConfig
 from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.config.env import EnvConfig
@@ -87,7 +88,7 @@ class _Bouts:
 
     def __init__(
         self,
-        load: Callable[[str], PolicyLike],
+        load: Callable[[str], Policy],
         data: MarketDataset,
         env: EnvConfig,
         costs: CostsConfig,
@@ -103,7 +104,7 @@ class _Bouts:
             data_for,
         )
 
-    def policy(self, run_id: str) -> PolicyLike:
+    def policy(self, run_id: str) -> Policy:
         """Strategies are rebuilt from their ids; models come from ``load``."""
         from cappuccino_core.arena.contenders import is_strategy_id, strategy_policy
 
@@ -219,7 +220,7 @@ class _Hill:
 
 def run_hill(
     challengers: Sequence[str],
-    load: Callable[[str], PolicyLike],
+    load: Callable[[str], Policy],
     data: MarketDataset,
     windows: Sequence[tuple[int, int]],
     env: EnvConfig,

@@ -22,24 +22,17 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
+from cappuccino_core.common.policy import BarClocked, Policy
 from cappuccino_core.config.arena import ArenaConfig
 from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.env.kernel import TradingKernel
 from cappuccino_core.features.dataset import MarketDataset
 from cappuccino_core.metrics import max_drawdown, sharpe_ratio, simple_returns, sortino_ratio, total_return
-
-
-class PolicyLike(Protocol):
-    """Anything the arena can replay: a batched ``predict``."""
-
-    def predict(self, observations: Any) -> np.ndarray:
-        """Actions for a batch of observations."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -131,7 +124,7 @@ def decide(incumbent: Performance, challenger: Performance, cfg: ArenaConfig) ->
 
 
 def replay(
-    policies: Sequence[PolicyLike],
+    policies: Sequence[Policy],
     data: MarketDataset,
     window: tuple[int, int],
     env: EnvConfig,
@@ -163,7 +156,7 @@ def replay(
 
 
 def _replay(
-    policies: Sequence[PolicyLike],
+    policies: Sequence[Policy],
     data: MarketDataset,
     window: tuple[int, int],
     env: EnvConfig,
@@ -198,17 +191,15 @@ def _replay(
     return out
 
 
-def _act(policy: PolicyLike, obs: np.ndarray, t: np.ndarray) -> np.ndarray:
-    from cappuccino_core.backtest.runner import ReadsBars
-
-    if isinstance(policy, ReadsBars):
+def _act(policy: Policy, obs: np.ndarray, t: np.ndarray) -> np.ndarray:
+    if isinstance(policy, BarClocked):
         policy.at_bars(np.asarray(t, dtype=np.int64).copy())
     return np.asarray(policy.predict(obs), dtype=np.float64)
 
 
 def bout(
-    incumbent: tuple[str, PolicyLike],
-    challenger: tuple[str, PolicyLike],
+    incumbent: tuple[str, Policy],
+    challenger: tuple[str, Policy],
     data: MarketDataset,
     window: tuple[int, int],
     env: EnvConfig,
@@ -242,8 +233,8 @@ def index_window(data: MarketDataset, span: tuple[int, int]) -> tuple[int, int]:
 
 
 def bout_on_own_data(
-    incumbent: tuple[str, PolicyLike, MarketDataset],
-    challenger: tuple[str, PolicyLike, MarketDataset],
+    incumbent: tuple[str, Policy, MarketDataset],
+    challenger: tuple[str, Policy, MarketDataset],
     span: tuple[int, int],
     env: EnvConfig,
     costs: CostsConfig,

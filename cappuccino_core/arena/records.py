@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import numpy as np
 from sqlalchemy import func, select
 
-from cappuccino_core.state.schema import AuditLog, EquitySnapshot, Fill, Order
+from cappuccino_core.state.schema import AuditLog, EquitySnapshot, FillRow, OrderRow
 from cappuccino_core.state.store import StateStore
 
 
@@ -46,14 +46,14 @@ def trading_record(
             q = q.where(EquitySnapshot.broker == broker)
         rows = list(s.scalars(q.order_by(EquitySnapshot.ts)))
         fq = (
-            select(func.count(Fill.id))
-            .join(Order, Order.client_order_id == Fill.client_order_id)
-            .where(Order.model_run_id == run_id, Fill.ts >= since)
+            select(func.count(FillRow.id))
+            .join(OrderRow, OrderRow.client_order_id == FillRow.client_order_id)
+            .where(OrderRow.model_run_id == run_id, FillRow.ts >= since)
         )
         if until is not None:
-            fq = fq.where(Fill.ts <= until)
+            fq = fq.where(FillRow.ts <= until)
         if broker is not None:
-            fq = fq.where(Fill.broker == broker)
+            fq = fq.where(FillRow.broker == broker)
         trades = int(s.scalar(fq) or 0)
     eq = np.asarray([r.equity for r in rows], dtype=np.float64)
     return TradingRecord(

@@ -6,8 +6,10 @@ one batch and returns one :class:`EpisodeRecord` per episode (equity, cash, hold
 trade ledger). :func:`backtest` runs a MarketDataset window: one episode per contiguous segment (usually
 one), and summarises it with ``cappuccino_core.metrics`` against the equal-weight and BTC-hold benchmarks.
 
-A policy may also have ``begin_episodes(data, starts)`` (called once before the first step of a batch) and
-``at_bars(t)`` (called before every ``predict`` with the episodes' decision bars): the strategies in
+A policy (:class:`~cappuccino_core.common.policy.Policy`) may also be
+:class:`~cappuccino_core.common.policy.EpisodeAware` (``begin_episodes(data, starts)``, called once before the
+first step of a batch) and :class:`~cappuccino_core.common.policy.BarClocked` (``at_bars(t)``, called before
+every ``predict`` with the episodes' decision bars): the strategies in
 ``cappuccino_core.strategies`` read prices by bar through these. A policy with a ``run_env`` attribute
 runs under that env instead of the one given (the buy-and-hold references, exempt from the position cap
 and cash reserve); :func:`run_env` says which env a policy gets.
@@ -20,11 +22,12 @@ and the benchmarks are chained the same way. The ledger lists every segment's fi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 import polars as pl
 
+from cappuccino_core.common.policy import BarClocked, EpisodeAware, Policy
 from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.env.kernel import TradingKernel
@@ -32,29 +35,6 @@ from cappuccino_core.env.records import EpisodeRecord
 from cappuccino_core.env.rules import OrderRule
 from cappuccino_core.features.dataset import MarketDataset
 from cappuccino_core.metrics import PerformanceSummary, standard_benchmarks, summarize
-
-
-class Policy(Protocol):
-    """What the backtest runs: anything with a batched ``predict`` (an SB3 model wrapper, a baseline, a
-    strategy)."""
-
-    def predict(self, observations: np.ndarray) -> Any:
-        """(N, obs_size) float32 -> (N, n_assets) actions in [-1, 1] (or an (actions, state) tuple)."""
-        ...
-
-
-@runtime_checkable
-class ReadsBars(Protocol):
-    """A policy that reads prices by bar itself (a strategy): the runner tells it where each episode starts
-    and, before every decision, which bar each episode is at."""
-
-    def begin_episodes(self, data: MarketDataset, starts: np.ndarray) -> None:
-        """A batch of episodes starts at rows ``starts`` of ``data``."""
-        ...
-
-    def at_bars(self, t: np.ndarray) -> None:
-        """The next decision of each episode is at bar ``t``."""
-        ...
 
 
 class SB3Policy:
@@ -106,13 +86,13 @@ def run_env(policy: object, env: EnvConfig) -> EnvConfig:
 
 def begin(policy: object, data: MarketDataset, starts: np.ndarray) -> None:
     """Tell a bar-reading policy that a batch of episodes starts at rows ``starts``."""
-    if isinstance(policy, ReadsBars):
+    if isinstance(policy, EpisodeAware):
         policy.begin_episodes(data, np.asarray(starts, dtype=np.int64).copy())
 
 
 def act(policy: Policy, obs: np.ndarray, t: np.ndarray) -> np.ndarray:
     """The policy's actions (float64) for observations at decision bars ``t``."""
-    if isinstance(policy, ReadsBars):
+    if isinstance(policy, BarClocked):
         policy.at_bars(np.asarray(t, dtype=np.int64).copy())
     return _actions(policy, obs)
 

@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from cappuccino_core.backtest.report import ReportFiles, write_report
-from cappuccino_core.backtest.runner import BacktestResult, Policy, backtest, run_env
+from cappuccino_core.backtest.runner import BacktestResult, backtest, run_env
+from cappuccino_core.common.policy import Policy
 from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.features.dataset import MarketDataset

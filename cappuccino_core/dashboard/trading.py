@@ -17,7 +17,7 @@ import numpy as np
 from sqlalchemy import func, select
 
 from cappuccino_core.dashboard.sources import Sources
-from cappuccino_core.state.schema import EquitySnapshot, Fill, Order, Position
+from cappuccino_core.state.schema import EquitySnapshot, FillRow, OrderRow, PositionRow
 from cappuccino_core.state.store import StateStore
 
 log = logging.getLogger(__name__)
@@ -120,7 +120,7 @@ def benchmark_curves(close: np.ndarray, start_equity: float, btc_column: int | N
     return out
 
 
-def fee_rates(fills: list[Fill]) -> dict[str, float]:
+def fee_rates(fills: list[FillRow]) -> dict[str, float]:
     """Fees paid per unit of traded notional, by liquidity (MAKER/TAKER): the fee tier the venue applied."""
     fees: dict[str, float] = {}
     notional: dict[str, float] = {}
@@ -197,9 +197,9 @@ class TradingView:
     drawdown: np.ndarray = field(default_factory=lambda: np.zeros(0))
     metrics: dict[str, Any] = field(default_factory=dict)
     timeframe: str = ""
-    positions: list[Position] = field(default_factory=list)
-    open_orders: list[Order] = field(default_factory=list)
-    fills: list[Fill] = field(default_factory=list)
+    positions: list[PositionRow] = field(default_factory=list)
+    open_orders: list[OrderRow] = field(default_factory=list)
+    fills: list[FillRow] = field(default_factory=list)
     fee_rates: dict[str, float] = field(default_factory=dict)
 
 
@@ -223,16 +223,16 @@ def trading_view(src: Sources, key: str | None = None, fills_limit: int = 200) -
             )
         )
         view.positions = list(
-            s.scalars(select(Position).where(Position.broker == acct.broker, Position.qty != 0))
+            s.scalars(select(PositionRow).where(PositionRow.broker == acct.broker, PositionRow.qty != 0))
         )
-        orders = select(Order).where(Order.broker == acct.broker, Order.model_run_id == acct.run_id)
-        view.open_orders = list(s.scalars(orders.where(Order.status.in_(OPEN_STATUSES))))
+        orders = select(OrderRow).where(OrderRow.broker == acct.broker, OrderRow.model_run_id == acct.run_id)
+        view.open_orders = list(s.scalars(orders.where(OrderRow.status.in_(OPEN_STATUSES))))
         mine = (
-            select(Fill)
-            .join(Order, Order.client_order_id == Fill.client_order_id)
-            .where(Fill.broker == acct.broker, Order.model_run_id == acct.run_id)
+            select(FillRow)
+            .join(OrderRow, OrderRow.client_order_id == FillRow.client_order_id)
+            .where(FillRow.broker == acct.broker, OrderRow.model_run_id == acct.run_id)
         )
-        all_fills = list(s.scalars(mine.order_by(Fill.ts, Fill.id)))
+        all_fills = list(s.scalars(mine.order_by(FillRow.ts, FillRow.id)))
     view.fills = all_fills[-fills_limit:][::-1]
     view.fee_rates = fee_rates(all_fills)
     view.times = [_utc(e.ts) for e in eq]

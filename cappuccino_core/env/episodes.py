@@ -21,6 +21,9 @@ import numpy as np
 
 
 class EpisodeSampler:
+    """Random episode starts inside contiguous data segments, leaving ``lookback`` bars of history before each
+    start and room for ``episode_length`` steps."""
+
     def __init__(self, segments: list[tuple[int, int]], lookback: int, episode_length: int) -> None:
         if lookback < 1:
             raise ValueError(f"lookback must be >= 1, got {lookback}")

@@ -36,6 +36,8 @@ class CostModel:
 
     @classmethod
     def from_config(cls, costs: CostsConfig) -> CostModel:
+        """The cost model of ``costs``: the maker or taker fee by execution style, slippage from basis
+        points."""
         fee = costs.taker_fee if costs.execution == "taker" else costs.maker_fee
         return cls(
             fee_rate=float(fee),
@@ -49,7 +51,7 @@ class CostModel:
         return self.slippage_fixed + self.slippage_vol_mult * volatility
 
 
-class Fill:
+class FillBatch:
     """Result of settling one step's orders (arrays per episode (N,) or per episode and asset (N, A)).
 
     Cash moves by the per-unit amounts ``buy_unit = p (1 + s)(1 + f)`` paid per unit bought and
@@ -111,7 +113,7 @@ def settle(
     prices: np.ndarray,
     slippage: np.ndarray,
     fee_rate: float,
-) -> Fill:
+) -> FillBatch:
     """Fill ``qty`` at ``prices`` with ``slippage`` and ``fee_rate``; pure function, nothing is mutated."""
     buy_unit, sell_unit = unit_cash(prices, slippage, fee_rate)
-    return Fill(qty, cash, holdings, prices, slippage, fee_rate, buy_unit, sell_unit)
+    return FillBatch(qty, cash, holdings, prices, slippage, fee_rate, buy_unit, sell_unit)

@@ -16,10 +16,12 @@ from cappuccino_core.features.dataset import MarketDataset
 
 
 def observation_space(kernel: TradingKernel) -> spaces.Box:
+    """The observation space of ``kernel``: unbounded float32 of ``kernel.obs_size``."""
     return spaces.Box(-np.inf, np.inf, (kernel.obs_size,), np.float32)
 
 
 def action_space(kernel: TradingKernel) -> spaces.Box:
+    """The action space of ``kernel``: one value in [-1, 1] per asset."""
     return spaces.Box(-1.0, 1.0, (kernel.n_assets,), np.float32)
 
 

@@ -57,8 +57,10 @@ def _compile(fn: F, inline: bool) -> F:
 
 
 def jit(fn: F) -> F:
+    """Compile ``fn`` with numba: on first call, cached on disk, numpy floating-point semantics."""
     return _compile(fn, inline=False)
 
 
 def inline(fn: F) -> F:
+    """Like :func:`jit`, inlined into its numba callers."""
     return _compile(fn, inline=True)

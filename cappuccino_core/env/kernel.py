@@ -44,6 +44,8 @@ from cappuccino_core.features.dataset import MarketDataset
 
 @dataclass
 class StepResult:
+    """What one batched step returns: observations, rewards, done flags and per-episode info arrays."""
+
     obs: np.ndarray  # (N, obs_size) float32, at the new decision bar
     reward: np.ndarray  # (N,) float64, 0 for episodes that were not active
     terminated: np.ndarray  # (N,) bool: equity reached 0
@@ -56,6 +58,9 @@ def _refuse(actions: np.ndarray, episode: int) -> NoReturn:
 
 
 class TradingKernel:
+    """The batched trading step shared by training, backtests and the arena: N episodes over one dataset,
+    actions to orders through the order rules, fills through the cost model, rewards, observations."""
+
     def __init__(
         self,
         data: MarketDataset,
@@ -102,10 +107,12 @@ class TradingKernel:
         self.bench_value = np.ones(n)  # its value at the current bar
 
     def seed(self, seed: int | None) -> None:
+        """Seed the episode sampler's generator."""
         self.rng = np.random.default_rng(seed)
 
     @property
     def equity(self) -> np.ndarray:
+        """(N,) equity of every episode at the current bar."""
         return mark_batch(self.cash, self.holdings, self.prices[self.t])
 
     def reset(
@@ -139,9 +146,12 @@ class TradingKernel:
         return self.observation()
 
     def observation(self) -> np.ndarray:
+        """(N, obs_size) observations at the current decision bar."""
         return self.observe.marked_at(self.t, self.cash, self.holdings, self.prices, self.t)
 
     def step(self, actions: np.ndarray) -> StepResult:
+        """One step of every active episode: (N, n_assets) actions become orders through the order rules,
+        fill through the cost model, and each episode moves one bar on (ValueError on a wrong shape)."""
         actions = np.ascontiguousarray(actions, dtype=np.float64)
         if actions.shape != (self.n, self.n_assets):
             raise ValueError(

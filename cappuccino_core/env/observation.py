@@ -21,10 +21,14 @@ from cappuccino_core.env.order_math import mark
 
 
 def observation_size(n_assets: int, n_features: int, lookback: int) -> int:
+    """Length of one observation: cash, holdings, and ``lookback`` bars of every asset's features."""
     return 1 + n_assets + lookback * n_assets * n_features
 
 
 class ObservationBuilder:
+    """Observations from a (T, n_assets, n_features) feature array: the account part plus a lookback
+    window."""
+
     def __init__(self, features: np.ndarray, lookback: int) -> None:
         t_bars, self.n_assets, self.n_features = features.shape
         self.rows = np.ascontiguousarray(features, dtype=np.float32).reshape(t_bars, -1)  # (T, A x F)

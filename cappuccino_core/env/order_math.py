@@ -146,12 +146,14 @@ def desired_row(
 
 @inline
 def no_short_row(q: np.ndarray, h: np.ndarray) -> None:
+    """In place: sells capped at the holding (no short positions), one account."""
     for j in range(q.shape[0]):
         q[j] = max(q[j], -max(h[j], 0.0))
 
 
 @inline
 def lot_rounding_row(q: np.ndarray, h: np.ndarray, lot: np.ndarray) -> None:
+    """In place: orders rounded to the lot size (a sell near the whole holding closes it), one account."""
     for j in range(q.shape[0]):
         exit_level = h[j] - 0.5 * lot[j] if h[j] > 0.0 else math.inf
         q[j] = -h[j] if -q[j] >= exit_level else math.trunc(q[j] / lot[j]) * lot[j]
@@ -159,6 +161,7 @@ def lot_rounding_row(q: np.ndarray, h: np.ndarray, lot: np.ndarray) -> None:
 
 @inline
 def min_order_row(q: np.ndarray, p: np.ndarray, mov: float) -> None:
+    """In place: orders worth less than ``mov`` dropped, one account."""
     for j in range(q.shape[0]):
         q[j] = q[j] if abs(q[j]) * p[j] >= mov else 0.0
 
@@ -364,18 +367,21 @@ def position_cap_row(
 
 @jit
 def no_short_batch(q: np.ndarray, h: np.ndarray) -> None:
+    """:func:`no_short_row` over every account."""
     for i in range(q.shape[0]):
         no_short_row(q[i], h[i])
 
 
 @jit
 def lot_rounding_batch(q: np.ndarray, h: np.ndarray, lot: np.ndarray) -> None:
+    """:func:`lot_rounding_row` over every account."""
     for i in range(q.shape[0]):
         lot_rounding_row(q[i], h[i], lot)
 
 
 @jit
 def min_order_batch(q: np.ndarray, p: np.ndarray, mov: float) -> None:
+    """:func:`min_order_row` over every account."""
     for i in range(q.shape[0]):
         min_order_row(q[i], p[i], mov)
 
@@ -394,6 +400,7 @@ def cash_reserve_batch(
     reserve: float,
     band: float,
 ) -> None:
+    """In place: buys scaled down so cash after costs keeps the reserve, every account."""
     for i in range(q.shape[0]):
         cash_reserve_row(q[i], p[i], h[i], bu[i], su[i], lot, cash[i], equity[i], mov, reserve, band)
 
@@ -413,6 +420,7 @@ def position_cap_batch(
     cap: float,
     allow_short: bool,
 ) -> None:
+    """In place: buys cut so no position exceeds the cap's share of equity, every account."""
     out = np.empty(q.shape[1])
     for i in range(q.shape[0]):
         position_cap_row(
@@ -435,6 +443,7 @@ def desired_batch(
     band: float,
     min_frac: float,
 ) -> None:
+    """Order quantities from actions: target weights of equity, or trades as fractions, every account."""
     for i in range(q.shape[0]):
         desired_row(
             a[i], target_weight, allow_short, cap, max_trade_fraction, equity[i], h[i], p[i], q[i],
@@ -444,6 +453,7 @@ def desired_batch(
 
 @jit
 def mark_batch(cash: np.ndarray, h: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """(N,) equity: cash plus holdings at prices."""
     out = np.empty(cash.shape[0])
     for i in range(cash.shape[0]):
         out[i] = mark(cash[i], h[i], p[i])
@@ -452,6 +462,7 @@ def mark_batch(cash: np.ndarray, h: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 @jit
 def cash_flow_batch(q: np.ndarray, bu: np.ndarray, su: np.ndarray) -> np.ndarray:
+    """(N,) cash change of orders ``q`` at buy/sell unit costs (fees and slippage included)."""
     out = np.empty(q.shape[0])
     for i in range(q.shape[0]):
         out[i] = cash_flow(q[i], bu[i], su[i])
@@ -460,6 +471,7 @@ def cash_flow_batch(q: np.ndarray, bu: np.ndarray, su: np.ndarray) -> np.ndarray
 
 @jit
 def legal_buy_batch(x: np.ndarray, p: np.ndarray, lot: np.ndarray, mov: float) -> np.ndarray:
+    """Buy quantities rounded down to the lot and dropped under the minimum order value."""
     out = np.empty_like(x)
     for i in range(x.shape[0]):
         for j in range(x.shape[1]):
@@ -471,6 +483,8 @@ def legal_buy_batch(x: np.ndarray, p: np.ndarray, lot: np.ndarray, mov: float) -
 def legal_sell_batch(
     x: np.ndarray, pos: np.ndarray, p: np.ndarray, lot: np.ndarray, mov: float
 ) -> np.ndarray:
+    """Sell quantities capped at the position, rounded to the lot and dropped under the minimum order
+    value."""
     out = np.empty_like(x)
     for i in range(x.shape[0]):
         for j in range(x.shape[1]):

@@ -30,6 +30,8 @@ LEDGER_COLUMNS = tuple(LEDGER_SCHEMA)
 
 @dataclass
 class EpisodeRecord:
+    """One episode's record: equity, cash, holdings, fees and slippage per bar, and its trade ledger."""
+
     times: np.ndarray  # (S+1,) int64 ns: bar open time of the bar each row is marked at
     equity: np.ndarray  # (S+1,)
     cash: np.ndarray  # (S+1,)
@@ -41,6 +43,8 @@ class EpisodeRecord:
 
 
 class Recorder:
+    """Collects every step's state of a batch of episodes; :meth:`episode` gives one's record."""
+
     def __init__(self, tickers: tuple[str, ...], times: np.ndarray, liquidity: str) -> None:
         self.tickers = tickers
         self.times = times
@@ -53,6 +57,7 @@ class Recorder:
         self.rows.append({k: np.array(v, copy=True) for k, v in arrays.items()})
 
     def episode(self, i: int) -> EpisodeRecord:
+        """The record of episode ``i`` (its active steps only)."""
         rows = [r for r in self.rows if r["active"][i]]
         if not rows:
             raise ValueError(f"episode {i} has no recorded rows")

@@ -47,7 +47,7 @@ import numpy as np
 
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.env import order_math as om
-from cappuccino_core.env.fills import Fill, unit_cash
+from cappuccino_core.env.fills import FillBatch, unit_cash
 
 DEFAULT_LOT = 1e-8
 
@@ -85,13 +85,14 @@ class OrderContext:
 
     @property
     def units(self) -> tuple[np.ndarray, np.ndarray]:
+        """(buy unit cost, sell unit proceeds) per asset; set once the fill model priced the bar."""
         assert self.buy_unit is not None and self.sell_unit is not None
         return self.buy_unit, self.sell_unit
 
-    def settle(self, qty: np.ndarray) -> Fill:
+    def settle(self, qty: np.ndarray) -> FillBatch:
         """What the state would be after ``qty`` filled: the arithmetic the kernel and broker apply."""
         buy_unit, sell_unit = self.units
-        return Fill(
+        return FillBatch(
             qty, self.cash, self.holdings, self.prices, self.slippage, self.fee_rate, buy_unit, sell_unit
         )
 
@@ -110,6 +111,8 @@ class OrderContext:
 
 @runtime_checkable
 class OrderRule(Protocol):
+    """An order rule: takes the desired (N, A) order quantities and returns the ones it accepts."""
+
     def apply(self, qty: np.ndarray, ctx: OrderContext) -> np.ndarray:
         """Return the orders this rule accepts (same shape; never mutates ``qty``)."""
         ...
@@ -207,6 +210,7 @@ def default_rules(env: EnvConfig, risk: list[OrderRule] | None = None) -> list[O
 
 
 def apply_rules(rules: list[OrderRule], qty: np.ndarray, ctx: OrderContext) -> np.ndarray:
+    """Apply ``rules`` in order, each to the previous one's output."""
     for rule in rules:
         qty = rule.apply(qty, ctx)
     return qty

@@ -26,6 +26,8 @@ from cappuccino_core.features.dataset import MarketDataset
 
 
 class KernelVecEnv(VecEnv):
+    """An SB3 VecEnv over one :class:`TradingKernel` (every sub-environment is one kernel episode)."""
+
     def __init__(self, kernel: TradingKernel) -> None:
         self.kernel = kernel
         self.render_mode = None
@@ -43,6 +45,7 @@ class KernelVecEnv(VecEnv):
         segments: list[tuple[int, int]] | None = None,
         seed: int | None = None,
     ) -> KernelVecEnv:
+        """A VecEnv of ``n_envs`` episodes over ``data`` with ``env``'s settings and ``costs``."""
         return cls(TradingKernel(data, env, costs, n_envs, segments=segments, seed=seed))
 
     def reset(self) -> np.ndarray:

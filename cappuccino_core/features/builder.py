@@ -44,7 +44,7 @@ from cappuccino_core.data.timeframes import normalise_timeframe, timeframe_secon
 from cappuccino_core.features.dataset import MarketDataset
 from cappuccino_core.features.frames import blocks_of, check_spacing, infer_timeframe, read_frames, times_ns
 from cappuccino_core.features.indicators import (
-    Bars,
+    BarArrays,
     IndicatorSpec,
     check_outputs,
     compute_columns,
@@ -117,14 +117,14 @@ def _kept_blocks(times: np.ndarray, source: np.ndarray, warmup: int) -> list[tup
 
 
 def _asset_columns(
-    bars: Bars, kept: list[tuple[int, int]], warmup: int, indicators: tuple[IndicatorSpec, ...],
+    bars: BarArrays, kept: list[tuple[int, int]], warmup: int, indicators: tuple[IndicatorSpec, ...],
     replaced: dict[str, int],
 ) -> tuple[list[np.ndarray], np.ndarray]:  # fmt: skip
     """One asset's feature columns and volatility over the kept blocks, each block computed from its own
     start (its warm-up rows then dropped)."""
     parts, vparts = [], []
     for a, e in kept:
-        block = Bars(*(x[a - warmup : e] for x in bars))
+        block = BarArrays(*(x[a - warmup : e] for x in bars))
         parts.append([c[warmup:] for c in compute_columns(block, indicators, replaced)])
         vparts.append(_volatility(block.close)[warmup:])
     cols = parts[0] if len(parts) == 1 else [np.concatenate(cs) for cs in zip(*parts, strict=True)]

@@ -18,6 +18,9 @@ SOURCE_SYNTHETIC = 1
 
 @dataclass
 class MarketDataset:
+    """A model's input data: bar times, close prices and the (T, N, F) feature array, with its FeatureSpec
+    and the contiguous segments (gaps split them)."""
+
     times: np.ndarray  # (T,) int64 ns since epoch UTC, bar open time, increasing inside each segment
     prices: np.ndarray  # (T, N) float64 close prices, > 0
     features: np.ndarray  # (T, N, F) float32, normalised per spec, finite
@@ -59,14 +62,17 @@ class MarketDataset:
 
     @property
     def n_bars(self) -> int:
+        """Number of bars."""
         return int(self.times.shape[0])
 
     @property
     def n_assets(self) -> int:
+        """Number of assets."""
         return int(self.prices.shape[1])
 
     @property
     def tickers(self) -> tuple[str, ...]:
+        """Tickers in model order."""
         return self.spec.tickers
 
     def slice(self, start: int, end: int) -> MarketDataset:
@@ -103,6 +109,7 @@ class MarketDataset:
 
     @classmethod
     def load(cls, path: str | Path) -> MarketDataset:
+        """A dataset saved with :meth:`save` (its FeatureSpec included)."""
         import json
 
         with np.load(path) as z:

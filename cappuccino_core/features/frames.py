@@ -12,7 +12,7 @@ import polars as pl
 from cappuccino_core.data.bars import OHLCV, TIME
 from cappuccino_core.data.timeframes import normalise_timeframe, timeframe_seconds
 from cappuccino_core.features.dataset import SOURCE_REAL, SOURCE_SYNTHETIC
-from cappuccino_core.features.indicators import Bars
+from cappuccino_core.features.indicators import BarArrays
 
 
 @dataclass
@@ -22,7 +22,7 @@ class AlignedFrames:
     tickers: tuple[str, ...]
     times: np.ndarray  # (T,) int64 ns
     source: np.ndarray  # (T,) uint8
-    bars: list[Bars]  # per ticker
+    bars: list[BarArrays]  # per ticker
 
 
 def times_ns(df: pl.DataFrame, ticker: str) -> np.ndarray:
@@ -51,6 +51,7 @@ def _source(df: pl.DataFrame, ticker: str) -> np.ndarray:
 
 
 def read_frames(frames: Mapping[str, pl.DataFrame]) -> AlignedFrames:
+    """Bar frames of several tickers aligned on their common times (ValueError when none are given)."""
     if not frames:
         raise ValueError("no frames given")
     tickers = tuple(frames)
@@ -85,7 +86,7 @@ def read_frames(frames: Mapping[str, pl.DataFrame]) -> AlignedFrames:
                 raise ValueError(f"{ticker}: non-positive {c} at row {int(np.argmax(arrs[c] <= 0))}")
         if np.any(arrs["volume"] < 0):
             raise ValueError(f"{ticker}: negative volume at row {int(np.argmax(arrs['volume'] < 0))}")
-        bars.append(Bars.from_arrays(*(arrs[c] for c in OHLCV)))
+        bars.append(BarArrays.from_arrays(*(arrs[c] for c in OHLCV)))
         if "source" in df.columns:
             s = _source(df, ticker)
             if source is None:

@@ -67,7 +67,7 @@ from cappuccino_core.common.registry import Registry
 from cappuccino_core.features.spec import IndicatorSpec
 
 
-class Bars(NamedTuple):
+class BarArrays(NamedTuple):
     """One asset's OHLCV as contiguous float64 arrays of equal length."""
 
     open: np.ndarray
@@ -77,7 +77,8 @@ class Bars(NamedTuple):
     volume: np.ndarray
 
     @classmethod
-    def from_arrays(cls, open, high, low, close, volume) -> Bars:
+    def from_arrays(cls, open, high, low, close, volume) -> BarArrays:
+        """Bar arrays as contiguous float64 (ValueError unless all are 1-D of one length)."""
         arrs = [np.ascontiguousarray(a, dtype=np.float64) for a in (open, high, low, close, volume)]
         if len({a.shape for a in arrs}) != 1 or arrs[0].ndim != 1:
             raise ValueError(f"OHLCV arrays must be 1-D of equal length; got {[a.shape for a in arrs]}")
@@ -96,7 +97,7 @@ class Param:
     kind: type = int
 
 
-Compute = Callable[[Bars, dict[str, Any]], tuple[np.ndarray, ...]]
+Compute = Callable[[BarArrays, dict[str, Any]], tuple[np.ndarray, ...]]
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,7 @@ def _talib_lookback(func: str, **fixed: Any) -> Callable[[dict[str, Any]], int]:
 # --- computations -----------------------------------------------------------------------------------
 
 
-def _close(b: Bars, p: dict[str, Any]) -> tuple[np.ndarray, ...]:
+def _close(b: BarArrays, p: dict[str, Any]) -> tuple[np.ndarray, ...]:
     logc = np.log(b.close)
     out = np.empty_like(logc)
     out[0] = np.nan
@@ -162,11 +163,11 @@ def _close(b: Bars, p: dict[str, Any]) -> tuple[np.ndarray, ...]:
     return (out,)
 
 
-def _volume(b: Bars, p: dict[str, Any]) -> tuple[np.ndarray, ...]:
+def _volume(b: BarArrays, p: dict[str, Any]) -> tuple[np.ndarray, ...]:
     return (np.log1p(b.volume),)
 
 
-def _rsi(b: Bars, p: dict[str, Any]) -> tuple[np.ndarray, ...]:
+def _rsi(b: BarArrays, p: dict[str, Any]) -> tuple[np.ndarray, ...]:
     n = p["timeperiod"]
     out = talib.RSI(b.close, timeperiod=n)
     # No price change since the start: TA-Lib's 0/0 gives 0; neutral is 50.
@@ -176,7 +177,7 @@ def _rsi(b: Bars, p: dict[str, Any]) -> tuple[np.ndarray, ...]:
     return (out,)
 
 
-def _macd(b: Bars, p: dict[str, Any]) -> tuple[np.ndarray, ...]:
+def _macd(b: BarArrays, p: dict[str, Any]) -> tuple[np.ndarray, ...]:
     outs = talib.MACD(b.close, **p)
     for o in outs:
         np.divide(o, b.close, out=o)
@@ -189,23 +190,23 @@ def _macd_periods(p: dict[str, Any]) -> str | None:
     return None
 
 
-def _cci(b: Bars, p: dict[str, Any]) -> tuple[np.ndarray, ...]:
+def _cci(b: BarArrays, p: dict[str, Any]) -> tuple[np.ndarray, ...]:
     return (talib.CCI(b.high, b.low, b.close, timeperiod=p["timeperiod"]),)
 
 
-def _dx(b: Bars, p: dict[str, Any]) -> tuple[np.ndarray, ...]:
+def _dx(b: BarArrays, p: dict[str, Any]) -> tuple[np.ndarray, ...]:
     return (talib.DX(b.high, b.low, b.close, timeperiod=p["timeperiod"]),)
 
 
-def _adx(b: Bars, p: dict[str, Any]) -> tuple[np.ndarray, ...]:
+def _adx(b: BarArrays, p: dict[str, Any]) -> tuple[np.ndarray, ...]:
     return (talib.ADX(b.high, b.low, b.close, timeperiod=p["timeperiod"]),)
 
 
-def _roc(b: Bars, p: dict[str, Any]) -> tuple[np.ndarray, ...]:
+def _roc(b: BarArrays, p: dict[str, Any]) -> tuple[np.ndarray, ...]:
     return (talib.ROC(b.close, timeperiod=p["timeperiod"]),)
 
 
-def _ultosc(b: Bars, p: dict[str, Any]) -> tuple[np.ndarray, ...]:
+def _ultosc(b: BarArrays, p: dict[str, Any]) -> tuple[np.ndarray, ...]:
     periods = (p["timeperiod1"], p["timeperiod2"], p["timeperiod3"])
     out = talib.ULTOSC(b.high, b.low, b.close, *periods)
     # TA-Lib sorts the periods (shortest weighs 4, then 2, then 1) and counts a window whose true-range sum
@@ -217,7 +218,7 @@ def _ultosc(b: Bars, p: dict[str, Any]) -> tuple[np.ndarray, ...]:
     return (out,)
 
 
-def _willr(b: Bars, p: dict[str, Any]) -> tuple[np.ndarray, ...]:
+def _willr(b: BarArrays, p: dict[str, Any]) -> tuple[np.ndarray, ...]:
     n = p["timeperiod"]
     out = talib.WILLR(b.high, b.low, b.close, timeperiod=n)
     flat = (talib.MAX(b.high, timeperiod=n) - talib.MIN(b.low, timeperiod=n)) <= 0.0
@@ -225,7 +226,7 @@ def _willr(b: Bars, p: dict[str, Any]) -> tuple[np.ndarray, ...]:
     return (out,)
 
 
-def _obv(b: Bars, p: dict[str, Any]) -> tuple[np.ndarray, ...]:
+def _obv(b: BarArrays, p: dict[str, Any]) -> tuple[np.ndarray, ...]:
     n = p["timeperiod"]
     obv = talib.OBV(b.close, b.volume)
     vol = talib.SUM(b.volume, timeperiod=n)[n:]
@@ -238,16 +239,16 @@ def _obv(b: Bars, p: dict[str, Any]) -> tuple[np.ndarray, ...]:
     return (out,)
 
 
-def _ht_dcphase(b: Bars, p: dict[str, Any]) -> tuple[np.ndarray, ...]:
+def _ht_dcphase(b: BarArrays, p: dict[str, Any]) -> tuple[np.ndarray, ...]:
     return (talib.HT_DCPHASE(b.close),)
 
 
-def _atr(b: Bars, p: dict[str, Any]) -> tuple[np.ndarray, ...]:
+def _atr(b: BarArrays, p: dict[str, Any]) -> tuple[np.ndarray, ...]:
     out = talib.ATR(b.high, b.low, b.close, timeperiod=p["timeperiod"])
     return (np.divide(out, b.close, out=out),)
 
 
-def _bbwidth(b: Bars, p: dict[str, Any]) -> tuple[np.ndarray, ...]:
+def _bbwidth(b: BarArrays, p: dict[str, Any]) -> tuple[np.ndarray, ...]:
     nb = p["nbdev"]
     upper, middle, lower = talib.BBANDS(
         b.close, timeperiod=p["timeperiod"], nbdevup=nb, nbdevdn=nb, matype=talib.MA_Type.SMA
@@ -340,6 +341,7 @@ def resolve_indicators(configs: Sequence[Any]) -> tuple[IndicatorSpec, ...]:
 
 
 def indicator_lookback(spec: IndicatorSpec) -> int:
+    """Bars an indicator needs before its first defined value."""
     return get_indicator(spec.name).lookback(spec.params_dict())
 
 
@@ -359,7 +361,7 @@ def check_outputs(spec: IndicatorSpec) -> None:
 
 
 def compute_indicator(
-    spec: IndicatorSpec, bars: Bars, replaced: dict[str, int] | None = None
+    spec: IndicatorSpec, bars: BarArrays, replaced: dict[str, int] | None = None
 ) -> list[np.ndarray]:
     """The indicator's outputs (float64, length T); NaN only inside its warm-up.
 
@@ -383,14 +385,14 @@ def compute_indicator(
 
 
 def compute_columns(
-    bars: Bars, specs: Sequence[IndicatorSpec], replaced: dict[str, int] | None = None
+    bars: BarArrays, specs: Sequence[IndicatorSpec], replaced: dict[str, int] | None = None
 ) -> list[np.ndarray]:
     """All outputs of ``specs`` for one asset, one float64 array of length T per feature, un-normalised."""
     return [col for spec in specs for col in compute_indicator(spec, bars, replaced)]
 
 
 def compute_features(
-    bars: Bars, specs: Sequence[IndicatorSpec], replaced: dict[str, int] | None = None
+    bars: BarArrays, specs: Sequence[IndicatorSpec], replaced: dict[str, int] | None = None
 ) -> np.ndarray:
     """All outputs of ``specs`` for one asset as a (T, F) float64 array, un-normalised.
 

@@ -19,16 +19,23 @@ class FeatureSpecMismatch(ValueError):
 
 @dataclass(frozen=True)
 class IndicatorSpec:
+    """One indicator of a FeatureSpec: its registry name, parameters (sorted pairs) and output column
+    names."""
+
     name: str
     params: tuple[tuple[str, Any], ...] = ()
     outputs: tuple[str, ...] = ()  # column names this indicator produces, e.g. ("macd", "macd_signal", ...)
 
     def params_dict(self) -> dict[str, Any]:
+        """The parameters as a dict."""
         return dict(self.params)
 
 
 @dataclass(frozen=True)
 class FeatureSpec:
+    """What a model was trained on (tickers in model order, timeframe, indicators, normalisation, lookback);
+    loading a model checks it against the data's."""
+
     tickers: tuple[str, ...]  # in model order, never sorted
     timeframe: str
     indicators: tuple[IndicatorSpec, ...]
@@ -42,13 +49,16 @@ class FeatureSpec:
 
     @property
     def feature_names(self) -> tuple[str, ...]:
+        """Every indicator output, in feature order."""
         return tuple(o for ind in self.indicators for o in ind.outputs)
 
     @property
     def n_features(self) -> int:
+        """Number of features per asset."""
         return len(self.feature_names)
 
     def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict (indicators with their params as a mapping)."""
         d = asdict(self)
         d["indicators"] = [
             {"name": i.name, "params": dict(i.params), "outputs": list(i.outputs)} for i in self.indicators
@@ -61,6 +71,7 @@ class FeatureSpec:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FeatureSpec:
+        """The spec of :meth:`to_dict`'s dict."""
         inds = tuple(
             IndicatorSpec(i["name"], tuple(sorted(i["params"].items())), tuple(i["outputs"]))
             for i in d["indicators"]
@@ -96,10 +107,12 @@ class FeatureSpec:
         return hashlib.sha256(blob).hexdigest()[:16]
 
     def save(self, path: str | Path) -> None:
+        """Write the spec as JSON."""
         Path(path).write_text(json.dumps(self.to_dict(), indent=2, default=str))
 
     @classmethod
     def load(cls, path: str | Path) -> FeatureSpec:
+        """A spec written by :meth:`save`."""
         return cls.from_dict(json.loads(Path(path).read_text()))
 
     def check_compatible(self, other: FeatureSpec) -> None:

@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from cappuccino_core.backtest.runner import BacktestResult, Policy, backtest
+from cappuccino_core.backtest.runner import BacktestResult, backtest
+from cappuccino_core.common.policy import Policy
 from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.config.gates import BacktestTier, GatesConfig

@@ -32,7 +32,7 @@ from cappuccino_core.metrics import (
     total_return,
     trade_win_rate,
 )
-from cappuccino_core.state.schema import AuditLog, EquitySnapshot, Fill, Order
+from cappuccino_core.state.schema import AuditLog, EquitySnapshot, FillRow, OrderRow
 from cappuccino_core.state.store import EMERGENCY_STOP, StateStore
 
 GATE = "paper"
@@ -88,15 +88,15 @@ class PaperRecord:
         with store.session() as s:
             q_eq = select(EquitySnapshot).where(EquitySnapshot.model_run_id == run_id)
             q_fill = (
-                select(Fill)
-                .join(Order, Order.client_order_id == Fill.client_order_id)
-                .where(Order.model_run_id == run_id)
+                select(FillRow)
+                .join(OrderRow, OrderRow.client_order_id == FillRow.client_order_id)
+                .where(OrderRow.model_run_id == run_id)
             )
             if broker is not None:
                 q_eq = q_eq.where(EquitySnapshot.broker == broker)
-                q_fill = q_fill.where(Fill.broker == broker)
+                q_fill = q_fill.where(FillRow.broker == broker)
             eq = list(s.scalars(q_eq.order_by(EquitySnapshot.ts, EquitySnapshot.id)))
-            fills = list(s.scalars(q_fill.order_by(Fill.ts, Fill.id)))
+            fills = list(s.scalars(q_fill.order_by(FillRow.ts, FillRow.id)))
             times = np.array([_ns(r.ts) for r in eq], dtype=np.int64)
             stops = 0
             if eq:

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from cappuccino_core.backtest.runner import Policy
 from cappuccino_core.common.atomic import atomic_write_with
+from cappuccino_core.common.policy import Policy
 from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.config.gates import GatesConfig

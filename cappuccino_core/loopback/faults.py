@@ -29,10 +29,12 @@ class Fault:
 
     @classmethod
     def rate_limit(cls, retry_after: float | None = 0) -> Fault:
+        """An HTTP 429 with ``Retry-After`` (None: no header)."""
         return cls.http(429, "too many requests (injected)", retry_after=retry_after)
 
     @classmethod
     def server_error(cls, status: int = 500) -> Fault:
+        """An HTTP 5xx answer."""
         return cls.http(status)
 
     @classmethod
@@ -57,6 +59,8 @@ class FaultPlan:
         self._queues: dict[str, deque[Fault]] = {}
 
     def add(self, route: str, fault: Fault, times: int = 1) -> FaultPlan:
+        """Queue ``fault`` for the next ``times`` requests to ``route`` (``ANY``: every route); returns the
+        plan."""
         if times < 1:
             raise ValueError(f"times must be >= 1, got {times}")
         with self._lock:
@@ -64,6 +68,8 @@ class FaultPlan:
         return self
 
     def next(self, route: str) -> Fault | None:
+        """The fault for this request to ``route`` (its own queue first, then ``ANY``), None when none is
+        queued."""
         with self._lock:
             for key in (route, self.ANY):
                 q = self._queues.get(key)
@@ -72,12 +78,14 @@ class FaultPlan:
         return None
 
     def pending(self, route: str | None = None) -> int:
+        """Faults still queued for ``route`` (None: all routes)."""
         with self._lock:
             if route is not None:
                 return len(self._queues.get(route, ()))
             return sum(len(q) for q in self._queues.values())
 
     def clear(self) -> None:
+        """Drop every queued fault."""
         with self._lock:
             self._queues.clear()
 
@@ -106,11 +114,13 @@ class RequestLog:
         self._entries: list[LoggedRequest] = []
 
     def record(self, entry: LoggedRequest) -> None:
+        """Append one request."""
         with self._lock:
             self._entries.append(entry)
 
     @property
     def entries(self) -> list[LoggedRequest]:
+        """A copy of the requests so far, oldest first."""
         with self._lock:
             return list(self._entries)
 
@@ -122,6 +132,7 @@ class RequestLog:
         method: str | None = None,
         status: int | None = None,
     ) -> int:
+        """How many logged requests match the given path, route, method and status (None: any)."""
         return sum(
             1
             for e in self.entries
@@ -136,5 +147,6 @@ class RequestLog:
         return dict(Counter(e.path for e in self.entries))
 
     def clear(self) -> None:
+        """Forget the requests so far."""
         with self._lock:
             self._entries.clear()

@@ -30,6 +30,7 @@ class MarketData:
         self.clock = clock
 
     def add(self, symbol: str | Symbol, timeframe: str, frame: pl.DataFrame) -> MarketData:
+        """Serve ``frame`` (checked as a bar frame) for ``symbol`` at ``timeframe``; returns self."""
         df = to_bar_frame(frame, name=f"loopback {symbol} {timeframe}")
         df = df.select(TIME, "open", "high", "low", "close", "volume")
         df = df.unique(subset=TIME, keep="last", maintain_order=True).sort(TIME)
@@ -38,11 +39,13 @@ class MarketData:
         return self
 
     def has(self, symbol: str | Symbol) -> bool:
+        """True if any timeframe of ``symbol`` is served."""
         sym = parse_symbol(symbol)
         with self._lock:
             return any(k[0] == sym for k in self._frames)
 
     def timeframes(self, symbol: str | Symbol) -> list[str]:
+        """Timeframes served for ``symbol``."""
         sym = parse_symbol(symbol)
         with self._lock:
             return sorted(tf for s, tf in self._frames if s == sym)
@@ -60,6 +63,8 @@ class MarketData:
     def window(
         self, symbol: Symbol, timeframe: str, start: datetime | None, end: datetime | None
     ) -> pl.DataFrame:
+        """Bars of ``symbol`` at ``timeframe`` with open time in ``[start, end]`` (None: unbounded); KeyError
+        when not served."""
         df = self.frame(symbol, timeframe)
         if df is None:
             raise KeyError((symbol, timeframe))

@@ -46,6 +46,7 @@ ErrorBody = Callable[[int, str], Any]
 
 
 def default_error_body(status: int, message: str) -> dict[str, Any]:
+    """A generic JSON error body (``code`` and ``message``)."""
     return {"code": status, "message": message}
 
 
@@ -63,6 +64,8 @@ class HTTPError(Exception):
 
 @dataclass
 class Request:
+    """One HTTP request as a route handler sees it (method, path, query, headers, body, path parameters)."""
+
     method: str
     path: str
     query: dict[str, list[str]]
@@ -84,6 +87,7 @@ class Request:
         return out
 
     def json(self) -> Any:
+        """The body parsed as JSON, None when empty (HTTPError 400 when it is not JSON)."""
         if not self.body:
             return None
         try:
@@ -94,6 +98,8 @@ class Request:
 
 @dataclass
 class Response:
+    """A handler's answer: status, a JSON-able body and extra headers."""
+
     status: int = 200
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
@@ -104,6 +110,8 @@ Handler = Callable[[Request], Response | dict[str, Any] | list[Any]]
 
 @dataclass(frozen=True)
 class Route:
+    """One route: method, path pattern, handler and the name faults and logs use."""
+
     method: str
     pattern: re.Pattern[str]
     handler: Handler
@@ -127,6 +135,7 @@ class Router:
         name: str | None = None,
         error_body: ErrorBody | None = None,
     ) -> Route:
+        """Register ``handler`` for ``method`` on ``pattern`` (a regex with named groups)."""
         route = Route(
             method.upper(),
             re.compile(pattern),
@@ -140,6 +149,8 @@ class Router:
         return route
 
     def route(self, method: str, pattern: str, **kw: Any) -> Callable[[Handler], Handler]:
+        """Decorator form of :meth:`add`."""
+
         def deco(fn: Handler) -> Handler:
             self.add(method, pattern, fn, **kw)
             return fn
@@ -147,9 +158,12 @@ class Router:
         return deco
 
     def names(self) -> list[str]:
+        """Route names, in registration order."""
         return [r.name for r in self.routes]
 
     def resolve(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        """The route matching ``method`` and ``path`` and its path parameters; HTTPError 404 (no path) or 405
+        (path, other method) otherwise."""
         allowed = []
         for r in self.routes:
             m = r.pattern.fullmatch(path)
@@ -330,6 +344,7 @@ class LoopbackServer:
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> LoopbackServer:
+        """Start serving on a background thread (idempotent); returns self."""
         if self._server is not None:
             return self
         ctx = self.tls.server_context() if self.tls else None
@@ -346,6 +361,7 @@ class LoopbackServer:
         return self
 
     def stop(self) -> None:
+        """Stop serving and join the thread (idempotent)."""
         if self._server is None:
             return
         self.stopping.set()  # wakes delayed handlers
@@ -367,22 +383,27 @@ class LoopbackServer:
     # ------------------------------------------------------------ addresses
     @property
     def port(self) -> int:
+        """The bound port (RuntimeError when not running)."""
         if self._server is None:
             raise RuntimeError(f"{self.name} is not running")
         return int(self._server.server_address[1])
 
     @property
     def scheme(self) -> str:
+        """``https`` with TLS material, else ``http``."""
         return "https" if self.tls else "http"
 
     @property
     def host_port(self) -> str:
+        """``host:port`` of the running server."""
         return f"{self.host}:{self.port}"
 
     @property
     def url(self) -> str:
+        """Base URL of the running server."""
         return f"{self.scheme}://{self.host_port}"
 
     @property
     def cert_path(self) -> Path | None:
+        """The certificate a client must trust, None without TLS."""
         return self.tls.cert_path if self.tls else None

@@ -33,6 +33,7 @@ class TlsMaterial:
     owned_dir: Path | None = None
 
     def server_context(self) -> ssl.SSLContext:
+        """A server SSL context (TLS 1.2 or later) with this certificate and key."""
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         ctx.load_cert_chain(certfile=str(self.cert_path), keyfile=str(self.key_path))
@@ -43,6 +44,7 @@ class TlsMaterial:
         return ssl.create_default_context(cafile=str(self.cert_path))
 
     def cleanup(self) -> None:
+        """Delete the generated files when this material owns their directory."""
         if self.owned_dir is not None:
             shutil.rmtree(self.owned_dir, ignore_errors=True)
 

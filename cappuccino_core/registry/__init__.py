@@ -17,8 +17,8 @@
 
 from cappuccino_core.features.spec import FeatureSpecMismatch
 from cappuccino_core.registry.models import (
+    LoadedPolicy,
     LoggedPolicy,
-    Policy,
     load_policy,
     log_policy,
     model_spec,
@@ -47,9 +47,9 @@ from cappuccino_core.registry.trials import TrialRecord, collect_trials
 __all__ = [
     "ROLES",
     "FeatureSpecMismatch",
+    "LoadedPolicy",
     "LoggedPolicy",
     "ModelVersionInfo",
-    "Policy",
     "RoleError",
     "StudyReport",
     "StudySummary",

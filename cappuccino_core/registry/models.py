@@ -35,8 +35,8 @@ _ROLE_WORDS = ("challenger", "champion", "sandbox", "production", "live")
 __all__ = [
     "MODEL_NAME",
     "FeatureSpecMismatch",
+    "LoadedPolicy",
     "LoggedPolicy",
-    "Policy",
     "load_policy",
     "log_policy",
     "resolve_model_uri",
@@ -147,8 +147,9 @@ def log_policy(
 
 
 @dataclass
-class Policy:
-    """A loaded policy: ``predict(obs_batch) -> actions`` (deterministic), plus its identity and spec."""
+class LoadedPolicy:
+    """A registered model loaded from MLflow, a :class:`~cappuccino_core.common.policy.Policy`
+    (``predict(obs_batch) -> actions``, deterministic), plus its identity and FeatureSpec."""
 
     model: SB3PolicyModel
     spec: FeatureSpec
@@ -252,7 +253,7 @@ def model_spec(ref: str, tracking: Tracking | Any | None = None) -> FeatureSpec:
         return FeatureSpec.load(local / arts[SPEC_ARTIFACT]["path"])
 
 
-def load_policy(ref: str, expected_spec: Any, tracking: Tracking | Any | None = None) -> Policy:
+def load_policy(ref: str, expected_spec: Any, tracking: Tracking | Any | None = None) -> LoadedPolicy:
     """Load the policy named by ``ref`` for data built with ``expected_spec``.
 
     ``expected_spec`` is the FeatureSpec of the data (or a MarketDataset). The model's own spec is read
@@ -279,7 +280,7 @@ def load_policy(ref: str, expected_spec: Any, tracking: Tracking | Any | None = 
         inner = mlflow.pyfunc.load_model(str(local)).unwrap_python_model()
     if not isinstance(inner, SB3PolicyModel):
         raise TypeError(f"{resolved.model_uri} is not a Cappuccino SB3 policy ({type(inner).__name__})")
-    return Policy(
+    return LoadedPolicy(
         model=inner,
         spec=model_spec,
         run_id=resolved.run_id,

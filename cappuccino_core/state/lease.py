@@ -30,7 +30,7 @@ from cappuccino_core.state.store import StateStore
 
 
 class Clock(Protocol):
-    """Epoch seconds (``time.time`` or a test's clock)."""
+    """The time source of a lease (``time.time`` in production, a fake clock in tests)."""
 
     def time(self) -> float:
         """Seconds since the epoch."""
@@ -61,7 +61,7 @@ def _pid_alive(pid: int) -> bool:
 
 @dataclass(frozen=True)
 class LeaseInfo:
-    """A lease row: the account, its holder, host and pid, and its times (epoch seconds)."""
+    """Who holds an account's lease, since when and until when."""
 
     account: str
     holder: str
@@ -72,7 +72,7 @@ class LeaseInfo:
     expires_at: float
 
     def describe(self) -> str:
-        """One line: who holds the lease, since when, last heartbeat, expiry."""
+        """The holder, host, pid and times in one line, for errors and logs."""
         return (
             f"{self.holder} (host {self.host}, pid {self.pid}) since {_iso(self.acquired_at)}, "
             f"last heartbeat {_iso(self.heartbeat_at)}, expires {_iso(self.expires_at)}"
@@ -105,7 +105,7 @@ class Lease:
         return float(self._clock.time())
 
     def info(self) -> LeaseInfo | None:
-        """The account's lease row as stored (whoever holds it), or None."""
+        """The lease row of this account now, None when nobody holds it."""
         with self.engine.connect() as c:
             r = c.execute(select(LeaseRow.__table__).where(LeaseRow.account == self.account)).first()
         return None if r is None else LeaseInfo(*r)
@@ -165,7 +165,7 @@ class Lease:
             self.renew()
 
     def release(self) -> None:
-        """Give the lease up, if this process holds it."""
+        """Give the lease up if held (only our own row is deleted)."""
         if not self.held:
             return
         with self.engine.begin() as c:

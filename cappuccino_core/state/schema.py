@@ -11,12 +11,12 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 def utcnow() -> datetime:
-    """The current time in UTC (column default)."""
+    """Now, timezone-aware UTC (column default)."""
     return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):
-    """Declarative base of the state tables (``dict[str, Any]`` columns stored as JSON)."""
+    """Declarative base of the state store's tables (``dict[str, Any]`` columns are JSON)."""
 
     type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON}
 
@@ -35,7 +35,7 @@ class AuditLog(Base):
 
 
 class GateVerdict(Base):
-    """One gate's verdict on a model run, with its inputs and evidence."""
+    """Row of ``gate_verdicts``: one gate's verdict on a model run, with its evidence."""
 
     __tablename__ = "gate_verdicts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -49,7 +49,7 @@ class GateVerdict(Base):
 
 
 class PipelineStage(Base):
-    """One pipeline stage's status change, with details."""
+    """Row of ``pipeline_stages``: a pipeline stage's status change."""
 
     __tablename__ = "pipeline_stages"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -60,7 +60,7 @@ class PipelineStage(Base):
 
 
 class ArenaStanding(Base):
-    """A model's place in the arena: its role, consecutive wins, matches played."""
+    """Row of ``arena_standings``: a model's arena record (role, capital fraction, results)."""
 
     __tablename__ = "arena_standings"
     run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -71,7 +71,7 @@ class ArenaStanding(Base):
     updated: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 
-class Order(Base):
+class OrderRow(Base):
     """One order, keyed by its deterministic client order id (a retry can never create a second one)."""
 
     __tablename__ = "orders"
@@ -93,8 +93,8 @@ class Order(Base):
     updated: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 
-class Fill(Base):
-    """One fill of a broker (unique by broker and trade id)."""
+class FillRow(Base):
+    """Row of ``fills``: one execution, unique per (broker, venue trade id)."""
 
     __tablename__ = "fills"
     __table_args__ = (UniqueConstraint("broker", "trade_id"),)
@@ -111,8 +111,8 @@ class Fill(Base):
     ts: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
-class Position(Base):
-    """A broker's position in one asset."""
+class PositionRow(Base):
+    """Row of ``positions``: an account's holding of one asset as its fills add up."""
 
     __tablename__ = "positions"
     broker: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -123,7 +123,7 @@ class Position(Base):
 
 
 class EquitySnapshot(Base):
-    """A broker account's equity and cash at one time, for the model trading it."""
+    """Row of ``equity``: an account's equity and cash at a bar's close."""
 
     __tablename__ = "equity"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -135,7 +135,7 @@ class EquitySnapshot(Base):
 
 
 class Heartbeat(Base):
-    """A component's last sign of life."""
+    """Row of ``heartbeats``: a component's last sign of life."""
 
     __tablename__ = "heartbeats"
     component: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -28,8 +28,8 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
 
 class StateStore:
-    """The operational state (SQLite or PostgreSQL): audit log, flags, heartbeats, stages, verdicts,
-    trading."""
+    """The operational state store (SQLite or PostgreSQL): audit log, flags, heartbeats, pipeline stages,
+    gate verdicts, orders, fills, positions, equity, leases and risk state; tables are created on open."""
 
     def __init__(self, url: str) -> None:
         if url.startswith("sqlite:///"):
@@ -51,12 +51,12 @@ class StateStore:
 
     # --- audit log -------------------------------------------------------------------------------
     def audit(self, actor: str, action: str, subject: str, reason: str = "", **evidence: Any) -> None:
-        """Append one audit row."""
+        """Append an audit entry; ``evidence`` is stored as JSON."""
         with self.session() as s:
             s.add(AuditLog(actor=actor, action=action, subject=subject, reason=reason, evidence=evidence))
 
     def audit_log(self, subject: str | None = None, limit: int = 100) -> list[AuditLog]:
-        """The newest ``limit`` audit rows (of ``subject``, when given), newest first."""
+        """The newest ``limit`` audit entries (of ``subject`` when given), newest first."""
         with self.session() as s:
             q = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)
             if subject is not None:
@@ -65,29 +65,29 @@ class StateStore:
 
     # --- flags: emergency stop -------------------------------------------------------------------
     def set_flag(self, name: str, value: bool, set_by: str, reason: str = "") -> None:
-        """Set a named flag, and audit who set it and why."""
+        """Set or clear flag ``name``, recording who and why."""
         with self.session() as s:
             s.merge(Flag(name=name, value=value, set_by=set_by, reason=reason, ts=datetime.now(UTC)))
             s.add(AuditLog(actor=set_by, action=f"flag:{name}={value}", subject=name, reason=reason))
 
     def flag(self, name: str) -> bool:
-        """A named flag's value (False when never set)."""
+        """The flag's value (False when never set)."""
         with self.session() as s:
             f = s.get(Flag, name)
             return bool(f and f.value)
 
     def emergency_stopped(self) -> bool:
-        """Whether the emergency stop is set."""
+        """True while the emergency stop is set."""
         return self.flag(EMERGENCY_STOP)
 
     # --- heartbeats ------------------------------------------------------------------------------
     def beat(self, component: str, **detail: Any) -> None:
-        """Record a heartbeat of ``component``."""
+        """Record a heartbeat of ``component`` now."""
         with self.session() as s:
             s.merge(Heartbeat(component=component, ts=datetime.now(UTC), detail=detail))
 
     def alive(self, component: str, within: timedelta, now: datetime | None = None) -> bool:
-        """Whether ``component`` beat within ``within`` of ``now``."""
+        """True if ``component`` beat within ``within`` of ``now``."""
         now = now or datetime.now(UTC)
         with self.session() as s:
             hb = s.get(Heartbeat, component)
@@ -111,7 +111,7 @@ class StateStore:
         figures: dict[str, Any],
         failures: dict[str, Any],
     ) -> None:
-        """Record a gate's verdict on a run."""
+        """Record a gate's verdict on ``run_id``."""
         with self.session() as s:
             s.add(
                 GateVerdict(
@@ -120,6 +120,6 @@ class StateStore:
             )
 
     def verdicts(self, run_id: str) -> list[GateVerdict]:
-        """Every recorded verdict on a run."""
+        """Every stored gate verdict on ``run_id``."""
         with self.session() as s:
             return list(s.scalars(select(GateVerdict).where(GateVerdict.run_id == run_id)))

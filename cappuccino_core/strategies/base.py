@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from cappuccino_core.backtest.baselines import actions_for_weights
-from cappuccino_core.backtest.runner import ReadsBars
+from cappuccino_core.common.policy import BarClocked, EpisodeAware
 from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.env.episodes import within
@@ -363,7 +363,7 @@ class BatchPolicy:
         """Tell every member where its episodes start."""
         if not self._flat:
             for p, idx in self.members:
-                if isinstance(p, ReadsBars):
+                if isinstance(p, EpisodeAware):
                     p.begin_episodes(data, starts[idx])
             return
         n, a = len(starts), data.n_assets
@@ -394,7 +394,7 @@ class BatchPolicy:
             self._t = np.asarray(t, dtype=np.int64)
             return
         for p, idx in self.members:
-            if isinstance(p, ReadsBars):
+            if isinstance(p, BarClocked):
                 p.at_bars(t[idx])
 
     def predict(self, observations: np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ import polars as pl
 from sqlalchemy import select
 
 from cappuccino_core.config import Settings
-from cappuccino_core.state.schema import Order
+from cappuccino_core.state.schema import OrderRow
 from cappuccino_core.state.store import StateStore
 from cappuccino_core.supervised.ensemble import EnsemblePolicy, ForecastTable, bar_loop_decider
 from cappuccino_core.supervised.signals import SignalBoard
@@ -64,7 +64,7 @@ def soak(
     from cappuccino_core.loopback.faults import Fault
     from cappuccino_core.trading.brokers.factory import make_broker, venue_symbol
     from cappuccino_core.trading.loop.metrics import trade_metrics
-    from cappuccino_core.trading.loop.replay import Bars, load_bars
+    from cappuccino_core.trading.loop.replay import ReplayBars, load_bars
     from cappuccino_core.trading.loop.trader import BarLoop
 
     base = load_bars(settings, "5m", source="sample")
@@ -74,7 +74,7 @@ def soak(
     start = len(base.times) - n
     frames = crashed_frames(base.frames, start + int(crash_hour * 12), crash)
     close = np.stack([frames[t]["close"].to_numpy() for t in base.tickers], axis=1)
-    bars = Bars(base.tickers, base.times, close, base.volume, frames)
+    bars = ReplayBars(base.tickers, base.times, close, base.volume, frames)
     g = settings.gates
     board = SignalBoard(g.supervised_confidence_threshold, g.supervised_high_tier)
     tables = list(tables_for(frames))
@@ -136,7 +136,7 @@ def _breach(store: StateStore, run_id: str, risk: RiskManager, crash_ns: int) ->
     crash = datetime.fromtimestamp(crash_ns / 1e9, UTC)
     day_end = datetime(crash.year, crash.month, crash.day, tzinfo=UTC).timestamp() + 86_400
     with store.session() as s:
-        orders = list(s.scalars(select(Order).where(Order.model_run_id == run_id)))
+        orders = list(s.scalars(select(OrderRow).where(OrderRow.model_run_id == run_id)))
     after = [o for o in orders if o.side == "buy" and crash.timestamp() <= _ts(o.bar_time) < day_end]
     status = risk.status()
     return {

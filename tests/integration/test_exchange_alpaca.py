@@ -56,7 +56,7 @@ def test_market_buy_fills_at_ask_and_positions_lose_the_slash(env, exchange) -> 
     coid = client_order_id("run1", 0, "BTC/USD", "buy")
     o = broker.submit(coid, "BTC/USD", "buy", 0.5, 100.0)
     assert o.status == "filled" and o.filled_qty == 0.5 and o.avg_price == pytest.approx(100.01)
-    assert o["client_order_id"] == coid and o.get("broker_order_id")
+    assert o.client_order_id == coid and o.broker_order_id
     # served as "BTCUSD", normalised; the 0.25% taker fee is taken in BTC: 0.5 - 0.00125 = 0.49875
     assert broker.positions() == {"BTC/USD": pytest.approx(0.49875)}
     assert broker.cash() == pytest.approx(10_000 - 0.5 * 100.01)  # 9949.995: no USD fee on a buy

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from cappuccino_core.config.trading import TradingConfig
 from cappuccino_core.loopback.exchange import Exchange, FeeTier, ReplayBook
-from cappuccino_core.state.schema import Order
+from cappuccino_core.state.schema import OrderRow
 from cappuccino_core.state.store import StateStore
 from cappuccino_core.trading.loop.trader import BarLoop
 from cappuccino_core.trading.risk import RiskManager
@@ -94,7 +94,7 @@ def test_crash_with_a_resting_maker_quote_then_restart(settings) -> None:  # typ
         assert res.orders == []  # the bar's order is known: no second order
         assert len(ex.orders) == 2 and not ex.open_orders()
         with store.session() as s:
-            (rec,) = s.scalars(select(Order)).all()
+            (rec,) = s.scalars(select(OrderRow)).all()
         assert rec.status == "canceled" and rec.filled_qty == 0.0
         (audit,) = [a for a in store.audit_log() if a.action == "cancel_open_on_start"]
         assert audit.evidence["unknown"] == ["manual-1"] and len(audit.evidence["orders"]) == 2

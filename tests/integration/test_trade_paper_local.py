@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from cappuccino_core.state.schema import Fill, Order
+from cappuccino_core.state.schema import FillRow, OrderRow
 from cappuccino_core.state.store import StateStore
 from cappuccino_core.trading.brokers.factory import sample_files
 from cappuccino_core.trading.loop.replay import load_closes
@@ -24,8 +24,8 @@ def test_local_week_places_real_orders_and_reports(settings, sample_dir) -> None
     assert rep["fills"] > 0 and rep["seconds"] < 30  # a week of 1h bars x 6 assets, well under a minute
     store = StateStore(settings.paths.state_url)
     with store.session() as s:
-        orders = list(s.scalars(select(Order).where(Order.model_run_id == rep["session"])))
-        n_fills = s.scalar(select(func.count()).select_from(Fill))
+        orders = list(s.scalars(select(OrderRow).where(OrderRow.model_run_id == rep["session"])))
+        n_fills = s.scalar(select(func.count()).select_from(FillRow))
     assert orders and {o.broker for o in orders} == {"alpaca-paper"}
     assert {o.asset for o in orders} <= {"BTC/USD", "ETH/USD", "SOL/USD", "LINK/USD", "LTC/USD", "ADA/USD"}
     assert all(o.status in ("filled", "rejected", "canceled") for o in orders)  # reconciled, none left open

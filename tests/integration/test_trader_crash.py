@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import select
 
 from cappuccino_core.loopback.exchange import Exchange, FeeTier, ReplayBook
-from cappuccino_core.state.schema import Fill, Order, Position
+from cappuccino_core.state.schema import FillRow, OrderRow, PositionRow
 from cappuccino_core.state.store import StateStore
 from cappuccino_core.trading.brokers.factory import make_broker, sample_files
 from cappuccino_core.trading.loop.trader import BarLoop
@@ -91,7 +91,7 @@ def test_sigkill_between_submit_and_ack_then_restart_reconciles(settings, sample
             assert placed.status == "filled"  # the venue executed it
             store = StateStore(settings.paths.state_url)
             with store.session() as s:
-                (rec,) = s.scalars(select(Order)).all()
+                (rec,) = s.scalars(select(OrderRow)).all()
             # written before submission, never updated: the crash left it "new"
             assert rec.client_order_id == placed.client_order_id and rec.status == "new"
 
@@ -102,9 +102,9 @@ def test_sigkill_between_submit_and_ack_then_restart_reconciles(settings, sample
             assert res["reconciled"] == 1 and res["orders"] == []  # found by id; the bar not traded twice
             assert len(ex.orders) == 1 and srv.log.count("/v2/orders", method="POST") == 1  # no duplicate
             with store.session() as s:
-                (rec,) = s.scalars(select(Order)).all()
-                fills = s.scalars(select(Fill)).all()
-                pos = s.scalars(select(Position).where(Position.asset == "BTC/USD")).all()
+                (rec,) = s.scalars(select(OrderRow)).all()
+                fills = s.scalars(select(FillRow)).all()
+                pos = s.scalars(select(PositionRow).where(PositionRow.asset == "BTC/USD")).all()
             assert rec.status == "filled" and rec.broker_order_id == placed.id
             assert rec.filled_qty == pytest.approx(placed.filled_qty)
             assert rec.avg_fill_price == pytest.approx(close * (1 + 1e-4))  # the ask: close + 1 bp

@@ -146,7 +146,7 @@ def test_bar_loop_positions_follow_fees_in_kind(settings) -> None:  # type: igno
     import numpy as np
     from sqlalchemy import select
 
-    from cappuccino_core.state.schema import Position
+    from cappuccino_core.state.schema import PositionRow
     from cappuccino_core.state.store import StateStore
     from cappuccino_core.trading.brokers.factory import make_broker, sample_files
     from cappuccino_core.trading.loop.trader import BarLoop
@@ -165,7 +165,7 @@ def test_bar_loop_positions_follow_fees_in_kind(settings) -> None:  # type: igno
         loop.reconcile()
         venue = broker.positions()["BTC/USD"]
         with store.session() as s:
-            (pos,) = s.scalars(select(Position).where(Position.asset == "BTC/USD")).all()
+            (pos,) = s.scalars(select(PositionRow).where(PositionRow.asset == "BTC/USD")).all()
         (order,) = broker.exchange.orders.values()
         taker = settings.costs.taker_fee
         assert venue == pytest.approx(order.filled_qty * (1 - taker)) and pos.qty == pytest.approx(venue)

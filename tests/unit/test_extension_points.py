@@ -16,7 +16,7 @@ from cappuccino_core.config.risk import RiskConfig
 from cappuccino_core.env.rewards import REWARDS, reward
 from cappuccino_core.features.builder import build_dataset
 from cappuccino_core.features.dataset import SOURCE_REAL
-from cappuccino_core.features.indicators import INDICATORS, Bars, Indicator, register_indicator
+from cappuccino_core.features.indicators import INDICATORS, BarArrays, Indicator, register_indicator
 from cappuccino_core.gates import run_all_gates
 from cappuccino_core.gates.base import GATES, GateInputs, gate
 from cappuccino_core.gates.verdict import Verdict, check
@@ -76,7 +76,7 @@ class ToyTripleExcess:
         self.steps[idx] = 0
 
 
-def _range_rel(b: Bars, p: dict[str, object]) -> tuple[np.ndarray, ...]:
+def _range_rel(b: BarArrays, p: dict[str, object]) -> tuple[np.ndarray, ...]:
     return ((b.high - b.low) / b.close,)
 
 

@@ -38,6 +38,8 @@ LIVE = ("open", "partially_filled")
 
 @dataclass(frozen=True)
 class FeeTier:
+    """One fee tier: maker and taker rates from a 30-day quote volume on."""
+
     volume_from: float  # quote volume at which this tier starts
     maker: float
     taker: float
@@ -53,6 +55,8 @@ DEFAULT_TIERS = (
 
 @dataclass
 class ExFill:
+    """One execution on the loopback exchange (fee in the currency the venue charges it in)."""
+
     trade_id: str
     order_id: str
     symbol: str
@@ -67,6 +71,8 @@ class ExFill:
 
 @dataclass
 class ExOrder:
+    """An order on the loopback exchange, as the venue keeps it."""
+
     id: str
     client_order_id: str
     symbol: str
@@ -89,14 +95,17 @@ class ExOrder:
 
     @property
     def pending_cancel(self) -> bool:
+        """A cancel was asked and is not effective yet (the order can still fill)."""
         return self.cancel_at is not None and self.status in LIVE
 
     @property
     def remaining(self) -> float:
+        """Quantity not filled yet."""
         return max(self.qty - self.filled_qty, 0.0)
 
     @property
     def avg_price(self) -> float | None:
+        """Average fill price, None before the first fill."""
         return self.filled_value / self.filled_qty if self.filled_qty > 0 else None
 
 
@@ -151,6 +160,7 @@ class Exchange:
             self._stalls.extend([seconds] * times)
 
     def take_stall(self) -> float:
+        """Seconds the next request should stall (an injected delay), 0 when none is queued."""
         with self.lock:
             return self._stalls.pop(0) if self._stalls else 0.0
 
@@ -192,6 +202,7 @@ class Exchange:
         )
 
     def tier(self) -> FeeTier:
+        """The fee tier the account's traded volume reaches."""
         current = self.tiers[0]
         for t in self.tiers:
             if self.volume >= t.volume_from:
@@ -199,13 +210,16 @@ class Exchange:
         return current
 
     def equity(self) -> float:
+        """Cash plus holdings marked at the current bid."""
         return self.cash + sum(q * self.book.top(s).bid for s, q in self.holdings.items() if q)
 
     # ------------------------------------------------------------------ orders
     def get(self, order_id: str) -> ExOrder | None:
+        """The order with the exchange's id, None if unknown."""
         return self.orders.get(order_id)
 
     def get_by_client_id(self, client_order_id: str) -> ExOrder | None:
+        """The order with this client order id, None if unknown."""
         oid = self.by_client_id.get(client_order_id)
         return self.orders.get(oid) if oid else None
 
@@ -335,6 +349,7 @@ class Exchange:
             return o
 
     def open_orders(self) -> list[ExOrder]:
+        """Orders still live (open, partially filled or pending cancel)."""
         with self.lock:
             return [o for o in self.orders.values() if o.status in LIVE]
 

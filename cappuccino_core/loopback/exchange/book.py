@@ -15,6 +15,8 @@ from cappuccino_core.data.symbols import parse_symbol
 
 @dataclass(frozen=True)
 class Bar:
+    """One OHLCV bar of the replay."""
+
     time: datetime
     open: float
     high: float
@@ -24,6 +26,8 @@ class Bar:
 
 @dataclass(frozen=True)
 class Top:
+    """Top of book derived from the current bar (close plus/minus half the spread)."""
+
     symbol: str
     bid: float
     ask: float
@@ -66,22 +70,27 @@ class ReplayBook:
 
     @property
     def symbols(self) -> list[str]:
+        """Canonical symbols the book replays."""
         return sorted(self._bars)
 
     @property
     def index(self) -> int:
+        """Index of the current bar."""
         return self._i
 
     def has(self, symbol: str) -> bool:
+        """True if the book replays ``symbol``."""
         return str(parse_symbol(symbol)) in self._bars
 
     def bar(self, symbol: str) -> Bar:
+        """The current bar of ``symbol`` (KeyError naming it when not replayed)."""
         rows = self._bars.get(str(parse_symbol(symbol)))
         if rows is None:
             raise KeyError(f"no bars for {symbol}")
         return rows[min(self._i, len(rows) - 1)]
 
     def top(self, symbol: str) -> Top:
+        """Top of book of ``symbol`` now."""
         b = self.bar(symbol)
         half = b.close * self.spread_bps / 2e4
         return Top(

@@ -4,13 +4,28 @@ maker-first)."""
 
 from cappuccino_core.trading.brokers.base import (
     Account,
+    BarAware,
     Broker,
     BrokerError,
+    Closable,
     Fill,
     Order,
     OrderRejected,
+    OwnAccount,
     Position,
     Quote,
 )
 
-__all__ = ["Account", "Broker", "BrokerError", "Fill", "Order", "OrderRejected", "Position", "Quote"]
+__all__ = [
+    "Account",
+    "BarAware",
+    "Broker",
+    "BrokerError",
+    "Closable",
+    "Fill",
+    "Order",
+    "OrderRejected",
+    "OwnAccount",
+    "Position",
+    "Quote",
+]

@@ -9,13 +9,14 @@ and ``pending_cancel`` (a cancel asked, not yet confirmed: fills can still arriv
 final. Every order carries a deterministic client order id; ``submit`` with an id the broker already knows
 returns the existing order instead of placing a second one.
 
-:class:`Order` also answers ``order["status"]`` / ``order.get("fee", 0.0)`` so code written against plain
-dicts (the bar loop's ``LoopBroker``) keeps working unchanged.
+Two capabilities are optional and named by their own protocols, checked with ``isinstance``:
+:class:`BarAware` (a simulated venue that learns each bar before the loop trades it) and
+:class:`OwnAccount` (a broker whose account key is not its name, e.g. an in-process sim).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -43,24 +44,8 @@ class OrderRejected(BrokerError):
         self.client_order_id, self.reason, self.message = client_order_id, reason, message
 
 
-class _DictAccess:
-    """``x["field"]`` and ``x.get("field", default)`` over the fields (get: None is missing)."""
-
-    def __getitem__(self, key: str) -> Any:
-        if key not in {f.name for f in fields(self)}:  # type: ignore[arg-type]
-            raise KeyError(key)
-        return getattr(self, key)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        value = getattr(self, key, None)
-        return default if value is None else value
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)  # type: ignore[call-overload]
-
-
 @dataclass(frozen=True)
-class Order(_DictAccess):
+class Order:
     """An order as the broker sees it now. ``avg_price``/``fee`` cover all fills so far (fee in quote)."""
 
     client_order_id: str
@@ -82,15 +67,17 @@ class Order(_DictAccess):
 
     @property
     def is_live(self) -> bool:
+        """True while the venue may still fill it (see :data:`LIVE_STATUSES`)."""
         return self.status in LIVE_STATUSES
 
     @property
     def remaining(self) -> float:
+        """Quantity not filled yet (base units, never negative)."""
         return max(self.qty - self.filled_qty, 0.0)
 
 
 @dataclass(frozen=True)
-class Fill(_DictAccess):
+class Fill:
     """One execution. ``trade_id`` is unique per broker; ``fee`` is in quote currency."""
 
     trade_id: str
@@ -106,7 +93,9 @@ class Fill(_DictAccess):
 
 
 @dataclass(frozen=True)
-class Position(_DictAccess):
+class Position:
+    """A venue's holding of one asset (signed base units; average entry in quote currency)."""
+
     asset: str
     qty: float  # signed base units
     avg_entry_price: float = 0.0
@@ -114,7 +103,7 @@ class Position(_DictAccess):
 
 
 @dataclass(frozen=True)
-class Quote(_DictAccess):
+class Quote:
     """Top of book."""
 
     asset: str
@@ -126,11 +115,14 @@ class Quote(_DictAccess):
 
     @property
     def mid(self) -> float:
+        """The mid price, half way between bid and ask."""
         return 0.5 * (self.bid + self.ask)
 
 
 @dataclass(frozen=True)
-class Account(_DictAccess):
+class Account:
+    """A venue account's balances (quote currency) and fee rates; ``extra`` keeps venue-specific fields."""
+
     cash: float
     equity: float
     currency: str = "USD"
@@ -141,19 +133,38 @@ class Account(_DictAccess):
 
 @runtime_checkable
 class Broker(Protocol):
-    """What every broker offers. ``fee_rate`` is the taker rate the risk/order rules budget with."""
+    """What every broker offers. ``fee_rate`` is the taker rate the risk/order rules budget with.
+
+    ``execution_ids``: ``fills(client_order_id)`` reports each execution with the venue's trade id (otherwise
+    only an order's cumulative filled quantity and average price are known, and the loop keys fills by them).
+    ``fee_in_kind``: a buy's fee is kept in the asset received (Alpaca): the position is ``qty - fee/price``.
+    """
 
     name: str
     fee_rate: float
+    execution_ids: bool
+    fee_in_kind: bool
 
-    def account(self) -> Account: ...
-    def cash(self) -> float: ...
+    def account(self) -> Account:
+        """Balances and fee rates of the account now."""
+        ...
+
+    def cash(self) -> float:
+        """Quote currency free to spend."""
+        ...
+
     def positions(self) -> dict[str, float]:
         """Non-zero holdings by canonical asset."""
         ...
 
-    def position_details(self) -> list[Position]: ...
-    def best_bid_ask(self, assets: list[str]) -> dict[str, Quote]: ...
+    def position_details(self) -> list[Position]:
+        """Non-zero holdings with their average entry (and market value when the venue reports it)."""
+        ...
+
+    def best_bid_ask(self, assets: list[str]) -> dict[str, Quote]:
+        """Top of book per canonical asset."""
+        ...
+
     def submit(
         self,
         client_order_id: str,
@@ -180,6 +191,39 @@ class Broker(Protocol):
         """Cancel every live order; returns the client order ids asked to cancel."""
         ...
 
-    def get_order(self, client_order_id: str) -> Order | None: ...
-    def get_order_by_id(self, broker_order_id: str) -> Order | None: ...
-    def fills(self, client_order_id: str | None = None) -> list[Fill]: ...
+    def get_order(self, client_order_id: str) -> Order | None:
+        """The order's state now, None if the broker never saw the id."""
+        ...
+
+    def get_order_by_id(self, broker_order_id: str) -> Order | None:
+        """The order with the venue's own id, None if unknown."""
+        ...
+
+    def fills(self, client_order_id: str | None = None) -> list[Fill]:
+        """Executions (of one order, or all), oldest first."""
+        ...
+
+
+@runtime_checkable
+class BarAware(Protocol):
+    """A simulated venue that learns each bar (clock, prices, resting limits) before the loop trades it."""
+
+    def on_bar(self, time: datetime, close: dict[str, float]) -> object:
+        """The bar closing at ``time`` with these closes (by canonical asset) is now the venue's market."""
+        ...
+
+
+@runtime_checkable
+class OwnAccount(Protocol):
+    """A broker whose account is not the venue name's one (an in-process sim or loopback venue)."""
+
+    account_id: str
+
+
+@runtime_checkable
+class Closable(Protocol):
+    """A broker holding a resource to release (a connection pool, an in-process exchange server)."""
+
+    def close(self) -> None:
+        """Release it; the broker is not used afterwards."""
+        ...

@@ -124,7 +124,7 @@ class LocalVenue:
     ``on_bar`` keeps the exchange's book on the bar the loop trades; ``close`` stops the server."""
 
     def __init__(
-        self, broker: Any, exchange: Exchange, server: LoopbackServer, times_ns: np.ndarray, bar_ns: int
+        self, broker: Broker, exchange: Exchange, server: LoopbackServer, times_ns: np.ndarray, bar_ns: int
     ) -> None:
         self.inner, self.exchange, self.server = broker, exchange, server
         self.name, self.fee_rate = broker.name, broker.fee_rate

@@ -42,6 +42,7 @@ class LiveGrant:
 
     @property
     def issued(self) -> bool:
+        """True only for a grant made by :func:`issue_grant` (a hand-built one does not count)."""
         return self.token is _ISSUED
 
 

@@ -33,8 +33,10 @@ def place_once(
     wait_max_s: float,
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:
-    """Place an order at most once: look it up by ``client_order_id`` before every (re)send; retry only
-    what ``transient`` calls transient; BrokerError after ``attempts`` tries."""
+    """Place an order exactly once across retries: before every attempt ``lookup`` asks the venue for
+    ``client_order_id`` (a send that timed out may have reached it) and returns what it finds; otherwise
+    ``send`` places it. Errors ``transient`` accepts are retried with backoff, up to ``attempts``; others
+    raise."""
     if attempts < 1:
         raise ValueError(f"attempts must be >= 1, got {attempts}")
     last: BaseException | None = None

@@ -1,6 +1,6 @@
 """The bar loop shared by paper and live trading (bar checks, client order ids, the loop itself)."""
 
 from cappuccino_core.trading.loop.bars import bad_bar_reason
-from cappuccino_core.trading.loop.trader import BarLoop, LoopBroker, TickResult
+from cappuccino_core.trading.loop.trader import BarLoop, TickResult
 
-__all__ = ["BarLoop", "LoopBroker", "TickResult", "bad_bar_reason"]
+__all__ = ["BarLoop", "TickResult", "bad_bar_reason"]

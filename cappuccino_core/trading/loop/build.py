@@ -13,15 +13,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from cappuccino_core.config.settings import Settings
 from cappuccino_core.data.timeframes import timeframe_seconds
 from cappuccino_core.state.store import StateStore
+from cappuccino_core.trading.brokers.base import BarAware, Broker, Closable
 from cappuccino_core.trading.brokers.factory import canonical_name, make_broker, venue_symbol
 from cappuccino_core.trading.brokers.live_guard import LiveGrant, require_grant
 from cappuccino_core.trading.loop.live import CappedBroker
-from cappuccino_core.trading.loop.replay import Bars, conviction_hook
+from cappuccino_core.trading.loop.replay import ReplayBars, conviction_hook
 from cappuccino_core.trading.loop.trader import BarLoop, TickResult
 from cappuccino_core.trading.risk import RiskManager
 
@@ -31,15 +31,16 @@ class TradingSession:
     """A built session: ``loop`` trades through ``broker`` (the capped view of ``raw``) on ``bars``."""
 
     loop: BarLoop
-    broker: Any
-    raw: Any
-    bars: Bars
+    broker: Broker
+    raw: Broker
+    bars: ReplayBars
     timeframe: str
     model: str
     owns_broker: bool = True
 
     @property
     def run_id(self) -> str:
+        """The id the loop keys its client order ids by."""
         return self.loop.run_id
 
     def tick(self, t: int, now_ns: int | None = None) -> TickResult:
@@ -47,19 +48,18 @@ class TradingSession:
         the bar first (prices, clock, resting limits), as in a replay."""
         bar_ns = self.loop.bar_ns
         ts = int(self.bars.times[t])
-        feed = getattr(self.loop.broker, "on_bar", None)
-        if feed is not None:
+        if isinstance(self.loop.broker, BarAware):
             close = dict(zip(self.loop.assets, self.bars.close[t], strict=True))
-            feed(datetime.fromtimestamp((ts + bar_ns) / 1e9, UTC), close)
+            self.loop.broker.on_bar(datetime.fromtimestamp((ts + bar_ns) / 1e9, UTC), close)
         return self.loop.on_bar(t, ts, self.bars.close[t], ts + bar_ns if now_ns is None else now_ns)
 
     def close(self) -> None:
+        """Close the loop (flush, release the lease), then the broker when the session built it."""
         try:
             self.loop.close()
         finally:
-            close = getattr(self.raw, "close", None)
-            if self.owns_broker and callable(close):
-                close()
+            if self.owns_broker and isinstance(self.raw, Closable):
+                self.raw.close()
 
     def __enter__(self) -> TradingSession:
         return self
@@ -72,7 +72,7 @@ def open_session(
     settings: Settings,
     broker: str,
     model: str,
-    bars: Bars,
+    bars: ReplayBars,
     timeframe: str,
     *,
     run_id: str | None = None,
@@ -82,7 +82,7 @@ def open_session(
     ca_cert: str | None = None,
     venue: str | None = None,
     equity_flush_bars: int = 1,
-    connected: Any | None = None,
+    connected: Broker | None = None,
 ) -> TradingSession:
     """The session for ``model`` on ``broker`` over ``bars``. ``run_id`` (default: the model's id) keys the
     orders' client ids; ``connected``: an already built broker to use (then not closed with the session).
@@ -100,7 +100,7 @@ def open_session(
         raw = make_broker(settings, name, exchange_url=exchange_url, ca_cert=ca_cert, venue=venue,
                           grant=grant, frames=frames)  # fmt: skip
     try:
-        capped: Any = raw if capital_fraction >= 1 else CappedBroker(raw, capital_fraction)
+        capped: Broker = raw if capital_fraction >= 1 else CappedBroker(raw, capital_fraction)
         decide, label = decider(settings, model, bars, capped, assets)
         conviction = settings.risk.conviction
         risk = RiskManager.from_config(settings.risk)
@@ -116,8 +116,7 @@ def open_session(
 
         loop.notifier = notifier_from_settings(settings)
     except BaseException:
-        close = getattr(raw, "close", None)
-        if connected is None and callable(close):
-            close()
+        if connected is None and isinstance(raw, Closable):
+            raw.close()
         raise
     return TradingSession(loop, capped, raw, bars, timeframe, label, owns_broker=connected is None)

@@ -17,6 +17,7 @@ from typing import Any
 
 from cappuccino_core.arena.live import live_status
 from cappuccino_core.config.trading import TradingConfig
+from cappuccino_core.trading.brokers.base import Broker
 from cappuccino_core.trading.brokers.live_guard import LiveGrant, LiveRefused, issue_grant
 
 __all__ = ["CappedBroker", "LiveGrant", "LiveRefused", "check_live"]
@@ -52,7 +53,7 @@ class CappedBroker:
     """A broker whose ``cash`` hides ``(1 - fraction)`` of the account's equity at start (every other
     method is the inner broker's), so the loop never deploys more than ``fraction`` of the account."""
 
-    def __init__(self, inner: Any, fraction: float) -> None:
+    def __init__(self, inner: Broker, fraction: float) -> None:
         if not 0 < fraction <= 1:
             raise ValueError(f"capital fraction must be in (0, 1]; got {fraction}")
         self.inner, self.fraction = inner, float(fraction)

@@ -8,7 +8,7 @@ import numpy as np
 from sqlalchemy import select
 
 from cappuccino_core import metrics
-from cappuccino_core.state.schema import EquitySnapshot, Fill, Order
+from cappuccino_core.state.schema import EquitySnapshot, FillRow, OrderRow
 from cappuccino_core.state.store import StateStore
 
 
@@ -19,8 +19,9 @@ def trade_metrics(
     with store.session() as s:
         fills = list(
             s.scalars(
-                select(Fill).join(Order, Order.client_order_id == Fill.client_order_id)
-                .where(Fill.broker == broker, Order.model_run_id == run_id).order_by(Fill.ts, Fill.id)
+                select(FillRow).join(OrderRow, OrderRow.client_order_id == FillRow.client_order_id)
+                .where(FillRow.broker == broker, OrderRow.model_run_id == run_id)
+                .order_by(FillRow.ts, FillRow.id)
             )
         )  # fmt: skip
         eq = list(

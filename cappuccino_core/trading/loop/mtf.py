@@ -20,9 +20,10 @@ from cappuccino_core.data.resample import resample_bars, resample_ratio
 from cappuccino_core.data.timeframes import timeframe_seconds
 from cappuccino_core.env.actions import weights_to_actions
 from cappuccino_core.features.spec import FeatureSpecMismatch
+from cappuccino_core.trading.brokers.base import Broker
 from cappuccino_core.trading.ensemble import agree
 from cappuccino_core.trading.loop.policies import POLICIES, PolicyKind
-from cappuccino_core.trading.loop.replay import Bars
+from cappuccino_core.trading.loop.replay import ReplayBars
 
 
 def members(args: str) -> tuple[str, str]:
@@ -33,7 +34,7 @@ def members(args: str) -> tuple[str, str]:
     return ids[0], ids[1]
 
 
-def resample(bars: Bars, source_tf: str, target_tf: str) -> Bars:
+def resample(bars: ReplayBars, source_tf: str, target_tf: str) -> ReplayBars:
     """``bars`` at the coarser ``target_tf`` (complete buckets only), tickers in the same order."""
     frames = {t: resample_bars(df, source_tf, target_tf, symbol=t) for t, df in bars.frames.items()}
     times = None
@@ -44,7 +45,7 @@ def resample(bars: Bars, source_tf: str, target_tf: str) -> Bars:
     frames = {t: df.filter(pl.col("time").dt.epoch("ns").is_in(times.tolist())) for t, df in frames.items()}
     close = np.column_stack([frames[t]["close"].to_numpy() for t in bars.tickers])
     volume = np.column_stack([frames[t]["volume"].to_numpy() for t in bars.tickers])
-    return Bars(bars.tickers, times, close, volume, frames)
+    return ReplayBars(bars.tickers, times, close, volume, frames)
 
 
 class MtfDecider:
@@ -55,8 +56,8 @@ class MtfDecider:
         settings: Settings,
         tactical: Any,
         strategic: Any,
-        bars: Bars,
-        broker: Any,
+        bars: ReplayBars,
+        broker: Broker,
         assets: tuple[str, ...],
     ) -> None:
         from cappuccino_core.trading.loop.policy import PolicyDecider
@@ -96,7 +97,7 @@ class MtfDecider:
 
 
 def _decide(
-    settings: Settings, args: str, bars: Bars, broker: Any, assets: tuple[str, ...]
+    settings: Settings, args: str, bars: ReplayBars, broker: Broker, assets: tuple[str, ...]
 ) -> tuple[MtfDecider, str]:
     from cappuccino_core.registry import Tracking, load_policy, model_spec
 

@@ -19,7 +19,7 @@ from cappuccino_core.common.registry import Registry
 
 if TYPE_CHECKING:
     from cappuccino_core.config.settings import Settings
-    from cappuccino_core.trading.loop.replay import Bars
+    from cappuccino_core.trading.loop.replay import ReplayBars
 
 Decide = Callable[[int], np.ndarray]
 
@@ -32,7 +32,7 @@ class PolicyKind:
     bar interval it decides on; ``history(settings, args)``: bars of history a live tick needs (without the
     conviction filter's)."""
 
-    decide: Callable[[Settings, str, Bars, Any, tuple[str, ...]], tuple[Decide, str]]
+    decide: Callable[[Settings, str, ReplayBars, Any, tuple[str, ...]], tuple[Decide, str]]
     timeframe: Callable[[Settings, str], str]
     history: Callable[[Settings, str], int]
 

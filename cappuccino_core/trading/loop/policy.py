@@ -9,12 +9,22 @@ import numpy as np
 
 from cappuccino_core.env.observation import ObservationBuilder
 from cappuccino_core.features.builder import apply_spec
-from cappuccino_core.trading.loop.replay import Bars
+from cappuccino_core.trading.brokers.base import Broker
+from cappuccino_core.trading.loop.replay import ReplayBars
 
 
 class PolicyDecider:
+    """Decisions of a registered policy on replayed bars: its FeatureSpec's features (the tickers must
+    match), the observation from the broker's cash and positions, then ``policy.predict``; call it with a
+    bar index."""
+
     def __init__(
-        self, policy: Any, bars: Bars, broker: Any, timeframe: str, assets: tuple[str, ...] | None = None
+        self,
+        policy: Any,
+        bars: ReplayBars,
+        broker: Broker,
+        timeframe: str,
+        assets: tuple[str, ...] | None = None,
     ) -> None:
         if tuple(policy.spec.tickers) != bars.tickers:
             raise ValueError(

@@ -24,13 +24,17 @@ from cappuccino_core.config.settings import Settings
 from cappuccino_core.data.align import AlignedBars
 from cappuccino_core.data.market import Source, load_aligned
 from cappuccino_core.data.timeframes import timeframe_seconds
+from cappuccino_core.trading.brokers.base import BarAware
 from cappuccino_core.trading.conviction import ConvictionInputs, ConvictionScorer
 from cappuccino_core.trading.loop.metrics import trade_metrics
 from cappuccino_core.trading.loop.trader import BarLoop
 
 
 @dataclass
-class Bars:
+class ReplayBars:
+    """Close and volume of several tickers on their common bar open times, plus the raw frames they came
+    from."""
+
     tickers: tuple[str, ...]
     times: np.ndarray  # (T,) int64 ns, bar open times
     close: np.ndarray  # (T, A)
@@ -38,7 +42,7 @@ class Bars:
     frames: dict[str, pl.DataFrame]
 
 
-def load_closes(files: Mapping[str, Path]) -> Bars:
+def load_closes(files: Mapping[str, Path]) -> ReplayBars:
     """Bars of several tickers joined on their common open times (inner join), in the given order."""
     if not files:
         raise ValueError("no bar files given")
@@ -56,19 +60,19 @@ def load_closes(files: Mapping[str, Path]) -> Bars:
     volume = np.column_stack([joined[f"v_{t}"].to_numpy() for t in tickers])
     keep = set(joined["time"].to_list())
     frames = {t: df.filter(pl.col("time").is_in(list(keep))) for t, df in frames.items()}
-    return Bars(tickers, times, close, volume, frames)
+    return ReplayBars(tickers, times, close, volume, frames)
 
 
-def bars_from_aligned(aligned: AlignedBars) -> Bars:
+def bars_from_aligned(aligned: AlignedBars) -> ReplayBars:
     """The loop's view of aligned bars: open times, closes and volumes in ticker order."""
-    return Bars(
+    return ReplayBars(
         aligned.tickers, aligned.times_ns(), aligned.array("close"), aligned.array("volume"), aligned.frames
     )
 
 
 def load_bars(
     settings: Settings, timeframe: str | None = None, *, source: Source = "auto", last_bars: int | None = None
-) -> Bars:
+) -> ReplayBars:
     """The configured tickers' bars at ``timeframe`` (default ``data.timeframe``) from ``source``, aligned;
     ``last_bars``: read only about the newest ones (data.market.load_bars)."""
     return bars_from_aligned(load_aligned(settings, timeframe, source=source, last_bars=last_bars))
@@ -89,20 +93,19 @@ def trend_baseline(close: np.ndarray, window: int = 24) -> Callable[[int], np.nd
 
 
 def run_replay(
-    loop: BarLoop, bars: Bars, timeframe: str, days: float, backtest_sharpe: float | None = None
+    loop: BarLoop, bars: ReplayBars, timeframe: str, days: float, backtest_sharpe: float | None = None
 ) -> dict[str, Any]:
     """Feed the last ``days`` of ``bars`` to ``loop`` (each bar 'now' = its close) and report."""
     bar_ns = timeframe_seconds(timeframe) * 10**9
     n = min(len(bars.times), max(1, int(days * 86_400 * 10**9 // bar_ns)))
     start = len(bars.times) - n
     loop.reconcile()
-    feed = getattr(loop.broker, "on_bar", None)
     skipped: dict[str, int] = {}
     t0 = time.perf_counter()
     for t in range(start, len(bars.times)):
         ts = int(bars.times[t])
-        if feed is not None:  # a simulated venue learns the bar (prices, clock, resting limits) first
-            feed(
+        if isinstance(loop.broker, BarAware):  # a simulated venue learns the bar (prices, clock, limits)
+            loop.broker.on_bar(
                 datetime.fromtimestamp((ts + bar_ns) / 1e9, UTC),
                 dict(zip(loop.assets, bars.close[t], strict=True)),
             )
@@ -120,7 +123,7 @@ def run_replay(
 
 
 def conviction_hook(
-    cfg: ConvictionConfig, bars: Bars, confidence: np.ndarray | None = None, vol_window: int = 24
+    cfg: ConvictionConfig, bars: ReplayBars, confidence: np.ndarray | None = None, vol_window: int = 24
 ) -> Callable[[np.ndarray, int], np.ndarray]:
     """A BarLoop ``conviction`` callable: buys whose conviction (bars up to t) is under threshold are held."""
     scorer = ConvictionScorer(cfg)

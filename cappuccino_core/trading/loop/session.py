@@ -25,11 +25,12 @@ from cappuccino_core.common.atomic import atomic_write_text
 from cappuccino_core.config.settings import Settings
 from cappuccino_core.data.timeframes import timeframe_seconds
 from cappuccino_core.features.spec import FeatureSpecMismatch
+from cappuccino_core.trading.brokers.base import Broker
 from cappuccino_core.trading.brokers.factory import canonical_name
 from cappuccino_core.trading.brokers.live_guard import LiveGrant, require_grant
 from cappuccino_core.trading.loop.build import open_session
 from cappuccino_core.trading.loop.policies import POLICIES, PolicyKind, policy_kind
-from cappuccino_core.trading.loop.replay import Bars, load_bars, run_replay, trend_baseline
+from cappuccino_core.trading.loop.replay import ReplayBars, load_bars, run_replay, trend_baseline
 
 SUMMARY_KEYS = (
     "broker", "model", "session", "bars_replayed", "trades", "fills", "win_rate", "fees", "maker_ratio",
@@ -39,7 +40,7 @@ SUMMARY_KEYS = (
 
 
 def decider(
-    settings: Settings, model: str, bars: Bars, broker: Any, assets: tuple[str, ...]
+    settings: Settings, model: str, bars: ReplayBars, broker: Broker, assets: tuple[str, ...]
 ) -> tuple[Callable[[int], np.ndarray], str]:
     """(decide, label) of the policy ``model`` names (policies.py: ``baseline``, run ids, ``mtf:...``)."""
     kind, args = policy_kind(model)
@@ -47,13 +48,13 @@ def decider(
 
 
 def _baseline(
-    settings: Settings, args: str, bars: Bars, broker: Any, assets: tuple[str, ...]
+    settings: Settings, args: str, bars: ReplayBars, broker: Broker, assets: tuple[str, ...]
 ) -> tuple[Callable[[int], np.ndarray], str]:
     return trend_baseline(bars.close), "baseline"
 
 
 def _registered(
-    settings: Settings, model: str, bars: Bars, broker: Any, assets: tuple[str, ...]
+    settings: Settings, model: str, bars: ReplayBars, broker: Broker, assets: tuple[str, ...]
 ) -> tuple[Callable[[int], np.ndarray], str]:
     """The registered policy ``model``, or for ``"run1,run2,..."`` their ensemble weighted by validation
     Sharpe (every member must have been trained on the same features: the first one's FeatureSpec, checked
@@ -134,16 +135,16 @@ POLICIES.add(
 POLICIES.add("model", PolicyKind(_registered, _registered_timeframe, _registered_history))
 
 
-def tail_bars(bars: Bars, n: int) -> Bars:
+def tail_bars(bars: ReplayBars, n: int) -> ReplayBars:
     """The newest ``n`` bars (all when there are fewer), frames cut to the same times."""
     if n >= len(bars.times):
         return bars
     first = bars.times[-n]
     frames = {t: df.filter(pl.col("time").dt.epoch("ns") >= int(first)) for t, df in bars.frames.items()}
-    return Bars(bars.tickers, bars.times[-n:], bars.close[-n:], bars.volume[-n:], frames)
+    return ReplayBars(bars.tickers, bars.times[-n:], bars.close[-n:], bars.volume[-n:], frames)
 
 
-def equal_weight_return(bars: Bars, days: float, timeframe: str) -> float:
+def equal_weight_return(bars: ReplayBars, days: float, timeframe: str) -> float:
     """Equal-weight buy and hold over the replayed bars (bar closes, no fees)."""
     n = min(len(bars.times), max(1, int(days * 86_400 // timeframe_seconds(timeframe))))
     ew = metrics.equal_weight_buy_and_hold(bars.close[len(bars.times) - n :])
@@ -198,7 +199,7 @@ def run_paper(
                       equity_flush_bars=24) as s:  # fmt: skip
         report = run_replay(s.loop, bars, tf, days)
         paper, loop, run_id = s.broker, s.loop, s.model
-        equity = float(paper.account().equity) if hasattr(paper, "account") else float("nan")
+        equity = float(paper.account().equity)
     ew = equal_weight_return(bars, days, tf)
     report.update(
         broker=loop.broker.name if name != "local" else f"local:{loop.broker.name}", model=run_id,

@@ -1,7 +1,7 @@
 """The bar loop: on each closed bar, check it, decide, apply conviction and risk, place orders with
 deterministic client order ids, record everything in the state store.
 
-The broker is anything with the :class:`LoopBroker` methods (a subset of the brokers' base protocol).
+The broker is the one protocol, :class:`~cappuccino_core.trading.brokers.base.Broker`.
 Order records are written BEFORE submission in their own transaction, so after a crash the restart sees
 the id and asks the broker for it instead of placing it again (``reconcile``).
 
@@ -38,13 +38,22 @@ from cappuccino_core.env.rules import (
 )
 from cappuccino_core.env.warm import warm_up
 from cappuccino_core.state.lease import Lease
-from cappuccino_core.state.schema import AuditLog, EquitySnapshot, Fill, Flag, Order, Position, RiskState
+from cappuccino_core.state.schema import (
+    AuditLog,
+    EquitySnapshot,
+    FillRow,
+    Flag,
+    OrderRow,
+    PositionRow,
+    RiskState,
+)
 from cappuccino_core.state.store import EMERGENCY_STOP, StateStore
-from cappuccino_core.trading.brokers.base import BrokerError
+from cappuccino_core.trading.brokers.base import Broker, BrokerError
+from cappuccino_core.trading.brokers.base import Order as VenueOrder
 from cappuccino_core.trading.brokers.client_ids import client_order_id
 from cappuccino_core.trading.loop.bars import bad_bar_reason
-from cappuccino_core.trading.loop.fills import StoredFill, new_fills, order_totals
-from cappuccino_core.trading.loop.protocol import LoopBroker, TickResult, account_id, venue_totals
+from cappuccino_core.trading.loop.fills import StoredFill, fill_sums, new_fills, order_totals, stored_fills
+from cappuccino_core.trading.loop.protocol import TickResult, account_id, venue_totals
 from cappuccino_core.trading.risk import RiskManager
 from cappuccino_core.trading.risk.persist import restore, snapshot
 
@@ -57,8 +66,8 @@ CANCEL_FILL_WINDOW = timedelta(hours=6)  # canceled/expired orders are asked for
 FLATTEN_FLAG = "emergency_flatten"  # set with the stop: the next tick sells every position
 _STOP_FLAGS = (EMERGENCY_STOP, FLATTEN_FLAG)
 _UPDATE_ORDER = (
-    update(Order)
-    .where(Order.client_order_id == bindparam("k"))
+    update(OrderRow)
+    .where(OrderRow.client_order_id == bindparam("k"))
     .values(status=bindparam("status"), broker_order_id=bindparam("boid"), filled_qty=bindparam("fq"),
             avg_fill_price=bindparam("px"), fees=bindparam("fee"))
 )  # fmt: skip
@@ -75,8 +84,13 @@ def _aware(t: datetime) -> datetime:
 
 
 class BarLoop:
+    """The trader: :meth:`on_bar` per closed bar, :meth:`reconcile` on start, :meth:`close` at the end.
+
+    ``decide(t)`` gives the (1, n_assets) actions for bar ``t``; ``assets`` are the broker's symbols for
+    ``tickers`` (one to one). Orders, fills, positions, equity and the risk state go to ``store``."""
+
     def __init__(
-        self, broker: LoopBroker, store: StateStore, risk: RiskManager, env: EnvConfig,
+        self, broker: Broker, store: StateStore, risk: RiskManager, env: EnvConfig,
         tickers: tuple[str, ...], decide: Callable[[int], np.ndarray], *, run_id: str, bar_ns: int,
         max_age_s: float, conviction: Callable[[np.ndarray, int], np.ndarray] | None = None,
         flatten_on_stop: bool = False, heartbeat_s: float = 5.0, equity_flush_bars: int = 1,
@@ -132,7 +146,7 @@ class BarLoop:
         with self.store.session() as s:
             row = s.get(RiskState, self.lease.account)
             data = dict(row.data) if row is not None else None
-            mine = select(Position).where(Position.broker == self.lease.account)
+            mine = select(PositionRow).where(PositionRow.broker == self.lease.account)
             pos = {p.asset: p for p in s.scalars(mine)}
         restore(self.risk, data, self.assets)
         st = self.risk.state
@@ -156,6 +170,7 @@ class BarLoop:
             c.execute(insert(RiskState).values(account=key, data=data, updated=now))
 
     def close(self) -> None:
+        """Flush what is buffered, close the flag connection and release the account's lease."""
         self.flush()
         if self._flag_conn is not None:
             self._flag_conn.close()
@@ -181,14 +196,17 @@ class BarLoop:
         updated, new_rows, latest = 0, [], None
         name = self.broker.name
         with self.store.session() as s:
-            cands = list(s.scalars(select(Order).where(Order.broker == name, Order.status.in_(OPEN))))
-            newest = s.scalar(select(func.max(Order.bar_time)).where(Order.broker == name))
+            cands = list(
+                s.scalars(select(OrderRow).where(OrderRow.broker == name, OrderRow.status.in_(OPEN)))
+            )
+            newest = s.scalar(select(func.max(OrderRow.bar_time)).where(OrderRow.broker == name))
             if newest is not None:
                 newest = _aware(newest)
-                late = list(s.scalars(select(Order).where(
-                    Order.broker == name, Order.status.in_(LATE), Order.bar_time >= newest - LATE_FILL_WINDOW
+                late = list(s.scalars(select(OrderRow).where(
+                    OrderRow.broker == name, OrderRow.status.in_(LATE),
+                    OrderRow.bar_time >= newest - LATE_FILL_WINDOW,
                 )))  # fmt: skip
-                held = self._fill_sums(s, [o.client_order_id for o in late])
+                held = fill_sums(s, self.broker.name, [o.client_order_id for o in late])
                 cands += [
                     o for o in late
                     if o.filled_qty > held.get(o.client_order_id, 0.0) * (1 + 1e-9) + 1e-12
@@ -201,8 +219,8 @@ class BarLoop:
                     if o.status == "new":  # recorded, never reached the venue (crash before the send)
                         o.status = UNSENT
                     continue
-                o.status = str(got["status"])
-                o.broker_order_id = got.get("broker_order_id") or o.broker_order_id  # the venue's id
+                o.status = str(got.status)
+                o.broker_order_id = got.broker_order_id or o.broker_order_id  # the venue's id
                 rows = self._sync_fills(s, o, got)
                 new_rows.extend(rows)
                 if rows:  # the risk rules run on bar time (the venue's clock may be another)
@@ -218,11 +236,8 @@ class BarLoop:
 
     def _cancel_venue_orders(self) -> list[str]:
         """Cancel every order live at the venue on start; audited (ids unknown to the store named)."""
-        cancel_all = getattr(self.broker, "cancel_all", None)
-        if cancel_all is None:
-            return []
         try:
-            ids = list(cancel_all())
+            ids = list(self.broker.cancel_all())
         except (BrokerError, OSError) as exc:
             log.error("%s: canceling the venue's open orders on start failed: %s", self.broker.name, exc)
             self.store.audit("trader", "cancel_open_failed", self.broker.name, reason=str(exc))
@@ -230,7 +245,9 @@ class BarLoop:
         if ids:
             parents = {i: re.sub(r"-(m\d+|t)$", "", i) for i in ids}  # a maker-first leg names its parent
             with self.store.session() as s:
-                q = select(Order.client_order_id).where(Order.client_order_id.in_(set(parents.values())))
+                q = select(OrderRow.client_order_id).where(
+                    OrderRow.client_order_id.in_(set(parents.values()))
+                )
                 known = set(s.scalars(q))
             foreign = [i for i in ids if parents[i] not in known]
             log.warning("%s: canceled %d order(s) live at the venue on start (%d unknown to the store: %s)",
@@ -238,36 +255,14 @@ class BarLoop:
             self.store.audit("trader", "cancel_open_on_start", self.broker.name, orders=ids, unknown=foreign)
         return ids
 
-    def _fill_sums(self, s: Any, coids: list[str]) -> dict[str, float]:
-        """Stored filled quantity per client order id."""
-        out: dict[str, float] = {}
-        for i in range(0, len(coids), 500):
-            q = (
-                select(Fill.client_order_id, func.sum(Fill.qty))
-                .where(Fill.broker == self.broker.name, Fill.client_order_id.in_(coids[i : i + 500]))
-                .group_by(Fill.client_order_id)
-            )
-            out.update({str(c): float(v or 0.0) for c, v in s.execute(q)})
-        return out
-
-    def _stored_fills(self, s: Any, coids: list[str]) -> dict[str, list[StoredFill]]:
-        out: dict[str, list[StoredFill]] = {c: [] for c in coids}
-        if coids:
-            q = select(Fill.client_order_id, Fill.trade_id, Fill.qty, Fill.price, Fill.fee).where(
-                Fill.broker == self.broker.name, Fill.client_order_id.in_(coids)
-            )
-            for coid, tid, qty, px, fee in s.execute(q):
-                out[coid].append(StoredFill(tid, qty, px, fee))
-        return out
-
-    def _sync_fills(self, s: Any, o: Order, got: Any) -> list[dict[str, Any]]:
+    def _sync_fills(self, s: Any, o: OrderRow, got: VenueOrder) -> list[dict[str, Any]]:
         """Insert the order's executions not stored yet (and move positions); the order row keeps what the
         venue reports (filled quantity, average price, fees), at least what its fills add up to."""
-        stored = self._stored_fills(s, [o.client_order_id])[o.client_order_id]
+        stored = stored_fills(s, self.broker.name, [o.client_order_id])[o.client_order_id]
         rows = new_fills(self.broker, got, client_order_id=o.client_order_id, asset=o.asset, side=o.side,
                          stored=stored, default_ts=_aware(o.bar_time))  # fmt: skip
         if rows:
-            s.execute(insert(Fill), rows)
+            s.execute(insert(FillRow), rows)
             self._move_positions(s, rows)
         qty, px, fee = venue_totals(got, *order_totals(stored, rows))
         o.filled_qty, o.fees = qty, fee
@@ -278,14 +273,15 @@ class BarLoop:
         """The positions table follows the fills, in the fills' transaction (average entry of the buys).
         Rows are keyed by the account (the broker's name for a venue; its own id for an in-process sim)."""
         name = self.lease.account
+        assets = {r["asset"] for r in rows}
         known = {p.asset: p for p in s.scalars(
-            select(Position).where(Position.broker == name, Position.asset.in_({r["asset"] for r in rows}))
+            select(PositionRow).where(PositionRow.broker == name, PositionRow.asset.in_(assets))
         )}  # fmt: skip
         for r in rows:
             p = known.get(r["asset"])
             qty0, px0 = (p.qty, p.avg_entry_price) if p is not None else (0.0, 0.0)
             q = float(r["qty"]) * (1.0 if r["side"] == "buy" else -1.0)
-            if q > 0 and getattr(self.broker, "fee_in_kind", False) and float(r["price"]) > 0:
+            if q > 0 and self.broker.fee_in_kind and float(r["price"]) > 0:
                 q -= float(r["fee"]) / float(r["price"])  # the venue kept the buy's fee in the asset (Alpaca)
             qty1 = qty0 + q
             if abs(qty1) < 1e-12:
@@ -295,7 +291,9 @@ class BarLoop:
             else:
                 px1 = px0
             if p is None:
-                known[r["asset"]] = p = Position(broker=name, asset=r["asset"], qty=qty1, avg_entry_price=px1)
+                known[r["asset"]] = p = PositionRow(
+                    broker=name, asset=r["asset"], qty=qty1, avg_entry_price=px1
+                )
                 s.add(p)
             else:
                 p.qty, p.avg_entry_price = qty1, px1
@@ -304,7 +302,7 @@ class BarLoop:
         """Stored positions against the venue's; each difference audited, the venue's quantity kept."""
         name = self.lease.account
         venue = {a: float(q) for a, q in self.broker.positions().items()}
-        stored = {p.asset: p for p in s.scalars(select(Position).where(Position.broker == name))}
+        stored = {p.asset: p for p in s.scalars(select(PositionRow).where(PositionRow.broker == name))}
         mismatches = 0
         for asset in sorted(set(venue) | set(stored)):
             want, p = venue.get(asset, 0.0), stored.get(asset)
@@ -316,7 +314,7 @@ class BarLoop:
             s.add(AuditLog(actor="trader", action="position_mismatch", subject=f"{name}:{asset}",
                            evidence={"store": have, "venue": want}))  # fmt: skip
             if p is None:
-                s.add(Position(broker=name, asset=asset, qty=want, avg_entry_price=0.0))
+                s.add(PositionRow(broker=name, asset=asset, qty=want, avg_entry_price=0.0))
             else:
                 p.qty = want
         return mismatches
@@ -425,12 +423,12 @@ class BarLoop:
             ids = [client_order_id(self.run_id, bar_time_ns, a, sd) for _, a, sd in legs]
             bar_dt = _dt(bar_time_ns)
             with self.store.engine.begin() as c:  # the records exist before the broker hears of the orders
-                known = select(Order.client_order_id).where(Order.client_order_id.in_(ids))
+                known = select(OrderRow.client_order_id).where(OrderRow.client_order_id.in_(ids))
                 seen = set(c.execute(known).scalars())
                 # an id seen before was placed before a restart: reconcile owns it, never a second order
                 todo = [(j, coid, sd) for (j, _, sd), coid in zip(legs, ids, strict=True) if coid not in seen]
                 if todo:
-                    c.execute(insert(Order), [
+                    c.execute(insert(OrderRow), [
                         {"client_order_id": coid, "broker": self.broker.name, "model_run_id": self.run_id,
                          "bar_time": bar_dt, "asset": self.assets[j], "side": sd, "qty": float(abs(qty[j])),
                          "order_type": "market", "status": "new", "filled_qty": 0.0, "fees": 0.0}
@@ -466,8 +464,8 @@ class BarLoop:
             rows = new_fills(self.broker, got, client_order_id=coid, asset=self.assets[j], side=side,
                              stored=stored[coid], default_ts=bar_dt)  # fmt: skip
             q, px, fee = venue_totals(got, *order_totals(stored[coid], rows))
-            updates.append({"k": coid, "status": str(got["status"]), "boid": got.get("broker_order_id"),
-                            "fq": q, "px": px if q > 0 else got.get("avg_price"), "fee": fee})  # fmt: skip
+            updates.append({"k": coid, "status": str(got.status), "boid": got.broker_order_id,
+                            "fq": q, "px": px if q > 0 else got.avg_price, "fee": fee})  # fmt: skip
             fills.extend(rows)
         if fills:
             self._risk_fills(fills, ctx.time)
@@ -475,7 +473,7 @@ class BarLoop:
             c = s.connection()
             c.execute(_UPDATE_ORDER, updates)
             if fills:
-                c.execute(insert(Fill), fills)
+                c.execute(insert(FillRow), fills)
                 self._move_positions(s, fills)
             c.execute(insert(EquitySnapshot), self._equity)
             self._save_risk(s)

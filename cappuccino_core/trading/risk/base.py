@@ -78,6 +78,7 @@ class AccountState:
         self.loss_streak, self.new_day = np.zeros(n, np.int64), np.zeros(n, bool)
 
     def reset(self, idx: np.ndarray) -> None:
+        """Reset accounts ``idx`` to a fresh state (no entries, peaks, marks, streaks or halts)."""
         fresh = AccountState(len(idx), self.a)
         for name in vars(fresh):
             if name not in ("n", "a"):
@@ -155,6 +156,7 @@ class StatefulRule:
     state: AccountState
 
     def bind(self, state: AccountState) -> None:
+        """Attach the shared account state this rule reads (and writes its own fields in)."""
         self.state = state
 
     def observe(self, ctx: OrderContext) -> None:
@@ -212,6 +214,8 @@ class ConfiguredRule:
 
     @classmethod
     def from_config(cls, cfg: RiskConfig) -> OrderRule | None:
+        """The rule built from its settings under ``cfg.rules[name]``, or None when not configured; invalid
+        settings raise naming the rule."""
         raw = cfg.rules.get(cls.name)
         if raw is None:
             return None

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 @risk_rule
 class LossStreakCooldown(StatefulRule):
+    """After ``streak`` consecutive losing sells, no buys for ``hours`` (sells still pass)."""
+
     name = "loss_streak_cooldown"
     stage = 70
 
@@ -43,6 +45,7 @@ class LossStreakCooldown(StatefulRule):
         self.until[idx] = np.iinfo(np.int64).min
 
     def cooling(self, time: np.ndarray) -> np.ndarray:
+        """(N,) True for accounts still in their cooldown at bar times ``time`` (ns)."""
         return time < self.until
 
     def on_fill(self, fill: FillEvent, closed: np.ndarray, pnl: np.ndarray) -> None:

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 @risk_rule
 class DailyLossLimit(StatefulRule):
+    """Equity ``limit`` below the UTC day's opening equity: no buys for the rest of the day."""
+
     name = "daily_loss_limit"
     stage = 60
 

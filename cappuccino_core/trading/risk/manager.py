@@ -56,6 +56,7 @@ class RiskManager:
 
     @property
     def stateful(self) -> list[StatefulRule]:
+        """The rules that keep state across bars (they share one :class:`AccountState`)."""
         return [r for r in self.rules if isinstance(r, StatefulRule)]
 
     def _ensure(self, ctx: OrderContext) -> AccountState:

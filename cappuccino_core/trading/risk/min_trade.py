@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 @risk_rule
 class MinTradeValue:
+    """Orders whose notional at the reference price is under ``value`` are dropped."""
+
     name = "min_trade_value"
     stage = 100
 

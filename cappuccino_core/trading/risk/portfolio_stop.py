@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 @risk_rule
 class PortfolioTrailingStop(StatefulRule):
+    """Equity ``distance`` below its peak flattens everything; no buys until the next UTC day."""
+
     name = "portfolio_trailing_stop"
     stage = 20
 

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 @risk_rule
 class MaxPosition:
+    """Buys are cut so that ``|holding| x price`` stays within ``fraction`` of equity per asset."""
+
     name = "max_position"
     stage = 90
 

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 
 @risk_rule
 class PropFirmGuard(StatefulRule):
+    """A prop-firm account's limits: a daily loss limit (halted for the day) and a total loss limit
+    (halted for good); a halted account is flattened and may not buy."""
+
     name = "prop_firm"
     stage = 10
 
@@ -51,6 +54,7 @@ class PropFirmGuard(StatefulRule):
 
     @property
     def halted(self) -> np.ndarray:
+        """(N,) True for accounts halted for the day or for good."""
         return self.day_halt | self.dead
 
     def apply(self, qty: np.ndarray, ctx: OrderContext) -> np.ndarray:

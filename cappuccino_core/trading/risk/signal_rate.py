@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 @risk_rule
 class SignalRateLimit(StatefulRule):
+    """At most ``per_hour`` buy orders per UTC clock hour; exits are never blocked."""
+
     name = "signal_rate_limit"
     stage = 120
 

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 @risk_rule
 class StopLoss(StatefulRule):
+    """A position whose price fell ``loss`` below its average entry price is sold in full."""
+
     name = "stop_loss"
     stage = 30
 
@@ -29,6 +31,7 @@ class StopLoss(StatefulRule):
         self.loss = loss
 
     def triggered(self, ctx: OrderContext) -> np.ndarray:
+        """(N, A) True where a held position's price is at or below entry * (1 - loss)."""
         e = self.state.entry
         return (ctx.holdings > 0) & (e > 0) & (ctx.prices <= e * (1.0 - self.loss))
 

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 @risk_rule
 class TakeProfit(StatefulRule):
+    """Once per position, at ``gain`` over the average entry price, sell ``fraction`` of it."""
+
     name = "take_profit"
     stage = 50
 
@@ -30,6 +32,7 @@ class TakeProfit(StatefulRule):
         self._asked: np.ndarray | None = None
 
     def triggered(self, ctx: OrderContext) -> np.ndarray:
+        """(N, A) True where a held position reached entry * (1 + gain) and has not taken profit yet."""
         s = self.state
         return (ctx.holdings > 0) & (s.entry > 0) & ~s.tp_done & (ctx.prices >= s.entry * (1.0 + self.gain))
 

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 @risk_rule
 class MaxTradesPerDay(StatefulRule):
+    """Buys only while the UTC day's filled orders plus this bar's stay within ``max_trades``."""
+
     name = "max_trades_per_day"
     stage = 110
 

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 @risk_rule
 class MaxTradeFraction:
+    """A buy's notional is at most ``fraction`` of equity: larger buys are cut, in whole lots."""
+
     name = "max_trade_fraction"
     stage = 80
 

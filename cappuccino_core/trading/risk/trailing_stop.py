@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 @risk_rule
 class TrailingStop(StatefulRule):
+    """A position whose price fell ``distance`` below its highest price since entry is sold."""
+
     name = "trailing_stop"
     stage = 40
 
@@ -29,6 +31,7 @@ class TrailingStop(StatefulRule):
         self.distance = distance
 
     def triggered(self, ctx: OrderContext) -> np.ndarray:
+        """(N, A) True where a held position's price is at or below its high * (1 - distance)."""
         high = self.state.high
         return (ctx.holdings > 0) & (high > 0) & (ctx.prices <= high * (1.0 - self.distance))
 

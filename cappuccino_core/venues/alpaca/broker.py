@@ -89,8 +89,12 @@ class BrokerPermissionError(BrokerError):
 
 
 class AlpacaPaperBroker:
+    """The Alpaca paper-trading account through alpaca-py, behind the :class:`Broker` protocol (crypto,
+    market and limit orders; a buy's fee is kept in the asset received)."""
+
     name = "alpaca-paper"
     fee_in_kind = True  # a buy's fee is kept in the asset received: the position is qty - fee / price
+    execution_ids = False  # the order object reports cumulative filled qty and average price only
 
     def __init__(
         self,
@@ -127,6 +131,7 @@ class AlpacaPaperBroker:
         fee_rate: float = ENTRY_TAKER,
         maker_fee_rate: float = ENTRY_MAKER,
     ) -> AlpacaPaperBroker:
+        """A broker on the paper endpoint in ``cfg`` with these keys (the data client for quotes included)."""
         client = TradingClient(api_key, secret_key, paper=True, url_override=cfg.alpaca_url_override)
         data = CryptoHistoricalDataClient(api_key, secret_key, url_override=cfg.alpaca_url_override)
         return cls(client, cfg, fee_rate=fee_rate, maker_fee_rate=maker_fee_rate, data_client=data)

@@ -102,6 +102,8 @@ class AlpacaSource:
         return f"AlpacaSource(base_url={getattr(self.client, '_base_url', '?')!s})"
 
     def fetch(self, symbol: str | Symbol, timeframe: str, start: datetime, end: datetime) -> pl.DataFrame:
+        """OHLCV bars of ``symbol`` in ``[start, end)`` at ``timeframe``, fetched in chunks, as a bar
+        frame."""
         sym = parse_symbol(symbol)
         tf = alpaca_timeframe(timeframe)
         start, end = check_window(start, end)

@@ -35,6 +35,7 @@ _ALPACA_UNIT = {"Min": "m", "T": "m", "Hour": "h", "H": "h", "Day": "d", "D": "d
 
 
 def alpaca_error_body(status: int, message: str) -> dict[str, Any]:
+    """An error body as Alpaca writes it (``code`` is the status followed by ``10000``)."""
     return {"code": int(f"{status}10000"), "message": message}
 
 

@@ -40,6 +40,8 @@ def _num(x: float | None) -> str | None:
 
 
 def alpaca_order(o: ExOrder) -> dict[str, Any]:
+    """An exchange order as Alpaca's order object (JSON fields, statuses and timestamps as the venue sends
+    them)."""
     return {
         "id": o.id,
         "client_order_id": o.client_order_id,

@@ -52,6 +52,7 @@ def load_private_key(secret: str) -> PrivateKey:
 
 
 def algorithm(key: PrivateKey | PublicKey) -> str:
+    """The JWT algorithm for a key: ``EdDSA`` for Ed25519, else ``ES256``."""
     return "EdDSA" if isinstance(key, ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey) else "ES256"
 
 
@@ -108,6 +109,7 @@ class SigningRESTClient(RESTClient):
         self._signing_key = load_private_key(api_secret)
 
     def set_headers(self, method: str, path: str) -> dict[str, str]:
+        """Request headers; authenticated clients sign a fresh JWT for this method and path."""
         headers = {"User-Agent": USER_AGENT, "Content-Type": "application/json"}
         if self.is_authenticated:
             uri = f"{method} {self.base_url}{path}"

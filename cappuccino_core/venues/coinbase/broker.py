@@ -65,8 +65,12 @@ def _time(x: Any) -> datetime | None:
 
 
 class CoinbaseBroker:
+    """A Coinbase Advanced Trade account through coinbase-advanced-py, behind the :class:`Broker` protocol:
+    maker-first orders (post-only limit legs, then a taker leg), fills reported with the venue's trade ids."""
+
     name = "coinbase"
     execution_ids = True  # fills() carries the venue's trade id per execution
+    fee_in_kind = False  # fees are charged in the quote currency
 
     def __init__(
         self, client: RESTClient, cfg: TradingConfig, *, sleep: Callable[[float], None] = time.sleep
@@ -78,6 +82,7 @@ class CoinbaseBroker:
 
     @classmethod
     def connect(cls, cfg: TradingConfig, api_key: str, api_secret: str) -> CoinbaseBroker:
+        """A broker on ``cfg``'s Coinbase endpoint with this key (ES256 or Ed25519)."""
         client = SigningRESTClient(  # ES256 or Ed25519 keys
             api_key=api_key,
             api_secret=api_secret,
@@ -112,6 +117,7 @@ class CoinbaseBroker:
         return self.maker_fee_rate, self.fee_rate
 
     def product(self, asset: str) -> dict[str, Any]:
+        """The venue's product record for ``asset`` (increments, minimum sizes), fetched once and cached."""
         pid = _pid(asset)
         if pid not in self._products:
             self._products[pid] = _d(self._retry("get_product", lambda: self.client.get_product(pid)))
@@ -211,6 +217,7 @@ class CoinbaseBroker:
         return {p.asset: p.qty for p in self.position_details()}
 
     def quote(self, asset: str) -> Quote:
+        """Top of book for one asset."""
         return self.best_bid_ask([asset])[str(parse_symbol(asset))]
 
     def best_bid_ask(self, assets: list[str]) -> dict[str, Quote]:
@@ -368,6 +375,7 @@ class CoinbaseBroker:
         )
 
     def cancel_leg(self, order: Order) -> Order:
+        """Cancel a live leg at the venue and return its state afterwards (a final leg is returned as is)."""
         if order.broker_order_id and order.is_live:
             oid = order.broker_order_id
             self._retry("cancel_orders", lambda: self.client.cancel_orders(order_ids=[oid]))

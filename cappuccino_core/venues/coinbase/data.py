@@ -100,6 +100,8 @@ class CoinbaseSource:
         return f"CoinbaseSource(base_url={getattr(self.client, 'base_url', '?')})"
 
     def fetch(self, symbol: str | Symbol, timeframe: str, start: datetime, end: datetime) -> pl.DataFrame:
+        """OHLCV candles of ``symbol`` in ``[start, end)`` at ``timeframe``, fetched in chunks, as a bar
+        frame."""
         sym = parse_symbol(symbol)
         granularity = coinbase_granularity(timeframe)
         start, end = check_window(start, end)

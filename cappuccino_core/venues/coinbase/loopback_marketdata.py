@@ -50,6 +50,7 @@ _CB_ERRORS = {
 
 
 def coinbase_error_body(status: int, message: str) -> dict[str, Any]:
+    """An error body as Coinbase writes it (``error`` code name, ``error_details``, ``message``)."""
     return {"error": _CB_ERRORS.get(status, "UNKNOWN"), "error_details": message, "message": message}
 
 

@@ -50,6 +50,8 @@ def _config(o: ExOrder) -> dict[str, Any]:
 
 
 def coinbase_order(o: ExOrder) -> dict[str, Any]:
+    """An exchange order as Coinbase's order object (JSON fields, statuses and timestamps as the venue sends
+    them)."""
     pct = 100.0 * o.filled_qty / o.qty if o.qty else 0.0
     return {
         "order_id": o.id,

@@ -38,14 +38,34 @@ class LegStillLive(BrokerError):
 
 
 class Legs(Protocol):
-    def quote(self, asset: str) -> Quote: ...
-    def round_qty(self, asset: str, qty: float) -> float: ...
-    def round_price(self, asset: str, price: float, side: str) -> float: ...
+    """What the maker-first order flow needs of a venue: quotes, the venue's rounding, and one leg at a
+    time."""
+
+    def quote(self, asset: str) -> Quote:
+        """Top of book for ``asset``."""
+        ...
+
+    def round_qty(self, asset: str, qty: float) -> float:
+        """``qty`` rounded down to the venue's base increment."""
+        ...
+
+    def round_price(self, asset: str, price: float, side: str) -> float:
+        """``price`` rounded to the venue's price increment, away from crossing for ``side``."""
+        ...
+
     def place_leg(
         self, coid: str, asset: str, side: str, qty: float, limit_price: float | None, post_only: bool
-    ) -> Order: ...
-    def leg(self, coid: str) -> Order | None: ...
-    def cancel_leg(self, order: Order) -> Order: ...
+    ) -> Order:
+        """Place one leg (a limit, post-only when asked, or a market order when ``limit_price`` is None)."""
+        ...
+
+    def leg(self, coid: str) -> Order | None:
+        """A leg's state now, None if the venue never saw ``coid``."""
+        ...
+
+    def cancel_leg(self, order: Order) -> Order:
+        """Cancel a live leg; its state afterwards."""
+        ...
 
 
 def combine(parent: str, asset: str, side: Side, qty: float, legs: list[Order], *, done: bool) -> Order:

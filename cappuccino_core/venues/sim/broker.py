@@ -45,7 +45,11 @@ def _sym(asset: str) -> str:
 
 
 class SimBroker:
+    """An in-process broker filling at the bar's prices with the training kernel's cost model (fees, slippage,
+    spread); :meth:`on_bar` moves its clock and prices and fills resting limits the bar trades through."""
+
     execution_ids = True  # fills() carries a trade id per execution
+    fee_in_kind = False  # fees are charged in the quote currency
 
     def __init__(
         self, costs: CostsConfig | CostModel, cash: float, *, spread_bps: float = 0.0, name: str = "sim"

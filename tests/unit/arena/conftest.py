@@ -10,7 +10,7 @@ import pytest
 from cappuccino_core.arena import ArenaConfig, Referee
 from cappuccino_core.env.toy import toy_dataset
 from cappuccino_core.state import StateStore
-from cappuccino_core.state.schema import EquitySnapshot, Fill, Order
+from cappuccino_core.state.schema import EquitySnapshot, FillRow, OrderRow
 
 
 class ConstPolicy:
@@ -85,7 +85,7 @@ def write_record(
             cid = f"{run_id[:8]}-{start.timestamp():.6f}-{k}"
             ts = start + (k + 1) * step
             s.add(
-                Order(
+                OrderRow(
                     client_order_id=cid,
                     broker="paper",
                     model_run_id=run_id,
@@ -98,7 +98,7 @@ def write_record(
                 )
             )
             s.add(
-                Fill(
+                FillRow(
                     broker="paper",
                     trade_id=cid,
                     client_order_id=cid,

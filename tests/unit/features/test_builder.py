@@ -20,7 +20,7 @@ from cappuccino_core.features.builder import (
     observation_window,
 )
 from cappuccino_core.features.dataset import SOURCE_REAL, SOURCE_SYNTHETIC
-from cappuccino_core.features.indicators import Bars, compute_features, resolve_indicators
+from cappuccino_core.features.indicators import BarArrays, compute_features, resolve_indicators
 from tests.unit.features.helpers import frame, make_frames, random_ohlcv
 
 CFG = FeaturesConfig()
@@ -108,7 +108,7 @@ def test_normalisation_none_is_raw_features() -> None:
     specs = resolve_indicators(CFG.indicators)
     df = frames["ETH"]
     raw = compute_features(
-        Bars.from_arrays(*(df[c].to_numpy() for c in ("open", "high", "low", "close", "volume"))), specs
+        BarArrays.from_arrays(*(df[c].to_numpy() for c in ("open", "high", "low", "close", "volume"))), specs
     )
     np.testing.assert_array_equal(ds.features[:, 1, :], raw[WARMUP:].astype(np.float32))
 

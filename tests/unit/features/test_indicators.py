@@ -9,7 +9,7 @@ import talib
 from cappuccino_core.config.features import FeaturesConfig
 from cappuccino_core.features.indicators import (
     INDICATORS,
-    Bars,
+    BarArrays,
     compute_features,
     compute_indicator,
     indicator_lookback,
@@ -23,9 +23,9 @@ def _spec(name: str, **params):
     return resolve_indicators([(name, params)])[0]
 
 
-def _bars(close, high=None, low=None, volume=None) -> Bars:
+def _bars(close, high=None, low=None, volume=None) -> BarArrays:
     c = np.asarray(close, dtype=float)
-    return Bars.from_arrays(
+    return BarArrays.from_arrays(
         c,
         c if high is None else high,
         c if low is None else low,
@@ -34,7 +34,7 @@ def _bars(close, high=None, low=None, volume=None) -> Bars:
     )
 
 
-def _one(name: str, bars: Bars, **params) -> np.ndarray:
+def _one(name: str, bars: BarArrays, **params) -> np.ndarray:
     (out,) = compute_indicator(_spec(name, **params), bars)
     return out
 
@@ -49,7 +49,9 @@ def test_willr_by_hand() -> None:
     high = np.array([10.0, 12.0, 11.0, 13.0, 12.0])
     low = np.array([9.0, 10.0, 9.5, 11.0, 10.5])
     close = np.array([9.5, 11.0, 10.0, 12.0, 11.0])
-    out = compute_indicator(_spec("willr", timeperiod=3), Bars.from_arrays(close, high, low, close, close))[0]
+    out = compute_indicator(
+        _spec("willr", timeperiod=3), BarArrays.from_arrays(close, high, low, close, close)
+    )[0]
     # t=2: window high 12, low 9 -> (12 - 10) / (12 - 9) = 2/3 -> -66.67
     # t=3: window high 13, low 9.5 -> (13 - 12) / 3.5 -> -28.57; t=4: high 13, low 9.5 -> (13 - 11) / 3.5
     np.testing.assert_allclose(out[2:], [-200 / 3, -100 / 3.5, -200 / 3.5])
@@ -97,7 +99,7 @@ def test_rsi_talib_matches_numpy(n: int) -> None:
 def test_scale_free_transforms() -> None:
     rng = np.random.default_rng(1)
     o = random_ohlcv(rng, 300)
-    b = Bars.from_arrays(*(o[k] for k in ("open", "high", "low", "close", "volume")))
+    b = BarArrays.from_arrays(*(o[k] for k in ("open", "high", "low", "close", "volume")))
     sma = np.convolve(o["close"], np.ones(20) / 20, mode="valid")
     sd = np.array([o["close"][i - 19 : i + 1].std() for i in range(19, 300)])
     np.testing.assert_allclose(_one("bbwidth", b)[19:], 4 * sd / sma, rtol=1e-8)
@@ -109,7 +111,9 @@ def test_scale_free_transforms() -> None:
     atr = talib.ATR(o["high"], o["low"], o["close"], 14)
     np.testing.assert_allclose(_one("atr", b)[14:], atr[14:] / o["close"][14:])
     # scaling every price by 1e-6 (a micro-priced coin) changes none of them
-    tiny = Bars.from_arrays(*(a * (1e-6 if k != "volume" else 1) for k, a in zip(b._fields, b, strict=True)))
+    tiny = BarArrays.from_arrays(
+        *(a * (1e-6 if k != "volume" else 1) for k, a in zip(b._fields, b, strict=True))
+    )
     specs = resolve_indicators(FeaturesConfig().indicators)
     w = warmup_of(specs)
     np.testing.assert_allclose(compute_features(tiny, specs)[w:], compute_features(b, specs)[w:], atol=1e-6)
@@ -118,7 +122,7 @@ def test_scale_free_transforms() -> None:
 def test_lookback_is_where_outputs_start() -> None:
     rng = np.random.default_rng(2)
     o = random_ohlcv(rng, 300)
-    b = Bars.from_arrays(*(o[k] for k in ("open", "high", "low", "close", "volume")))
+    b = BarArrays.from_arrays(*(o[k] for k in ("open", "high", "low", "close", "volume")))
     specs = resolve_indicators(FeaturesConfig().indicators)
     for spec in specs:
         lb = indicator_lookback(spec)
@@ -155,7 +159,7 @@ def test_flat_windows_give_neutral_values() -> None:
 def test_ultosc_partly_flat_counts_flat_window_as_midrange() -> None:
     rng = np.random.default_rng(3)
     o = make_placeholders(random_ohlcv(rng, 100), range(90, 100))  # last 10 bars flat: 7-bar window flat
-    b = Bars.from_arrays(*(o[k] for k in ("open", "high", "low", "close", "volume")))
+    b = BarArrays.from_arrays(*(o[k] for k in ("open", "high", "low", "close", "volume")))
     out = _one("ultosc", b)
     t = 99
     pc = np.r_[np.nan, o["close"][:-1]]
@@ -176,7 +180,9 @@ def test_placeholder_and_extreme_move_stay_finite() -> None:
     o["close"][200] = o["open"][200] * 1.53  # +53% in one bar
     o["high"][200] = o["close"][200]
     specs = resolve_indicators(FeaturesConfig().indicators)
-    x = compute_features(Bars.from_arrays(*(o[k] for k in ("open", "high", "low", "close", "volume"))), specs)
+    x = compute_features(
+        BarArrays.from_arrays(*(o[k] for k in ("open", "high", "low", "close", "volume"))), specs
+    )
     assert np.isfinite(x[warmup_of(specs) :]).all()
 
 

@@ -10,7 +10,7 @@ import pytest
 from cappuccino_core.config.gates import GatesConfig
 from cappuccino_core.gates import PaperRecord, grade_paper
 from cappuccino_core.gates.paper import grade_for
-from cappuccino_core.state.schema import AuditLog, EquitySnapshot, Fill, Order
+from cappuccino_core.state.schema import AuditLog, EquitySnapshot, FillRow, OrderRow
 from cappuccino_core.state.store import EMERGENCY_STOP, StateStore
 
 CFG = GatesConfig()
@@ -30,7 +30,7 @@ def record_paper(store: StateStore, run_id: str, days: int, growth: float, win: 
                 cid = f"{run_id}-{k}-{side}"
                 ts = T0 + timedelta(hours=10 * k + j)
                 s.add(
-                    Order(
+                    OrderRow(
                         client_order_id=cid,
                         broker="alpaca",
                         model_run_id=run_id,
@@ -43,7 +43,7 @@ def record_paper(store: StateStore, run_id: str, days: int, growth: float, win: 
                     )
                 )
                 price = 100.0 if side == "buy" else (110.0 if win else 90.0)
-                s.add(Fill(broker="alpaca", trade_id=cid, client_order_id=cid, asset="BTC/USD", side=side,
+                s.add(FillRow(broker="alpaca", trade_id=cid, client_order_id=cid, asset="BTC/USD", side=side,
                            qty=0.1, price=price, fee=0.01, liquidity="TAKER", ts=ts))  # fmt: skip
     store.set_flag("other", True, "test")  # unrelated flags do not count
 

@@ -18,6 +18,7 @@ from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.state.lease import Lease, LeaseHeld, LeaseLost
 from cappuccino_core.state.schema import LeaseRow
 from cappuccino_core.state.store import StateStore
+from tests.broker_doubles import DoubleFlags
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -127,7 +128,7 @@ def test_racing_traders_exactly_one_wins(store: StateStore, account: str) -> Non
     assert len(wins) == 1 and len(refused) == 5
 
 
-class Mem:
+class Mem(DoubleFlags):
     name, fee_rate = "mem", 0.0
 
     def cash(self) -> float:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cappuccino_core.state import StateStore
-from cappuccino_core.state.schema import Order
+from cappuccino_core.state.schema import OrderRow
 
 
 def test_emergency_stop_flag_round_trip_and_audited(tmp_path: Path) -> None:
@@ -26,7 +26,7 @@ def test_failed_transaction_writes_nothing(tmp_path: Path) -> None:
     now = datetime.now(UTC)
     with pytest.raises(RuntimeError), st.session() as s:
         s.add(
-            Order(
+            OrderRow(
                 client_order_id="a",
                 broker="sim",
                 model_run_id="r",
@@ -40,7 +40,7 @@ def test_failed_transaction_writes_nothing(tmp_path: Path) -> None:
         )
         raise RuntimeError("crash between writes")
     with st.session() as s:
-        assert s.get(Order, "a") is None
+        assert s.get(OrderRow, "a") is None
 
 
 def test_heartbeat_liveness(tmp_path: Path) -> None:

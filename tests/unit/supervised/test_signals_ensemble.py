@@ -137,7 +137,7 @@ def test_ensemble_paper_session_through_the_bar_loop(tmp_path) -> None:
     from cappuccino_core.config.risk import RiskConfig
     from cappuccino_core.state.store import StateStore
     from cappuccino_core.supervised.ensemble import bar_loop_decider
-    from cappuccino_core.trading.loop.replay import Bars, run_replay
+    from cappuccino_core.trading.loop.replay import ReplayBars, run_replay
     from cappuccino_core.trading.loop.trader import BarLoop
     from cappuccino_core.trading.risk.manager import rules_from_config
 
@@ -146,7 +146,7 @@ def test_ensemble_paper_session_through_the_bar_loop(tmp_path) -> None:
     times = frames[tickers[0]]["time"].dt.epoch("ns").to_numpy()
     close = np.stack([frames[t]["close"].to_numpy() for t in tickers], axis=1)
     volume = np.stack([frames[t]["volume"].to_numpy() for t in tickers], axis=1)
-    bars = Bars(tickers, times, close, volume, frames)
+    bars = ReplayBars(tickers, times, close, volume, frames)
     hours = (times // HOUR) % 24
     table = ForecastTable("transformer", times, np.where(hours < 12, 0.9, 0.1)[:, None].repeat(2, axis=1))
     board = SignalBoard(0.75, 0.85)

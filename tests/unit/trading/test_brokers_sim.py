@@ -25,11 +25,11 @@ def sim(cash: float = 10_000.0) -> SimBroker:
     return SimBroker(COSTS, cash)
 
 
-def test_is_a_broker_and_dict_compatible() -> None:
+def test_is_a_broker_with_typed_orders() -> None:
     b = sim()
     assert isinstance(b, Broker)
     o = b.submit("c1", "BTC/USDT", "buy", 2.0, 100.0)
-    assert o["status"] == "filled" and o.get("fee", 0.0) == pytest.approx(0.4004)
+    assert o.status == "filled" and o.fee == pytest.approx(0.4004)
 
 
 def test_market_buy_then_sell_hand_computed() -> None:

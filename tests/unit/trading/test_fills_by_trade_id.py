@@ -13,18 +13,20 @@ from sqlalchemy import select
 
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.config.risk import RiskConfig
-from cappuccino_core.state.schema import AuditLog, Fill, Order, Position
+from cappuccino_core.state.schema import AuditLog, FillRow, OrderRow, PositionRow
 from cappuccino_core.state.store import StateStore
 from cappuccino_core.trading.brokers.base import Fill as VenueFill
+from cappuccino_core.trading.brokers.base import Order as VenueOrder
 from cappuccino_core.trading.loop import BarLoop
 from cappuccino_core.trading.risk import RiskManager
+from tests.broker_doubles import DoubleFlags, order_of
 
 H = 3_600 * 10**9
 T0 = 20_000 * 24 * H
 CLOSE = np.array([100.0])
 
 
-class Venue:
+class Venue(DoubleFlags):
     """A venue double: orders fill in the steps the test dictates. ``execution_ids``: it reports each
     execution with a trade id (Coinbase); otherwise only cumulative quantity and average price (Alpaca)."""
 
@@ -61,17 +63,16 @@ class Venue:
                       self.fee_rate * qty * price, "TAKER", t, o["broker_order_id"])
         )  # fmt: skip
 
-    def submit(self, coid: str, asset: str, side: str, qty: float, price: float) -> dict[str, Any]:
+    def submit(self, coid: str, asset: str, side: str, qty: float, price: float) -> VenueOrder | None:
         assert coid not in self.orders, "duplicate client order id"
         self.orders[coid] = {"status": "open", "filled_qty": 0.0, "avg_price": None, "fee": 0.0,
                              "qty": qty, "side": side, "asset": asset,
                              "broker_order_id": f"B{len(self.orders)}"}  # fmt: skip
         self.execute(coid, qty * self.first, price)
-        return dict(self.orders[coid])
+        return order_of(coid, self.orders[coid])
 
-    def get_order(self, coid: str) -> dict[str, Any] | None:
-        o = self.orders.get(coid)
-        return None if o is None else dict(o)
+    def get_order(self, coid: str) -> VenueOrder | None:
+        return order_of(coid, self.orders.get(coid))
 
     def fills(self, coid: str | None = None) -> list[VenueFill]:
         return [f for f in self.execs if coid is None or f.client_order_id == coid]
@@ -93,11 +94,11 @@ def once(store: StateStore, venue: Venue, step: Any) -> Any:
         loop.close()
 
 
-def stored(store: StateStore) -> tuple[list[Fill], Order, dict[str, float]]:
+def stored(store: StateStore) -> tuple[list[FillRow], OrderRow, dict[str, float]]:
     with store.session() as s:
-        fills = list(s.scalars(select(Fill).order_by(Fill.id)))
-        (order,) = s.scalars(select(Order))
-        pos = {p.asset: p.qty for p in s.scalars(select(Position))}
+        fills = list(s.scalars(select(FillRow).order_by(FillRow.id)))
+        (order,) = s.scalars(select(OrderRow))
+        pos = {p.asset: p.qty for p in s.scalars(select(PositionRow))}
     return fills, order, pos
 
 
@@ -157,14 +158,14 @@ def test_unsent_order_is_not_called_rejected_and_positions_checked(tmp_path: Pat
     assert len(loop.on_bar(0, T0, CLOSE, T0 + H).orders) == 1
     loop.close()
     with store.session() as s:  # an order recorded, then the crash before the send
-        s.add(Order(client_order_id="never-sent", broker="venue", model_run_id="r",
+        s.add(OrderRow(client_order_id="never-sent", broker="venue", model_run_id="r",
                     bar_time=datetime(2024, 1, 1, tzinfo=UTC), asset="BTC/USD", side="buy", qty=1.0,
                     order_type="market", status="new"))  # fmt: skip
     venue.pos += 0.5  # a position the store does not know about (e.g. a manual trade)
     once(store, venue, lambda lp: lp.reconcile())
     with store.session() as s:
-        assert s.get(Order, "never-sent").status == "unsent"  # type: ignore[union-attr]
-        assert s.get(Position, ("venue", "BTC/USD")).qty == pytest.approx(venue.pos)  # type: ignore[union-attr]
+        assert s.get(OrderRow, "never-sent").status == "unsent"  # type: ignore[union-attr]
+        assert s.get(PositionRow, ("venue", "BTC/USD")).qty == pytest.approx(venue.pos)  # type: ignore[union-attr]
         (audit,) = s.scalars(select(AuditLog).where(AuditLog.action == "position_mismatch"))
         assert audit.evidence["venue"] == pytest.approx(venue.pos)
 
@@ -193,8 +194,8 @@ def test_coinbase_executions_stored_under_the_venues_trade_ids(settings, sample_
             loop.close()
         venue_fills = {f.trade_id: f for f in venue.exchange.fills}
         with store.session() as s:
-            rows = s.scalars(select(Fill)).all()
-            pos = s.scalars(select(Position).where(Position.asset == "BTC/USD")).one_or_none()
+            rows = s.scalars(select(FillRow)).all()
+            pos = s.scalars(select(PositionRow).where(PositionRow.asset == "BTC/USD")).one_or_none()
     assert {r.trade_id for r in rows} == set(venue_fills) and len(rows) == len(venue_fills) >= 2
     for r in rows:
         assert r.qty == pytest.approx(venue_fills[r.trade_id].qty)
@@ -211,8 +212,8 @@ def test_lagging_fill_list_is_completed_and_old_orders_are_not_asked(tmp_path: P
     qty = venue.orders[coid]["qty"]
     hidden = venue.execs.pop()  # the venue's fill list lags: the execution is not listed yet
     with store.session() as s:
-        s.execute(Fill.__table__.delete())
-        o = s.get(Order, coid)
+        s.execute(FillRow.__table__.delete())
+        o = s.get(OrderRow, coid)
         assert o is not None
         o.status = "open"  # as if the crash came before the answer was recorded
     once(store, venue, lambda lp: lp.reconcile())

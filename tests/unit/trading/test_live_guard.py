@@ -100,7 +100,7 @@ def test_live_tick_is_capped_and_refuses_stale_bars(settings) -> None:  # type: 
     from sqlalchemy import select
 
     from cappuccino_core.data.store import BarStore
-    from cappuccino_core.state.schema import Fill
+    from cappuccino_core.state.schema import FillRow
     from cappuccino_core.trading.brokers.factory import sample_files
     from cappuccino_core.trading.loop.session import live_tick
 
@@ -114,6 +114,6 @@ def test_live_tick_is_capped_and_refuses_stale_bars(settings) -> None:  # type: 
     out = live_tick(settings, "baseline", 0.05, "local", now_ns=close_ns + 60 * 10**9)
     assert out["skipped"] is None and out["orders"]
     with StateStore(settings.paths.state_url).session() as s:
-        spent = sum(f.qty * f.price + f.fee for f in s.scalars(select(Fill)))
+        spent = sum(f.qty * f.price + f.fee for f in s.scalars(select(FillRow)))
     # uncapped, this bar buys ~19k of 100k; at 5% the loop sees (and may spend) at most 5k
     assert 0 < spent <= 0.05 * settings.env.initial_cash + 1e-6

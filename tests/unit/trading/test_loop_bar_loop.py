@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from sqlalchemy import select
 
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.config.risk import RiskConfig
-from cappuccino_core.state.schema import Order
+from cappuccino_core.state.schema import OrderRow
 from cappuccino_core.state.store import EMERGENCY_STOP, StateStore
+from cappuccino_core.trading.brokers.base import Order as VenueOrder
 from cappuccino_core.trading.loop import BarLoop, bad_bar_reason
 from cappuccino_core.trading.risk import RiskManager
+from tests.broker_doubles import DoubleFlags, order_of
 from tests.env_presets import NO_BAND
 
 H = 3_600 * 10**9
@@ -21,7 +22,7 @@ T0 = 20_000 * 24 * H
 TICKERS = ("BTC", "ETH")
 
 
-class MemBroker:
+class MemBroker(DoubleFlags):
     name, fee_rate = "mem", 0.0
 
     def __init__(self) -> None:
@@ -33,16 +34,16 @@ class MemBroker:
     def positions(self) -> dict[str, float]:
         return dict(self._pos)
 
-    def submit(self, coid: str, asset: str, side: str, qty: float, price: float) -> dict[str, Any]:
+    def submit(self, coid: str, asset: str, side: str, qty: float, price: float) -> VenueOrder | None:
         assert coid not in self.orders, "duplicate client order id"
         sign = 1.0 if side == "buy" else -1.0
         self._pos[asset] += sign * qty
         self._cash -= sign * qty * price
         self.orders[coid] = {"status": "filled", "filled_qty": qty, "avg_price": price, "fee": 0.0}
-        return self.orders[coid]
+        return order_of(coid, self.orders[coid])
 
-    def get_order(self, coid: str) -> dict[str, Any] | None:
-        return self.orders.get(coid)
+    def get_order(self, coid: str) -> VenueOrder | None:
+        return order_of(coid, self.orders.get(coid))
 
 
 def make(tmp_path: Path, broker: MemBroker, actions: np.ndarray) -> tuple[BarLoop, StateStore]:
@@ -92,14 +93,14 @@ def test_restart_reconciles_and_places_no_duplicate(tmp_path: Path) -> None:
     assert len(first) == 2
     loop.close()  # the process ends (a killed one's lease is taken over by the restart: test_lease.py)
     with store.session() as s:  # crash after submit, before the status update
-        for o in s.scalars(select(Order)):
+        for o in s.scalars(select(OrderRow)):
             o.status = "new"
     loop2, _ = make(tmp_path, broker, acts * 4)  # still wants to buy on the replayed bar
     assert loop2.reconcile() == 2
     again = loop2.on_bar(0, T0, close, T0 + H).orders  # the same bar replayed
     assert again == [] and len(broker.orders) == 2
     with store.session() as s:
-        assert {o.status for o in s.scalars(select(Order))} == {"filled"}
+        assert {o.status for o in s.scalars(select(OrderRow))} == {"filled"}
 
 
 def test_emergency_stop_with_flatten_sells_everything_once(tmp_path: Path) -> None:
@@ -133,11 +134,11 @@ def test_restart_with_sim_broker_places_no_second_order(tmp_path: Path) -> None:
     first.close()  # the process ends (a killed one's lease is taken over by the restart: test_lease.py)
     n_fills = len(sim.fills())
     with store.session() as s:  # the crash: statuses never written
-        for o in s.scalars(select(Order)):
+        for o in s.scalars(select(OrderRow)):
             o.status = "new"
     restarted = loop(np.array([[0.9, 0.9]]))
     assert restarted.reconcile() == 2
     assert restarted.on_bar(0, T0, close, T0 + H).orders == []  # the bar replayed after the restart
     assert len(sim.fills()) == n_fills
     with store.session() as s:
-        assert {o.status for o in s.scalars(select(Order))} == {"filled"}
+        assert {o.status for o in s.scalars(select(OrderRow))} == {"filled"}

@@ -13,12 +13,14 @@ from sqlalchemy import select
 
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.config.trading import TradingConfig
-from cappuccino_core.state.schema import AuditLog, Order
+from cappuccino_core.state.schema import AuditLog, OrderRow
 from cappuccino_core.state.store import EMERGENCY_STOP, StateStore
 from cappuccino_core.trading.brokers.base import BrokerError, Quote
+from cappuccino_core.trading.brokers.base import Order as VenueOrder
 from cappuccino_core.trading.loop import BarLoop
 from cappuccino_core.trading.risk import RiskManager
 from cappuccino_core.venues.coinbase import maker_first
+from tests.broker_doubles import DoubleFlags, order_of
 from tests.env_presets import NO_BAND
 
 H = 3_600 * 10**9
@@ -27,7 +29,7 @@ TICKERS = ("BTC", "ETH")
 CLOSE = np.array([100.0, 10.0])
 
 
-class Mem:
+class Mem(DoubleFlags):
     """Fills every order at the close times (1 + slip) with fee rate ``fee_rate``."""
 
     name = "mem"
@@ -43,7 +45,7 @@ class Mem:
     def positions(self) -> dict[str, float]:
         return dict(self.pos)
 
-    def submit(self, coid: str, asset: str, side: str, qty: float, price: float) -> dict[str, Any]:
+    def submit(self, coid: str, asset: str, side: str, qty: float, price: float) -> VenueOrder | None:
         if self.fail_on is not None and len(self.orders) == self.fail_on:
             raise BrokerError("HTTP 503 from the venue after 4 attempts")
         sign = 1.0 if side == "buy" else -1.0
@@ -52,10 +54,10 @@ class Mem:
         self.pos[asset] += sign * qty
         self._cash -= sign * qty * px + fee
         self.orders[coid] = {"status": "filled", "filled_qty": qty, "avg_price": px, "fee": fee}
-        return self.orders[coid]
+        return order_of(coid, self.orders[coid])
 
-    def get_order(self, coid: str) -> dict[str, Any] | None:
-        return self.orders.get(coid)
+    def get_order(self, coid: str) -> VenueOrder | None:
+        return order_of(coid, self.orders.get(coid))
 
 
 def make(tmp_path: Path, broker: Mem, decide: Any, env: EnvConfig | None = None, **kw: Any) -> BarLoop:
@@ -91,7 +93,7 @@ def test_flatten_respects_lot_and_minimum_and_reports_dust(tmp_path: Path) -> No
     assert broker.pos == {"BTC": 0.0, "ETH": 0.5}
     assert res.dust == {"ETH": 0.5}
     with loop.store.session() as s:
-        (o,) = s.scalars(select(Order))
+        (o,) = s.scalars(select(OrderRow))
         assert o.qty == pytest.approx(2.0107) and o.side == "sell"
         assert s.scalars(select(AuditLog).where(AuditLog.action == "flatten_dust")).one()
     broker.pos["BTC"] = 0.0004  # a sub-lot remainder the venue's own rounding left behind
@@ -137,11 +139,11 @@ def test_broker_error_is_reported_and_the_rest_left_for_reconcile(tmp_path: Path
     res = loop.on_bar(0, T0, CLOSE, T0 + H)
     assert len(res.orders) == 1 and res.error is not None and "HTTP 503" in res.error
     with loop.store.session() as s:
-        statuses = sorted(o.status for o in s.scalars(select(Order)))
+        statuses = sorted(o.status for o in s.scalars(select(OrderRow)))
     assert statuses == ["filled", "new"]
     loop.reconcile()  # the venue never saw it: unsent (not "rejected")
     with loop.store.session() as s:
-        assert sorted(o.status for o in s.scalars(select(Order))) == ["filled", "unsent"]
+        assert sorted(o.status for o in s.scalars(select(OrderRow))) == ["filled", "unsent"]
 
 
 def test_paper_sessions_are_isolated(settings, sample_dir) -> None:  # type: ignore[no-untyped-def]
@@ -155,7 +157,7 @@ def test_paper_sessions_are_isolated(settings, sample_dir) -> None:  # type: ign
     store = StateStore(settings.paths.state_url)
     with store.session() as s:
         by = {
-            r: s.scalars(select(Order).where(Order.model_run_id == r)).all()
+            r: s.scalars(select(OrderRow).where(OrderRow.model_run_id == r)).all()
             for r in (a["session"], b["session"])
         }
     assert by[a["session"]] and len(by[b["session"]]) == len(by[a["session"]])  # the re-run traded again

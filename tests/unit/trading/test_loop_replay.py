@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.config.risk import RiskConfig
-from cappuccino_core.state.schema import Fill, Order
+from cappuccino_core.state.schema import FillRow, OrderRow
 from cappuccino_core.state.store import StateStore
 from cappuccino_core.trading.loop.replay import load_closes, run_replay, trend_baseline
 from cappuccino_core.trading.loop.trader import BarLoop
@@ -32,8 +32,8 @@ def test_replay_week_reports_and_respects_caps(tmp_path: Path, sample_dir: Path)
     rep = run_replay(loop, bars, "1h", days=7)
     assert rep["bars_replayed"] == 168 and rep["bars"] + sum(rep["skipped"].values()) == 168
     with store.session() as s:
-        n_orders = s.scalar(select(func.count()).select_from(Order))
-        n_fills = s.scalar(select(func.count()).select_from(Fill))
+        n_orders = s.scalar(select(func.count()).select_from(OrderRow))
+        n_fills = s.scalar(select(func.count()).select_from(FillRow))
     assert n_orders and n_fills == rep["fills"] > 0
     assert rep["fees"] > 0 and rep["maker_ratio"] == 0.0
     last = {f"{t}/USDT": p for t, p in zip(bars.tickers, bars.close[-1], strict=True)}

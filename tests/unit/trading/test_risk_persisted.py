@@ -12,18 +12,20 @@ from sqlalchemy import select
 
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.config.risk import RiskConfig
-from cappuccino_core.state.schema import Order, RiskState
+from cappuccino_core.state.schema import OrderRow, RiskState
 from cappuccino_core.state.store import StateStore
+from cappuccino_core.trading.brokers.base import Order as VenueOrder
 from cappuccino_core.trading.loop import BarLoop
 from cappuccino_core.trading.risk import RiskManager
 from cappuccino_core.trading.risk.persist import restore, snapshot
+from tests.broker_doubles import DoubleFlags, order_of
 from tests.env_presets import NO_BAND
 
 H = 3_600 * 10**9
 T0 = 20_000 * 24 * H
 
 
-class Venue:
+class Venue(DoubleFlags):
     """Fills every order in full at the bar's close, fee ``fee_rate``; the account outlives any trader."""
 
     name = "venue"
@@ -39,7 +41,7 @@ class Venue:
     def positions(self) -> dict[str, float]:
         return {a: q for a, q in self.pos.items() if q}
 
-    def submit(self, coid: str, asset: str, side: str, qty: float, price: float) -> dict[str, Any]:
+    def submit(self, coid: str, asset: str, side: str, qty: float, price: float) -> VenueOrder | None:
         assert coid not in self.orders, "duplicate client order id"
         sign = 1.0 if side == "buy" else -1.0
         fee = self.fee_rate * qty * price
@@ -47,10 +49,10 @@ class Venue:
         self._cash -= sign * qty * price + fee
         self.orders[coid] = {"status": "filled", "filled_qty": qty, "avg_price": price, "fee": fee,
                              "broker_order_id": f"B{len(self.orders)}"}  # fmt: skip
-        return self.orders[coid]
+        return order_of(coid, self.orders[coid])
 
-    def get_order(self, coid: str) -> dict[str, Any] | None:
-        return self.orders.get(coid)
+    def get_order(self, coid: str) -> VenueOrder | None:
+        return order_of(coid, self.orders.get(coid))
 
 
 def trader(store: StateStore, venue: Venue, cfg: RiskConfig, actions: np.ndarray) -> BarLoop:
@@ -77,7 +79,7 @@ def test_entry_price_comes_from_fills_not_the_restart_price(tmp_path: Path) -> N
     b = trader(store, venue, cfg, buy)
     res = b.on_bar(1, T0 + H, np.array([85.0, 10.0]), T0 + 2 * H)
     with store.session() as s:
-        last = s.scalars(select(Order).where(Order.client_order_id.in_(res.orders))).all()
+        last = s.scalars(select(OrderRow).where(OrderRow.client_order_id.in_(res.orders))).all()
     assert [(o.asset, o.side) for o in last] == [("BTC", "sell")] and venue.positions() == {}
     assert b.risk.state is not None and b.risk.state.entry[0, 0] == 0.0  # flat again
 
@@ -97,7 +99,7 @@ def test_total_loss_halt_survives_restarts(tmp_path: Path) -> None:
         killed(loop)
     # bar 2: 70 -> equity 10k - 0.3 x 5k... below 90% of the initial: flattened, halted for good
     with store.session() as s:
-        sides = [[s.get(Order, c).side for c in bar] for bar in placed]  # type: ignore[union-attr]
+        sides = [[s.get(OrderRow, c).side for c in bar] for bar in placed]  # type: ignore[union-attr]
         row = s.get(RiskState, "venue")
         assert row is not None and row.data["rules"]["prop_firm"]["dead"]["data"] == [True]
     assert sides[0] == ["buy"] and sides[2] == ["sell"]
@@ -153,7 +155,7 @@ def run(
         loop.on_bar(t, T0 + t * H, close[t], T0 + (t + 1) * H)
     loop.close()
     with store.session() as s:
-        rows = s.scalars(select(Order).order_by(Order.bar_time, Order.asset)).all()
+        rows = s.scalars(select(OrderRow).order_by(OrderRow.bar_time, OrderRow.asset)).all()
         return [(int(o.bar_time.timestamp()), o.asset, o.side, round(o.qty, 9)) for o in rows]
 
 
@@ -162,13 +164,13 @@ def test_reconciled_fills_run_the_rules_on_bar_time(tmp_path: Path) -> None:
     the venue's clock (here years ahead): 5 bars later the cooldown is over and the trader buys again."""
     from datetime import UTC, datetime
 
-    from cappuccino_core.state.schema import Fill, Position
+    from cappuccino_core.state.schema import FillRow, PositionRow
 
     class LateClock(Venue):
-        def submit(self, coid: str, asset: str, side: str, qty: float, price: float) -> dict[str, Any]:
-            out = super().submit(coid, asset, side, qty, price)
-            out["time"] = datetime(2031, 1, 1, tzinfo=UTC)
-            return out
+        def submit(self, coid: str, asset: str, side: str, qty: float, price: float) -> VenueOrder | None:
+            super().submit(coid, asset, side, qty, price)
+            self.orders[coid]["time"] = datetime(2031, 1, 1, tzinfo=UTC)
+            return order_of(coid, self.orders[coid])
 
     cfg = RiskConfig(stop_loss=None, take_profit=None, portfolio_trailing_stop=None, daily_loss_limit=None,
                      prop_max_daily_loss=None, prop_max_total_loss=None, max_trade_fraction=0.2,
@@ -179,16 +181,16 @@ def test_reconciled_fills_run_the_rules_on_bar_time(tmp_path: Path) -> None:
     a.on_bar(0, T0, np.array([100.0, 10.0]), T0 + H)
     with store.session() as s:
         before = dict(s.get(RiskState, "venue").data)  # type: ignore[union-attr]
-        held = s.get(Position, ("venue", "BTC")).qty  # type: ignore[union-attr]
+        held = s.get(PositionRow, ("venue", "BTC")).qty  # type: ignore[union-attr]
     (sell,) = a.on_bar(1, T0 + H, np.array([90.0, 10.0]), T0 + 2 * H).orders  # a losing exit
     killed(a)
     with store.session() as s:  # the crash came after the send, before anything was recorded
         s.get(RiskState, "venue").data = before  # type: ignore[union-attr]
-        s.execute(Fill.__table__.delete().where(Fill.client_order_id == sell))
-        o = s.get(Order, sell)
+        s.execute(FillRow.__table__.delete().where(FillRow.client_order_id == sell))
+        o = s.get(OrderRow, sell)
         assert o is not None
         o.status, o.filled_qty = "new", 0.0
-        s.get(Position, ("venue", "BTC")).qty = held  # type: ignore[union-attr]
+        s.get(PositionRow, ("venue", "BTC")).qty = held  # type: ignore[union-attr]
     b = trader(store, venue, cfg, acts)
     b.reconcile()  # finds the sell filled at the venue: a loss, the cooldown starts at bar 1
     placed = [b.on_bar(t, T0 + t * H, np.array([90.0, 10.0]), T0 + (t + 1) * H).orders for t in range(2, 8)]

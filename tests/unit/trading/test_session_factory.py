@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from cappuccino_core.state.schema import Order
+from cappuccino_core.state.schema import OrderRow
 from cappuccino_core.state.store import StateStore
 from cappuccino_core.trading.loop import session as session_mod
 from cappuccino_core.trading.loop.build import open_session
@@ -20,7 +20,7 @@ from cappuccino_core.venues.sim.broker import SimBroker
 
 def orders(state_url: str) -> list[tuple[Any, str, str, float]]:
     with StateStore(state_url).session() as s:
-        rows = s.scalars(select(Order).order_by(Order.bar_time, Order.asset, Order.side)).all()
+        rows = s.scalars(select(OrderRow).order_by(OrderRow.bar_time, OrderRow.asset, OrderRow.side)).all()
         return [(o.bar_time, o.asset, o.side, round(o.qty, 9)) for o in rows]
 
 

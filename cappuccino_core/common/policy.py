@@ -1,0 +1,48 @@
+"""The one policy protocol: what the backtester, the arena, the stress gate and the bar loop call.
+
+A policy maps a batch of observations to a batch of actions, deterministically: ``predict((N, obs_size)
+float32) -> (N, n_assets)`` target weights in [-1, 1] (an SB3-style ``(actions, state)`` tuple is accepted
+by the backtester and reduced to its actions). A registered model loaded from MLflow
+(:class:`~cappuccino_core.registry.models.LoadedPolicy`), an SB3 model wrapped by
+:class:`~cappuccino_core.backtest.runner.SB3Policy`, and the rule strategies in
+:mod:`cappuccino_core.strategies` all implement it.
+
+Two optional capabilities, checked with ``isinstance``, let a policy read prices by bar:
+:class:`EpisodeAware` (told once where a batch of episodes starts) and :class:`BarClocked` (told the decision
+bars before every ``predict``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from cappuccino_core.features.dataset import MarketDataset
+
+
+class Policy(Protocol):
+    """A batched deterministic policy."""
+
+    def predict(self, observations: np.ndarray) -> Any:
+        """(N, obs_size) float32 -> (N, n_assets) actions in [-1, 1] (or an (actions, state) tuple)."""
+        ...
+
+
+@runtime_checkable
+class BarClocked(Protocol):
+    """A policy that reads prices by bar: told the episodes' decision bars before every ``predict``."""
+
+    def at_bars(self, t: np.ndarray) -> None:
+        """``t``: (N,) int64 row of each episode's decision bar in the dataset."""
+        ...
+
+
+@runtime_checkable
+class EpisodeAware(Protocol):
+    """A policy told once, before the first step of a batch, which dataset rows its episodes start at."""
+
+    def begin_episodes(self, data: MarketDataset, starts: np.ndarray) -> None:
+        """``starts``: (N,) int64 first row of each episode in ``data``."""
+        ...
