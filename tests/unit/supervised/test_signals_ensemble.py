@@ -132,7 +132,7 @@ def test_ensemble_fights_an_arena_bout() -> None:
 def test_ensemble_paper_session_through_the_bar_loop(tmp_path) -> None:
     """A replayed paper session (sim broker) of the ensemble with the signal rules and the configured risk
     rules in the bar loop; buys only follow up signals, high-tier signals are recorded."""
-    from cappuccino_core.trading.brokers.sim import SimBroker
+    from cappuccino_core.venues.sim.broker import SimBroker
 
     from cappuccino_core.config.risk import RiskConfig
     from cappuccino_core.state.store import StateStore
