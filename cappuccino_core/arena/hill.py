@@ -50,6 +50,9 @@ from cappuccino_core.features.dataset import MarketDataset
 
 @dataclass
 class HillReport:
+    """What one hill run did: the champion after it, every bout (and those against production), who was
+    promoted, eliminated or held back, and whether it halted or only rehearsed (dry run)."""
+
     champion: str | None
     champion_wins: int
     bouts: list[BoutResult] = field(default_factory=list)
@@ -63,6 +66,7 @@ class HillReport:
     held_back: list[str] = field(default_factory=list)  # had the wins for the sandbox, lost to production
 
     def lines(self) -> list[str]:
+        """The report as lines for the terminal and the Prefect artifact."""
         out = [f"{'DRY RUN: ' if self.dry_run else ''}champion {self.champion} ({self.champion_wins} wins)"]
         out += [
             f"  bout {b.incumbent.model} vs {b.challenger.model}: {b.winner} wins ({b.reason})"

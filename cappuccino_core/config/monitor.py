@@ -22,6 +22,8 @@ def _demote_default() -> list[Finding]:
 
 
 class MonitorConfig(Section):
+    """``[monitor]``: how live and paper models are compared with their own backtests, and what demotes."""
+
     window_bars: int = Field(168, ge=3, description="rolling window of the live/paper record (bars)")
     min_bars: int = Field(24, ge=3, description="fewer equity points than this: no verdict yet")
     sharpe_margin: float = Field(

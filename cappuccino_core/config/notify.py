@@ -59,6 +59,8 @@ class TargetConfig(Section):
 
 
 class NotifyConfig(Section):
+    """``[notify]``: notification targets (their URLs are secrets), rate limit, dedupe and heartbeats."""
+
     enabled: bool = Field(True, description="send notifications (recorded in the state store either way)")
     targets: list[TargetConfig] = Field(default_factory=list, description="where notifications go")
     rate_limit: int = Field(

@@ -14,6 +14,8 @@ from cappuccino_core.config.base import Section
 
 
 class SupervisedConfig(Section):
+    """``[supervised]``: the LSTM/Transformer forecasters' targets, features, training, ensemble weights."""
+
     # --- targets ---------------------------------------------------------------------------------------
     horizon: int = Field(1, ge=1, description="bars ahead whose direction is predicted")
     dead_zone: float = Field(
