@@ -30,6 +30,9 @@ ROLE_ORDER = ("challenger", "champion", "sandbox", "production", "live", "demote
 
 @dataclass(frozen=True)
 class Bout:
+    """One arena bout from the ``arena:`` audit rows: the two run ids, the winner, their scores (None when
+    not scored) and the rule that decided it."""
+
     ts: datetime
     incumbent: str
     challenger: str
@@ -41,6 +44,9 @@ class Bout:
 
 @dataclass(frozen=True)
 class RoleChange:
+    """One arena role change from the ``arena:`` audit rows: when, which run, the audit action, the role it
+    now holds and why."""
+
     ts: datetime
     run_id: str
     action: str
@@ -50,6 +56,9 @@ class RoleChange:
 
 @dataclass
 class ArenaView:
+    """Everything the arena page shows: the current champion with its win streak and matches, the standings
+    (by role, then win streak), bouts, role changes and the newest audit rows."""
+
     champion: str | None
     champion_wins: int
     champion_matches: int
@@ -60,6 +69,7 @@ class ArenaView:
 
     @property
     def empty(self) -> bool:
+        """True when there are neither standings nor audit rows (nothing to show yet)."""
         return not self.standings and not self.audit
 
 
@@ -103,6 +113,8 @@ def role_changes(rows: list[AuditLog]) -> list[RoleChange]:
 
 
 def arena_view(store: StateStore, audit_limit: int = 200) -> ArenaView:
+    """Build the arena page's view from the state store: standings, bouts and role changes from the
+    ``arena:`` audit rows, and the newest ``audit_limit`` audit rows."""
     with store.session() as s:
         standing_rows = list(s.scalars(select(ArenaStanding).order_by(ArenaStanding.updated)))
         arena_rows = list(

@@ -32,6 +32,8 @@ class GateResult:
 
 @dataclass
 class Candidate:
+    """One model's stored gate verdicts (gate name -> its newest result) and the time of its latest one."""
+
     run_id: str
     gates: dict[str, GateResult]
     last: datetime

@@ -36,6 +36,9 @@ def _utc(ts: datetime) -> datetime:
 
 @dataclass(frozen=True)
 class StopState:
+    """The emergency stop as stored: whether trading is stopped, whether positions are to be flattened, and
+    when (UTC), by whom and why it was set."""
+
     stopped: bool
     flatten: bool
     ts: datetime | None
@@ -44,6 +47,7 @@ class StopState:
 
 
 def stop_state(store: StateStore) -> StopState:
+    """The emergency-stop and flatten flags from the state store (not stopped, no details, when never set)."""
     with store.session() as s:
         stop = s.get(Flag, EMERGENCY_STOP)
         flat = s.get(Flag, FLATTEN_FLAG)
@@ -93,6 +97,9 @@ def set_emergency_stop(
 
 @dataclass(frozen=True)
 class Beat:
+    """A component's last heartbeat: its time (UTC), its age in seconds at the page's ``now`` and its
+    detail payload."""
+
     component: str
     ts: datetime
     age_s: float
@@ -100,6 +107,7 @@ class Beat:
 
 
 def heartbeats(store: StateStore, now: datetime) -> list[Beat]:
+    """Every component's last heartbeat, by component name, with its age in seconds at ``now``."""
     with store.session() as s:
         rows = list(s.scalars(select(Heartbeat).order_by(Heartbeat.component)))
     return [
@@ -125,6 +133,9 @@ def leases(store: StateStore, now_epoch: float) -> list[dict[str, Any]]:
 
 @dataclass
 class FlowRuns:
+    """Prefect flow runs read from the API at ``api``; ``reachable`` False (with ``error``) when it did not
+    answer."""
+
     reachable: bool
     api: str
     runs: list[dict[str, Any]] = field(default_factory=list)
@@ -165,6 +176,9 @@ def flow_runs(api: str | None = None, limit: int = 10, timeout: float = PREFECT_
 
 @dataclass
 class HealthView:
+    """Everything the health page shows: the stop state, why the controls are disabled (None: enabled),
+    data staleness with a note, heartbeats, leases and Prefect flow runs."""
+
     stop: StopState
     control_disabled: str | None
     staleness: list[Any]
@@ -175,6 +189,8 @@ class HealthView:
 
 
 def staleness(src: Sources, now: datetime) -> tuple[list[Any], str | None]:
+    """Per-ticker data freshness of the configured venue and timeframe at ``now``, and a note when no bars
+    are stored yet (else None)."""
     from cappuccino_core.data.freshness import data_window
     from cappuccino_core.data.store import BarStore
 
@@ -186,6 +202,7 @@ def staleness(src: Sources, now: datetime) -> tuple[list[Any], str | None]:
 
 
 def health_view(src: Sources, now: datetime | None = None) -> HealthView:
+    """Build the health page's view at ``now`` (default: the current UTC time)."""
     now = now or datetime.now(UTC)
     rows, note = staleness(src, now)
     return HealthView(

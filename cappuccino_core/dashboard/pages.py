@@ -17,11 +17,15 @@ from cappuccino_core.dashboard.training import TrainingView, training_view
 
 @dataclass
 class Page:
+    """A dashboard page: its view object and its charts (name -> plotly HTML div)."""
+
     data: Any
     charts: dict[str, str] = field(default_factory=dict)
 
 
 def training(src: Sources, study: str | None = None) -> Page:
+    """The training page for ``study`` (default: the first study): its view plus the optimisation-history,
+    parameter-importance and per-CPCV-split Sharpe charts where there is data."""
     v: TrainingView = training_view(src, study)
     page = Page(v)
     if v.history is not None and v.history.numbers:
@@ -47,6 +51,8 @@ def training(src: Sources, study: str | None = None) -> Page:
 
 
 def gates(src: Sources) -> Page:
+    """The gates page: the candidates and their verdict counts, plus the stress gate's median return by
+    regime for up to six recent candidates."""
     cands: list[Candidate] = candidates(src.store)
     page = Page({"candidates": cands, "counts": verdict_counts(cands)})
     stress = {
@@ -62,6 +68,8 @@ def gates(src: Sources) -> Page:
 
 
 def arena(src: Sources) -> Page:
+    """The arena page: its view plus the roles-over-time chart and the incumbent vs challenger score per
+    bout."""
     v: ArenaView = arena_view(src.store)
     page = Page(v)
     if v.roles:
@@ -87,6 +95,8 @@ def arena(src: Sources) -> Page:
 
 
 def trading(src: Sources, account: str | None = None) -> Page:
+    """The trading page for the account with key ``account`` (``broker|run_id``; default: the first): its
+    view plus the equity vs benchmarks and drawdown charts."""
     v: TradingView = trading_view(src, account)
     page = Page(v)
     if v.times:
@@ -98,5 +108,6 @@ def trading(src: Sources, account: str | None = None) -> Page:
 
 
 def health(src: Sources) -> Page:
+    """The health page: its view, no charts."""
     v: HealthView = health_view(src)
     return Page(v)

@@ -45,16 +45,19 @@ class Account:
 
     @property
     def kind(self) -> str:
+        """'paper' for a paper session or a paper broker, 'live' for a broker that can touch real money."""
         if self.run_id.startswith(PAPER_SESSION_PREFIX):
             return "paper"
         return "live" if self.broker in LIVE_BROKERS else "paper"
 
     @property
     def key(self) -> str:
+        """The account's key in the page's selector: ``broker|run_id``."""
         return f"{self.broker}|{self.run_id}"
 
     @property
     def model_id(self) -> str:
+        """The id of the model that traded: the session report's model, else the run id."""
         return self.model or self.run_id
 
 
@@ -188,6 +191,10 @@ def backtest_sharpe(src: Sources, run_id: str) -> float | None:
 
 @dataclass
 class TradingView:
+    """Everything the trading page shows for the selected account: equity (with benchmarks) and drawdown
+    over time, trade metrics, positions, open orders, the newest fills and fee rates (``accounts``
+    empty: nothing traded yet)."""
+
     accounts: list[Account]
     account: Account | None = None
     times: list[datetime] = field(default_factory=list)
@@ -204,6 +211,8 @@ class TradingView:
 
 
 def trading_view(src: Sources, key: str | None = None, fills_limit: int = 200) -> TradingView:
+    """Build the trading page's view for the account with key ``key`` (default: the first), with at most
+    ``fills_limit`` fills, newest first."""
     from cappuccino_core.trading.loop.metrics import trade_metrics
 
     store = src.store

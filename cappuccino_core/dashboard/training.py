@@ -42,6 +42,7 @@ class Progress:
 
     @property
     def total(self) -> int:
+        """Number of trials in all states together."""
         return sum(self.by_state.values())
 
 
@@ -78,6 +79,7 @@ class History:
 
 
 def history(trials: Sequence[Any]) -> History:
+    """The :class:`History` of ``trials``: the COMPLETE ones with a finite objective, by trial number."""
     done = sorted(
         (t for t in trials if t.state.name == "COMPLETE" and t.value is not None and math.isfinite(t.value)),
         key=lambda t: t.number,
@@ -132,6 +134,8 @@ def split_sharpes(metrics: dict[str, float]) -> list[float | None]:
 
 
 def best_trials(src: Sources, study: str, top: int = 5) -> BestTrials:
+    """The study's ``top`` trials from MLflow, each with its test Sharpe per CPCV split (only a note when
+    there is no tracking store)."""
     trk = src.tracking()
     if trk is None:
         return BestTrials(notes=["no MLflow tracking store yet"])
@@ -173,6 +177,8 @@ _IMPORTANCE_CACHE: dict[tuple[str, int], tuple[dict[str, float], str | None]] = 
 
 
 def training_view(src: Sources, study: str | None = None, now: datetime | None = None) -> TrainingView:
+    """Build the training page's view for ``study`` (default: the first study in the Optuna storage):
+    progress, history, parameter importance (refit once per new completed trial) and the best trials."""
     storage = src.optuna_storage()
     if storage is None:
         return TrainingView([])

@@ -122,6 +122,7 @@ class NoShort:
     """Spot accounts: a sell never exceeds the holding."""
 
     def apply(self, qty: np.ndarray, ctx: OrderContext) -> np.ndarray:
+        """The orders with every sell cut to at most the holding."""
         out = np.array(qty, dtype=np.float64)
         om.no_short_batch(out, ctx.holdings)
         return out
@@ -131,6 +132,8 @@ class LotRounding:
     """Whole lots, rounded toward zero; a sell within half a lot of the whole position sells all of it."""
 
     def apply(self, qty: np.ndarray, ctx: OrderContext) -> np.ndarray:
+        """The orders rounded toward zero to whole lots (a sell within half a lot of the position sells all
+        of it)."""
         out = np.array(qty, dtype=np.float64)
         om.lot_rounding_batch(out, ctx.holdings, ctx.lot)
         return out
@@ -140,6 +143,7 @@ class MinOrderValue:
     """Orders whose notional at the reference price is under the minimum are dropped."""
 
     def apply(self, qty: np.ndarray, ctx: OrderContext) -> np.ndarray:
+        """The orders with those under the minimum notional (at the reference price) set to 0."""
         out = np.array(qty, dtype=np.float64)
         om.min_order_batch(out, ctx.prices, ctx.min_order_value)
         return out
@@ -160,6 +164,8 @@ class CashReserve:
     band: float = 0.0  # hysteresis: buys stop at reserve + band, forced sells restore reserve + band
 
     def apply(self, qty: np.ndarray, ctx: OrderContext) -> np.ndarray:
+        """The orders with buys scaled down (and holdings sold pro rata if needed) so cash stays >=
+        ``reserve`` x equity after the fills."""
         out = np.array(qty, dtype=np.float64)
         bu, su = ctx.units
         om.cash_reserve_batch(
@@ -185,6 +191,7 @@ class PositionCap:
     allow_short: bool = False
 
     def apply(self, qty: np.ndarray, ctx: OrderContext) -> np.ndarray:
+        """The orders cut so every asset's position value stays <= ``cap`` x equity after the fills."""
         out = np.array(qty, dtype=np.float64)
         bu, su = ctx.units
         om.position_cap_batch(

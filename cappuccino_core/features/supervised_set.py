@@ -47,10 +47,12 @@ class SupervisedData:
 
     @property
     def n_bars(self) -> int:
+        """Number of rows T (bars after the warm-up)."""
         return int(self.times.shape[0])
 
     @property
     def tickers(self) -> tuple[str, ...]:
+        """The assets of the N columns, in order (from the spec)."""
         return self.spec.tickers
 
 

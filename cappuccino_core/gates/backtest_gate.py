@@ -26,6 +26,8 @@ GATE = "backtest"
 
 
 def tier_for(n_complete_trials: int, cfg: GatesConfig) -> BacktestTier:
+    """The backtest tier for a study with ``n_complete_trials`` COMPLETE trials: the one with the largest
+    ``min_trials`` <= it."""
     if n_complete_trials < 0:
         raise ValueError(f"n_complete_trials must be >= 0; got {n_complete_trials}")
     return [t for t in cfg.backtest_tiers if t.min_trials <= n_complete_trials][-1]

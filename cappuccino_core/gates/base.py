@@ -52,7 +52,9 @@ class Gate(Protocol):
     name: str
     arena_entry: bool
 
-    def run(self, inputs: GateInputs) -> Verdict: ...
+    def run(self, inputs: GateInputs) -> Verdict:
+        """Judge the candidate ``inputs.run_id`` and return this gate's verdict."""
+        ...
 
 
 GATES: Registry[Gate] = Registry("gate", ("cappuccino_core.gates",))

@@ -43,6 +43,9 @@ FILL_COLUMNS = ("time", "asset", "side", "quantity", "price", "fee", "liquidity"
 
 @dataclass(frozen=True)
 class PaperRecord:
+    """A candidate's paper-trading record: equity snapshots, fills, emergency stops and optionally the
+    equal-weight market curve on the same timestamps (checked on creation)."""
+
     run_id: str
     times: np.ndarray  # (T,) int64 ns UTC of each equity snapshot, increasing
     equity: np.ndarray  # (T,) total equity (cash + positions marked to market), > 0
@@ -66,10 +69,12 @@ class PaperRecord:
 
     @property
     def days(self) -> float:
+        """Days from the first to the last equity snapshot (0 without snapshots)."""
         return float((self.times[-1] - self.times[0]) / DAY_NS) if self.times.size else 0.0
 
     @property
     def n_trades(self) -> int:
+        """Number of fills in the record."""
         return self.fills.height
 
     @property
@@ -140,6 +145,8 @@ def _ns(ts: datetime) -> int:
 
 
 def grade_for(share: float, cfg: GatesConfig) -> str:
+    """The letter grade for ``share`` (the share of paper checks passed, 0..1): the best grade whose bound
+    it reaches, else 'F'."""
     for grade, bound in sorted(cfg.paper_grades.items(), key=lambda kv: -kv[1]):
         if share >= bound - 1e-12:
             return grade

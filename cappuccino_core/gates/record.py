@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 
 def verdict_tags(v: Verdict) -> dict[str, str]:
+    """MLflow tags for verdict ``v``: ``gate.<gate>.passed``, ``.status``, ``.time``, ``.explanation`` (cut
+    to 4900 characters) and ``.grade`` where graded."""
     tags = {
         f"gate.{v.gate}.passed": str(v.passed).lower(),
         f"gate.{v.gate}.status": v.status,

@@ -45,6 +45,8 @@ class AggregateRecorder:
         self.steps = np.zeros(n, dtype=np.int64)
 
     def add(self, **a: np.ndarray) -> None:
+        """Record one kernel step: append the equity and add fees, slippage, fill count and one step for
+        the episodes still active."""
         active = a["active"]
         self.equity.append(np.array(a["equity"], dtype=np.float64))
         self.fees += np.where(active, a["fee"], 0.0)
@@ -55,6 +57,8 @@ class AggregateRecorder:
 
 @dataclass
 class StressRun:
+    """Per-scenario results of one stress run: equity paths, steps taken, fees, slippage and fill counts."""
+
     equity: np.ndarray  # (S, T + 1) equity per scenario; rows past an episode's end repeat its last value
     steps: np.ndarray  # (S,) steps each episode took
     fees: np.ndarray  # (S,)
@@ -133,6 +137,8 @@ def scenario_table(
 
 
 def regime_summary(table: pl.DataFrame) -> pl.DataFrame:
+    """Per-regime summary of the per-scenario ``table``: scenario count, profitable share, median and worst
+    return, median Sharpe, worst drawdown, mean trades and mean fees."""
     return (
         table.group_by("regime", maintain_order=True)
         .agg(
@@ -150,6 +156,8 @@ def regime_summary(table: pl.DataFrame) -> pl.DataFrame:
 
 
 def stress_verdict(table: pl.DataFrame, cfg: GatesConfig, run_id: str, inputs: dict[str, Any]) -> Verdict:
+    """The stress gate's verdict from the per-scenario ``table``: profitable share, median Sharpe, worst
+    max drawdown and worst loss against the thresholds in ``cfg``."""
     ret = table["total_return"].to_numpy()
     sharpe = table["sharpe"].to_numpy()
     dd = table["max_drawdown"].to_numpy()
@@ -180,6 +188,8 @@ def stress_verdict(table: pl.DataFrame, cfg: GatesConfig, run_id: str, inputs: d
 
 
 def returns_by_regime_png(path: Path, table: pl.DataFrame, title: str = "") -> Path:
+    """Write a box plot of each scenario's total return (%) by regime to ``path`` (PNG) and return the
+    path."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)

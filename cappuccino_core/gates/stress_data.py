@@ -58,11 +58,14 @@ class ScenarioBatch:
 
     @property
     def n_scenarios(self) -> int:
+        """Number of scenarios S."""
         return int(self.prices.shape[0])
 
     def subset(
         self, tickers: tuple[str, ...], max_scenarios: int | None, max_hours: int | None
     ) -> ScenarioBatch:
+        """The batch restricted to ``tickers`` (in that order), the first ``max_scenarios`` scenarios and
+        the first ``max_hours`` hours (None: all); ValueError for a ticker it lacks."""
         missing = [t for t in tickers if t not in self.tickers]
         if missing:
             raise ValueError(f"scenario set {self.source or '?'} has no paths for {missing}")

@@ -30,6 +30,8 @@ _OPS = {
 
 @dataclass(frozen=True)
 class Check:
+    """One threshold test of a gate: ``value`` ``op`` ``threshold``, whether it passed, and a note."""
+
     name: str
     value: float
     op: Op
@@ -38,11 +40,13 @@ class Check:
     note: str = ""
 
     def describe(self) -> str:
+        """Human-readable ``name = value, needs op threshold (note)`` (value n/a when not finite)."""
         v = "n/a" if not math.isfinite(self.value) else f"{self.value:.4g}"
         text = f"{self.name} = {v}, needs {self.op} {self.threshold:.4g}"
         return f"{text} ({self.note})" if self.note else text
 
     def to_dict(self) -> dict[str, Any]:
+        """The check as a JSON-safe dict (non-finite value or threshold -> None)."""
         return {
             "name": self.name,
             "value": _safe(self.value),
@@ -63,6 +67,9 @@ def check(name: str, value: float, op: Op, threshold: float, note: str = "") -> 
 
 @dataclass
 class Verdict:
+    """A gate's decision on one run: passed, failed or pending, with its checks, figures, inputs, the
+    artifacts it wrote and when (UTC)."""
+
     gate: str  # "backtest" | "stress" | "paper"
     run_id: str
     passed: bool
@@ -77,11 +84,13 @@ class Verdict:
     def from_checks(
         cls, gate: str, run_id: str, checks: list[Check], figures: dict[str, Any], inputs: dict[str, Any]
     ) -> Verdict:
+        """A verdict that passes when there is at least one check and every check passed."""
         ok = bool(checks) and all(c.passed for c in checks)
         return cls(gate, run_id, ok, checks, figures, inputs, status="passed" if ok else "failed")
 
     @property
     def failed_checks(self) -> list[Check]:
+        """The checks that did not pass."""
         return [c for c in self.checks if not c.passed]
 
     def failures(self) -> dict[str, Any]:
@@ -89,6 +98,8 @@ class Verdict:
         return {c.name: {**c.to_dict(), "message": c.describe()} for c in self.failed_checks}
 
     def explain(self) -> str:
+        """One-line explanation: why it is pending, passed (with any missed checks), or FAILED with the
+        failed checks."""
         if self.status == "pending":
             return f"{self.gate}: pending ({self.figures.get('reason', 'not enough data yet')})"
         grade = f"grade {self.figures['grade']}, " if self.figures.get("grade") else ""
@@ -100,6 +111,7 @@ class Verdict:
         return f"{self.gate}: FAILED: {grade}" + "; ".join(c.describe() for c in self.failed_checks)
 
     def to_dict(self) -> dict[str, Any]:
+        """The verdict as a JSON-safe dict, with its failures and explanation."""
         return _safe(
             {
                 "gate": self.gate,

@@ -64,6 +64,8 @@ class MonitorReport:
     halted: bool = False
 
     def lines(self) -> list[str]:
+        """One readable line per assessment, alert, demotion, fired trigger and started retrain (a single
+        line when halted or nothing is watched)."""
         if self.halted:
             return ["monitor: halted (emergency stop)"]
         out = [f"{a.run_id} {a.venue} ({a.broker}): {a.status}" for a in self.assessments]

@@ -31,6 +31,9 @@ LEASE = "monitor:retrain-trigger"  # a lease row (state.lease) held while decidi
 
 @dataclass(frozen=True)
 class Trigger:
+    """A retrain trigger's outcome: its name (degradation, account_growth, data_drift), whether it fired,
+    why, and the evidence."""
+
     name: str  # degradation | account_growth | data_drift
     fired: bool
     reason: str

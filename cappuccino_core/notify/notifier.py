@@ -38,13 +38,17 @@ DELIVERED = ("sent", "partial")
 class Notifier(Protocol):
     """What collaborators call: returns the outcome (sent, failed, deduplicated, rate_limited, ...)."""
 
-    def notify(self, event: Event) -> str: ...
+    def notify(self, event: Event) -> str:
+        """Deliver ``event`` without raising; returns the outcome (sent, partial, failed, deduplicated,
+        rate_limited, disabled, no_targets)."""
+        ...
 
 
 class NullNotifier:
     """Sends nothing, records nothing."""
 
     def notify(self, event: Event) -> str:
+        """Send nothing; always returns 'disabled'."""
         return "disabled"
 
 
@@ -66,6 +70,8 @@ class AppriseNotifier:
         self.clock = clock or (lambda: datetime.now(UTC))
 
     def notify(self, event: Event) -> str:
+        """Deliver ``event`` to its targets after dedupe and rate limit and record it; returns the outcome
+        ('failed' on any error, never raises)."""
         try:
             return self._notify(event)
         except Exception as exc:  # never let a notification stop the caller

@@ -66,9 +66,11 @@ class MaskSecrets(logging.Filter):
         self.secrets: set[str] = set()
 
     def add(self, url: str) -> None:
+        """Remember ``url`` and its identifying parts as secrets to mask."""
         self.secrets |= secret_parts(url)
 
     def scrub(self, text: str) -> str:
+        """``text`` with every known secret (longest first) and every URL masked."""
         for s in sorted(self.secrets, key=len, reverse=True):
             text = text.replace(s, MASK)
         return mask(text)

@@ -109,15 +109,19 @@ class EnsemblePolicy:
 
     @property
     def name(self) -> str:
+        """A label of the members and their normalised weights, e.g. ``ensemble(lstm 0.50, rl 0.50)``."""
         return "ensemble(" + ", ".join(f"{n} {w:.2f}" for n, w in self.weights.items()) + ")"
 
     def begin_episodes(self, data: MarketDataset, starts: np.ndarray) -> None:
+        """A new batch of episodes starting at rows ``starts`` of ``data``; passed on to the RL member."""
         self._data = data
         hook = getattr(self.rl, "begin_episodes", None)
         if callable(hook):
             hook(data, starts)
 
     def at_bars(self, t: np.ndarray) -> None:
+        """The decision bars (rows of the dataset) of the coming :meth:`predict`; passed on to the RL
+        member."""
         self._t = np.asarray(t, dtype=np.int64)
         hook = getattr(self.rl, "at_bars", None)
         if callable(hook):
@@ -135,6 +139,8 @@ class EnsemblePolicy:
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
     def predict(self, observations: np.ndarray) -> np.ndarray:
+        """(n, A) actions at the current bars from the weighted members; needs :meth:`begin_episodes` and
+        :meth:`at_bars` first."""
         if self._data is None or self._t is None:
             raise RuntimeError("EnsemblePolicy needs begin_episodes/at_bars (the backtest and arena runners)")
         times = self._data.times[self._t]

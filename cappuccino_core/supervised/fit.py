@@ -47,6 +47,8 @@ class Samples:
     def from_data(
         cls, data: SupervisedData, device: torch.device, labels: np.ndarray | None = None
     ) -> Samples:
+        """``data``'s features and labels (or ``labels``) on ``device``; masked labels become 0 with mask
+        False."""
         lab = data.labels if labels is None else labels
         return cls(
             torch.as_tensor(data.features, device=device),
@@ -88,6 +90,7 @@ class FitResult:
 
     @property
     def samples_per_second(self) -> float:
+        """Training throughput: samples seen per second of training (NaN when no time was measured)."""
         return self.samples_seen / self.train_seconds if self.train_seconds > 0 else float("nan")
 
 

@@ -47,6 +47,7 @@ class AccuracyStats:
     up_share: float  # share of "up" labels
 
     def to_dict(self) -> dict[str, Any]:
+        """The stats as a plain dict of their fields."""
         return dict(vars(self))
 
 

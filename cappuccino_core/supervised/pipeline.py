@@ -86,6 +86,7 @@ class KindResult:
 
     @property
     def val_loss(self) -> float:
+        """Mean of the fits' best validation losses."""
         return float(np.mean([f.best_val_loss for f in self.fits]))
 
 

@@ -59,6 +59,9 @@ class KindOutcome:
 
 @dataclass
 class SupervisedOutcome:
+    """What a supervised training run left behind: the number of bars it trained on and each kind's
+    outcome."""
+
     data_bars: int
     kinds: list[KindOutcome] = field(default_factory=list)
 

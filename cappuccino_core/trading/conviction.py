@@ -53,6 +53,9 @@ def trend_agreement(close: np.ndarray, windows: tuple[int, ...], direction: np.n
 
 @dataclass
 class ConvictionInputs:
+    """Market context for scoring orders at the decision bar: closes and volumes (T, A), per-bar volatility
+    (A,), and optionally the recent win rate (N,) and the policy's confidence."""
+
     close: np.ndarray  # (T, A) closes up to the decision bar
     volume: np.ndarray  # (T, A) volumes up to the decision bar
     volatility: np.ndarray  # (A,) per-bar return volatility at the decision bar
@@ -61,6 +64,9 @@ class ConvictionInputs:
 
 
 class ConvictionScorer:
+    """Scores orders' conviction in [0, 1] (weighted confidence, low volatility, volume, win rate and trend
+    agreement) and holds back low-conviction buys."""
+
     def __init__(self, cfg: ConvictionConfig) -> None:
         self.cfg = cfg
 

@@ -17,7 +17,11 @@ import numpy as np
 
 
 class Predictor(Protocol):
-    def predict(self, observations: Any) -> np.ndarray: ...
+    """Anything with a batched ``predict``: observations -> actions."""
+
+    def predict(self, observations: Any) -> np.ndarray:
+        """Actions (N, A) for a batch of observations."""
+        ...
 
 
 def sharpe_weights(sharpes: Sequence[float]) -> np.ndarray:
@@ -30,23 +34,29 @@ def sharpe_weights(sharpes: Sequence[float]) -> np.ndarray:
 
 
 class SharpeWeightedEnsemble:
+    """Mean of several policies' actions weighted by their validation Sharpes (see :func:`sharpe_weights`)."""
+
     def __init__(self, policies: Sequence[Predictor], sharpes: Sequence[float]) -> None:
         if len(policies) != len(sharpes):
             raise ValueError(f"{len(policies)} policies but {len(sharpes)} validation Sharpes")
         self.policies, self.weights = list(policies), sharpe_weights(sharpes)
 
     def predict(self, observations: Any) -> np.ndarray:
+        """The Sharpe-weighted mean of the members' actions for ``observations``."""
         acts = [np.asarray(p.predict(observations), dtype=np.float64) for p in self.policies]
         return np.tensordot(self.weights, np.stack(acts), axes=1)
 
 
 @dataclass
 class MtfDecision:
+    """Tactical actions (N, A) and the mask of where they may be traded (both models agree in direction)."""
+
     actions: np.ndarray  # (N, A) the tactical actions
     trade: np.ndarray  # (N, A) bool: both models agree in direction
 
 
 def agree(tactical: np.ndarray, strategic: np.ndarray) -> MtfDecision:
+    """The tactical actions, tradable where tactical and strategic agree in direction (long: action > 0)."""
     t, s = np.asarray(tactical, dtype=np.float64), np.asarray(strategic, dtype=np.float64)
     if t.shape != s.shape:
         raise ValueError(f"tactical actions {t.shape} and strategic actions {s.shape} differ in shape")
@@ -54,10 +64,14 @@ def agree(tactical: np.ndarray, strategic: np.ndarray) -> MtfDecision:
 
 
 class MultiTimeframeEnsemble:
+    """A tactical (short-timeframe) and a strategic (1h) model; the tactical action is traded only where
+    both agree."""
+
     def __init__(self, tactical: Predictor, strategic: Predictor) -> None:
         self.tactical, self.strategic = tactical, strategic
 
     def decide(self, tactical_obs: Any, strategic_obs: Any) -> MtfDecision:
+        """Both models' predictions on their own observations, combined by :func:`agree`."""
         return agree(self.tactical.predict(tactical_obs), self.strategic.predict(strategic_obs))
 
 
@@ -71,4 +85,5 @@ class SpecPolicy:
     run_id: str
 
     def predict(self, observations: Any) -> np.ndarray:
+        """The inner ensemble's actions for ``observations``, as float64."""
         return np.asarray(self.inner.predict(observations), dtype=np.float64)

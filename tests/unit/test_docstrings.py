@@ -23,10 +23,18 @@ PACKAGES = [
     "cappuccino_core.cge",
     "cappuccino_core.common",
     "cappuccino_core.config",
+    "cappuccino_core.dashboard",
     "cappuccino_core.data",
+    "cappuccino_core.env",
+    "cappuccino_core.features",
+    "cappuccino_core.gates",
     "cappuccino_core.metrics",
+    "cappuccino_core.monitor",
+    "cappuccino_core.notify",
     "cappuccino_core.state",
     "cappuccino_core.strategies",
+    "cappuccino_core.supervised",
+    "cappuccino_core.trading",
 ]
 
 
