@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from cappuccino_core.common.atomic import atomic_write_with
 from cappuccino_core.config import Settings
 from cappuccino_core.config.features import FeaturesConfig
 from cappuccino_core.data.bars import OHLCV
@@ -155,9 +156,6 @@ def prepare_dataset(
         Path(cache_dir) / f"dataset-{tf}-lb{lookback}-{dataset_key(settings, tf, lookback, holdout_ns)}.npz"
     )
     if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
         ds = build_training_dataset(settings, tf, lookback, holdout_ns)
-        tmp = path.with_name(path.stem + f".tmp{np.random.randint(1 << 30)}.npz")
-        ds.save(tmp)
-        tmp.replace(path)  # atomic: concurrent workers never read a half-written file
+        atomic_write_with(path, ds.save, suffix=".npz")  # concurrent workers never read a half-written file
     return DatasetRef(path, tf, int(lookback))

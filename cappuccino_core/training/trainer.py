@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import gc
 import json
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
+from cappuccino_core.common.atomic import atomic_write_text, atomic_write_with
 from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.features.dataset import MarketDataset
@@ -114,10 +114,7 @@ class Checkpoint(BaseCallback):
 
 def save_checkpoint(model: Any, folder: Path) -> None:
     """The agent (with its step count) as ``model.zip``, written atomically."""
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f"tmp-{os.getpid()}.zip"
-    model.save(tmp)
-    tmp.replace(folder / MODEL_FILE)
+    atomic_write_with(folder / MODEL_FILE, model.save, suffix=".zip")
 
 
 def train_agent(
@@ -265,12 +262,8 @@ def run_split(
     model.get_env().close()
     del model
     gc.collect()  # PPO objects hold reference cycles: free this split's agent before the next one
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f"tmp-{os.getpid()}"
-    np.savez(tmp.with_suffix(".npz"), agent=ra, bench=rb)
-    tmp.with_suffix(".npz").replace(folder / RETURNS_FILE)
-    tmp.write_text(json.dumps(asdict(res)))
-    tmp.replace(folder / RESULT_FILE)  # last, atomically: its presence means the split is done
+    atomic_write_with(folder / RETURNS_FILE, lambda p: np.savez(p, agent=ra, bench=rb), suffix=".npz")
+    atomic_write_text(folder / RESULT_FILE, json.dumps(asdict(res)))  # last: its presence means split done
     (folder / MODEL_FILE).unlink(missing_ok=True)  # the split is scored: its agent is not needed again
     return res, ra, rb
 
