@@ -98,15 +98,23 @@ def _alpaca_bar(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def register_alpaca_marketdata(
-    router: Router, market: MarketData, *, page_size: int = ALPACA_MAX_LIMIT, prefix: str = "/v1beta3/crypto"
-) -> None:
-    """Add Alpaca's crypto bars routes (``alpaca.bars``, ``alpaca.latest_bars``). ``page_size`` caps items per
-    page below the client's ``limit`` (use a small one to exercise pagination)."""
-    if page_size < 1:
-        raise ValueError("page_size must be >= 1")
+class AlpacaMarketDataRoutes:
+    """Alpaca crypto bars route handlers on one :class:`MarketData`, one method per route."""
 
-    def frame_for(sym: str, tf: str, start: datetime | None, end: datetime | None) -> pl.DataFrame | None:
+    def __init__(
+        self, market: MarketData, *, page_size: int = ALPACA_MAX_LIMIT, prefix: str = "/v1beta3/crypto"
+    ) -> None:
+        if page_size < 1:
+            raise ValueError("page_size must be >= 1")
+        self.market = market
+        self.page_size = page_size
+        self.prefix = prefix
+
+    def frame_for(
+        self, sym: str, tf: str, start: datetime | None, end: datetime | None
+    ) -> pl.DataFrame | None:
+        """The stored ``tf`` bars of ``sym`` in [start, end]; None for an unknown symbol."""
+        market = self.market
         try:
             symbol = parse_symbol(sym)
         except ValueError:
@@ -119,12 +127,13 @@ def register_alpaca_marketdata(
             )
         return market.window(symbol, tf, start, end)
 
-    def bars(req: Request) -> dict[str, Any]:
+    def bars(self, req: Request) -> dict[str, Any]:
+        """``GET /{feed}/bars``: one page of bars, by symbol then time, with the next page's token."""
         syms = _alpaca_symbols(req)
         tf = _alpaca_timeframe(req.arg("timeframe"))
         start_raw, end_raw = req.arg("start"), req.arg("end")
         start = _parse_rfc3339(start_raw, "start") if start_raw else None
-        end = _parse_rfc3339(end_raw, "end") if end_raw else market_now(market)
+        end = _parse_rfc3339(end_raw, "end") if end_raw else market_now(self.market)
         if start is not None and end < start:
             raise HTTPError(400, "end should not be before start")
         limit_raw = req.arg("limit")
@@ -139,7 +148,7 @@ def register_alpaca_marketdata(
             raise HTTPError(400, f"invalid sort: {sort!r}")
         token = req.arg("page_token")
         after = _decode_token(token) if token else None
-        n = min(limit, page_size)
+        n = min(limit, self.page_size)
         out: dict[str, list[dict[str, Any]]] = {}
         taken = 0
         more = False
@@ -147,7 +156,7 @@ def register_alpaca_marketdata(
         for sym in syms:
             if after is not None and sym < after[0]:
                 continue
-            df = frame_for(sym, tf, start, end)
+            df = self.frame_for(sym, tf, start, end)
             if df is None or df.height == 0:
                 continue
             if sort == "desc":
@@ -169,7 +178,8 @@ def register_alpaca_marketdata(
         next_token = _encode_token(*last_key) if more and last_key is not None else None
         return {"bars": out, "next_page_token": next_token}
 
-    def latest_bars(req: Request) -> dict[str, Any]:
+    def latest_bars(self, req: Request) -> dict[str, Any]:
+        """``GET /{feed}/latest/bars``: the latest stored bar of each symbol (its finest timeframe)."""
         syms = _alpaca_symbols(req)
         out: dict[str, Any] = {}
         for sym in syms:
@@ -177,24 +187,36 @@ def register_alpaca_marketdata(
                 symbol = parse_symbol(sym)
             except ValueError:
                 raise HTTPError(400, f"invalid symbol: {sym!r}") from None
-            tfs = market.timeframes(symbol)
+            tfs = self.market.timeframes(symbol)
             if not tfs:
                 continue
             tf = min(tfs, key=timeframe_seconds)  # the finest stored timeframe is the most recent bar
-            df = market.frame(symbol, tf)
+            df = self.market.frame(symbol, tf)
             if df is not None and df.height:
                 out[sym] = _alpaca_bar(df.row(df.height - 1, named=True))
         return {"bars": out}
 
-    feed = r"(?P<feed>[a-z0-9_-]+)"
-    router.add("GET", rf"{prefix}/{feed}/bars", bars, name="alpaca.bars", error_body=alpaca_error_body)
-    router.add(
-        "GET",
-        rf"{prefix}/{feed}/latest/bars",
-        latest_bars,
-        name="alpaca.latest_bars",
-        error_body=alpaca_error_body,
-    )
+    def register(self, router: Router) -> None:
+        """Add the bars routes to ``router`` under ``prefix``, with Alpaca's error bodies."""
+        feed = r"(?P<feed>[a-z0-9_-]+)"
+        router.add(
+            "GET", rf"{self.prefix}/{feed}/bars", self.bars, name="alpaca.bars", error_body=alpaca_error_body
+        )
+        router.add(
+            "GET",
+            rf"{self.prefix}/{feed}/latest/bars",
+            self.latest_bars,
+            name="alpaca.latest_bars",
+            error_body=alpaca_error_body,
+        )
+
+
+def register_alpaca_marketdata(
+    router: Router, market: MarketData, *, page_size: int = ALPACA_MAX_LIMIT, prefix: str = "/v1beta3/crypto"
+) -> None:
+    """Add Alpaca's crypto bars routes (``alpaca.bars``, ``alpaca.latest_bars``). ``page_size`` caps items per
+    page below the client's ``limit`` (use a small one to exercise pagination)."""
+    AlpacaMarketDataRoutes(market, page_size=page_size, prefix=prefix).register(router)
 
 
 def alpaca_server(

@@ -113,24 +113,31 @@ def _float(body: dict[str, Any], key: str) -> float | None:
         raise HTTPError(422, f"invalid {key}: {v!r}") from None
 
 
-def register_alpaca_trading(
-    router: Router,
-    ex: Exchange,
-    *,
-    prefix: str = "/v2",
-    min_order_size: str = "0.000001",
-    min_trade_increment: str = "0.000000001",
-    price_increment: str = "0.000000001",
-) -> None:
-    """Routes ``alpaca.account``, ``alpaca.submit_order``, ``alpaca.orders``, ``alpaca.order``,
-    ``alpaca.order_by_client_id``, ``alpaca.cancel_order``, ``alpaca.cancel_all``, ``alpaca.positions``,
-    ``alpaca.position``, ``alpaca.asset``, ``alpaca.latest_quotes`` (``/v1beta3/crypto/us/latest/quotes``).
-    ``ex`` is set to charge Alpaca's fee tiers (unless it was given its own) in the asset received."""
-    ex.charge_like(
-        tuple(FeeTier(v, m, t, f"Tier {i + 1}") for i, (v, m, t) in enumerate(FEE_TIERS)), fee_in_kind=True
-    )
+def _decimal(body: dict[str, Any], key: str) -> Any:
+    v = body.get(key)
+    return None if v is None else dec(v if isinstance(v, str) else float(v))
 
-    def asset_body(sym: str) -> dict[str, Any]:
+
+class AlpacaTradingRoutes:
+    """Alpaca trading route handlers on one :class:`Exchange`, one method per route."""
+
+    def __init__(
+        self,
+        ex: Exchange,
+        *,
+        prefix: str = "/v2",
+        min_order_size: str = "0.000001",
+        min_trade_increment: str = "0.000000001",
+        price_increment: str = "0.000000001",
+    ) -> None:
+        self.ex = ex
+        self.prefix = prefix
+        self.min_order_size = min_order_size
+        self.min_trade_increment = min_trade_increment
+        self.price_increment = price_increment
+
+    def asset_body(self, sym: str) -> dict[str, Any]:
+        """The venue's asset object for ``sym`` (with the configured increments and minimum)."""
         return {
             "id": str(uuid.uuid5(uuid.NAMESPACE_URL, sym)),
             "class": "crypto",
@@ -143,34 +150,33 @@ def register_alpaca_trading(
             "shortable": False,
             "easy_to_borrow": False,
             "fractionable": True,
-            "min_order_size": min_order_size,
-            "min_trade_increment": min_trade_increment,
-            "price_increment": price_increment,
+            "min_order_size": self.min_order_size,
+            "min_trade_increment": self.min_trade_increment,
+            "price_increment": self.price_increment,
             "attributes": [],
         }
 
-    def asset(req: Request) -> dict[str, Any]:
-        auth(req)
+    def asset(self, req: Request) -> dict[str, Any]:
+        """``GET /assets/{symbol}``: the asset object (404 if unknown)."""
+        self.auth(req)
         try:
             sym = str(parse_symbol(req.params["symbol"].replace("%2F", "/")))
         except ValueError:
             raise HTTPError(404, "asset not found") from None
-        if not ex.book.has(sym):
+        if not self.ex.book.has(sym):
             raise HTTPError(404, "asset not found")
-        return asset_body(sym)
+        return self.asset_body(sym)
 
-    def _decimal(body: dict[str, Any], key: str) -> Any:
-        v = body.get(key)
-        return None if v is None else dec(v if isinstance(v, str) else float(v))
-
-    def auth(req: Request) -> None:
+    def auth(self, req: Request) -> None:
         """Alpaca's key check: APCA-API-KEY-ID names a registered key, APCA-API-SECRET-KEY is its secret."""
         key, secret = req.headers.get("APCA-API-KEY-ID"), req.headers.get("APCA-API-SECRET-KEY")
-        if not key or not secret or ex.api_keys.get(key) != secret:
+        if not key or not secret or self.ex.api_keys.get(key) != secret:
             raise HTTPError(401, "request is not authorized")
 
-    def account(req: Request) -> dict[str, Any]:
-        auth(req)
+    def account(self, req: Request) -> dict[str, Any]:
+        """``GET /account``: cash, equity and the account's flags."""
+        self.auth(req)
+        ex = self.ex
         with ex.lock:
             cash, equity = ex.cash, ex.equity()
         return {
@@ -192,8 +198,10 @@ def register_alpaca_trading(
             "account_blocked": False,
         }
 
-    def submit(req: Request) -> Response:
-        auth(req)
+    def submit(self, req: Request) -> Response:
+        """``POST /orders``: place an order (422 on a bad or duplicate request, 403 on a business refusal)."""
+        self.auth(req)
+        ex = self.ex
         body = req.json() or {}
         coid = str(body.get("client_order_id") or uuid.uuid4())
         qty = _float(body, "qty")
@@ -204,7 +212,7 @@ def register_alpaca_trading(
             raise HTTPError(422, f"unsupported crypto order type/time_in_force {typ}/{tif}")
         sym = str(body.get("symbol", ""))
         if ex.book.has(sym) and ex.get_by_client_id(coid) is None:
-            rules = AssetRules.from_asset(asset_body(str(parse_symbol(sym))))
+            rules = AssetRules.from_asset(self.asset_body(str(parse_symbol(sym))))
             why = rules.refusal(_decimal(body, "qty"), _decimal(body, "limit_price"))
             if why is not None:
                 return Response(422, {"code": INVALID, "message": why})
@@ -236,33 +244,38 @@ def register_alpaca_trading(
             ex.closing.wait(stall)
         return Response(200, alpaca_order(o))
 
-    def list_orders(req: Request) -> list[dict[str, Any]]:
-        auth(req)
+    def list_orders(self, req: Request) -> list[dict[str, Any]]:
+        """``GET /orders``: open, closed or all orders (never the rejected ones)."""
+        self.auth(req)
         status = req.arg("status", "open")
-        with ex.lock:
-            orders = list(ex.orders.values())
+        with self.ex.lock:
+            orders = list(self.ex.orders.values())
         if status == "open":
             orders = [o for o in orders if o.status in ("open", "partially_filled")]
         elif status == "closed":
             orders = [o for o in orders if o.status not in ("open", "partially_filled")]
         return [alpaca_order(o) for o in orders if o.status != "rejected"]
 
-    def get_order(req: Request) -> dict[str, Any]:
-        auth(req)
-        o = ex.get(req.params["order_id"])
+    def get_order(self, req: Request) -> dict[str, Any]:
+        """``GET /orders/{order_id}``: one order (404 if unknown or rejected)."""
+        self.auth(req)
+        o = self.ex.get(req.params["order_id"])
         if o is None or o.status == "rejected":
             raise HTTPError(404, "order not found")
         return alpaca_order(o)
 
-    def by_client_id(req: Request) -> dict[str, Any]:
-        auth(req)
-        o = ex.get_by_client_id(req.arg("client_order_id") or "")
+    def by_client_id(self, req: Request) -> dict[str, Any]:
+        """``GET /orders:by_client_order_id``: one order by its client id (404 if unknown or rejected)."""
+        self.auth(req)
+        o = self.ex.get_by_client_id(req.arg("client_order_id") or "")
         if o is None or o.status == "rejected":
             raise HTTPError(404, "order not found")
         return alpaca_order(o)
 
-    def cancel(req: Request) -> Response:
-        auth(req)
+    def cancel(self, req: Request) -> Response:
+        """``DELETE /orders/{order_id}``: cancel one order (204; 404 if unknown, 422 if not live)."""
+        self.auth(req)
+        ex = self.ex
         with ex.lock:
             o = ex.get(req.params["order_id"])
             if o is None:
@@ -273,52 +286,85 @@ def register_alpaca_trading(
             ex.cancel(o.id)
         return Response(204)
 
-    def cancel_all(req: Request) -> Response:
-        auth(req)
+    def cancel_all(self, req: Request) -> Response:
+        """``DELETE /orders``: cancel every open order (207 with a status per order)."""
+        self.auth(req)
+        ex = self.ex
         out = [{"id": o.id, "status": 200, "body": None} for o in ex.open_orders() if ex.cancel(o.id)]
         return Response(207, out)
 
-    def positions(req: Request) -> list[dict[str, Any]]:
-        auth(req)
+    def positions(self, req: Request) -> list[dict[str, Any]]:
+        """``GET /positions``: every non-zero holding."""
+        self.auth(req)
+        ex = self.ex
         with ex.lock:
             return [_position(ex, s, q) for s, q in sorted(ex.holdings.items()) if q > 1e-12]
 
-    def position(req: Request) -> dict[str, Any]:
-        auth(req)
+    def position(self, req: Request) -> dict[str, Any]:
+        """``GET /positions/{symbol}``: one holding (404 if none)."""
+        self.auth(req)
         try:
             sym = str(parse_symbol(req.params["symbol"]))
         except ValueError:
             raise HTTPError(404, "position does not exist") from None
-        with ex.lock:
-            q = ex.holdings.get(sym, 0.0)
+        with self.ex.lock:
+            q = self.ex.holdings.get(sym, 0.0)
             if q <= 1e-12:
                 raise HTTPError(404, "position does not exist")
-            return _position(ex, sym, q)
+            return _position(self.ex, sym, q)
 
-    def latest_quotes(req: Request) -> dict[str, Any]:
+    def latest_quotes(self, req: Request) -> dict[str, Any]:
+        """``GET /v1beta3/crypto/us/latest/quotes``: the top of book of the given symbols (no auth)."""
         out: dict[str, Any] = {}
         for s in req.args("symbols"):
-            if ex.book.has(s):
-                t = ex.book.top(s)
+            if self.ex.book.has(s):
+                t = self.ex.book.top(s)
                 out[s] = {"t": _iso(t.time), "bp": t.bid, "bs": t.bid_size, "ap": t.ask, "as": t.ask_size}
         return {"quotes": out}
 
-    eb, p = alpaca_error_body, prefix
-    oid = r"(?P<order_id>[0-9a-fA-F-]{36})"
-    for method, path, fn, name in (
-        ("GET", f"{p}/account", account, "alpaca.account"),
-        ("POST", f"{p}/orders", submit, "alpaca.submit_order"),
-        ("GET", f"{p}/orders", list_orders, "alpaca.orders"),
-        ("DELETE", f"{p}/orders", cancel_all, "alpaca.cancel_all"),
-        ("GET", f"{p}/orders:by_client_order_id", by_client_id, "alpaca.order_by_client_id"),
-        ("GET", f"{p}/orders/{oid}", get_order, "alpaca.order"),
-        ("DELETE", f"{p}/orders/{oid}", cancel, "alpaca.cancel_order"),
-        ("GET", f"{p}/positions", positions, "alpaca.positions"),
-        ("GET", rf"{p}/positions/(?P<symbol>[A-Za-z0-9/%-]+)", position, "alpaca.position"),
-        ("GET", rf"{p}/assets/(?P<symbol>[A-Za-z0-9/%-]+)", asset, "alpaca.asset"),
-        ("GET", "/v1beta3/crypto/us/latest/quotes", latest_quotes, "alpaca.latest_quotes"),
-    ):
-        router.add(method, path, fn, name=name, error_body=eb)
+    def register(self, router: Router) -> None:
+        """Add every route to ``router`` under ``prefix``, with Alpaca's error bodies."""
+        eb, p = alpaca_error_body, self.prefix
+        oid = r"(?P<order_id>[0-9a-fA-F-]{36})"
+        for method, path, fn, name in (
+            ("GET", f"{p}/account", self.account, "alpaca.account"),
+            ("POST", f"{p}/orders", self.submit, "alpaca.submit_order"),
+            ("GET", f"{p}/orders", self.list_orders, "alpaca.orders"),
+            ("DELETE", f"{p}/orders", self.cancel_all, "alpaca.cancel_all"),
+            ("GET", f"{p}/orders:by_client_order_id", self.by_client_id, "alpaca.order_by_client_id"),
+            ("GET", f"{p}/orders/{oid}", self.get_order, "alpaca.order"),
+            ("DELETE", f"{p}/orders/{oid}", self.cancel, "alpaca.cancel_order"),
+            ("GET", f"{p}/positions", self.positions, "alpaca.positions"),
+            ("GET", rf"{p}/positions/(?P<symbol>[A-Za-z0-9/%-]+)", self.position, "alpaca.position"),
+            ("GET", rf"{p}/assets/(?P<symbol>[A-Za-z0-9/%-]+)", self.asset, "alpaca.asset"),
+            ("GET", "/v1beta3/crypto/us/latest/quotes", self.latest_quotes, "alpaca.latest_quotes"),
+        ):
+            router.add(method, path, fn, name=name, error_body=eb)
+
+
+def register_alpaca_trading(
+    router: Router,
+    ex: Exchange,
+    *,
+    prefix: str = "/v2",
+    min_order_size: str = "0.000001",
+    min_trade_increment: str = "0.000000001",
+    price_increment: str = "0.000000001",
+) -> None:
+    """Routes ``alpaca.account``, ``alpaca.submit_order``, ``alpaca.orders``, ``alpaca.order``,
+    ``alpaca.order_by_client_id``, ``alpaca.cancel_order``, ``alpaca.cancel_all``, ``alpaca.positions``,
+    ``alpaca.position``, ``alpaca.asset``, ``alpaca.latest_quotes`` (``/v1beta3/crypto/us/latest/quotes``).
+    ``ex`` is set to charge Alpaca's fee tiers (unless it was given its own) in the asset received."""
+    ex.charge_like(
+        tuple(FeeTier(v, m, t, f"Tier {i + 1}") for i, (v, m, t) in enumerate(FEE_TIERS)), fee_in_kind=True
+    )
+    AlpacaTradingRoutes(
+        ex,
+        prefix=prefix,
+        min_order_size=min_order_size,
+        min_trade_increment=min_trade_increment,
+        price_increment=price_increment,
+    ).register(router)
 
 
 def alpaca_exchange(ex: Exchange, router: Router | None = None) -> LoopbackServer:
