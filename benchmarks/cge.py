@@ -39,6 +39,7 @@ import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -120,16 +121,8 @@ def naive_hourly(
     return path
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--fit", action="store_true", help="also time a refit of the hourly layer on real data")
-    ap.add_argument("--scenarios", type=int, default=200)
-    args = ap.parse_args()
-    load0 = os.getloadavg()[0]
-    calib = HourlyCalibration.load(BUNDLED_CALIBRATION)
-    spec: SetSpec = make_spec(
-        tickers=TICKERS, bands=_default_bands(), calibration=calib, n_scenarios=args.scenarios, hours=HOURS
-    )
+def _time_generate(spec: SetSpec) -> tuple[float, float, dict[str, Any], float]:
+    """(wall s, CPU s, manifest, MB written) of ``generate`` on ``WORKERS`` processes into a temporary dir."""
     out = Path(tempfile.mkdtemp(prefix="cge-bench-"))
     try:
         cpu0, t0 = cpu_seconds(), time.perf_counter()
@@ -140,8 +133,11 @@ def main() -> int:
         size_mb = sum(p.stat().st_size for p in sset.path.iterdir()) / 1e6
     finally:
         shutil.rmtree(out, ignore_errors=True)
+    return wall, cpu, manifest, size_mb
 
-    # Macro solves alone, one process, every scenario of the set.
+
+def _time_macro(spec: SetSpec) -> tuple[float, SolveStats, list[np.ndarray]]:
+    """(seconds, solve stats, hourly anchors): the macro solves alone, one process, every scenario."""
     regimes = spec.regimes
     stats = SolveStats()
     t0 = time.perf_counter()
@@ -151,9 +147,15 @@ def main() -> int:
         mp = simulate_macro(spec.cal, regime(regimes[sid]), draw_shocks(rng_m, spec.quarters))
         stats.merge(mp.stats)
         anchors.append(anchor_path(mp.ln_pc, HOURS))
-    macro_s = time.perf_counter() - t0
+    return time.perf_counter() - t0, stats, anchors
 
+
+def _time_hourly(
+    spec: SetSpec, calib: HourlyCalibration, anchors: list[np.ndarray]
+) -> tuple[float, float, float]:
+    """(vectorised s per scenario-hour, band placement s per scenario, per-hour loop s per hour)."""
     # Hourly layer: vectorised (one batch of 25) vs the per-hour loop on a slice of one scenario.
+    regimes = spec.regimes
     aa = AssetArrays.from_calibration(calib, TICKERS)
     F = np.array(anchors[:25])
     regs = [regime(r) for r in regimes[:25]]
@@ -166,17 +168,36 @@ def main() -> int:
     t0 = time.perf_counter()
     naive_hourly(anchors[0], regime(regimes[0]), aa, np.random.default_rng(0), BASELINE_HOURS)
     naive_per_hour = (time.perf_counter() - t0) / BASELINE_HOURS
+    return vec_per_hour, bands_per_scenario, naive_per_hour
+
+
+def _time_fit() -> float:
+    """Seconds of one refit of the hourly layer on four years of real data (``--fit``)."""
+    from cappuccino_core.cge.garch_fit import fit_hourly, load_real_hourly
+
+    root = Path(__file__).resolve().parents[1]
+    frames, src = load_real_hourly(TICKERS, "binance", None, root.parent / "shared" / "data" / "real")
+    t0 = time.perf_counter()
+    fit_hourly(frames, 35040, src)
+    return round(time.perf_counter() - t0, 2)
+
+
+def main() -> int:
+    """Time the set, the macro solves and both hourly layers; print the JSON verdict."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--fit", action="store_true", help="also time a refit of the hourly layer on real data")
+    ap.add_argument("--scenarios", type=int, default=200)
+    args = ap.parse_args()
+    load0 = os.getloadavg()[0]
+    calib = HourlyCalibration.load(BUNDLED_CALIBRATION)
+    spec: SetSpec = make_spec(
+        tickers=TICKERS, bands=_default_bands(), calibration=calib, n_scenarios=args.scenarios, hours=HOURS
+    )
+    wall, cpu, manifest, size_mb = _time_generate(spec)
+    macro_s, stats, anchors = _time_macro(spec)
+    vec_per_hour, bands_per_scenario, naive_per_hour = _time_hourly(spec, calib, anchors)
     baseline = macro_s + spec.n_scenarios * (HOURS * naive_per_hour + bands_per_scenario)
-
-    fit_s = None
-    if args.fit:
-        from cappuccino_core.cge.garch_fit import fit_hourly, load_real_hourly
-
-        root = Path(__file__).resolve().parents[1]
-        frames, src = load_real_hourly(TICKERS, "binance", None, root.parent / "shared" / "data" / "real")
-        t0 = time.perf_counter()
-        fit_hourly(frames, 35040, src)
-        fit_s = round(time.perf_counter() - t0, 2)
+    fit_s = _time_fit() if args.fit else None
 
     load = max(load0, os.getloadavg()[0])
     ncpu = os.cpu_count() or 1

@@ -32,6 +32,8 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -162,14 +164,31 @@ def exchange_main(conn: Any, start: int) -> None:
 
 
 # ---------------------------------------------------------------------------------- the soak
-def main() -> int:
+@dataclass
+class _Tally:
+    """The soak's running counts and the rule-check state."""
+
+    kills: int = 0
+    done: int = 0
+    failed: int = 0
+    placed: int = 0
+    breaches: Counter[str] = field(default_factory=Counter)
+    halted: bool = False
+    last_orders: set[str] = field(default_factory=set)
+
+
+def _parse_args() -> argparse.Namespace:
+    """The command line."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cycles", type=int, default=1000)
     ap.add_argument("--kill", type=float, default=0.5, help="probability a cycle's trader is SIGKILLed")
     ap.add_argument("--faults", type=float, default=0.3, help="probability of a broker fault per cycle")
     ap.add_argument("--seed", type=int, default=13)
-    a = ap.parse_args()
-    rnd = random.Random(a.seed)
+    return ap.parse_args()
+
+
+def _load_bars() -> tuple[np.ndarray, np.ndarray]:
+    """(times in epoch ns, (T, 2) BTC/ETH closes) of the sample bars both tickers have."""
     import polars as pl
 
     closes = {
@@ -179,22 +198,14 @@ def main() -> int:
     joined = closes["BTC"].join(closes["ETH"], on="time", suffix="_eth")
     times = joined["time"].dt.epoch("ns").to_numpy()
     close = np.column_stack([joined["close"].to_numpy(), joined["close_eth"].to_numpy()])
-    start = max(0, len(times) - a.cycles - 2)
+    return times, close
 
-    ctx = mp.get_context("spawn")
-    parent, child = ctx.Pipe()
-    proc = ctx.Process(target=exchange_main, args=(child, start), daemon=True)
-    proc.start()
-    url = parent.recv()
 
-    def ask(*cmd: Any) -> Any:
-        parent.send(cmd)
-        return parent.recv()
+Trade = Callable[[str, str, int, bool], tuple[int, bool, "dict[str, Any] | None", str]]
 
-    zparent, zchild = ctx.Pipe()
-    zygote = ctx.Process(target=zygote_main, args=(zchild,), daemon=True)
-    zygote.start()
-    assert zparent.recv() == "ready"
+
+def _make_trade(zparent: Any, rnd: random.Random, url: str, times: np.ndarray, close: np.ndarray) -> Trade:
+    """A function that runs one trader on bar ``t`` through the zygote, SIGKILLing it when asked."""
 
     def trade(tmp: str, state_url: str, t: int, kill: bool) -> tuple[int, bool, dict[str, Any] | None, str]:
         out = str(Path(tmp) / f"res-{t}-{time.monotonic_ns()}.json")
@@ -215,65 +226,74 @@ def main() -> int:
         err = Path(out + ".err").read_text() if Path(out + ".err").is_file() else ""
         return code, killed, res, err
 
-    with tempfile.TemporaryDirectory() as tmp:
-        state_url = f"sqlite:///{Path(tmp) / 'state.db'}"
-        t, kills, done, failed, placed = start, 0, 0, 0, 0
-        breaches: Counter[str] = Counter()
-        initial = 100_000.0
-        halted = False
-        t0 = time.perf_counter()
-        last_orders: set[str] = set()
-        for cycle in range(a.cycles):
-            if t + 1 >= len(times):
-                break
-            assert ask("goto", t) == t
-            if rnd.random() < a.faults:
-                if rnd.random() < 0.5:
-                    ask("partial", rnd.uniform(0.2, 0.8))
-                else:
-                    ask("fault", rnd.choice(["429", "503", "drop"]))
-            code, killed, res, err = trade(tmp, state_url, t, rnd.random() < a.kill)
-            if killed:
-                kills += 1
-                ask("clear")
-                if rnd.random() < 0.5:
-                    continue  # restart on the same bar
-            elif code != 0 or res is None:
-                failed += 1
-                print(f"cycle {cycle}: trader exit {code}: {err.strip().splitlines()[-1:]}", flush=True)
+    return trade
+
+
+def _check_rules(st: dict[str, Any], tally: _Tally, initial: float = 100_000.0) -> None:
+    """Count the rule breaches of the bar's new venue orders (position cap, buys after the total loss)."""
+    new = {o["coid"] for o in st["orders"]} - tally.last_orders
+    tally.last_orders |= new
+    bought = {o["symbol"] for o in st["orders"] if o["coid"] in new and o["side"] == "buy" and o["filled"]}
+    eq = st["equity"]
+    for sym in bought:
+        if st["holdings"].get(sym, 0.0) * st["bids"][sym] / eq > CAP * 1.01:  # bid vs close: slack
+            tally.breaches["position_cap"] += 1
+    if tally.halted and bought:
+        tally.breaches["buy_after_total_loss"] += 1
+    tally.halted = tally.halted or eq <= initial * 0.9
+
+
+def _soak(
+    a: argparse.Namespace,
+    rnd: random.Random,
+    ask: Callable[..., Any],
+    trade: Trade,
+    tally: _Tally,
+    start: int,
+    n_bars: int,
+    tmp: str,
+    state_url: str,
+) -> int:
+    """Run the kill/fault cycles from bar ``start``; returns the bar the final reconcile trades."""
+    t = start
+    for cycle in range(a.cycles):
+        if t + 1 >= n_bars:
+            break
+        assert ask("goto", t) == t
+        if rnd.random() < a.faults:
+            if rnd.random() < 0.5:
+                ask("partial", rnd.uniform(0.2, 0.8))
             else:
-                done += 1
-                placed += len(res["orders"])
-            st = ask("state")  # rule checks on the venue after the bar's orders
-            new = {o["coid"] for o in st["orders"]} - last_orders
-            last_orders |= new
-            bought = {
-                o["symbol"] for o in st["orders"] if o["coid"] in new and o["side"] == "buy" and o["filled"]
-            }
-            eq = st["equity"]
-            for sym in bought:
-                if st["holdings"].get(sym, 0.0) * st["bids"][sym] / eq > CAP * 1.01:  # bid vs close: slack
-                    breaches["position_cap"] += 1
-            if halted and bought:
-                breaches["buy_after_total_loss"] += 1
-            halted = halted or eq <= initial * 0.9
-            t += 1
-            if (cycle + 1) % 100 == 0:
-                print(f"  cycle {cycle + 1}: bar {t - start}, kills {kills}, orders {placed}", flush=True)
-        ask("clear")
-        code, _, res, err = trade(tmp, state_url, t, False)  # one clean trader reconciles everything
-        if code != 0:
-            failed += 1
-            print("final reconcile failed:", err.strip().splitlines()[-3:], flush=True)
-        st = ask("state")
-        verdict = compare(state_url, st)
-        elapsed = time.perf_counter() - t0
-    zparent.send(("stop",))
-    zygote.join(timeout=10)
-    ask("stop")
-    proc.join(timeout=10)
+                ask("fault", rnd.choice(["429", "503", "drop"]))
+        code, killed, res, err = trade(tmp, state_url, t, rnd.random() < a.kill)
+        if killed:
+            tally.kills += 1
+            ask("clear")
+            if rnd.random() < 0.5:
+                continue  # restart on the same bar
+        elif code != 0 or res is None:
+            tally.failed += 1
+            print(f"cycle {cycle}: trader exit {code}: {err.strip().splitlines()[-1:]}", flush=True)
+        else:
+            tally.done += 1
+            tally.placed += len(res["orders"])
+        _check_rules(ask("state"), tally)  # rule checks on the venue after the bar's orders
+        t += 1
+        if (cycle + 1) % 100 == 0:
+            print(
+                f"  cycle {cycle + 1}: bar {t - start}, kills {tally.kills}, orders {tally.placed}",
+                flush=True,
+            )
+    return t
+
+
+def _report(
+    a: argparse.Namespace, tally: _Tally, verdict: dict[str, Any], st: dict[str, Any], elapsed: float
+) -> int:
+    """Print the counts and the last-line JSON verdict; 0 when there is no violation."""
+    breaches, kills, done, placed = tally.breaches, tally.kills, tally.done, tally.placed
     verdict["rule_breaches"] = sum(breaches.values())
-    verdict["failed_runs"] = failed
+    verdict["failed_runs"] = tally.failed
     kinds = ("duplicates", "orphans", "lost_fills", "position_mismatches", "rule_breaches", "failed_runs")
     total = sum(verdict[k] for k in kinds)
     for k in kinds:
@@ -288,6 +308,49 @@ def main() -> int:
     return 0 if total == 0 else 1
 
 
+def main() -> int:
+    """Soak, reconcile once cleanly, compare the store with the venue and print the verdict."""
+    a = _parse_args()
+    rnd = random.Random(a.seed)
+    times, close = _load_bars()
+    start = max(0, len(times) - a.cycles - 2)
+
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=exchange_main, args=(child, start), daemon=True)
+    proc.start()
+    url = parent.recv()
+
+    def ask(*cmd: Any) -> Any:
+        parent.send(cmd)
+        return parent.recv()
+
+    zparent, zchild = ctx.Pipe()
+    zygote = ctx.Process(target=zygote_main, args=(zchild,), daemon=True)
+    zygote.start()
+    assert zparent.recv() == "ready"
+    trade = _make_trade(zparent, rnd, url, times, close)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        state_url = f"sqlite:///{Path(tmp) / 'state.db'}"
+        tally = _Tally()
+        t0 = time.perf_counter()
+        t = _soak(a, rnd, ask, trade, tally, start, len(times), tmp, state_url)
+        ask("clear")
+        code, _, _res, err = trade(tmp, state_url, t, False)  # one clean trader reconciles everything
+        if code != 0:
+            tally.failed += 1
+            print("final reconcile failed:", err.strip().splitlines()[-3:], flush=True)
+        st = ask("state")
+        verdict = compare(state_url, st)
+        elapsed = time.perf_counter() - t0
+    zparent.send(("stop",))
+    zygote.join(timeout=10)
+    ask("stop")
+    proc.join(timeout=10)
+    return _report(a, tally, verdict, st, elapsed)
+
+
 def compare(state_url: str, venue: dict[str, Any]) -> dict[str, int]:
     from sqlalchemy import func, select
 
@@ -297,10 +360,12 @@ def compare(state_url: str, venue: dict[str, Any]) -> dict[str, int]:
     store = StateStore(state_url)
     with store.session() as s:
         orders = {o.client_order_id: o for o in s.scalars(select(OrderRow))}
-        filled = dict(
+        filled: dict[str, float] = dict(
             s.execute(
                 select(FillRow.client_order_id, func.sum(FillRow.qty)).group_by(FillRow.client_order_id)
-            ).all()
+            )
+            .tuples()
+            .all()
         )
         pos = {
             p.asset: p.qty for p in s.scalars(select(PositionRow).where(PositionRow.broker == "alpaca-paper"))

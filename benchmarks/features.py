@@ -142,11 +142,8 @@ def timed(fn, *args, **kwargs):
     return out, wall, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--bars", type=int, default=N_BARS)
-    args = ap.parse_args()
-    n = args.bars
+def _make_data(n: int) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, pl.DataFrame]]:
+    """The seeded bars of the three assets, as arrays and as polars frames with a 1-minute time column."""
     rng = np.random.default_rng(SEED)
     t0 = time.perf_counter()
     data = {
@@ -163,9 +160,11 @@ def main() -> int:
     )
     frames = {t: pl.DataFrame({"time": times, **o}) for t, o in data.items()}
     print(f"data: {N_ASSETS} assets x {n:,} 1m bars generated in {time.perf_counter() - t0:.1f} s")
+    return data, frames
 
-    cfg = FeaturesConfig()
-    load0 = os.getloadavg()[0]
+
+def _time_builds(frames: dict[str, pl.DataFrame], cfg: FeaturesConfig, n: int) -> tuple[float, float]:
+    """(wall, CPU) seconds of the fastest of ``REPEATS`` ``build_dataset`` runs."""
     builds = []
     for _ in range(REPEATS):
         ds, wall, cpu = timed(build_dataset, frames, cfg, "1m", fit_end=int(n * 0.85))
@@ -176,19 +175,13 @@ def main() -> int:
             f"spec {ds.spec.content_hash()}"
         )
         del ds
-    build_s, build_cpu = min(builds)
+    return min(builds)
 
-    specs = resolve_indicators(cfg.indicators)
-    no_ht = tuple(s for s in specs if s.name != "ht_dcphase")
-    bars = {
-        t: BarArrays.from_arrays(*(o[k] for k in ("open", "high", "low", "close", "volume")))
-        for t, o in data.items()
-    }
-    talib_raw, talib_s, talib_cpu = timed(lambda: {t: compute_features(b, no_ht) for t, b in bars.items()})
-    print(
-        f"TA-Lib raw features without HT_DCPHASE (15 features): {talib_s:.2f} s wall, {talib_cpu:.2f} s CPU"
-    )
 
+def _time_pandas(
+    data: dict[str, dict[str, np.ndarray]], n: int
+) -> tuple[dict[str, dict[str, np.ndarray]], float, float, int, str]:
+    """(features, wall s, CPU s, bars per asset run, how): the pandas baseline, sliced and scaled if slow."""
     # pandas: full size unless a slice says it would take too long
     probe = min(n, 200_000)
     _, probe_s, _ = timed(pandas_features, {k: a[:probe] for k, a in data["BTC"].items()})
@@ -200,19 +193,55 @@ def main() -> int:
     pandas_s, pandas_cpu = pandas_s * n / m, pandas_cpu * n / m
     how = f"timed on {m:,} bars per asset and scaled linearly to {n:,}" if scaled else "full size"
     print(f"pandas baseline (15 features, {how}): {pandas_s:.2f} s wall, {pandas_cpu:.2f} s CPU")
+    return pd_out, pandas_s, pandas_cpu, m, how
 
+
+def _worst_difference(
+    data: dict[str, dict[str, np.ndarray]],
+    names: list[str],
+    talib_raw: dict[str, np.ndarray],
+    pd_out: dict[str, dict[str, np.ndarray]],
+    m: int,
+) -> tuple[float, str]:
+    """(worst relative difference, where) of pandas vs TA-Lib on the baseline's last bars."""
     # agreement where the baseline ran, away from the start (EMA seeds differ there)
     tail = min(100_000, m // 2)
     worst, worst_name = 0.0, ""
-    names = [o for s in no_ht for o in s.outputs]
     for t in data:
         for j, name in enumerate(names):
             a, b = talib_raw[t][m - tail : m, j], pd_out[t][name][-tail:]
             err = float(np.max(np.abs(a - b)) / (1.0 + np.max(np.abs(b))))
             if err > worst:
                 worst, worst_name = err, f"{t} {name}"
-    agree = worst < 1e-6
     print(f"pandas vs TA-Lib on {tail:,} bars: worst relative difference {worst:.2e} ({worst_name})")
+    return worst, worst_name
+
+
+def main() -> int:
+    """Time the build, TA-Lib raw and the pandas baseline, check they agree, print the JSON verdict."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bars", type=int, default=N_BARS)
+    args = ap.parse_args()
+    n = args.bars
+    data, frames = _make_data(n)
+
+    cfg = FeaturesConfig()
+    load0 = os.getloadavg()[0]
+    build_s, build_cpu = _time_builds(frames, cfg, n)
+
+    specs = resolve_indicators(cfg.indicators)
+    no_ht = tuple(s for s in specs if s.name != "ht_dcphase")
+    bars = {
+        t: BarArrays.from_arrays(*(o[k] for k in ("open", "high", "low", "close", "volume")))
+        for t, o in data.items()
+    }
+    talib_raw, talib_s, talib_cpu = timed(lambda: {t: compute_features(b, no_ht) for t, b in bars.items()})
+    print(
+        f"TA-Lib raw features without HT_DCPHASE (15 features): {talib_s:.2f} s wall, {talib_cpu:.2f} s CPU"
+    )
+    pd_out, pandas_s, pandas_cpu, m, how = _time_pandas(data, n)
+    worst, _ = _worst_difference(data, [o for s in no_ht for o in s.outputs], talib_raw, pd_out, m)
+    agree = worst < 1e-6
 
     # CPU seconds (all threads) bound the wall time on dedicated cores from above; on a machine shared with
     # other jobs the wall time is inflated by waiting for a core, so either one meeting the target passes.

@@ -95,6 +95,9 @@ _BUILDERS: dict[str, Callable[[Sources], Any]] = {
 }  # fmt: skip
 
 
+Render = Callable[..., HTMLResponse]
+
+
 def create_app(settings: Settings) -> FastAPI:
     """The dashboard over the stores ``settings`` names."""
     src = Sources(settings)
@@ -106,6 +109,15 @@ def create_app(settings: Settings) -> FastAPI:
     templates.env.filters.update(
         fmt=_fmt, pct=_pct, dt=_dt, detail=_detail, param=_param, short=lambda s: (s or "")[:12]
     )
+    render = _renderer(templates)
+    _add_static_routes(app)
+    _add_page_routes(app, src, render)
+    _add_control_routes(app, src, render, notifier)
+    return app
+
+
+def _renderer(templates: Jinja2Templates) -> Render:
+    """The page renderer: the template with the navigation, the time and its own render time."""
 
     def render(
         request: Request, page: str, ctx: dict[str, Any], t0: float, status: int = 200
@@ -115,6 +127,12 @@ def create_app(settings: Settings) -> FastAPI:
         resp = templates.TemplateResponse(request, f"{page}.html", ctx, status_code=status)
         resp.headers["Server-Timing"] = f"app;dur={ctx['render_ms']:.1f}"
         return resp
+
+    return render
+
+
+def _add_static_routes(app: FastAPI) -> None:
+    """Register the index redirect and the bundled plotly.js."""
 
     @app.get("/", include_in_schema=False)
     def index() -> RedirectResponse:
@@ -128,6 +146,10 @@ def create_app(settings: Settings) -> FastAPI:
         else:
             body = charts.plotly_js()
         return Response(body, media_type="application/javascript", headers=headers)
+
+
+def _add_page_routes(app: FastAPI, src: Sources, render: Render) -> None:
+    """Register the five read-only pages."""
 
     @app.get("/training", response_class=HTMLResponse)
     def training(request: Request, study: str | None = None) -> HTMLResponse:
@@ -159,6 +181,10 @@ def create_app(settings: Settings) -> FastAPI:
         view, error = section("health", lambda: pages.health(src))
         return render(request, "health", {"p": view, "error": error, "msg": msg}, t0)
 
+
+def _add_control_routes(app: FastAPI, src: Sources, render: Render, notifier: Callable[[], Any]) -> None:
+    """Register the one control: the emergency stop (set or lift)."""
+
     @app.post("/health/emergency-stop", response_model=None)
     async def emergency_stop(request: Request) -> Response:
         """The form's fields (urlencoded): action (stop | resume), token, reason, flatten."""
@@ -183,5 +209,3 @@ def create_app(settings: Settings) -> FastAPI:
             else "emergency stop lifted"
         )
         return RedirectResponse(f"/health?msg={quote(msg)}", status_code=303)
-
-    return app

@@ -16,7 +16,6 @@ Only buys are filtered: exits reduce risk and are never held back.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -26,14 +25,6 @@ from cappuccino_core.config.risk import ConvictionConfig
 def gaussian_confidence(log_std: np.ndarray, max_std: float) -> np.ndarray:
     """Confidence in [0, 1] from a Gaussian policy's log standard deviation per action dimension."""
     return np.clip(1.0 - np.exp(np.asarray(log_std, dtype=np.float64)) / max_std, 0.0, 1.0)
-
-
-def sb3_log_std(sb3: Any) -> np.ndarray | None:
-    """The state-independent log_std of an SB3 Gaussian policy (PPO/A2C), or None when it has none."""
-    log_std = getattr(getattr(sb3, "policy", None), "log_std", None)
-    if log_std is None:
-        return None
-    return np.asarray(log_std.detach().cpu().numpy(), dtype=np.float64)
 
 
 def trend_agreement(close: np.ndarray, windows: tuple[int, ...], direction: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from alpaca.common.exceptions import APIError
@@ -82,6 +83,22 @@ def _f(x: Any) -> float:
 
 def _not_found(exc: APIError) -> bool:
     return exc.status_code == 404
+
+
+def _order_request(
+    client_order_id: str, sym: str, side: str, q: Decimal, px: Decimal | None, time_in_force: TimeInForce
+) -> Any:
+    """alpaca-py's request for a rounded order: a limit order when ``px`` is set, else a market order."""
+    common: dict[str, Any] = {
+        "symbol": sym,
+        "qty": float(q),
+        "client_order_id": client_order_id,
+        "side": OrderSide.BUY if side == "buy" else OrderSide.SELL,
+        "time_in_force": AlpacaTif.IOC if time_in_force == "ioc" else AlpacaTif.GTC,
+    }
+    if px is not None:
+        return LimitOrderRequest(limit_price=float(px), **common)
+    return MarketOrderRequest(**common)
 
 
 class BrokerPermissionError(BrokerError):
@@ -329,18 +346,7 @@ class AlpacaPaperBroker:
         why = rules.refusal(q, px)
         if why is not None:
             return refused(why)
-        common: dict[str, Any] = {
-            "symbol": sym,
-            "qty": float(q),
-            "client_order_id": client_order_id,
-            "side": OrderSide.BUY if side == "buy" else OrderSide.SELL,
-            "time_in_force": AlpacaTif.IOC if time_in_force == "ioc" else AlpacaTif.GTC,
-        }
-        req: Any = (
-            LimitOrderRequest(limit_price=float(px), **common)
-            if px is not None
-            else MarketOrderRequest(**common)
-        )
+        req = _order_request(client_order_id, sym, side, q, px, time_in_force)
 
         def send() -> Order:
             try:
