@@ -26,6 +26,7 @@ EventKind = Literal[
     "stale_data",
     "daily_summary",
     "retrain_triggered",
+    "high_tier_signal",
 ]
 EVENT_KINDS: tuple[EventKind, ...] = get_args(EventKind)
 

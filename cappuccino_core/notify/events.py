@@ -124,3 +124,15 @@ def retrain_triggered(trigger: str, reason: str, flow_run: str | None) -> Event:
 def daily_summary(day: str, lines: list[str]) -> Event:
     """The daily summary (one per UTC day: deduplicated on the date)."""
     return Event("daily_summary", day, f"Cappuccino daily summary {day}", "\n".join(lines), "info")
+
+
+def high_tier_signal(asset: str, direction: int, confidence: float, bar_time_ns: int) -> Event:
+    """A supervised forecaster's high-tier signal (deduplicated per asset and bar)."""
+    when = datetime.fromtimestamp(bar_time_ns / 1e9, UTC).isoformat(timespec="minutes")
+    word = "up" if direction > 0 else "down"
+    return Event(
+        "high_tier_signal", f"{asset}:{bar_time_ns}", f"High-tier signal: {asset} {word} ({confidence:.0%})",
+        f"bar {when}: {asset} {word} with confidence {confidence:.3f}", "info",
+        {"asset": asset, "direction": int(direction), "confidence": float(confidence),
+         "time": int(bar_time_ns)},
+    )  # fmt: skip

@@ -40,9 +40,11 @@ def ensemble_paper_session(
     days: float = 2.0,
     broker: str = "local",
     rl_model: str | None = None,
+    notifier: Any = None,
 ) -> dict[str, Any]:
     """Replay the last ``days`` of the sample through the loop with the ensemble of ``models`` (and the
-    registered RL policy ``rl_model`` when given) on ``broker``; the loop's report plus the signals."""
+    registered RL policy ``rl_model`` when given) on ``broker``; the loop's report plus the signals.
+    ``notifier`` (a :class:`cappuccino_core.notify.Notifier`) hears every high-tier signal."""
     from cappuccino_core.trading.brokers.factory import canonical_name, make_broker, venue_symbol
     from cappuccino_core.trading.loop.replay import load_bars, run_replay
     from cappuccino_core.trading.loop.session import decider
@@ -59,7 +61,7 @@ def ensemble_paper_session(
     recent = {k: v.tail(n) for k, v in bars.frames.items()}
     tables = [forecast_table(m, recent) for m in models]
     g = settings.gates
-    board = SignalBoard(g.supervised_confidence_threshold, g.supervised_high_tier)
+    board = SignalBoard(g.supervised_confidence_threshold, g.supervised_high_tier, notifier=notifier)
     raw: Any = make_broker(settings, name, frames=bars.frames if name == "local" else None)
     try:
         rl_decide = None if rl_model is None else decider(settings, rl_model, bars, raw, assets)[0]

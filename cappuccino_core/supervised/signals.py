@@ -6,7 +6,7 @@ confidence threshold (not acted on), ``TIER_SIGNAL`` from it, ``TIER_HIGH`` from
 
 :class:`SignalBoard` holds the latest signals per account and asset: the ensemble policy writes it at each
 decision, the signal risk rules (``trading/risk/signal_threshold.py``, ``signal_caps.py``) read it, and
-:meth:`SignalBoard.high_tier_events` lists what a notifier must send.
+:meth:`SignalBoard.high_tier_events` lists them; a board with a ``notifier`` sends each one.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ class SignalBoard:
     current: Signals | None = None
     time: np.ndarray | None = None  # (N,) decision bar open times
     events: list[dict[str, Any]] = field(default_factory=list)  # every high-tier signal posted
+    notifier: Any = None  # a cappuccino_core.notify.Notifier: each high-tier signal is sent through it
 
     def post(self, p_up: np.ndarray, time: np.ndarray, tickers: tuple[str, ...] = ()) -> Signals:
         """Record the signals of forecasts ``p_up`` (N, A) at bar times ``time`` (N,)."""
@@ -60,15 +61,14 @@ class SignalBoard:
         self.current, self.time = s, np.asarray(time, dtype=np.int64)
         for i, j in zip(*np.nonzero(s.tier == TIER_HIGH), strict=True):
             name = tickers[j] if j < len(tickers) else str(j)
+            when, way, conf = int(self.time[i]), int(s.direction[i, j]), float(s.confidence[i, j])
             self.events.append(
-                {
-                    "account": int(i),
-                    "asset": name,
-                    "time": int(self.time[i]),
-                    "direction": int(s.direction[i, j]),
-                    "confidence": float(s.confidence[i, j]),
-                }
+                {"account": int(i), "asset": name, "time": when, "direction": way, "confidence": conf}
             )
+            if self.notifier is not None:  # rate limit and dedupe are the notifier's; it never raises
+                from cappuccino_core.notify.events import high_tier_signal
+
+                self.notifier.notify(high_tier_signal(name, way, conf, when))
         return s
 
     def confidence_for(self, shape: tuple[int, ...]) -> np.ndarray:
@@ -84,5 +84,5 @@ class SignalBoard:
         return self.current.tier
 
     def high_tier_events(self) -> list[dict[str, Any]]:
-        """Every high-tier signal so far (what the notifier sends; recorded until one exists)."""
+        """Every high-tier signal so far (each also sent through ``notifier`` when one is set)."""
         return list(self.events)

@@ -58,9 +58,10 @@ def soak(
     crash_hour: float = 36.0,
     crash: float = 0.3,
     fault_every: int = 12,
+    notifier: Any = None,
 ) -> dict[str, Any]:
     """Run the soak (see the module docstring); ``tables_for(frames)`` gives the supervised members'
-    forecasts on the replayed (crashed) frames."""
+    forecasts on the replayed (crashed) frames; ``notifier`` hears every high-tier signal."""
     from cappuccino_core.loopback.faults import Fault
     from cappuccino_core.trading.brokers.factory import make_broker, venue_symbol
     from cappuccino_core.trading.loop.metrics import trade_metrics
@@ -76,7 +77,7 @@ def soak(
     close = np.stack([frames[t]["close"].to_numpy() for t in base.tickers], axis=1)
     bars = ReplayBars(base.tickers, base.times, close, base.volume, frames)
     g = settings.gates
-    board = SignalBoard(g.supervised_confidence_threshold, g.supervised_high_tier)
+    board = SignalBoard(g.supervised_confidence_threshold, g.supervised_high_tier, notifier=notifier)
     tables = list(tables_for(frames))
     weights = {t.name: 1.0 for t in tables}
     ens = EnsemblePolicy(tables, weights, board=board)

@@ -3,6 +3,8 @@ policy run by the backtester and in an arena bout like any policy."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -132,14 +134,13 @@ def test_ensemble_fights_an_arena_bout() -> None:
 def test_ensemble_paper_session_through_the_bar_loop(tmp_path) -> None:
     """A replayed paper session (sim broker) of the ensemble with the signal rules and the configured risk
     rules in the bar loop; buys only follow up signals, high-tier signals are recorded."""
-    from cappuccino_core.venues.sim.broker import SimBroker
-
     from cappuccino_core.config.risk import RiskConfig
     from cappuccino_core.state.store import StateStore
     from cappuccino_core.supervised.ensemble import bar_loop_decider
     from cappuccino_core.trading.loop.replay import ReplayBars, run_replay
     from cappuccino_core.trading.loop.trader import BarLoop
     from cappuccino_core.trading.risk.manager import rules_from_config
+    from cappuccino_core.venues.sim.broker import SimBroker
 
     frames = planted_frames(200, seed=8)
     tickers = tuple(frames)
@@ -249,3 +250,26 @@ def test_ensemble_paper_session_against_the_loopback_exchange(settings) -> None:
     assert rep["bars_replayed"] == 24 and rep["broker"] == "local"
     assert rep["model"].startswith("ensemble(lstm 0.47, transformer 0.53")  # 0.35 / 0.40 without RL
     assert rep["fills"] >= 0 and isinstance(rep["high_tier_signals"], list)
+
+
+def test_high_tier_signals_are_sent_through_the_notifier() -> None:
+    """Every high-tier signal (and only those) becomes a `high_tier_signal` event, keyed per asset and bar."""
+    heard: list[Any] = []
+
+    class Recorder:
+        def notify(self, event: Any) -> str:
+            heard.append(event)
+            return "sent"
+
+    board = SignalBoard(0.75, 0.85, notifier=Recorder())
+    t0 = 1_700_000_000 * 10**9
+    board.post(
+        np.array([[0.95, 0.8, 0.05, 0.5]]), np.array([t0]), ("BTC/USDT", "ETH/USDT", "SOL/USDT", "ADA/USDT")
+    )
+    # 0.95 up and 0.05 down are high tier (confidence 0.95); 0.8 is signal tier; 0.5 is none
+    assert [(e.kind, e.data["asset"], e.data["direction"]) for e in heard] == [
+        ("high_tier_signal", "BTC/USDT", 1),
+        ("high_tier_signal", "SOL/USDT", -1),
+    ]
+    assert heard[0].key == f"BTC/USDT:{t0}" and heard[0].data["confidence"] == pytest.approx(0.95)
+    assert len(board.high_tier_events()) == 2
