@@ -8,6 +8,7 @@ so with k = 4 the decision bars are the dataset's bars 2, 6, 10, ...
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
 import pytest
 
 from cappuccino_core.config.costs import CostsConfig
@@ -63,3 +64,34 @@ def test_fused_and_rule_class_paths_agree_with_an_interval() -> None:
     a_bars, a_rew = traded_bars(4, True)
     b_bars, b_rew = traded_bars(4, False)
     assert a_bars == b_bars and np.array_equal(a_rew, b_rew)
+
+
+def test_a_strategy_signal_between_decisions_is_carried_to_the_next_decision_bar() -> None:
+    """Equal weight buys at its first bar; bar 0 is not a decision bar under k = 4 (bar 2 is): it buys there
+    (before the carry, it never bought and sat in cash), and buys never again."""
+    from cappuccino_core.backtest.baselines import make_baseline
+    from cappuccino_core.backtest.runner import backtest
+
+    rng = np.random.default_rng(5)
+    prices = 100.0 * np.exp(np.cumsum(rng.normal(0.0, 0.02, (21, 2)), axis=0))
+    data = dataset_from_prices(prices)
+    env = EnvConfig(**NO_BAND, position_cap=0.4, cash_reserve=0.0, decision_every=4)
+    res = backtest(make_baseline("equal_weight", data.tickers, env), data, env, FEES)
+    buys = res.ledger.filter(pl.col("side") == "buy")["time"].cast(pl.Int64).unique().to_numpy()
+    assert np.searchsorted(data.times, buys).tolist() == [2]  # (the cap rule trims drift on other bars)
+
+
+def test_a_strategy_re_target_stays_pending_until_done_under_an_interval() -> None:
+    from cappuccino_core.strategies.base import plan_actions
+
+    env = EnvConfig(position_cap=0.3, rebalance_band=0.02, decision_every=4)
+    targets, no = np.array([[0.2]]), np.zeros((1, 1), dtype=bool)
+    _, pending = plan_actions(targets, np.ones((1, 1), bool), np.zeros((1, 1)), np.zeros(1, bool), no, env)
+    assert pending.tolist() == [[True]]  # not filled yet (a bar between decisions): carried
+    a, pending = plan_actions(targets, no, np.zeros((1, 1)), np.zeros(1, bool), pending, env)
+    assert a[0, 0] > 0.0 and pending.tolist() == [[True]]  # still asks for the target
+    _, pending = plan_actions(targets, no, np.array([[0.19]]), np.zeros(1, bool), pending, env)
+    assert pending.tolist() == [[False]]  # within the no-trade band of the target: done
+    one = env.model_copy(update={"decision_every": 1})
+    _, pending = plan_actions(targets, np.ones((1, 1), bool), np.zeros((1, 1)), np.zeros(1, bool), no, one)
+    assert pending.tolist() == [[False]]  # every bar decides: nothing to carry (unchanged behaviour)
