@@ -65,6 +65,7 @@ class Budget:
     cv_test_groups: int
     workers: int
     lookback: int = 24
+    decision_every: int = 0  # env.decision_every held at this value (0: phase 1 at 1, phase 2 searches it)
 
 
 FULL = Budget(hours=2 * 8760, seeds=3, phase1_trials=2, phase2_trials=10, steps=30_000, cv_groups=5,
@@ -129,7 +130,7 @@ def settings_for(root: Path, name: str, b: Budget) -> Settings:
             "reports_dir": root / "reports",
         },
         data={"venue": "binance", "tickers": [f"{x}/USDT" for x in BASES], "timeframe": "1h"},
-        env={"n_envs": 8, "episode_length": 512},
+        env={"n_envs": 8, "episode_length": 512, "decision_every": max(b.decision_every, 1)},
         training={
             "experiment": name,
             "phase1_trials": b.phase1_trials,
@@ -152,6 +153,7 @@ def settings_for(root: Path, name: str, b: Budget) -> Settings:
             "heartbeat_interval_s": 10,
             "heartbeat_grace_s": 60,
             "seed": 7,
+            **({"decision_every_choices": [b.decision_every]} if b.decision_every else {}),
         },
     )
 
@@ -204,6 +206,22 @@ def fit_rule(data: Any, env: Any, costs: Any, train_end: int) -> tuple[int, floa
     return max(grid, key=lambda g: rule_sharpe(data, env, costs, 0, train_end, *g))
 
 
+def trial_details(s: Settings, study_name: str) -> list[dict[str, Any]]:
+    """Each trial's CPCV objective, mean turnover/yr, cost share, zero-cost Sharpe and decision interval."""
+    import optuna
+
+    from cappuccino_core.training.storage import settings_storage
+
+    study = optuna.load_study(study_name=study_name, storage=settings_storage(s))
+    keys = ("turnover", "cost_share", "zero_cost_sharpe")
+    return [
+        {"study": study_name, "trial": t.number, "objective": t.value,
+         "decision_every": t.params.get("decision_every", s.env.decision_every),
+         **{k: t.user_attrs.get(k) for k in keys}}
+        for t in study.get_trials(deepcopy=False)
+    ]  # fmt: skip
+
+
 def run_one(kind: str, seed: int, b: Budget, work: Path) -> dict[str, Any]:
     from cappuccino_core.backtest.baselines import make_baseline
     from cappuccino_core.backtest.runner import backtest
@@ -215,7 +233,7 @@ def run_one(kind: str, seed: int, b: Budget, work: Path) -> dict[str, Any]:
     write_market(root / "sample", kind, seed, b.hours)
     s = settings_for(root, f"ka-{kind}-{seed}", b)
     t0 = time.monotonic()
-    run_phase(s, 1)
+    rep1 = run_phase(s, 1)
     rep = run_phase(s, 2)
     summary = rep.summary
     sel = summary.selection if summary is not None else None
@@ -229,6 +247,7 @@ def run_one(kind: str, seed: int, b: Budget, work: Path) -> dict[str, Any]:
         "dsr": getattr(summary, "dsr", None),
         "verdict": sel.verdict() if sel is not None else "no summary",
         "challenger": False,
+        "trials_detail": trial_details(s, rep1.study) + trial_details(s, rep.study),
     }
     trk = Tracking.from_settings(s)
     champ = get_role("challenger", tracking=trk)
@@ -243,9 +262,11 @@ def run_one(kind: str, seed: int, b: Budget, work: Path) -> dict[str, Any]:
     full = held_out_dataset(s.model_copy(update={"training": s.training.model_copy(
         update={"holdout_fraction": 0.999})}), spec)  # fmt: skip
     train_end = full.n_bars - data.n_bars + spec.lookback - 1
-    span, thr = fit_rule(full, env, costs, max(train_end, spec.lookback + 2))
+    # The reference rule decides every bar whatever the model's decision interval: the bar to reach.
+    rule_env = env.model_copy(update={"decision_every": 1})
+    span, thr = fit_rule(full, rule_env, costs, max(train_end, spec.lookback + 2))
     out["rule"] = {"span": span, "threshold": thr}
-    out["rule_sharpe"] = rule_sharpe(data, env, costs, 0, data.n_bars, span, thr)
+    out["rule_sharpe"] = rule_sharpe(data, rule_env, costs, 0, data.n_bars, span, thr)
     out["ew_sharpe"] = float(ew.sharpe)
     if champ is not None:
         policy = load_policy(champ.run_id, data.spec, tracking=trk)
@@ -278,6 +299,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{kind:13s} seed {r['seed']}: {r['verdict']}; PBO {r['pbo']}, DSR {r['dsr']}; "
                       f"held-out Sharpe model {r.get('model_sharpe', 'n/a')}, rule {r['rule_sharpe']:.2f}, "
                       f"EW {r['ew_sharpe']:.2f} ({r['study_s']} s)", flush=True)  # fmt: skip
+                for d in r["trials_detail"]:
+                    print(f"  {d['study']} #{d['trial']}: value {d['objective']}, k={d['decision_every']}, "
+                          f"turnover {d['turnover']}/yr, cost share {d['cost_share']}, "
+                          f"zero-cost Sharpe {d['zero_cost_sharpe']}", flush=True)  # fmt: skip
     planted = [r for r in results if r["kind"] != "random_walk"]
     noise = [r for r in results if r["kind"] == "random_walk"]
     best = max((r for r in planted if r["challenger"]), key=lambda r: r["model_sharpe"], default=None)

@@ -45,7 +45,8 @@ class HoldPolicy:
     """Buy the ``initial`` weights (A,) over the first bars of a run, hold afterwards.
 
     One bar suffices in target_weight mode; trade_fraction mode buys at most max_trade_fraction of equity
-    per bar, so it takes ceil(max weight / max_trade_fraction) bars. Counts its calls: use a fresh policy
+    per bar, so it takes ceil(max weight / max_trade_fraction) bars; with a decision interval k that many
+    decision bars (k times as many bars). Counts its calls: use a fresh policy
     per run (episodes of one batch start together).
     """
 
@@ -57,6 +58,8 @@ class HoldPolicy:
         self.buy_bars = (
             1 if env.action_mode == "target_weight" else max(1, int(np.ceil(top / env.max_trade_fraction)))
         )
+        # Orders only on decision bars (env.decision_every): one of any k bars in a row is one.
+        self.buy_bars *= env.decision_every
 
     def predict(self, observations: np.ndarray) -> np.ndarray:
         """The initial weights as target actions while buying, the current weights afterwards (hold)."""

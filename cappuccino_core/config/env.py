@@ -46,6 +46,14 @@ class EnvConfig(Section):
         description="a policy's order below this share of equity is not sent (besides min_order_value in "
         "currency); a full exit always passes",
     )
+    decision_every: int = Field(
+        1,
+        ge=1,
+        le=10_000,
+        description="decision interval k in bars: orders are placed only on bars whose absolute index (bar "
+        "open time // bar length) is a multiple of k, positions are held in between (1: every bar). The same "
+        "rule in training, backtests, the stress gate, the arena and the live bar loop",
+    )
     lot_size: dict[str, float] = Field(
         default_factory=dict, description="per-ticker quantity increment; default 1e-8"
     )

@@ -80,6 +80,11 @@ class TrainingConfig(Section):
         "random and loses ~100% of equity per episode to 1.2% fees); phase 2 searches it in "
         "[log_std_low, log_std_high]",
     )
+    decision_every_choices: list[int] = Field(
+        default_factory=lambda: [1, 4, 12, 24],
+        description="phase 2: decision intervals (env.decision_every, bars) searched; phase 1 holds "
+        "env.decision_every",
+    )
     log_std_low: float = Field(-3.0, description="phase 2: lowest initial log std searched")
     log_std_high: float = Field(-0.5, description="phase 2: highest initial log std searched")
     # Optuna.
@@ -123,12 +128,13 @@ class TrainingConfig(Section):
             "n_steps_choices",
             "batch_size_choices",
             "net_width_choices",
+            "decision_every_choices",
         ):
             values = getattr(self, name)
             if not values or len(set(values)) != len(values):
                 raise ValueError(f"{name} must be a non-empty list without duplicates")
         if any(v < 2 for v in self.n_steps_choices + self.batch_size_choices):
             raise ValueError("n_steps and batch_size candidates must be >= 2")
-        if any(v < 1 for v in self.phase1_lookbacks + self.net_width_choices):
-            raise ValueError("lookbacks and net widths must be >= 1")
+        if any(v < 1 for v in self.phase1_lookbacks + self.net_width_choices + self.decision_every_choices):
+            raise ValueError("lookbacks, net widths and decision intervals must be >= 1")
         return self

@@ -23,6 +23,13 @@ Turnover controls, common to both (``hold_band`` h, ``rebalance_band`` b, ``min_
     a'_i -> order q_i = a'_i x max_trade_fraction x E / p_i: buy (a > 0) or sell (a < 0) that fraction of
     equity's worth. Sells beyond the holding are cut by the no-short rule.
 
+Decision interval (``decision_every`` k): orders are placed only on decision bars, the bars whose
+absolute index (bar open time // bar length) is a multiple of k; in between the portfolio is held as it
+is (the kernel still rewards every bar); only the limit rules (cash reserve, position cap, the live risk
+rules) may trade there, when price drift has pushed a position past a limit. :func:`decision_bars` and
+:func:`is_decision_bar` are the one definition the kernel (training, backtests, stress gate, arena) and
+the live bar loop share.
+
 Actions outside [-1, 1] are clipped first (a policy's Gaussian samples often are).
 :func:`weights_to_actions` is the inverse used by rule-based strategies: target weights -> actions.
 """
@@ -49,6 +56,21 @@ def desired_orders(
         float(env.hold_band), float(env.rebalance_band), float(env.min_order_fraction),
     )  # fmt: skip
     return out
+
+
+def decision_bars(times_ns: np.ndarray, bar_ns: int, every: int) -> np.ndarray:
+    """(T,) bool: which bars (open times in ns since the epoch) are decision bars for interval ``every``."""
+    if bar_ns <= 0 or every < 1:
+        raise ValueError(f"decision_bars: bar length {bar_ns} ns and interval {every} must be positive")
+    times = np.asarray(times_ns, dtype=np.int64)
+    if every == 1:
+        return np.ones(times.shape, dtype=bool)
+    return (times // np.int64(bar_ns)) % np.int64(every) == 0
+
+
+def is_decision_bar(time_ns: int, bar_ns: int, every: int) -> bool:
+    """Whether the bar opening at ``time_ns`` is a decision bar (:func:`decision_bars` for one bar)."""
+    return bool(decision_bars(np.array([time_ns], dtype=np.int64), bar_ns, every)[0])
 
 
 def weights_to_actions(target: np.ndarray, current: np.ndarray, env: EnvConfig) -> np.ndarray:

@@ -7,8 +7,9 @@ State per episode: cash, holdings per asset, current bar index t, episode start/
 equal-weight benchmark's units. One step, for every active episode:
 
 1. Mark the portfolio at the decision bar t's reference price p (the bar's close): equity E.
-2. Actions -> desired orders (actions.py), then the order rules (rules.py): no short, lots, minimum order
-   value, cash reserve, position cap, in broker units.
+2. Actions -> desired orders (actions.py; nothing on bars that are not decision bars, see
+   ``env.decision_every`` and actions.decision_bars: the portfolio is held), then the order rules
+   (rules.py): no short, lots, minimum order value, cash reserve, position cap, in broker units.
 3. Fill the orders at p with slippage and fees (fills.py): sells and buys settle together.
 4. Advance to bar t + 1, mark to its price: equity E'. Reward from E -> E' (rewards.py).
 5. An episode ends (truncated: the portfolio would go on, the data or the time limit ends) when t reaches
@@ -30,7 +31,8 @@ import numpy as np
 
 from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.config.env import EnvConfig
-from cappuccino_core.env.actions import desired_orders
+from cappuccino_core.data.timeframes import timeframe_seconds
+from cappuccino_core.env.actions import decision_bars, desired_orders
 from cappuccino_core.env.episodes import EpisodeSampler, within
 from cappuccino_core.env.fills import CostModel, settle
 from cappuccino_core.env.observation import ObservationBuilder
@@ -81,6 +83,10 @@ class TradingKernel:
         self.prices = f64(data.prices, dtype=np.float64)
         self.slippage = f64(self.costs.slippage(data.volatility), dtype=np.float64)
         self.lot = lot_sizes(data.tickers, env)
+        # Bars on which orders may be placed (env.decision_every); the portfolio is held on the others.
+        self.decide = decision_bars(
+            data.times, timeframe_seconds(data.spec.timeframe) * 10**9, env.decision_every
+        )
         self.rules = default_rules(env) if rules is None else list(rules)
         # Rules with state (the risk manager) get every fill and every episode restart.
         self._stateful = [r for r in self.rules if hasattr(r, "on_fill") and hasattr(r, "reset")]
@@ -166,7 +172,7 @@ class TradingKernel:
             qty, before = np.empty_like(holdings), np.empty(self.n)
             env = self.env
             bad = orders_and_fills(
-                actions, self.prices, self.slippage, self.lot, t, active, cash, holdings,
+                actions, self.prices, self.slippage, self.lot, t, active, self.decide, cash, holdings,
                 env.action_mode == "target_weight", env.allow_short, env.position_cap, env.max_trade_fraction,
                 self.costs.fee_rate, env.min_order_value, env.cash_reserve, env.hold_band, env.rebalance_band,
                 env.min_order_fraction, qty, before,
@@ -192,6 +198,7 @@ class TradingKernel:
                 time=self.data.times[t],
             )
             wanted = desired_orders(actions, self.env, ctx.equity, ctx.holdings, ctx.prices)
+            wanted = np.where(self.decide[t][:, None], wanted, 0.0)  # hold between decisions
             qty = apply_rules(self.rules, wanted, ctx)
             qty = np.where(active[:, None], qty, 0.0)  # ended episodes stay frozen
             fill = ctx.settle(qty)

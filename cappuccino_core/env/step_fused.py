@@ -45,6 +45,7 @@ def orders_and_fills(
     lot: np.ndarray,
     t: np.ndarray,
     active: np.ndarray,
+    decide: np.ndarray,
     cash: np.ndarray,
     holdings: np.ndarray,
     target_weight: bool,
@@ -62,7 +63,9 @@ def orders_and_fills(
 ) -> int:
     """Fill ``qty`` (N, A) with the accepted orders and ``equity_before`` (N,) with the equity at the
     decision bar; settle into ``cash`` and ``holdings`` in place. ``prices`` and ``slippage`` are whole
-    (T, A) tables, indexed by each episode's bar ``t``.
+    (T, A) tables, indexed by each episode's bar ``t``; ``decide`` (T,) says which bars are decision bars
+    (env.decision_every): on the others the actions ask for nothing (hold) and only the limit rules
+    (cash reserve, position cap) may trade.
 
     Returns -1, or the first episode whose actions are not all finite: then nothing has been changed."""
     n, a = holdings.shape
@@ -81,9 +84,23 @@ def orders_and_fills(
             continue
         for j in range(a):
             bu[j], su[j] = unit_buy(p[j], s[j], fee), unit_sell(p[j], s[j], fee)
-        desired_row(
-            actions[i], target_weight, allow_short, cap, max_trade_fraction, e, h, p, q, hold, band, min_frac
-        )
+        if decide[b]:
+            desired_row(
+                actions[i],
+                target_weight,
+                allow_short,
+                cap,
+                max_trade_fraction,
+                e,
+                h,
+                p,
+                q,
+                hold,
+                band,
+                min_frac,
+            )
+        else:  # between decisions: hold; the limit rules below still apply
+            q[:] = 0.0
         if not allow_short:
             no_short_row(q, h)
         lot_rounding_row(q, h, lot)

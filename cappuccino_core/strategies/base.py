@@ -333,11 +333,15 @@ def plan_actions(
     env: EnvConfig,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Actions (N, A) and the new pending flags: re-target where the plan trades, at an episode's first bar
-    and where an earlier re-target is still under way (trade_fraction mode); hold elsewhere."""
+    and where an earlier re-target is still under way (trade_fraction mode, or a decision interval
+    ``decision_every`` > 1: a signal on a bar between decisions is carried to the next decision bar); hold
+    elsewhere."""
     go = trade | first[:, None] | pending
     target = np.where(go, targets, current)
     if env.action_mode == "trade_fraction":  # a re-target takes several bars: keep at it until reached
         still = go & (np.abs(target - current) > env.max_trade_fraction * (1 + 1e-9))
+    elif env.decision_every > 1:  # orders only on decision bars: keep a re-target until it is done
+        still = go & (np.abs(target - current) > env.rebalance_band + 1e-9)
     else:
         still = np.zeros(current.shape, dtype=bool)
     return actions_for_weights(target, current, env), still

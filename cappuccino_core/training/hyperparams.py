@@ -153,6 +153,8 @@ class Hyperparams(Mapping[str, Any]):
         "policy", lambda c: c.log_std_low, lambda c: c.log_std_high, lambda c, e: c.log_std_init
     )
     """initial log std of the policy's Gaussian (SB3's 0, a std of 1, trades at random and pays its fees)"""
+    decision_every: int = _cat("env", lambda c: c.decision_every_choices, lambda c, e: e.decision_every)
+    """decision interval in bars (orders only on bars whose absolute index is a multiple): turnover control"""
 
     # -- a read-only mapping of name -> value (what Optuna's trial.params and MLflow's params hold) -----
     def __getitem__(self, name: str) -> Any:

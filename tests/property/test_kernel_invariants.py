@@ -6,7 +6,8 @@ After every step, marked at the step's trade (reference) prices:
   (no tolerance), except where the broker makes it impossible: a position worth less than the minimum
   order value (dust) cannot be sold;
 - equity change over the step = sum(holdings x price change) - fees - slippage (to rounding);
-- no fee and no slippage on an asset that did not trade;
+- no fee and no slippage on an asset that did not trade; off the decision bars (``decision_every``) no
+  buy (only the limit rules may sell);
 - one episode run alone gives bit-for-bit the results it gives inside a batch;
 - the fused compiled step (default rules) gives bit-for-bit the results of the rule classes.
 """
@@ -62,6 +63,7 @@ def scenarios(draw: st.DrawFn, allow_short: bool = False) -> dict:
         reward=draw(st.sampled_from(["excess_equal_weight", "log_return", "differential_sharpe"])),
         allow_short=allow_short,
         episode_length=max(n_steps, 2),
+        decision_every=draw(st.sampled_from([1, 1, 2, 3])),
     )
     costs = CostsConfig(
         maker_fee=draw(st.floats(0.0, 0.05, **finite)),
@@ -127,6 +129,9 @@ def check_step(k: TradingKernel, env: EnvConfig, before: dict, result) -> None:
     assert np.all(row["fee_asset"][~traded] == 0.0)
     assert np.all(row["slip_asset"][~traded] == 0.0)
     assert np.all(row["qty"][~active] == 0.0)
+    # Between decisions only the limit rules trade: sells only (long-only), and only past a limit.
+    if not env.allow_short:
+        assert np.all(row["qty"][~before["decide"]] <= 0.0)
 
     next_p = k.prices[k.t]
     change = result.equity - e0
@@ -144,6 +149,7 @@ def check_run(sc: dict) -> TradingKernel:
             break
         before = {
             "active": k.active.copy(),
+            "decide": k.decide[k.t].copy(),
             "prices": k.prices[k.t].copy(),
             "holdings": k.holdings.copy(),
             "equity": k.equity.copy(),

@@ -25,7 +25,7 @@ import numpy as np
 from sqlalchemy import Connection, bindparam, func, insert, select, text, update
 
 from cappuccino_core.config.env import EnvConfig
-from cappuccino_core.env.actions import desired_orders
+from cappuccino_core.env.actions import desired_orders, is_decision_bar
 from cappuccino_core.env.rules import (
     LotRounding,
     MinOrderValue,
@@ -354,6 +354,14 @@ class BarLoop:
             res.skipped = reason
             return res
         ctx = self._context(close, bar_time_ns)
+        if not is_decision_bar(bar_time_ns, self.bar_ns, self.env.decision_every):
+            # Between decisions (as in training, env/actions.decision_bars): the model is not asked and
+            # nothing is wanted; only the limit and risk rules may still trade.
+            res.skipped = f"hold: not a decision bar (decision_every={self.env.decision_every})"
+            qty = apply_rules(self.rules, np.zeros_like(ctx.holdings), ctx)
+            if np.any(qty != 0.0):
+                res.orders = self._place(qty[0], ctx, bar_time_ns, close, res)
+            return res
         action = np.atleast_2d(np.asarray(self.decide(t), dtype=np.float64))
         bad = self._non_finite("decision", action)
         if bad is None:

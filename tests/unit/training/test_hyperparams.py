@@ -38,6 +38,7 @@ def test_phase1_values_are_declared_on_the_fields() -> None:
     assert (hp.n_steps, hp.batch_size, hp.net_width, hp.net_depth) == (32, 16, 16, 1)
     assert (hp.reward, hp.reward_scale, hp.cash_reserve) == ("log_return", 10.0, 0.1)
     assert (hp.hold_band, hp.rebalance_band, hp.log_std_init) == (0.05, 0.01, CFG.log_std_init)
+    assert hp.decision_every == ENV.decision_every == 1
     assert hp.timeframe is None and hp.lookback is None
 
 
@@ -47,7 +48,7 @@ def test_every_field_is_searched_once_in_the_sampler_order() -> None:
     assert [d.name for d in space.phase2_dims(CFG)] == [
         "learning_rate", "n_steps", "batch_size", "n_epochs", "gamma", "gae_lambda", "clip_range",
         "ent_coef", "vf_coef", "max_grad_norm", "net_width", "net_depth", "reward", "reward_scale",
-        "cash_reserve", "hold_band", "rebalance_band", "log_std_init",
+        "cash_reserve", "hold_band", "rebalance_band", "log_std_init", "decision_every",
     ]  # fmt: skip
     dims = {d.name: d for d in space.phase2_dims(CFG)}
     assert dims["n_steps"].choices == (16, 32, 64) and (dims["net_depth"].low, dims["net_depth"].high) == (
@@ -55,6 +56,7 @@ def test_every_field_is_searched_once_in_the_sampler_order() -> None:
         1,
     )
     assert (dims["log_std_init"].low, dims["log_std_init"].high) == (CFG.log_std_low, CFG.log_std_high)
+    assert dims["decision_every"].choices == (1, 4, 12, 24)
     assert [d.name for d in space.phase1_dims(CFG, ["4h"])] == ["timeframe", "lookback"]
     assert space.phase1_dims(CFG, ["4h"])[0].choices == ("4h",)
 
