@@ -81,9 +81,10 @@ class TrainingConfig(Section):
         "[log_std_low, log_std_high]",
     )
     decision_every_choices: list[int] = Field(
-        default_factory=lambda: [1, 4, 12, 24],
+        default_factory=lambda: [1],
         description="phase 2: decision intervals (env.decision_every, bars) searched; phase 1 holds "
-        "env.decision_every",
+        "env.decision_every. Default [1]: gates, arena and trading run the configured env.decision_every, "
+        "so search other values only with env.decision_every set to the one traded (e.g. [24] and 24)",
     )
     log_std_low: float = Field(-3.0, description="phase 2: lowest initial log std searched")
     log_std_high: float = Field(-0.5, description="phase 2: highest initial log std searched")

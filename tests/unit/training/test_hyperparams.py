@@ -56,7 +56,9 @@ def test_every_field_is_searched_once_in_the_sampler_order() -> None:
         1,
     )
     assert (dims["log_std_init"].low, dims["log_std_init"].high) == (CFG.log_std_low, CFG.log_std_high)
-    assert dims["decision_every"].choices == (1, 4, 12, 24)
+    assert dims["decision_every"].choices == (1,)  # default: trained at the k the gates and traders run
+    searched = CFG.model_copy(update={"decision_every_choices": [1, 4, 12, 24]})
+    assert {d.name: d for d in space.phase2_dims(searched)}["decision_every"].choices == (1, 4, 12, 24)
     assert [d.name for d in space.phase1_dims(CFG, ["4h"])] == ["timeframe", "lookback"]
     assert space.phase1_dims(CFG, ["4h"])[0].choices == ("4h",)
 

@@ -19,7 +19,12 @@ from cappuccino_core.training import envs, space
 from tests.env_presets import NO_BAND
 
 torch.set_num_threads(1)
-CFG = TrainingConfig(n_steps_choices=[16, 32], batch_size_choices=[8, 16], net_width_choices=[8, 16])
+CFG = TrainingConfig(
+    n_steps_choices=[16, 32],
+    batch_size_choices=[8, 16],
+    net_width_choices=[8, 16],
+    decision_every_choices=[1, 4],
+)
 ENV = EnvConfig(**NO_BAND, n_envs=2, episode_length=16, reward="log_return")
 COSTS = CostsConfig()
 DATA = toy_dataset(n_bars=120, n_assets=3, n_features=2, lookback=3, drift=0.001, seed=1)
