@@ -75,11 +75,17 @@ def make(src: Path, out: Path) -> list[dict[str, object]]:
         assert (part["time"].dt.epoch("ns") == check["date"].dt.epoch("ns")).all()
         path = out / f"{stem}.parquet"
         _write(part, path)
-        rows.append({
-            "file": path.name, "source_file": f"{stem}.feather", "rows": part.height,
-            "first": part["time"][0], "last": part["time"][-1], "bytes": path.stat().st_size,
-            "sha256": _sha256(path),
-        })
+        rows.append(
+            {
+                "file": path.name,
+                "source_file": f"{stem}.feather",
+                "rows": part.height,
+                "first": part["time"][0],
+                "last": part["time"][-1],
+                "bytes": path.stat().st_size,
+                "sha256": _sha256(path),
+            }
+        )
         print(f"{path}: {part.height} rows, {path.stat().st_size} bytes")
     return rows
 
