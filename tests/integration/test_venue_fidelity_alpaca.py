@@ -172,3 +172,67 @@ def test_bar_loop_positions_follow_fees_in_kind(settings) -> None:  # type: igno
         (audit,) = [a for a in store.audit_log() if a.action == "reconcile"]
         assert audit.evidence["position_mismatches"] == 0
         loop.close()
+
+
+@pytest.fixture
+def tiered() -> Iterator[tuple[LoopbackServer, Exchange, TradingClient]]:
+    """A venue charging its own tier, 0.1% maker / 0.2% taker (as the crash soak's exchange does), while the
+    broker's schedule says 0.15% / 0.25%: the booked fee must be the venue's, not the schedule's."""
+    from cappuccino_core.loopback.exchange import FeeTier
+
+    book = ReplayBook({"BTC/USD": bars([99.5, 99.5, 94.0, 99.5])}, spread_bps=2.0)
+    ex = Exchange(book, cash=10_000.0, tiers=(FeeTier(0.0, 0.001, 0.002),))
+    router = Router()
+    register_alpaca_trading(router, ex, min_order_size="0.0001", price_increment="0.01")
+    with LoopbackServer(router, name="alpaca-tiered") as srv:
+        ex.register_key("PKTEST", "s3cret")
+        yield srv, ex, TradingClient("PKTEST", "s3cret", paper=True, url_override=srv.url)
+        ex.closing.set()
+
+
+def _broker(client: TradingClient) -> AlpacaPaperBroker:
+    cfg = TradingConfig(request_timeout_s=2.0, submit_attempts=2, retry_wait_s=0.0, retry_wait_max_s=0.0)
+    return AlpacaPaperBroker(client, cfg, sleep=lambda s: None)  # Alpaca's entry tier: 0.15% / 0.25%
+
+
+def test_booked_fees_are_what_the_venue_charged_even_after_a_restart(
+    tiered: tuple[LoopbackServer, Exchange, TradingClient],
+) -> None:
+    """The crash soak's position mismatch (seed 13): the broker booked its schedule's rate (and TAKER for a
+    fill first seen after a restart) while the venue kept its own tier's fee in kind."""
+    srv, ex, client = tiered
+    b = _broker(client)
+    b.submit("t-mkt", "BTC/USD", "buy", 0.3, 100.0)  # crosses at 100.01: TAKER 0.2% = 0.0006 BTC
+    assert b.submit("t-lim", "BTC/USD", "buy", 0.2, 100.0, order_type="limit", limit_price=95.0).is_live
+    ex.advance()
+    ex.advance()  # low 94 trades through 95: MAKER 0.1% = 0.0002 BTC
+    b2 = _broker(client)  # a new process: it never saw t-lim resting
+    lim = b2.get_order("t-lim")
+    assert lim is not None and lim.status == "filled"
+    (f_mkt,), (f_lim,) = b.fills("t-mkt"), b2.fills("t-lim")
+    assert f_mkt.fee == pytest.approx(0.0006 * 100.01, abs=1e-12)  # 0.060006 USD (schedule: 0.0750075)
+    assert f_lim.fee == pytest.approx(0.0002 * 95.0, abs=1e-12)  # 0.019 USD (schedule, TAKER: 0.0475)
+    # what the bar loop stores (qty - fee / price per buy) is the venue's holding: 0.2994 + 0.1998 = 0.4992
+    stored = sum(f.qty - f.fee / f.price for f in (f_mkt, f_lim))
+    assert stored == pytest.approx(0.4992, abs=1e-12)
+    assert b2.positions() == {"BTC/USD": pytest.approx(stored, rel=1e-12)}
+    # the venue's fee activities, as the broker reads them
+    url = f"{srv.url}/v2/account/activities/CFEE"
+    hdr = {"APCA-API-KEY-ID": "PKTEST", "APCA-API-SECRET-KEY": "s3cret"}
+    rows = requests.get(url, params={"order_id": lim.broker_order_id}, headers=hdr, timeout=5).json()
+    assert [(r["activity_type"], r["qty"], r["symbol"]) for r in rows] == [("CFEE", "-0.0002", "BTCUSD")]
+    # a sell's fee is charged in USD (FEE): 0.1 * 99.99 * 0.002 = 0.019998
+    b2.submit("t-sell", "BTC/USD", "sell", 0.1, 100.0)
+    (f_sell,) = b2.fills("t-sell")
+    assert f_sell.fee == pytest.approx(0.019998, abs=1e-12)
+
+
+def test_without_fee_activities_the_schedule_is_booked(
+    tiered: tuple[LoopbackServer, Exchange, TradingClient],
+) -> None:
+    srv, _ex, client = tiered
+    srv.faults.add("alpaca.fee_activities", Fault.http(404, "not found"), times=5)
+    b = _broker(client)
+    b.submit("t-mkt", "BTC/USD", "buy", 0.3, 100.0)
+    (f,) = b.fills("t-mkt")
+    assert f.fee == pytest.approx(0.0025 * 0.3 * 100.01, abs=1e-12)  # the entry tier's TAKER rate

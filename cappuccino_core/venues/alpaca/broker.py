@@ -2,9 +2,11 @@
 at the loopback exchange in tests). Market and limit orders, fractional qty, gtc/ioc; positions come back
 without the slash (``BTCUSD``) and are normalised; cancel answers 204, cancel-all 207.
 
-Alpaca's order object carries no fee: fills are derived from ``filled_qty``/``filled_avg_price`` changes
-and charged by Alpaca's crypto schedule (entry tier 0.15% maker / 0.25% taker): a market order or a limit
-that filled on arrival is TAKER, a limit that filled after it rested is MAKER. The fee of a buy is taken by
+Alpaca's order object carries no fee: fills are derived from ``filled_qty``/``filled_avg_price`` changes.
+Their fee is what the venue reports it charged the order (its CFEE / FEE account activities, filtered by
+``order_id``); only when it reports none is the fill charged by Alpaca's crypto schedule (entry tier 0.15%
+maker / 0.25% taker). Liquidity is a guess either way: a market order or a limit that filled on arrival is
+TAKER, a limit that filled after it rested is MAKER. The fee of a buy is taken by
 the venue in the asset received (the position is the filled quantity minus the fee); ``Fill.fee`` is its
 value in quote currency. Quantities and limit prices are rounded (Decimal, down / to the tick) to the
 asset's ``min_trade_increment``/``price_increment``; below ``min_order_size`` or ``post_only`` (Alpaca has
@@ -270,6 +272,14 @@ class AlpacaPaperBroker:
             q = o.filled_qty - seen
             maker = o.client_order_id in self._rested  # filled after it rested on the book
             rate = self.maker_fee_rate if maker else self.fee_rate
+            fee = rate * value  # the schedule's guess, used only when the venue reports no fee
+            charged = self._charged(o)
+            if charged is not None:  # what the venue charged the order so far, less what is booked
+                price = value / q
+                if o.side == "buy":
+                    fee = max(charged - sum(f.fee / f.price for f in done), 0.0) * price
+                else:
+                    fee = max(charged - sum(f.fee for f in done), 0.0)
             done.append(
                 Fill(
                     f"{o.broker_order_id}:{len(done)}",
@@ -278,12 +288,39 @@ class AlpacaPaperBroker:
                     o.side,
                     q,
                     value / q,
-                    rate * value,
+                    fee,
                     "MAKER" if maker else "TAKER",
                     o.time or datetime.now(UTC),
                     o.broker_order_id,
                 )
             )
+
+    def _charged(self, o: Order) -> float | None:
+        """The fee the venue has charged order ``o`` so far, from its fee activities (``order_id`` filter):
+        a buy's in the asset received (CFEE ``qty``, base units), a sell's in USD (FEE ``net_amount``). None
+        when the venue reports none (not posted yet, or a venue without the endpoint): the schedule's rate
+        is booked instead. The in-kind fee must be what the venue kept, or the stored position drifts from
+        the venue's (the rate depends on the venue's tier and on whether the fill rested, which a process
+        that first sees the fill after a restart cannot tell)."""
+        if o.broker_order_id is None:
+            return None
+        kind = "CFEE" if o.side == "buy" else "FEE"
+
+        def call() -> Any:
+            try:
+                return self.client.get(f"/account/activities/{kind}", {"order_id": o.broker_order_id})
+            except APIError as exc:
+                if exc.status_code in (404, 422):  # no such endpoint / filter on this venue
+                    return None
+                raise
+
+        raw: Any = self._retry("fee_activities", call)
+        rows = [a for a in raw or [] if str(a.get("order_id", "")) == o.broker_order_id]
+        if not rows:
+            return None
+        if o.side == "buy":
+            return -sum(_f(a.get("qty")) for a in rows)
+        return -sum(_f(a.get("net_amount")) for a in rows)
 
     def _lookup(self, client_order_id: str) -> Order | None:
         try:

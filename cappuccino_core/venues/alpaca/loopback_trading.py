@@ -313,6 +313,35 @@ class AlpacaTradingRoutes:
                 raise HTTPError(404, "position does not exist")
             return _position(self.ex, sym, q)
 
+    def fee_activities(self, req: Request) -> list[dict[str, Any]]:
+        """``GET /account/activities/{CFEE|FEE}`` (optional ``order_id``): the fee each fill was charged, as
+        the venue books it: CFEE for a fee kept in the asset received (``qty`` negative, in the base asset),
+        FEE for a fee paid in USD (``net_amount`` negative). Other activity types answer an empty list."""
+        self.auth(req)
+        kind, order_id = req.params["activity_type"].upper(), req.arg("order_id")
+        with self.ex.lock:
+            fills = [f for f in self.ex.fills if order_id is None or f.order_id == order_id]
+        out = []
+        for f in fills:
+            in_kind = f.fee_asset != "" and f.fee_asset != self.ex.quote
+            if kind != ("CFEE" if in_kind else "FEE"):
+                continue
+            out.append(
+                {
+                    "id": f"{f.trade_id}::fee",
+                    "activity_type": kind,
+                    "date": _iso(f.time),
+                    "order_id": f.order_id,
+                    "symbol": f.symbol.replace("/", ""),
+                    "qty": _num(-f.fee if in_kind else 0.0),
+                    "price": _num(f.price),
+                    "net_amount": _num(0.0 if in_kind else -f.fee),
+                    "description": f"{f.liquidity} fee on {f.trade_id}",
+                    "status": "executed",
+                }
+            )
+        return out
+
     def latest_quotes(self, req: Request) -> dict[str, Any]:
         """``GET /v1beta3/crypto/us/latest/quotes``: the top of book of the given symbols (no auth)."""
         out: dict[str, Any] = {}
@@ -337,6 +366,12 @@ class AlpacaTradingRoutes:
             ("GET", f"{p}/positions", self.positions, "alpaca.positions"),
             ("GET", rf"{p}/positions/(?P<symbol>[A-Za-z0-9/%-]+)", self.position, "alpaca.position"),
             ("GET", rf"{p}/assets/(?P<symbol>[A-Za-z0-9/%-]+)", self.asset, "alpaca.asset"),
+            (
+                "GET",
+                rf"{p}/account/activities/(?P<activity_type>[A-Za-z]+)",
+                self.fee_activities,
+                "alpaca.fee_activities",
+            ),
             ("GET", "/v1beta3/crypto/us/latest/quotes", self.latest_quotes, "alpaca.latest_quotes"),
         ):
             router.add(method, path, fn, name=name, error_body=eb)
