@@ -28,13 +28,17 @@ PACKAGES = [
     "cappuccino_core.env",
     "cappuccino_core.features",
     "cappuccino_core.gates",
+    "cappuccino_core.loopback",
     "cappuccino_core.metrics",
     "cappuccino_core.monitor",
     "cappuccino_core.notify",
+    "cappuccino_core.registry",
     "cappuccino_core.state",
     "cappuccino_core.strategies",
     "cappuccino_core.supervised",
     "cappuccino_core.trading",
+    "cappuccino_core.training",
+    "cappuccino_core.venues",
 ]
 
 
@@ -90,3 +94,13 @@ def undocumented(package: str) -> list[str]:
 def test_public_definitions_have_docstrings(package: str) -> None:
     missing = undocumented(package)
     assert not missing, f"{len(missing)} public definition(s) without a docstring:\n" + "\n".join(missing)
+
+
+def test_every_package_of_the_core_is_checked() -> None:
+    """A new package joins the list above (and so needs its docstrings) the day it is added."""
+    import pkgutil
+
+    import cappuccino_core
+
+    found = {f"cappuccino_core.{m.name}" for m in pkgutil.iter_modules(cappuccino_core.__path__) if m.ispkg}
+    assert found == set(PACKAGES)
