@@ -14,7 +14,7 @@ export OMP_NUM_THREADS ?= 1
 # Large-page faults are slow on these VMs: big numpy allocations run faster without them.
 export NUMPY_MADVISE_HUGEPAGE ?= 0
 
-.PHONY: install run test test-slow test-all bench lint clean constraints
+.PHONY: install run test test-fast bench lint clean constraints
 
 install: $(STAMP)
 
@@ -31,14 +31,12 @@ run: install
 	$(VENV)/bin/cappuccino run --config configs/quickstart.toml
 
 test: install
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --timeout 900 -m "not slow" tests
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --timeout 1500 tests
 
-# The slow end-to-end tests (real Prefect servers and workers, the README's Prefect commands on a fresh clone,
-# the known-answer and supervised benchmarks at test size, scale-out on PostgreSQL). CI runs them after `test`.
-test-slow: install
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --timeout 1500 -m slow tests
-
-test-all: test test-slow
+# For iterating: everything but the slow end-to-end tests (real Prefect servers and workers, the README's
+# Prefect commands on a fresh clone, scale-out on PostgreSQL, the known-answer and supervised benchmarks).
+test-fast: install
+	$(PY) -m pytest -n $(PYTEST_WORKERS) -m "not slow" tests
 
 bench: install
 	@rc=0; for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || rc=1; done; exit $$rc

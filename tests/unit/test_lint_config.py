@@ -43,8 +43,8 @@ def test_mypy_covers_every_package() -> None:
 
 def test_ci_lints_before_testing() -> None:
     steps = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
-    assert "make lint" in steps and "make test" in steps and "make test-slow" in steps
-    assert steps.index("make lint") < steps.index("make test") < steps.index("make test-slow")
+    assert "make lint" in steps and "make test" in steps
+    assert steps.index("make lint") < steps.index("make test")
 
 
 def test_pre_commit_runs_the_same_checks() -> None:
