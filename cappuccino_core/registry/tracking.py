@@ -11,10 +11,13 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 DEFAULT_EXPERIMENT_PREFIX = ""  # experiment name = study name (studies are already "<experiment>-phaseN")
 DEFAULT_REGISTERED_MODEL = "cappuccino-ppo"
+
+if TYPE_CHECKING:
+    from cappuccino_core.config import Settings
 
 # Tags every run written by Cappuccino carries.
 TAG_RUN_TYPE = "run_type"  # "trial" | "study_summary"
@@ -41,14 +44,12 @@ class Tracking:
     registered_model_name: str = DEFAULT_REGISTERED_MODEL
 
     @classmethod
-    def from_settings(cls, settings: Any, **overrides: Any) -> Tracking:
-        """From :class:`cappuccino_core.config.Settings` (``paths`` + optional ``training`` fields)."""
-        training = getattr(settings, "training", None)
+    def from_settings(cls, settings: Settings, **overrides: Any) -> Tracking:
+        """From :class:`cappuccino_core.config.Settings` (its ``paths``); the experiment prefix and the
+        registered model's name keep their defaults unless ``overrides`` sets them."""
         kwargs: dict[str, Any] = {
             "tracking_uri": settings.paths.mlflow_tracking_uri,
             "artifact_root": settings.paths.mlflow_artifact_root,
-            "experiment_prefix": getattr(training, "mlflow_experiment_prefix", DEFAULT_EXPERIMENT_PREFIX),
-            "registered_model_name": getattr(training, "registered_model_name", DEFAULT_REGISTERED_MODEL),
         }
         kwargs.update(overrides)
         return cls(**kwargs)
@@ -126,14 +127,14 @@ def log_run_artifact(
     as_tracking(tracking).activate().log_artifact(run_id, str(path), artifact_dir)
 
 
-def as_tracking(tracking: Tracking | Any | None) -> Tracking:
+def as_tracking(tracking: Tracking | Settings | None) -> Tracking:
     """Accept a :class:`Tracking`, a ``Settings`` object, or None (the configured defaults)."""
+    from cappuccino_core.config import Settings, load_settings
+
     if isinstance(tracking, Tracking):
         return tracking
     if tracking is None:
-        from cappuccino_core.config import load_settings
-
         return Tracking.from_settings(load_settings())
-    if hasattr(tracking, "paths"):
+    if isinstance(tracking, Settings):
         return Tracking.from_settings(tracking)
     raise TypeError(f"expected Tracking or Settings, got {type(tracking).__name__}")
