@@ -74,6 +74,8 @@ def policy_env(policy: object, base: EnvConfig) -> EnvConfig:
     if isinstance(policy, TrainedEnv):
         env = policy.env_config(base)
         if not isinstance(env, EnvConfig):
-            raise TypeError(f"{type(policy).__name__}.env_config returned {type(env).__name__}, not an EnvConfig")
+            raise TypeError(
+                f"{type(policy).__name__}.env_config returned {type(env).__name__}, not an EnvConfig"
+            )
         return env
     return base

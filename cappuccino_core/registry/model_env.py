@@ -49,7 +49,9 @@ MODEL_FIELDS: tuple[str, ...] = (
     "dsr_eta",
 )
 # The fields that decide which order an action becomes (the reward fields only shaped training).
-ORDER_FIELDS: tuple[str, ...] = tuple(f for f in MODEL_FIELDS if f not in ("reward", "reward_scale", "dsr_eta"))
+ORDER_FIELDS: tuple[str, ...] = tuple(
+    f for f in MODEL_FIELDS if f not in ("reward", "reward_scale", "dsr_eta")
+)
 DEPLOYMENT_FIELDS: tuple[str, ...] = (
     "initial_cash",
     "allow_short",
@@ -76,7 +78,9 @@ def apply_trained(fields: Mapping[str, Any], base: EnvConfig, *, model: str = "m
     ``model``."""
     foreign = sorted(set(fields) - set(MODEL_FIELDS))
     if foreign:
-        raise ValueError(f"{model}: env fields {foreign} are not a model's (model fields: {list(MODEL_FIELDS)})")
+        raise ValueError(
+            f"{model}: env fields {foreign} are not a model's (model fields: {list(MODEL_FIELDS)})"
+        )
     try:
         return EnvConfig.model_validate({**base.model_dump(), **dict(fields)})
     except ValueError as exc:

@@ -326,20 +326,26 @@ def load_policy(ref: str, expected_spec: Any, tracking: Tracking | Any | None = 
     )
 
 
-def _trained_env(local: Path, arts: dict[str, Any], resolved: ResolvedModel) -> tuple[dict[str, Any] | None, str]:
+def _trained_env(
+    local: Path, arts: dict[str, Any], resolved: ResolvedModel
+) -> tuple[dict[str, Any] | None, str]:
     """The model's trained env fields and their source: its ``env_config`` artifact; else (a model logged
     before the artifact) its run's ``env.*`` params; else None, with a warning naming the model."""
     import mlflow
 
+    found: dict[str, Any] | None = None
     if ENV_ARTIFACT in arts:
-        return load_env(local / arts[ENV_ARTIFACT]["path"]), SOURCE_ARTIFACT
-    if resolved.run_id is not None:
+        found, source = load_env(local / arts[ENV_ARTIFACT]["path"]), SOURCE_ARTIFACT
+    elif resolved.run_id is not None:
         try:
             params = mlflow.MlflowClient().get_run(resolved.run_id).data.params
         except mlflow.exceptions.MlflowException:
             params = {}
-        found = fields_from_params(params)
-        if found is not None:
-            return found, SOURCE_RUN
+        found, source = fields_from_params(params), SOURCE_RUN
+    if found is not None:
+        apply_trained(
+            found, EnvConfig(), model=resolved.model_uri
+        )  # a broken record fails at load, not later
+        return found, source
     no_env_warning(f"{resolved.model_uri} (run {resolved.run_id})")
     return None, SOURCE_NONE

@@ -5,9 +5,9 @@ broker that can touch real money needs the grant), the broker from the factory, 
 decision (trend baseline, a registered model or an ensemble, features from the model's FeatureSpec), the
 env the decision trades under (a model's trained env: its hold band, decision interval, cash reserve; the
 configured capital and venue minimums), the conviction filter, the risk manager (its state restored from
-the state store when the loop takes the account's lease), the configured slippage, and the bar loop over the state store. So a rule or a guard
-exists in one place, and the same bars give the same orders whichever path trades them
-(tests/unit/trading/test_session_factory.py).
+the state store when the loop takes the account's lease), the configured slippage, and the bar loop over
+the state store. So a rule or a guard exists in one place, and the same bars give the same orders whichever
+path trades them (tests/unit/trading/test_session_factory.py).
 """
 
 from __future__ import annotations

@@ -72,7 +72,9 @@ def test_the_stored_file_holds_exactly_the_model_fields(tmp_path: Path) -> None:
         load_env(tmp_path / "bad.json")
 
 
-def test_a_registered_model_loads_with_the_env_it_was_trained_with(tracking: Any, settings: Any, data: Any) -> None:
+def test_a_registered_model_loads_with_the_env_it_was_trained_with(
+    tracking: Any, settings: Any, data: Any
+) -> None:
     trained = apply_trained(TRAINED, settings.env)
     run_id = log_model(tracking, data.spec, _obs(data), 0.2, env=trained)
     policy = load_policy(run_id, data.spec, tracking=tracking)
@@ -102,4 +104,6 @@ def test_a_model_with_no_env_anywhere_runs_under_the_configured_env_with_a_warni
         policy = load_policy(run_id, data.spec, tracking=tracking)
     assert policy.env_source == "none" and policy.trained_env is None
     assert policy.env_config(settings.env) == settings.env
-    assert any(run_id in r.getMessage() and "carries no trained env" in r.getMessage() for r in caplog.records)
+    assert any(
+        run_id in r.getMessage() and "carries no trained env" in r.getMessage() for r in caplog.records
+    )

@@ -34,7 +34,9 @@ def data() -> Any:
     # The first decision bar (row 2, the lookback's last) is absolute index 1 mod 3: a policy deciding every
     # bar trades there; under decision_every 3 the first order waits for row 4.
     start = _T0 + ((2 - _T0 // HOUR_NS) % 3) * HOUR_NS
-    d = toy_dataset(n_bars=60, n_assets=2, n_features=1, lookback=3, drift=0.003, vol=0.01, seed=1, start_ns=start)
+    d = toy_dataset(
+        n_bars=60, n_assets=2, n_features=1, lookback=3, drift=0.003, vol=0.01, seed=1, start_ns=start
+    )
     assert (d.times[2] // HOUR_NS) % 3 == 1 and (d.times[4] // HOUR_NS) % 3 == 0
     return d
 
@@ -92,15 +94,18 @@ def test_the_gates_run_the_model_under_its_trained_env(tracking, settings, data)
     )  # fmt: skip
     assert table["trades"].to_list() == [0] * len(data.segments)
     every3 = _register(tracking, settings, data, 0.9, EVERY_3)
-    assert run_stress(every3, data, settings.env, settings.costs).fills.sum() == backtest(
-        every3, data, settings.env, settings.costs
-    ).ledger.height
+    assert (
+        run_stress(every3, data, settings.env, settings.costs).fills.sum()
+        == backtest(every3, data, settings.env, settings.costs).ledger.height
+    )
 
 
 def test_arena_replay_runs_each_contender_under_its_own_env(tracking, settings, data) -> None:
     held = _register(tracking, settings, data, 0.2, HOLD)
     legacy = _register(tracking, settings, data, 0.2, None)
-    (_, fills_held, _), (_, fills_legacy, _) = replay([held, legacy], data, (2, 59), settings.env, settings.costs)
+    (_, fills_held, _), (_, fills_legacy, _) = replay(
+        [held, legacy], data, (2, 59), settings.env, settings.costs
+    )
     assert fills_held == 0 and fills_legacy > 0
 
 

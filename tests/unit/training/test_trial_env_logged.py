@@ -21,7 +21,9 @@ class _Run:
     def __init__(self) -> None:
         self.policies: list[tuple[Any, ...]] = []
 
-    def log_policy(self, model: Any, spec: Any, algo: str | None = None, env: EnvConfig | None = None) -> None:
+    def log_policy(
+        self, model: Any, spec: Any, algo: str | None = None, env: EnvConfig | None = None
+    ) -> None:
         self.policies.append((model, spec, env))
 
     def __getattr__(self, name: str) -> Any:
@@ -30,13 +32,20 @@ class _Run:
 
 def test_the_trials_model_is_logged_with_the_trials_env(tmp_path: Path) -> None:
     base = EnvConfig(initial_cash=50_000.0)
-    hp = phase1_hyperparams(TrainingConfig(), base).replace(hold_band=0.25, decision_every=3, cash_reserve=0.15)
+    hp = phase1_hyperparams(TrainingConfig(), base).replace(
+        hold_band=0.25, decision_every=3, cash_reserve=0.15
+    )
     env = hp.env_config(base)
     spec = toy_dataset(n_bars=20, n_assets=2, n_features=1, lookback=3).spec
     spec.save(tmp_path / "feature_spec.json")
     np.savez(tmp_path / "r.npz", agent=np.zeros(4), bench=np.zeros(4), lengths=np.array([4]))
-    result = {"splits": [{"index": 0}], "objective": 0.1, "model_path": str(tmp_path / "m.zip"),
-              "spec_path": str(tmp_path / "feature_spec.json"), "returns_path": str(tmp_path / "r.npz")}  # fmt: skip
+    result = {
+        "splits": [{"index": 0}],
+        "objective": 0.1,
+        "model_path": str(tmp_path / "m.zip"),
+        "spec_path": str(tmp_path / "feature_spec.json"),
+        "returns_path": str(tmp_path / "r.npz"),
+    }
     run = _Run()
     _log_result(run, result, env)
     ((model, logged_spec, logged_env),) = run.policies
