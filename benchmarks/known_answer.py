@@ -270,9 +270,10 @@ def run_one(kind: str, seed: int, b: Budget, work: Path) -> dict[str, Any]:
     out["ew_sharpe"] = float(ew.sharpe)
     if champ is not None:
         policy = load_policy(champ.run_id, data.spec, tracking=trk)
-        res = backtest(policy, data, env, costs)
+        res = backtest(policy, data, env, costs)  # under the env the model was trained with (run_env)
         out.update(challenger=True, model_sharpe=float(res.summary.sharpe),
-                   model_return=float(res.summary.total_return), model_fees=res.fees)  # fmt: skip
+                   model_return=float(res.summary.total_return), model_fees=res.fees,
+                   model_env=policy.trained_env, model_env_source=policy.env_source)  # fmt: skip
     return out
 
 

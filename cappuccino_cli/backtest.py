@@ -16,7 +16,11 @@ configured timeframe (a model's own timeframe) from the bar store, or from the c
 a model gets features built exactly as its FeatureSpec says, normalised with the statistics stored in it,
 and any difference (tickers or their order, timeframe, indicators, lookback, normalisation) stops the run.
 The window is [--start, --end) in UTC bar-open time, with the lookback's bars before --start added as
-history. Costs, limits and the action mapping come from ``[costs]`` and ``[env]``.
+history. Costs, limits and the action mapping come from ``[costs]`` and ``[env]``; a model trades under the
+env it was trained with: the ``env_config.json`` beside its zip (or ``<model>.env.json``; a registered
+model's downloaded ``artifacts/`` folder holds it) replaces the model's fields of ``[env]`` (hold band,
+decision interval, cash reserve, ...: ``registry/model_env.py``); without one the run says so and uses
+``[env]``.
 """
 
 from __future__ import annotations
@@ -189,7 +193,22 @@ def _model_policy(model: Path, algo: str, window: MarketDataset) -> Policy:
     expected = (observation_size(window.n_assets, window.spec.n_features, window.spec.lookback),)
     if tuple(sb3.observation_space.shape) != expected:
         raise fail(f"model {model} observes {sb3.observation_space.shape}, this data gives {expected}")
-    return SB3Policy(sb3)
+    return SB3Policy(sb3, _trained_env(model))
+
+
+def _trained_env(model: Path) -> dict[str, object] | None:
+    """The model fields of the env ``model`` was trained with, from the env_config.json beside it (or
+    ``<model>.env.json``); None, said on the console, when there is none."""
+    from cappuccino_core.registry.model_env import ENV_FILE, load_env
+
+    for c in (model.parent / ENV_FILE, model.with_suffix(".env.json")):
+        if c.is_file():
+            try:
+                return load_env(c)
+            except ValueError as exc:
+                raise fail(str(exc)) from None
+    console.print(f"no {ENV_FILE} beside {model}: it runs under the configured [env]", markup=False)
+    return None
 
 
 def _named_policy(

@@ -12,7 +12,8 @@ first step of a batch) and :class:`~cappuccino_core.common.policy.BarClocked` (`
 every ``predict`` with the episodes' decision bars): the strategies in
 ``cappuccino_core.strategies`` read prices by bar through these. A policy with a ``run_env`` attribute
 runs under that env instead of the one given (the buy-and-hold references, exempt from the position cap
-and cash reserve); :func:`run_env` says which env a policy gets.
+and cash reserve), and a registered model under the given env with its trained fields applied (its hold
+band, decision interval, ...); :func:`run_env` says which env a policy gets.
 
 Several segments (gaps in the data) are separate episodes, each starting from ``initial_cash`` in cash;
 the reported curve chains their returns (each segment continues from the previous one's final equity),
@@ -27,7 +28,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from cappuccino_core.common.policy import BarClocked, EpisodeAware, Policy
+from cappuccino_core.common.policy import BarClocked, EpisodeAware, Policy, policy_env
 from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.env.kernel import TradingKernel
@@ -38,10 +39,19 @@ from cappuccino_core.metrics import PerformanceSummary, standard_benchmarks, sum
 
 
 class SB3Policy:
-    """An SB3 model as a deterministic batched policy."""
+    """An SB3 model as a deterministic batched policy; ``trained_env``: the model fields of the env it was
+    trained with (registry/model_env.py), applied by :meth:`env_config` (None: the env given)."""
 
-    def __init__(self, model: Any) -> None:
-        self.model = model
+    def __init__(self, model: Any, trained_env: dict[str, Any] | None = None) -> None:
+        self.model, self.trained_env = model, trained_env
+
+    def env_config(self, base: EnvConfig) -> EnvConfig:
+        """``base`` with the trained fields applied (``base`` when there are none)."""
+        if self.trained_env is None:
+            return base
+        from cappuccino_core.registry.model_env import apply_trained
+
+        return apply_trained(self.trained_env, base, model="the SB3 policy")
 
     def predict(self, observations: np.ndarray) -> np.ndarray:
         """The model's deterministic actions for a batch of observations."""
@@ -79,9 +89,9 @@ def _actions(policy: Policy, obs: np.ndarray) -> np.ndarray:
 
 
 def run_env(policy: object, env: EnvConfig) -> EnvConfig:
-    """The env ``policy`` runs under: its own ``run_env`` if it has one, else ``env``."""
-    own = getattr(policy, "run_env", None)
-    return own if isinstance(own, EnvConfig) else env
+    """The env ``policy`` runs under: its own ``run_env`` if it has one, a trained model's env (``env`` with
+    the model's trained fields), else ``env`` (:func:`~cappuccino_core.common.policy.policy_env`)."""
+    return policy_env(policy, env)
 
 
 def begin(policy: object, data: MarketDataset, starts: np.ndarray) -> None:

@@ -10,6 +10,11 @@ by the backtester and reduced to its actions). A registered model loaded from ML
 Two optional capabilities, checked with ``isinstance``, let a policy read prices by bar:
 :class:`EpisodeAware` (told once where a batch of episodes starts) and :class:`BarClocked` (told the decision
 bars before every ``predict``).
+
+A policy also says which env it trades under (:func:`policy_env`): a ``run_env`` attribute replaces the
+configured env (the buy-and-hold references), a :class:`TrainedEnv` (a registered model, and the wrappers
+that trade one: ensembles, the bar loop's deciders) applies the env it was trained with to it; anything
+else runs under the configured env.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import numpy as np
 
 if TYPE_CHECKING:
+    from cappuccino_core.config.env import EnvConfig
     from cappuccino_core.features.dataset import MarketDataset
 
 
@@ -46,3 +52,30 @@ class EpisodeAware(Protocol):
     def begin_episodes(self, data: MarketDataset, starts: np.ndarray) -> None:
         """``starts``: (N,) int64 first row of each episode in ``data``."""
         ...
+
+
+@runtime_checkable
+class TrainedEnv(Protocol):
+    """A policy that carries the env it was trained with (registry/model_env.py)."""
+
+    def env_config(self, base: EnvConfig) -> EnvConfig:
+        """``base`` (the configured env: capital, venue minimums) with the policy's trained fields applied."""
+        ...
+
+
+def policy_env(policy: object, base: EnvConfig) -> EnvConfig:
+    """The env ``policy`` runs under: its own ``run_env`` if it has one; else, for a :class:`TrainedEnv`,
+    ``base`` with its trained fields; else ``base``."""
+    from cappuccino_core.config.env import EnvConfig
+
+    own = getattr(policy, "run_env", None)
+    if isinstance(own, EnvConfig):
+        return own
+    if isinstance(policy, TrainedEnv):
+        env = policy.env_config(base)
+        if not isinstance(env, EnvConfig):
+            raise TypeError(
+                f"{type(policy).__name__}.env_config returned {type(env).__name__}, not an EnvConfig"
+            )
+        return env
+    return base

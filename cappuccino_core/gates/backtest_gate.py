@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from cappuccino_core.backtest.runner import BacktestResult, backtest
+from cappuccino_core.backtest.runner import BacktestResult, backtest, run_env
 from cappuccino_core.common.policy import Policy
 from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.config.env import EnvConfig
@@ -94,6 +94,7 @@ def run_backtest_gate(
         "timeframe": held_out.spec.timeframe,
         "spec_hash": held_out.spec.content_hash(),
         "costs": costs.model_dump(),
+        "env": run_env(policy, env).model_dump(),  # the env the policy traded under (its trained one)
     }
     verdict = Verdict.from_checks(GATE, run_id, backtest_checks(res.summary, tier), _figures(res), inputs)
     return verdict, res

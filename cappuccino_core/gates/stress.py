@@ -80,8 +80,11 @@ def run_stress(
     policy: Policy, data: MarketDataset, env: EnvConfig, costs: CostsConfig, progress: Any = None
 ) -> StressRun:
     """One episode per segment of ``data`` (scenario i = segment i), all stepped together to their ends.
-    ``progress``: a :data:`cappuccino_core.progress.ProgressCallback` told the bars stepped so far."""
-    kernel = TradingKernel(data, env, costs, len(data.segments))
+    ``progress``: a :data:`cappuccino_core.progress.ProgressCallback` told the bars stepped so far.
+    ``env``: the configured env; a trained model runs under it with its own trained fields (``run_env``)."""
+    from cappuccino_core.backtest.runner import run_env
+
+    kernel = TradingKernel(data, run_env(policy, env), costs, len(data.segments))
     if len(kernel.sampler.segments) != len(data.segments):
         raise ValueError("a scenario segment is too short for the lookback: every scenario must be traded")
     starts, ends = kernel.sampler.whole()
@@ -242,6 +245,8 @@ def run_stress_gate(
     progress: Any = None,
 ) -> tuple[Verdict, pl.DataFrame]:
     """Stress ``policy`` over ``data`` (segment i = scenario ids[i]); write the outputs when ``out_dir``."""
+    from cappuccino_core.backtest.runner import run_env
+
     run = run_stress(policy, data, env, costs, progress)
     table = scenario_table(run, ids, regimes, data.spec.timeframe, env.initial_cash)
     base = {
@@ -251,6 +256,7 @@ def run_stress_gate(
         "timeframe": data.spec.timeframe,
         "spec_hash": data.spec.content_hash(),
         "costs": costs.model_dump(),
+        "env": run_env(policy, env).model_dump(),  # the env the policy traded under (its trained one)
     }
     verdict = stress_verdict(table, cfg, run_id, {**base, **(inputs or {})})  # fmt: skip
     if out_dir is not None:

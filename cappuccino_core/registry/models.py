@@ -10,6 +10,10 @@ A model's identity is the MLflow run id of the trial that trained it. A model ca
 :func:`load_policy` refuses (``FeatureSpecMismatch``) when the model's FeatureSpec is not compatible with
 the spec of the data it will see: tickers and their order, timeframe, indicators and parameters,
 lookback, normalisation.
+
+A model also carries the env it was trained with (registry/model_env.py: the ``env_config`` artifact, else
+its run's ``env.*`` params): :meth:`LoadedPolicy.env_config` is the env it backtests, is gated, plays and
+trades under.
 """
 
 from __future__ import annotations
@@ -23,7 +27,20 @@ from typing import Any
 
 import numpy as np
 
+from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.features.spec import FeatureSpec, FeatureSpecMismatch
+from cappuccino_core.registry.model_env import (
+    ENV_ARTIFACT,
+    ENV_FILE,
+    SOURCE_ARTIFACT,
+    SOURCE_NONE,
+    SOURCE_RUN,
+    apply_trained,
+    fields_from_params,
+    load_env,
+    no_env_warning,
+    save_env,
+)
 from cappuccino_core.registry.pyfunc_model import POLICY_ARTIFACT, SPEC_ARTIFACT, SB3PolicyModel
 from cappuccino_core.registry.redact import safe_str_mapping
 from cappuccino_core.registry.tracking import TAG_MODEL_URI, TAG_SPEC_HASH, Tracking, as_tracking
@@ -83,8 +100,12 @@ def log_policy(
     run_id: str | None = None,
     name: str = MODEL_NAME,
     tags: dict[str, Any] | None = None,
+    env: EnvConfig | None = None,
 ) -> LoggedPolicy:
     """Log ``model`` (an SB3 algorithm object, or the path of its saved zip) with ``spec`` as a pyfunc.
+
+    ``env``: the env the model was trained with; its model fields (registry/model_env.py) are stored as the
+    ``env_config`` artifact, and every later backtest, gate, bout and trading session applies them.
 
     Logged into the active run, or into ``run_id`` (resumed for the call) when given. The tracking URI
     must already be set (:meth:`Tracking.activate`, done by :func:`~cappuccino_core.registry.trial_run`).
@@ -108,13 +129,16 @@ def log_policy(
         spec_path = Path(tmp) / "feature_spec.json"
         spec.save(spec_path)
         spec_hash = spec.content_hash()
+        artifacts = {POLICY_ARTIFACT: str(zip_path), SPEC_ARTIFACT: str(spec_path)}
+        if env is not None:
+            artifacts[ENV_ARTIFACT] = str(save_env(env, Path(tmp) / ENV_FILE))
         all_tags = {TAG_SPEC_HASH: spec_hash, "algo": algo, **(tags or {})}
 
         def _log() -> Any:
             return mlflow.pyfunc.log_model(
                 name=name,
                 python_model=SB3PolicyModel(algo),
-                artifacts={POLICY_ARTIFACT: str(zip_path), SPEC_ARTIFACT: str(spec_path)},
+                artifacts=artifacts,
                 signature=_signature(sb3),
                 # Logging loads the model back and predicts this example: a broken artifact fails here.
                 input_example=np.zeros((1, *sb3.observation_space.shape), dtype=np.float32),
@@ -149,7 +173,7 @@ def log_policy(
 @dataclass
 class LoadedPolicy:
     """A registered model loaded from MLflow, a :class:`~cappuccino_core.common.policy.Policy`
-    (``predict(obs_batch) -> actions``, deterministic), plus its identity and FeatureSpec."""
+    (``predict(obs_batch) -> actions``, deterministic), plus its identity, FeatureSpec and trained env."""
 
     model: SB3PolicyModel
     spec: FeatureSpec
@@ -157,6 +181,15 @@ class LoadedPolicy:
     model_uri: str
     version: str | None = None  # registry version when loaded through the registry
     registered_name: str | None = None
+    trained_env: dict[str, Any] | None = None  # the model's env fields (registry/model_env.py); None: unknown
+    env_source: str = SOURCE_NONE  # where trained_env came from: artifact, run params, none
+
+    def env_config(self, base: EnvConfig) -> EnvConfig:
+        """The env this model runs under: ``base`` (the configured ``[env]``: capital, venue minimums) with
+        the model's trained fields applied; ``base`` itself for a model that carries none (warned at load)."""
+        if self.trained_env is None:
+            return base
+        return apply_trained(self.trained_env, base, model=self.model_uri)
 
     def predict(self, observations: Any) -> np.ndarray:
         """Deterministic actions for a batch of observations (``(B, *obs_shape) -> (B, *action_shape)``)."""
@@ -276,11 +309,14 @@ def load_policy(ref: str, expected_spec: Any, tracking: Tracking | Any | None = 
             raise FeatureSpecMismatch(
                 f"model {resolved.model_uri} (run {resolved.run_id}) cannot run on this data: {exc}"
             ) from None
+        trained, source = _trained_env(local, arts, resolved)
         # The weights are read into memory here; the downloaded copy is not needed afterwards.
         inner = mlflow.pyfunc.load_model(str(local)).unwrap_python_model()
     if not isinstance(inner, SB3PolicyModel):
         raise TypeError(f"{resolved.model_uri} is not a Cappuccino SB3 policy ({type(inner).__name__})")
     return LoadedPolicy(
+        trained_env=trained,
+        env_source=source,
         model=inner,
         spec=model_spec,
         run_id=resolved.run_id,
@@ -288,3 +324,28 @@ def load_policy(ref: str, expected_spec: Any, tracking: Tracking | Any | None = 
         version=resolved.version,
         registered_name=resolved.registered_name,
     )
+
+
+def _trained_env(
+    local: Path, arts: dict[str, Any], resolved: ResolvedModel
+) -> tuple[dict[str, Any] | None, str]:
+    """The model's trained env fields and their source: its ``env_config`` artifact; else (a model logged
+    before the artifact) its run's ``env.*`` params; else None, with a warning naming the model."""
+    import mlflow
+
+    found: dict[str, Any] | None = None
+    if ENV_ARTIFACT in arts:
+        found, source = load_env(local / arts[ENV_ARTIFACT]["path"]), SOURCE_ARTIFACT
+    elif resolved.run_id is not None:
+        try:
+            params = mlflow.MlflowClient().get_run(resolved.run_id).data.params
+        except mlflow.exceptions.MlflowException:
+            params = {}
+        found, source = fields_from_params(params), SOURCE_RUN
+    if found is not None:
+        apply_trained(
+            found, EnvConfig(), model=resolved.model_uri
+        )  # a broken record fails at load, not later
+        return found, source
+    no_env_warning(f"{resolved.model_uri} (run {resolved.run_id})")
+    return None, SOURCE_NONE

@@ -5,14 +5,14 @@ Usage (the trainer)::
     tracking = Tracking.from_settings(settings)
     with trial_run(tracking, study.study_name, trial.number) as run:   # run.run_id is the model id
         run.log_params(trial)                 # the sampled VALUES (categoricals checked against choices)
-        run.log_config(env=settings.env, costs=settings.costs)
+        run.log_config(env=env_cfg, costs=settings.costs)   # the trial's env (hp.env_config(settings.env))
         run.log_spec(spec)
         ... train, checkpoint under a path keyed by run.run_id ...
         run.log_split_metrics("test_0", {"sharpe": ..., "ew_sharpe": ..., "return": ...})
         run.log_metrics({"test/sharpe": ..., "test/ew_sharpe": ...})
         run.log_test_returns(per_bar_returns)  # the trial's column of the study's PBO matrix
         run.log_equity_plot({"test_0": equity0, ...}, benchmarks={"test_0": ew0, ...})
-        run.log_policy(ppo, spec)
+        run.log_policy(ppo, spec, env=env_cfg)  # the model carries the env it was trained with
         run.log_objective(value)
 
 Leaving the block normally marks the trial COMPLETE (MLflow status FINISHED); ``optuna.TrialPruned``
@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.features.spec import FeatureSpec
 from cappuccino_core.registry.models import LoggedPolicy, log_policy
 from cappuccino_core.registry.plots import equity_curve_png
@@ -205,14 +206,18 @@ class TrialRun:
             )
             self.client.log_artifact(self.run_id, str(p), str(Path(EQUITY_PLOT_ARTIFACT).parent))
 
-    def log_policy(self, model: Any, spec: FeatureSpec, algo: str | None = None) -> LoggedPolicy:
-        """The trained policy as a pyfunc model ``runs:/<run_id>/policy`` carrying ``spec``."""
+    def log_policy(
+        self, model: Any, spec: FeatureSpec, algo: str | None = None, env: EnvConfig | None = None
+    ) -> LoggedPolicy:
+        """The trained policy as a pyfunc model ``runs:/<run_id>/policy`` carrying ``spec`` and the trial's
+        ``env`` (its model fields: registry/model_env.py)."""
         logged = log_policy(
             model,
             spec,
             algo=algo,
             run_id=self.run_id,
             tags={TAG_STUDY: self.study, TAG_TRIAL: self.trial_number},
+            env=env,
         )
         return logged
 

@@ -20,6 +20,8 @@ import numpy as np
 import polars as pl
 import torch
 
+from cappuccino_core.common.policy import policy_env
+from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.features.dataset import MarketDataset
 from cappuccino_core.features.supervised_set import supervised_frame_features
 from cappuccino_core.supervised.fit import Samples, predict_proba
@@ -106,6 +108,11 @@ class EnsemblePolicy:
         self.run_env = getattr(rl, "run_env", None)
         self._data: MarketDataset | None = None
         self._t: np.ndarray | None = None
+
+    def env_config(self, base: EnvConfig) -> EnvConfig:
+        """The RL member's trained env on ``base`` (``base`` without an RL member): its actions are orders
+        under that env."""
+        return base if self.rl is None else policy_env(self.rl, base)
 
     @property
     def name(self) -> str:

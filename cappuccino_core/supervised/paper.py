@@ -45,6 +45,7 @@ def ensemble_paper_session(
     """Replay the last ``days`` of the sample through the loop with the ensemble of ``models`` (and the
     registered RL policy ``rl_model`` when given) on ``broker``; the loop's report plus the signals.
     ``notifier`` (a :class:`cappuccino_core.notify.Notifier`) hears every high-tier signal."""
+    from cappuccino_core.common.policy import policy_env
     from cappuccino_core.trading.brokers.factory import canonical_name, make_broker, venue_symbol
     from cappuccino_core.trading.loop.replay import load_bars, run_replay
     from cappuccino_core.trading.loop.session import decider
@@ -79,7 +80,7 @@ def ensemble_paper_session(
             raw,
             StateStore(settings.paths.state_url),
             risk,
-            settings.env,
+            policy_env(ens, settings.env),  # the RL member's trained env when there is one
             bars.tickers,
             bar_loop_decider(ens, bars.times, bars.tickers, rl_decide),
             run_id=session,

@@ -1,7 +1,10 @@
 """Ensembles of policies.
 
 * :class:`SharpeWeightedEnsemble`: the mean of several policies' actions weighted by validation Sharpe
-  (negative Sharpes get weight 0; if none is positive, equal weights).
+  (negative Sharpes get weight 0; if none is positive, equal weights). A mean of actions means something only
+  when every member maps actions to orders the same way: members trained with different order semantics
+  (hold band, decision interval, cash reserve, ...: ``registry/model_env.ORDER_FIELDS``) are refused when
+  the ensemble's env is asked for (before a backtest or a session trades); the reward may differ.
 * :class:`MultiTimeframeEnsemble`: a short-timeframe tactical model and a 1h strategic model; the tactical
   action is traded only where both point in the same direction (long: action > 0; flat or short: <= 0),
   elsewhere the trader holds (the ``trade`` mask is False).
@@ -11,9 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
+
+from cappuccino_core.common.policy import policy_env
+
+if TYPE_CHECKING:
+    from cappuccino_core.config.env import EnvConfig
 
 
 class Predictor(Protocol):
@@ -45,6 +53,21 @@ class SharpeWeightedEnsemble:
         """The Sharpe-weighted mean of the members' actions for ``observations``."""
         acts = [np.asarray(p.predict(observations), dtype=np.float64) for p in self.policies]
         return np.tensordot(self.weights, np.stack(acts), axes=1)
+
+    def env_config(self, base: EnvConfig) -> EnvConfig:
+        """The members' shared trained env on ``base``; ValueError naming the members and the fields when
+        they were trained to map actions to orders differently."""
+        from cappuccino_core.registry.model_env import order_differences
+
+        names = [str(getattr(p, "run_id", None) or f"member {i}") for i, p in enumerate(self.policies)]
+        envs = {n: policy_env(p, base) for n, p in zip(names, self.policies, strict=True)}
+        diff = order_differences(envs)
+        if diff:
+            raise ValueError(
+                "ensemble members were trained with different action semantics, so the mean of their actions "
+                f"has no meaning: {diff}; ensemble models trained with the same env"
+            )
+        return envs[names[0]]
 
 
 @dataclass
@@ -87,3 +110,7 @@ class SpecPolicy:
     def predict(self, observations: Any) -> np.ndarray:
         """The inner ensemble's actions for ``observations``, as float64."""
         return np.asarray(self.inner.predict(observations), dtype=np.float64)
+
+    def env_config(self, base: EnvConfig) -> EnvConfig:
+        """The inner ensemble's env on ``base`` (its members' shared trained env)."""
+        return policy_env(self.inner, base)

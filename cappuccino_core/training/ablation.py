@@ -106,6 +106,7 @@ def _evaluate(settings: Settings, run_id: str, regimes: Sequence[str]) -> tuple[
     trk = Tracking.from_settings(settings)
     spec = model_spec(run_id, tracking=trk)
     data = held_out_dataset(settings, spec)
+    # The loaded model backtests (and below, is stressed) under the env it was trained with (run_env).
     res = backtest(load_policy(run_id, data.spec, tracking=trk), data, settings.env, settings.costs)
     s = res.summary
     held = {

@@ -241,7 +241,7 @@ class TrialObjective:
             try:
                 on_split = SplitReporter(trial, run, cfg.pruner)
                 result = self.run_child(ctx.target, job.to_kwargs(), self.limits, on_split, stats)
-                value = _record_result(trial, run, result)
+                value = _record_result(trial, run, result, env_cfg)
             except TrialEnded as end:
                 set_reason(trial, end.kind, end.reason)
                 if end.kind == "non_finite":
@@ -254,13 +254,14 @@ class TrialObjective:
             return value
 
 
-def _record_result(trial: optuna.Trial, run: Any, result: dict[str, Any]) -> float:
-    """The child's objective (FAIL if not finite), its artefacts logged, its cost figures kept."""
+def _record_result(trial: optuna.Trial, run: Any, result: dict[str, Any], env: EnvConfig) -> float:
+    """The child's objective (FAIL if not finite), its artefacts logged (the model with ``env``, the trial's
+    env it was trained under), its cost figures kept."""
     value = float(result["objective"])
     if not math.isfinite(value):
         set_reason(trial, "error", f"objective is not finite: {value}")
         raise TrialFailed(f"objective is not finite: {value}")
-    _log_result(run, result)
+    _log_result(run, result, env)
     for key in COST_ATTRS:
         trial.set_user_attr(key, _split_mean(result["splits"], key))
     return value
@@ -271,8 +272,9 @@ def _split_mean(splits: list[dict[str, Any]], key: str) -> float:
     return float(np.mean([float(s.get(key, 0.0)) for s in splits])) if splits else float("nan")
 
 
-def _log_result(run: Any, result: dict[str, Any]) -> None:
-    """Hand the trial's artefacts to the registry (MLflow run): spec, policy, returns, metrics."""
+def _log_result(run: Any, result: dict[str, Any], env: EnvConfig) -> None:
+    """Hand the trial's artefacts to the registry (MLflow run): spec, policy (carrying the trial's ``env``,
+    which every later backtest, gate, bout and trading session of the model applies), returns, metrics."""
     from cappuccino_core.features.spec import FeatureSpec
     from cappuccino_core.metrics import equity_from_returns
 
@@ -295,5 +297,5 @@ def _log_result(run: Any, result: dict[str, Any]) -> None:
     bench_curves = {name: equity_from_returns(bench[a:b]) for name, a, b in spans}
     if curves:
         run.log_equity_plot(curves, benchmarks=bench_curves)
-    run.log_policy(result["model_path"], spec)
+    run.log_policy(result["model_path"], spec, env=env)
     run.log_objective(float(result["objective"]))

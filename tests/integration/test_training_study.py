@@ -123,6 +123,18 @@ def test_two_phases_on_bundled_data(
         if t.state == TrialState.COMPLETE:
             assert rec.has_model and rec.spec_hash
             assert rec.objective == pytest.approx(t.value)
+    # a completed trial's model carries the env it trained under: its sampled env hyperparameters
+    from cappuccino_core.registry import load_policy, model_spec
+
+    done = next(t for t in trials2 if t.state == TrialState.COMPLETE)
+    trk = Tracking.from_settings(settings)
+    uid = done.user_attrs["trial_uid"]
+    loaded = load_policy(uid, model_spec(uid, trk), trk)
+    env = loaded.env_config(settings.env)
+    assert loaded.env_source == "artifact"
+    assert env.reward == done.params["reward"] and env.decision_every == done.params["decision_every"]
+    for name in ("hold_band", "cash_reserve", "reward_scale"):
+        assert getattr(env, name) == pytest.approx(done.params[name]), name
     # checkpoints and local artefact copies are cleaned up once a trial ends
     work = tmp_path / "data" / "training" / "cappuccino-phase2"
     assert not any((work / "checkpoints").glob("*/*")) if (work / "checkpoints").exists() else True

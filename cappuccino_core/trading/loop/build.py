@@ -3,10 +3,11 @@
 :func:`open_session` builds the whole chain once, the same way for every entry point: the live guard (a
 broker that can touch real money needs the grant), the broker from the factory, the capital cap, the
 decision (trend baseline, a registered model or an ensemble, features from the model's FeatureSpec), the
-conviction filter, the risk manager (its state restored from the state store when the loop takes the
-account's lease), the configured slippage, and the bar loop over the state store. So a rule or a guard
-exists in one place, and the same bars give the same orders whichever path trades them
-(tests/unit/trading/test_session_factory.py).
+env the decision trades under (a model's trained env: its hold band, decision interval, cash reserve; the
+configured capital and venue minimums), the conviction filter, the risk manager (its state restored from
+the state store when the loop takes the account's lease), the configured slippage, and the bar loop over
+the state store. So a rule or a guard exists in one place, and the same bars give the same orders whichever
+path trades them (tests/unit/trading/test_session_factory.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from cappuccino_core.common.policy import policy_env
 from cappuccino_core.config.settings import Settings
 from cappuccino_core.data.timeframes import timeframe_seconds
 from cappuccino_core.state.store import StateStore
@@ -104,8 +106,9 @@ def open_session(
         decide, label = decider(settings, model, bars, capped, assets)
         conviction = settings.risk.conviction
         risk = RiskManager.from_config(settings.risk)
+        env = policy_env(decide, settings.env)  # a model trades under the env it was trained with
         loop = BarLoop(
-            capped, StateStore(settings.paths.state_url), risk, settings.env, bars.tickers, decide,
+            capped, StateStore(settings.paths.state_url), risk, env, bars.tickers, decide,
             run_id=run_id or label, bar_ns=timeframe_seconds(timeframe) * 10**9,
             max_age_s=settings.risk.max_bar_age_s, equity_flush_bars=equity_flush_bars, assets=assets,
             conviction=conviction_hook(conviction, bars) if conviction.enabled else None,

@@ -6,15 +6,22 @@ models point the same way (:func:`~cappuccino_core.trading.ensemble.agree`: long
 the account holds (the action that keeps the current weight, ``weights_to_actions(w, w)``). The strategic
 model sees the traded bars resampled to its interval and decides on the newest strategic bar that has
 closed by the tactical bar's close: no look-ahead.
+
+The account trades under the tactical model's trained env (registry/model_env.py): its actions are the
+orders, and the hold action is built with it. The strategic model only votes a direction (the sign of its
+action), which no env field changes, so its env is not applied; a difference is logged.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from cappuccino_core.common.policy import policy_env
+from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.config.settings import Settings
 from cappuccino_core.data.resample import resample_bars, resample_ratio
 from cappuccino_core.data.timeframes import timeframe_seconds
@@ -24,6 +31,8 @@ from cappuccino_core.trading.brokers.base import Broker
 from cappuccino_core.trading.ensemble import agree
 from cappuccino_core.trading.loop.policies import POLICIES, PolicyKind
 from cappuccino_core.trading.loop.replay import ReplayBars
+
+log = logging.getLogger(__name__)
 
 
 def members(args: str) -> tuple[str, str]:
@@ -69,7 +78,9 @@ class MtfDecider:
                     f"model {m.run_id} trades {list(m.spec.tickers)}, the bars are {list(bars.tickers)}"
                 )
         resample_ratio(t_tf, s_tf)  # ValueError unless the strategic interval is a whole multiple
-        self.env, self.bars, self.broker, self.assets = settings.env, bars, broker, assets
+        self.env = policy_env(tactical, settings.env)  # the tactical model's trained env: its actions trade
+        self.bars, self.broker, self.assets, self.tactical_policy = bars, broker, assets, tactical
+        _log_env_difference(tactical, strategic, self.env, policy_env(strategic, settings.env))
         self.tactical = PolicyDecider(tactical, bars, broker, t_tf, assets=assets)
         self.coarse = resample(bars, t_tf, s_tf)
         self.strategic = PolicyDecider(strategic, self.coarse, broker, s_tf, assets=assets)
@@ -88,12 +99,31 @@ class MtfDecider:
         w = value / equity if equity > 0 else np.zeros_like(value)
         return weights_to_actions(w, w, self.env)
 
+    def env_config(self, base: EnvConfig) -> EnvConfig:
+        """The env the decided actions are orders under: the tactical model's trained env on ``base``."""
+        return policy_env(self.tactical_policy, base)
+
     def __call__(self, t: int) -> np.ndarray:
         tac = self.tactical(t)
         s = self.strategic_bar(t)
         strat = self.strategic(s) if s >= 0 else np.zeros_like(tac)
         d = agree(tac, strat)
         return np.where(d.trade, d.actions, self.hold(t))
+
+
+def _log_env_difference(tactical: Any, strategic: Any, t_env: EnvConfig, s_env: EnvConfig) -> None:
+    """Log the order fields on which the strategic model's trained env differs from the traded one."""
+    from cappuccino_core.registry.model_env import order_differences
+
+    diff = order_differences({"tactical": t_env, "strategic": s_env})
+    if diff:
+        log.info(
+            "mtf: %s trades under its trained env; strategic %s was trained with other order fields %s "
+            "(it only votes a direction)",
+            tactical.run_id,
+            strategic.run_id,
+            diff,
+        )
 
 
 def _decide(

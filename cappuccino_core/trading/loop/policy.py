@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from cappuccino_core.common.policy import policy_env
+from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.env.observation import ObservationBuilder
 from cappuccino_core.features.builder import apply_spec
 from cappuccino_core.trading.brokers.base import Broker
@@ -37,6 +39,10 @@ class PolicyDecider:
         self.policy, self.bars, self.broker = policy, bars, broker
         self.assets = tuple(bars.tickers) if assets is None else tuple(assets)  # the broker's symbols
         self.observe = ObservationBuilder(self.data.features, policy.spec.lookback)
+
+    def env_config(self, base: EnvConfig) -> EnvConfig:
+        """The env the decided actions mean orders under: the policy's trained env on ``base``."""
+        return policy_env(self.policy, base)
 
     def __call__(self, t: int) -> np.ndarray:
         r = self.row.get(int(self.bars.times[t]))

@@ -184,6 +184,21 @@ def test_cli_backtest_loads_a_model_with_its_spec_and_refuses_other_data(
     assert ok.exit_code == 0, ok.output
     doc = json.loads((tmp_path / "r" / "metrics.json").read_text())
     assert doc["metadata"]["spec_hash"] == data.spec.content_hash()
+    assert "no env_config.json beside" in " ".join(ok.output.split())
+    assert doc["metadata"]["env"]["hold_band"] == settings.env.hold_band
+
+    # The env the model was trained with, stored beside it (as in a registered model's artifacts), is used.
+    from cappuccino_core.registry.model_env import save_env
+
+    save_env(
+        settings.env.model_copy(update={"hold_band": 0.25, "decision_every": 3}),
+        model_dir / "env_config.json",
+    )
+    trained = CliRunner().invoke(app, [*args, "--model", str(model_dir / "policy.zip")])
+    assert trained.exit_code == 0, trained.output
+    env = json.loads((tmp_path / "r" / "metrics.json").read_text())["metadata"]["env"]
+    assert (env["hold_band"], env["decision_every"]) == (0.25, 3)
+    assert env["initial_cash"] == settings.env.initial_cash
 
     # A spec edited after the fact fails its content hash.
     tampered = data.spec.to_dict()
