@@ -7,7 +7,9 @@ required). Live is never given here: it needs the green light (``cappuccino aren
 from __future__ import annotations
 
 import getpass
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -41,6 +43,28 @@ def _referee(config: Path | None, who: str):
     )
 
 
+def _move(
+    override: Callable[..., list[Any]],
+    run_id: str,
+    role: str,
+    reason: str,
+    who: str | None,
+    config: Path | None,
+    *,
+    no_role: str,
+) -> None:
+    """Run a role override (promote or demote) through the referee and print its transitions."""
+    from cappuccino_core.arena.overrides import OverrideRefused
+
+    name = _who(who)
+    try:
+        done = override(_referee(config, name), run_id, role, name, reason)
+    except OverrideRefused as exc:
+        raise fail(str(exc)) from None
+    for t in done:
+        console.print(f"{t.action}: {t.run_id} -> {t.role or no_role} ({t.reason})")
+
+
 def promote(
     run_id: str = typer.Argument(..., help="MLflow run id of the model"),
     role: str = typer.Option(..., "--role", help="challenger | champion | sandbox | production"),
@@ -49,16 +73,9 @@ def promote(
     config: Path | None = ConfigOption,
 ) -> None:
     """Give a model a role by hand (not live: live needs the green light)."""
-    from cappuccino_core.arena.overrides import OverrideRefused
     from cappuccino_core.arena.overrides import promote as do_promote
 
-    name = _who(who)
-    try:
-        done = do_promote(_referee(config, name), run_id, role, name, reason)
-    except OverrideRefused as exc:
-        raise fail(str(exc)) from None
-    for t in done:
-        console.print(f"{t.action}: {t.run_id} -> {t.role or '-'} ({t.reason})")
+    _move(do_promote, run_id, role, reason, who, config, no_role="-")
 
 
 def demote(
@@ -71,16 +88,9 @@ def demote(
     config: Path | None = ConfigOption,
 ) -> None:
     """Move a model down by hand (production moves only by promoting another model)."""
-    from cappuccino_core.arena.overrides import OverrideRefused
     from cappuccino_core.arena.overrides import demote as do_demote
 
-    name = _who(who)
-    try:
-        done = do_demote(_referee(config, name), run_id, role, name, reason)
-    except OverrideRefused as exc:
-        raise fail(str(exc)) from None
-    for t in done:
-        console.print(f"{t.action}: {t.run_id} -> {t.role or 'paper'} ({t.reason})")
+    _move(do_demote, run_id, role, reason, who, config, no_role="paper")
 
 
 def gate(
