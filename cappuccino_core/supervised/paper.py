@@ -49,9 +49,9 @@ def ensemble_paper_session(
     ca_cert: str | None = None,
 ) -> dict[str, Any]:
     """Replay the last ``days`` of the sample through the loop with the ensemble of ``models`` (and the
-        registered RL policy ``rl_model`` when given) on ``broker`` (``venue``, ``exchange_url``, ``ca_cert`` as
-    for ``trade paper``); the loop's report plus the members, the signals and ``report_path``.
-        ``notifier`` (a :class:`cappuccino_core.notify.Notifier`) hears every high-tier signal."""
+    registered RL policy ``rl_model`` when given) on ``broker`` (``venue``, ``exchange_url``, ``ca_cert``
+    as for ``trade paper``); the loop's report plus the members, the signals and ``report_path``.
+    ``notifier`` (a :class:`cappuccino_core.notify.Notifier`) hears every high-tier signal."""
     from cappuccino_core.trading.brokers.factory import canonical_name, make_broker, venue_symbol
     from cappuccino_core.trading.loop.replay import load_bars, run_replay
     from cappuccino_core.trading.loop.session import decider, model_timeframe, write_report

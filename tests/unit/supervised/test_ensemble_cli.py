@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from cappuccino_core.state import StateStore
 from tests.unit.readme_blocks import commands
 
 SECTION = "### 3b. Supervised signal line"
@@ -66,14 +67,27 @@ def _register_champion_ppo(settings: Any) -> str:
 
 
 def _cli(settings: Any, monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> Any:
+    import cappuccino_cli.gates as gates_cli
     import cappuccino_cli.trade as trade_cli
     from cappuccino_cli.main import app
 
     monkeypatch.setattr(trade_cli, "settings_or_exit", lambda _cfg: settings)
+    monkeypatch.setattr(gates_cli, "settings_or_exit", lambda _cfg: settings)
     return CliRunner().invoke(app, argv)
 
 
-def test_readme_ensemble_paper_command_as_written(settings, sample_dir, monkeypatch) -> None:
+def _small_scenario_set(settings: Any) -> Any:
+    """A 4-scenario x 240 h CGE set of the sample's coins under cge.output_dir (the gate's default source)."""
+    from cappuccino_core.cge.generate import generate, spec_from_settings
+
+    small = settings.model_copy(
+        update={"cge": settings.cge.model_copy(update={"n_scenarios": 4, "hours": 240, "workers": 1})}
+    )
+    generate(spec_from_settings(small), small.cge.output_dir)
+    return small
+
+
+def test_readme_ensemble_commands_as_written(settings, sample_dir, monkeypatch) -> None:
     runs = _register_supervised(settings)
     rl_run = _register_champion_ppo(settings)
     lines = [ln for ln in commands(SECTION) if "--ensemble" in ln]
@@ -89,7 +103,21 @@ def test_readme_ensemble_paper_command_as_written(settings, sample_dir, monkeypa
     assert report["members"]["lstm"].startswith(runs["lstm"]) and "version 1" in report["members"]["lstm"]
     assert report["members"]["transformer"].startswith(runs["transformer"])
     assert report["members"]["rl"] == "champion"
-    assert rl_run  # registered: resolved by its alias above
+
+    settings = _small_scenario_set(settings)
+    (line,) = [ln for ln in commands(SECTION) if ln.startswith("cappuccino gates stress-ensemble")]
+    assert line == "cappuccino gates stress-ensemble lstm,transformer,rl=champion"
+    res = _cli(settings, monkeypatch, shlex.split(line)[1:])
+    assert res.exit_code in (0, 1), res.output  # 1: the gate failed (a verdict), never an error
+    assert "ensemble(lstm 0.35, transformer 0.40, rl 0.25) over 4 scenarios" in res.output
+    assert ("ensemble_stress: passed" in res.output) == (res.exit_code == 0)
+    store = StateStore(settings.paths.state_url)
+    for rid in (runs["lstm"], runs["transformer"], rl_run):
+        (v,) = store.verdicts(rid)
+        assert v.gate == "ensemble_stress" and v.figures["scenarios"] == 4
+        assert v.inputs["members"]["rl"] == "champion" and "forecasts" in v.figures
+    shown = _cli(settings, monkeypatch, ["gates", "show", runs["transformer"]])
+    assert shown.exit_code == 0 and "ensemble_stress" in shown.output
 
 
 def test_missing_members_are_named(settings, sample_dir, monkeypatch) -> None:
