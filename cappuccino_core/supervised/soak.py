@@ -117,18 +117,10 @@ def soak(
     errors, decided, faults = 0, 0, 0
     try:
         loop = BarLoop(
-            raw,
-            store,
-            risk,
-            settings.env,
-            bars.tickers,
-            bar_loop_decider(ens, bars.times, bars.tickers),
-            run_id=run_id,
-            bar_ns=BAR_NS,
-            max_age_s=settings.risk.max_bar_age_s,
-            assets=assets,
+            raw, store, risk, settings.env, bars.tickers, bar_loop_decider(ens, bars.times, bars.tickers),
+            run_id=run_id, bar_ns=BAR_NS, max_age_s=settings.risk.max_bar_age_s, assets=assets,
             model=ens.name,
-        )
+        )  # fmt: skip
         loop.reconcile()
         for t in range(start, len(bars.times)):
             ts = int(bars.times[t])
@@ -148,18 +140,19 @@ def soak(
     report = trade_metrics(store, loop.broker.name, run_id, "5m")
     report.update(_breach(store, run_id, risk, int(bars.times[start + int(crash_hour * 12)])))
     report.update(
-        bars_replayed=n,
-        decided=decided,
-        broker_errors=errors,
-        faults_injected=faults,
-        high_tier_signals=len(board.high_tier_events()),
-        signals=board.n_signal,
-        forecasts=board.n_forecasts,
-        model=ens.name,
-        run_id=run_id,
+        bars_replayed=n, decided=decided, broker_errors=errors, faults_injected=faults,
+        high_tier_signals=len(board.high_tier_events()), signals=board.n_signal, forecasts=board.n_forecasts,
+        model=ens.name, run_id=run_id, max_confidence=_max_confidence(ens, bars.times[start:]),
         backtest_win_rate=_backtest_win_rate(settings, frames, tables_for, start),
-    )
+    )  # fmt: skip
     return report
+
+
+def _max_confidence(ens: EnsemblePolicy, times: np.ndarray) -> float:
+    """The highest confidence (max(p, 1 - p)) of the ensemble's combined forecast over the replayed bars."""
+    p = ens.combined_p_up(times) if ens.tables else np.empty(0)
+    p = p[np.isfinite(p)]
+    return float(np.max(np.maximum(p, 1.0 - p))) if p.size else float("nan")
 
 
 def _breach(store: StateStore, run_id: str, risk: RiskManager, crash_ns: int) -> dict[str, Any]:
