@@ -94,7 +94,7 @@ def stress_ensemble(
     console.print(v.explain(), highlight=False)
     console.print(
         f"  profitable {f['profitable_share']:.2f}, median Sharpe {f['median_sharpe']:.2f}, worst drawdown "
-        f"{abs(f['worst_max_drawdown']):.2f}, worst loss {max(f['worst_loss'], 0.0):.2f}; {f['signals']} of "
+        f"{f['worst_max_drawdown'] + 0.0:.2f}, worst loss {f['worst_loss'] + 0.0:.2f}; {f['signals']} of "
         f"{f['forecasts']} forecasts reached the threshold ({f['high_tier_signals']} high tier)",
         highlight=False,
     )

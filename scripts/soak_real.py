@@ -72,8 +72,8 @@ def main() -> None:
         t0 = time.perf_counter()
         rep = soak(settings, model_tables(models), hours=args.hours, fault_every=args.fault_every)
         soak_s = time.perf_counter() - t0
-    keys = ("bars_replayed", "decided", "faults_injected", "broker_errors", "orders", "fills", "crash_time",
-            "buys_after_breach_same_day", "prop_firm_halted", "high_tier_signals", "signals",
+    keys = ("model", "bars_replayed", "decided", "faults_injected", "broker_errors", "orders", "fills",
+            "crash_time", "buys_after_breach_same_day", "prop_firm_halted", "high_tier_signals", "signals",
             "max_confidence", "win_rate", "backtest_win_rate", "total_return")  # fmt: skip
     summary = {k: rep.get(k) for k in keys} | {
         "train_seconds": round(train_s, 1),
