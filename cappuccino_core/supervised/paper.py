@@ -53,12 +53,15 @@ def ensemble_paper_session(
     as for ``trade paper``); the loop's report plus the members, the signals and ``report_path``.
     ``notifier`` (a :class:`cappuccino_core.notify.Notifier`) hears every high-tier signal."""
     from cappuccino_core.trading.brokers.factory import canonical_name, make_broker, venue_symbol
+    from cappuccino_core.trading.brokers.live_guard import require_grant
     from cappuccino_core.trading.loop.replay import load_bars, run_replay
     from cappuccino_core.trading.loop.session import decider, model_timeframe, write_report
     from cappuccino_core.trading.loop.trader import BarLoop
 
     if not models:
         raise ValueError("an ensemble paper session needs at least one supervised model")
+    name = canonical_name(broker)
+    require_grant(settings, name, exchange_url, None)  # a paper session never trades real money
     tf = models[0].spec.timeframe
     if rl_model is not None and model_timeframe(settings, rl_model) != tf:
         raise ValueError(
@@ -67,7 +70,6 @@ def ensemble_paper_session(
         )
     bars = load_bars(settings, tf, source="sample")
     check_alignment(models, bars.tickers, tf)
-    name = canonical_name(broker)
     assets = tuple(venue_symbol(t, name) for t in bars.tickers)
     # forecasts for the replayed bars, each from its stored spec over enough history for the TA warm-up
     n = int(days * 86_400 // timeframe_seconds(tf)) + INFERENCE_HISTORY_BARS
@@ -108,8 +110,7 @@ def ensemble_paper_session(
         if callable(close):
             close()
     members = {m.kind: f"{m.run_id} (version {m.version or '?'})" for m in models}
-    if rl_model is not None:
-        members["rl"] = rl_model
+    members |= {"rl": rl_model} if rl_model is not None else {}
     report.update(session=session, model=ens.name, broker=name, timeframe=tf, members=members,
                   high_tier_signals=board.high_tier_events())  # fmt: skip
     report["report_path"] = str(write_report(settings, report, f"paper_{name}_ensemble_{session}"))
