@@ -24,5 +24,8 @@ def settings_or_exit(config: Path | None) -> Settings:
 
 
 def fail(message: str) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {message}")
+    """Print ``message`` as an error (as plain text: brackets in it are not markup) and return exit 2."""
+    from rich.markup import escape
+
+    err_console.print(f"[red]error:[/red] {escape(message)}")
     return typer.Exit(2)

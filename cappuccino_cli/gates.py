@@ -1,4 +1,5 @@
-"""`cappuccino gates run|show <model>`: run the validation gates for a model, or show its stored verdicts.
+"""`cappuccino gates run|show <model>`: run the validation gates for a model, or show its stored verdicts;
+`cappuccino gates stress-ensemble <members>`: the CGE stress gate for the supervised ensemble.
 
 <model> is an MLflow run id, a role alias (champion, ...), name@alias or name/version.
 """
@@ -64,3 +65,39 @@ def show(model: str = ModelArg, config: Path | None = ConfigOption) -> None:
     for v in sorted(rows, key=lambda r: r.ts):
         state = "PASSED" if v.passed else "FAILED"
         console.print(f"{v.ts:%Y-%m-%d %H:%M} {v.gate:9} {state}  {v.figures.get('explanation', '')}")
+
+
+@app.command("stress-ensemble")
+def stress_ensemble(
+    members: str = typer.Argument(
+        ..., help="'lstm,transformer[,rl=<run id or registry ref>]' (lstm/3: version 3 of the LSTMs)"
+    ),
+    config: Path | None = ConfigOption,
+) -> None:
+    """The CGE stress gate for the supervised ensemble (same scenarios, bars and thresholds as the RL
+    stress gate); the verdict is stored for every member's run. Exit 1 when it fails."""
+    from cappuccino_core.supervised.members import check_rl, load_members, parse_members
+    from cappuccino_core.supervised.stress import GATE, record_ensemble_verdict, run_ensemble_stress
+
+    settings = settings_or_exit(config)
+    try:
+        picked = parse_members(members)
+        models = load_members(settings, picked)
+        rl_run = check_rl(settings, picked.rl) if picked.rl is not None else ""
+        out = Path(settings.paths.reports_dir) / settings.gates.reports_subdir / models[0].run_id / GATE
+        v = run_ensemble_stress(settings, models, rl_ref=picked.rl, out_dir=out)
+        stored = record_ensemble_verdict(v, settings, [m.run_id for m in models] + [rl_run])
+    except (ValueError, FileNotFoundError) as exc:
+        raise fail(str(exc)) from None
+    f = v.figures
+    console.print(f"{v.inputs['ensemble']} over {f['scenarios']} scenarios ({v.inputs['scenario_set']})")
+    console.print(v.explain(), highlight=False)
+    console.print(
+        f"  profitable {f['profitable_share']:.2f}, median Sharpe {f['median_sharpe']:.2f}, worst drawdown "
+        f"{f['worst_max_drawdown'] + 0.0:.2f}, worst loss {f['worst_loss'] + 0.0:.2f}; {f['signals']} of "
+        f"{f['forecasts']} forecasts reached the threshold ({f['high_tier_signals']} high tier)",
+        highlight=False,
+    )
+    console.print(f"stored for {', '.join(stored)}; outputs in {out}")
+    if not v.passed:
+        raise typer.Exit(1)

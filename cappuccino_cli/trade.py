@@ -27,10 +27,20 @@ def paper(
     ),
     exchange_url: str | None = typer.Option(None, help="alpaca/coinbase: another endpoint (e.g. a loopback)"),
     ca_cert: str | None = typer.Option(None, help="coinbase: CA certificate the client trusts"),
+    ensemble: str | None = typer.Option(
+        None,
+        help="the supervised ensemble instead of --model: 'lstm,transformer[,rl=<run id or registry ref>]' "
+        "(newest registered versions; lstm/3 pins version 3), weighted by [supervised] weight_*",
+    ),
     config: Path | None = ConfigOption,
 ) -> None:
     """Replay the last DAYS of the sample's bars through the full bar loop on a paper broker (local: the real
     SDK against an in-process loopback exchange); print the report and write it under paths.reports_dir."""
+    if ensemble is not None:
+        if model != "baseline":
+            raise fail("give --model or --ensemble, not both")
+        _ensemble_paper(ensemble, broker, days, venue, exchange_url, ca_cert, config)
+        return
     from cappuccino_core.state.lease import LeaseHeld, LeaseLost
     from cappuccino_core.trading.brokers.base import BrokerError
     from cappuccino_core.trading.brokers.factory import LiveRefused, MissingCredentials
@@ -48,6 +58,43 @@ def paper(
     except (LeaseHeld, LeaseLost) as exc:
         raise fail(str(exc)) from None
     console.print_json(json.dumps(summary(report), default=str).replace("NaN", "null"))
+    console.print(f"report: {report['report_path']}")
+
+
+def _ensemble_paper(
+    members: str,
+    broker: str,
+    days: float,
+    venue: str | None,
+    exchange_url: str | None,
+    ca_cert: str | None,
+    config: Path | None,
+) -> None:
+    """`trade paper --ensemble`: the supervised members from MLflow (and the RL member), one paper session."""
+    from cappuccino_core.notify import notifier_from_settings
+    from cappuccino_core.supervised.members import load_members, parse_members
+    from cappuccino_core.supervised.paper import ensemble_paper_session
+    from cappuccino_core.trading.brokers.base import BrokerError
+    from cappuccino_core.trading.brokers.factory import LiveRefused, MissingCredentials
+
+    s = settings_or_exit(config)
+    try:
+        picked = parse_members(members)
+        models = load_members(s, picked)
+        report = ensemble_paper_session(
+            s, models, days=days, broker=broker, rl_model=picked.rl, notifier=notifier_from_settings(s),
+            venue=venue, exchange_url=exchange_url, ca_cert=ca_cert,
+        )  # fmt: skip
+    except LiveRefused as exc:
+        raise fail(f"paper refused: {exc}") from None
+    except (MissingCredentials, FileNotFoundError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    except (BrokerError, OSError) as exc:
+        raise fail(f"broker {broker}: {exc}") from None
+    keys = ("broker", "model", "members", "session", "bars_replayed", "fills", "win_rate", "fees",
+            "total_return", "seconds")  # fmt: skip
+    head = {k: report.get(k) for k in keys} | {"high_tier_signals": len(report["high_tier_signals"])}
+    console.print_json(json.dumps(head, default=str).replace("NaN", "null"))
     console.print(f"report: {report['report_path']}")
 
 

@@ -8,7 +8,9 @@ like the TA-Lib set. One :class:`FeatureSpec` describes it all: the extra groups
 ``spec.extra["supervised"]``; :func:`supervised_frame_features` with a stored spec recomputes the same
 features for new data with the STORED statistics and refuses a different setup.
 
-Only real data with strictly increasing times is accepted (the supervised models train on real bars).
+Only real data with strictly increasing times is accepted for training (the supervised models train on real
+bars); inference may read synthetic bars (``synthetic_ok``: the CGE stress scenarios, whose OHLCV comes from
+``cge.augment.synthetic_bars``, the same bars the RL policies are stressed and trained on).
 """
 
 from __future__ import annotations
@@ -65,12 +67,14 @@ def _extra_specs(cfg: SupervisedConfig) -> tuple[IndicatorSpec, ...]:
     )
 
 
-def _extra_columns(frames: Mapping[str, pl.DataFrame], cfg_short: int, cfg_long: int) -> np.ndarray:
+def _extra_columns(
+    frames: Mapping[str, pl.DataFrame], cfg_short: int, cfg_long: int, synthetic_ok: bool = False
+) -> np.ndarray:
     """(T_frames, N, F_extra) raw extra features on every frame row."""
     fr = read_frames(frames)
     if np.any(np.diff(fr.times) <= 0):
         raise ValueError("supervised features need strictly increasing bar times (one real block)")
-    if np.any(fr.source != fr.source[0]) or int(fr.source[0]) != 0:
+    if not synthetic_ok and (np.any(fr.source != fr.source[0]) or int(fr.source[0]) != 0):
         raise ValueError("supervised features are built on real bars only (source column says otherwise)")
     cal = session_features(fr.times)
     out = np.empty((len(fr.times), len(fr.tickers), cal.shape[1] + len(MARKET_STATE_OUTPUTS)))
@@ -126,10 +130,32 @@ def build_supervised(
 
 
 def supervised_frame_features(
-    frames: Mapping[str, pl.DataFrame], spec: FeatureSpec, segments: Sequence[tuple[int, int]] | None = None
+    frames: Mapping[str, pl.DataFrame],
+    spec: FeatureSpec,
+    segments: Sequence[tuple[int, int]] | None = None,
+    *,
+    synthetic_ok: bool = False,
 ) -> SupervisedData:
     """Features for new data exactly as the stored ``spec`` defines them (stored normalisation statistics);
-    a different ticker list, timeframe, indicator set or window raises :class:`FeatureSpecMismatch`."""
+    a different ticker list, timeframe, indicator set or window raises :class:`FeatureSpecMismatch`.
+    ``synthetic_ok``: also read bars tagged synthetic (inference on stress scenarios; never training)."""
+    sup = spec.extra.get("supervised")
+    if not isinstance(sup, dict):
+        raise FeatureSpecMismatch("FeatureSpec mismatch: the spec has no supervised section")
+    cfg = SupervisedConfig.model_validate(sup["config"])
+    ta = ta_spec(spec)
+    f_ta = sum(len(i.outputs) for i in ta.indicators)
+    mean, std = np.asarray(spec.norm_mean), np.asarray(spec.norm_std)
+    base = apply_spec(frames, ta, segments=segments)
+    stats = (mean[:, f_ta:], std[:, f_ta:])
+    return _assemble(
+        frames, spec, base.times, base.features, base.prices, base.segments, cfg, None, stats, synthetic_ok
+    )
+
+
+def ta_spec(spec: FeatureSpec) -> FeatureSpec:
+    """The TA-Lib part of a supervised ``spec`` (its indicators and statistics without the extra groups): the
+    spec :func:`~cappuccino_core.features.builder.apply_spec` builds the base features with."""
     sup = spec.extra.get("supervised")
     if not isinstance(sup, dict):
         raise FeatureSpecMismatch("FeatureSpec mismatch: the spec has no supervised section")
@@ -140,16 +166,12 @@ def supervised_frame_features(
     ] != _extra_specs(cfg):
         raise FeatureSpecMismatch("FeatureSpec mismatch: supervised feature groups differ from this code's")
     f_ta = sum(len(i.outputs) for i in spec.indicators[:n_ta])
-    mean, std = np.asarray(spec.norm_mean), np.asarray(spec.norm_std)
-    ta_spec = replace(
+    return replace(
         spec,
         indicators=spec.indicators[:n_ta],
         norm_mean=tuple(tuple(r[:f_ta]) for r in spec.norm_mean),
         norm_std=tuple(tuple(r[:f_ta]) for r in spec.norm_std),
     )
-    base = apply_spec(frames, ta_spec, segments=segments)
-    stats = (mean[:, f_ta:], std[:, f_ta:])
-    return _assemble(frames, spec, base.times, base.features, base.prices, base.segments, cfg, None, stats)
 
 
 def _assemble(
@@ -162,9 +184,10 @@ def _assemble(
     cfg: SupervisedConfig,
     fit_end: int | None,
     stats: tuple[np.ndarray, np.ndarray] | None = None,
+    synthetic_ok: bool = False,
 ) -> SupervisedData:
     rows = _rows_in_frames(frames, times)
-    raw = _extra_columns(frames, cfg.vol_short, cfg.vol_long)[rows]
+    raw = _extra_columns(frames, cfg.vol_short, cfg.vol_long, synthetic_ok)[rows]
     fit_rows = len(rows) if fit_end is None else int(np.count_nonzero(rows < fit_end))
     extra, mean, std = _normalise(raw, fit_rows, stats)
     vol = np.exp(raw[:, :, len(SESSION_OUTPUTS) + 1])  # log_vol_short -> vol_short

@@ -1,7 +1,9 @@
 """Gate 2: CGE stress. The policy trades every scenario in ONE batched run of the step kernel.
 
 Episode i of the kernel is scenario i (one dataset segment per scenario, see stress_data.py); all episodes
-advance together and the policy is called once per step on the whole (S, obs) batch. Only per-episode
+advance together and the policy is called once per step on the whole (S, obs) batch (a policy that reads
+bars, such as the supervised ensemble, is told the batch's start rows and each step's decision rows, as in
+the backtester). Only per-episode
 aggregates are kept while stepping (equity per step, fees, slippage, fills), through the kernel's recorder
 hook, so 200 scenarios x 8,760 steps need ~14 MB, not the full trade-by-trade record.
 
@@ -20,6 +22,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from cappuccino_core.backtest.runner import act, begin
 from cappuccino_core.common.atomic import atomic_write_with
 from cappuccino_core.common.policy import Policy
 from cappuccino_core.config.costs import CostsConfig
@@ -66,11 +69,8 @@ class StressRun:
     fills: np.ndarray  # (S,) number of fills (one per order and asset)
 
 
-def _actions(policy: Policy, obs: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    out = policy.predict(obs)
-    if isinstance(out, tuple):
-        out = out[0]
-    actions = np.asarray(out, dtype=np.float64)
+def _actions(policy: Policy, obs: np.ndarray, t: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    actions = act(policy, obs, t)  # a bar-reading policy (ensemble, strategy) learns its decision bars first
     if actions.shape != shape:
         raise ValueError(f"policy returned actions of shape {actions.shape}; expected {shape}")
     return actions
@@ -89,6 +89,7 @@ def run_stress(
         raise ValueError("a scenario segment is too short for the lookback: every scenario must be traded")
     starts, ends = kernel.sampler.whole()
     obs = kernel.reset(starts=starts, ends=ends)
+    begin(policy, data, starts)
     rec = AggregateRecorder(kernel)
     kernel.recorder = rec  # type: ignore[assignment]  # aggregates instead of storing every row
     shape = (kernel.n, kernel.n_assets)
@@ -100,7 +101,7 @@ def run_stress(
             f"stress {len(data.segments)} scenarios", int(np.max(ends - starts)), [progress]
         )
     while kernel.active.any():
-        obs = kernel.step(_actions(policy, obs, shape)).obs
+        obs = kernel.step(_actions(policy, obs, kernel.t, shape)).obs
         if meter is not None:
             meter.advance(1, f"{int(kernel.active.sum())} scenarios trading")
     if meter is not None:

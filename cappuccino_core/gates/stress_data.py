@@ -181,11 +181,19 @@ def stress_dataset(batch: ScenarioBatch, spec: FeatureSpec, seed: int = 0) -> Ma
     """One MarketDataset, one segment per scenario (scenario order), features exactly as ``spec`` says."""
     sub = batch.subset(spec.tickers, None, None)
     frames, n_bars = scenario_frames(sub, spec.timeframe, seed)
-    segments = [(i * n_bars, (i + 1) * n_bars) for i in range(sub.n_scenarios)]
+    return frames_dataset(frames, n_bars, sub.n_scenarios, spec)
+
+
+def frames_dataset(
+    frames: dict[str, pl.DataFrame], n_bars: int, n_scenarios: int, spec: FeatureSpec
+) -> MarketDataset:
+    """The dataset of :func:`scenario_frames`' output (``n_scenarios`` blocks of ``n_bars`` rows), one
+    segment per scenario in scenario order, features per ``spec``."""
+    segments = [(i * n_bars, (i + 1) * n_bars) for i in range(n_scenarios)]
     data = apply_spec(frames, spec, timeframe=spec.timeframe, segments=segments)
-    if len(data.segments) != sub.n_scenarios:
+    if len(data.segments) != n_scenarios:
         raise ValueError(
-            f"stress dataset has {len(data.segments)} segments for {sub.n_scenarios} scenarios: a scenario "
+            f"stress dataset has {len(data.segments)} segments for {n_scenarios} scenarios: a scenario "
             f"path is too short for the warm-up ({spec.warmup} bars) or has gaps"
         )
     return data

@@ -48,10 +48,15 @@ class ForecastTable:
 
 
 def forecast_table(
-    model: SupervisedModel, frames: Mapping[str, pl.DataFrame], name: str | None = None
+    model: SupervisedModel,
+    frames: Mapping[str, pl.DataFrame],
+    name: str | None = None,
+    *,
+    synthetic_ok: bool = False,
 ) -> ForecastTable:
-    """``model``'s forecasts on every bar of ``frames`` with a full window (features by its stored spec)."""
-    data = supervised_frame_features(frames, model.spec)
+    """``model``'s forecasts on every bar of ``frames`` with a full window (features by its stored spec;
+    ``synthetic_ok``: the bars may be synthetic, e.g. a stress scenario's)."""
+    data = supervised_frame_features(frames, model.spec, synthetic_ok=synthetic_ok)
     samples = Samples.from_data(data, torch.device("cpu"))
     lb = model.spec.lookback
     parts = [np.arange(s + lb - 1, e) for s, e in data.segments if e - s >= lb]
@@ -84,7 +89,9 @@ class EnsemblePolicy:
     """Supervised members (forecast tables) and an optional RL member, weighted (see the module docstring).
 
     ``rl``: a batched predictor (``predict(obs)``) where the runner steps the policy (backtest, arena); in the
-    bar loop the RL member decides through its own decider given to :func:`bar_loop_decider`."""
+    bar loop the RL member decides through its own decider given to :func:`bar_loop_decider`.
+    ``by_row``: the tables are keyed by the row of the runner's dataset instead of the bar time (the stress
+    gate's dataset repeats the scenarios' clock, so a time does not name one bar there)."""
 
     def __init__(
         self,
@@ -93,6 +100,7 @@ class EnsemblePolicy:
         rl: Any | None = None,
         board: SignalBoard | None = None,
         tickers: Sequence[str] = (),
+        by_row: bool = False,
     ) -> None:
         names = [t.name for t in tables] + (["rl"] if rl is not None else [])
         missing = [n for n in names if n not in weights]
@@ -105,6 +113,7 @@ class EnsemblePolicy:
         self.weights = {n: weights[n] / total for n in names}
         self.board = board or SignalBoard()
         self.tickers = tuple(tickers)
+        self.by_row = by_row
         self.run_env = getattr(rl, "run_env", None)
         self._data: MarketDataset | None = None
         self._t: np.ndarray | None = None
@@ -155,15 +164,22 @@ class EnsemblePolicy:
         if self.rl is not None:
             out = self.rl.predict(observations)
             rl = np.asarray(out[0] if isinstance(out, tuple) else out, dtype=np.float64)
-        return self.combine(times, self._data.n_assets, rl, self.tickers or self._data.tickers)
+        keys = self._t if self.by_row else times
+        return self.combine(times, self._data.n_assets, rl, self.tickers or self._data.tickers, keys)
 
     def combine(
-        self, times: np.ndarray, n_assets: int, rl: np.ndarray | None, tickers: tuple[str, ...] = ()
+        self,
+        times: np.ndarray,
+        n_assets: int,
+        rl: np.ndarray | None,
+        tickers: tuple[str, ...] = (),
+        keys: np.ndarray | None = None,
     ) -> np.ndarray:
-        """(n, A) actions at bar ``times`` from the tables and the RL member's actions ``rl`` (n, A);
-        posts the signals on the board."""
+        """(n, A) actions at bar ``times`` from the tables (looked up by ``keys``, default the times) and
+        the RL member's actions ``rl`` (n, A); posts the signals on the board."""
         n = len(times)
-        p = self.combined_p_up(times) if self.tables else np.full((n, n_assets), np.nan)
+        lookup = times if keys is None else keys
+        p = self.combined_p_up(lookup) if self.tables else np.full((n, n_assets), np.nan)
         sig = self.board.post(p, times, tickers)
         vote = np.where(sig.tier > TIER_NONE, sig.direction, 0).astype(np.float64)
         w_sup = sum(self.weights[t.name] for t in self.tables)

@@ -5,7 +5,9 @@ deciding, the signal rules (threshold, per-hour caps) in front of the configured
 The supervised members' forecasts are computed once over the replayed bars by their stored FeatureSpecs
 (causal features: each bar's forecast reads bars up to it only); the RL member (optional) decides through
 its own ``PolicyDecider`` (observation from the broker's account). High-tier signals are returned in the
-report (``high_tier_signals``), recorded until a notifier exists.
+report (``high_tier_signals``) and sent through ``notifier`` when one is given. The user's path is
+``cappuccino trade paper --ensemble lstm,transformer[,rl=<ref>]`` (members resolved by ``members.py``); the
+report is written under ``paths.reports_dir`` like every paper session's.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from cappuccino_core.data.timeframes import timeframe_seconds
 from cappuccino_core.features.builder import INFERENCE_HISTORY_BARS
 from cappuccino_core.state.store import StateStore
 from cappuccino_core.supervised.ensemble import EnsemblePolicy, bar_loop_decider, forecast_table
+from cappuccino_core.supervised.members import check_alignment
 from cappuccino_core.supervised.signals import SignalBoard
 from cappuccino_core.supervised.tracking import SupervisedModel
 from cappuccino_core.trading.risk.manager import RiskManager, rules_from_config
@@ -41,21 +44,33 @@ def ensemble_paper_session(
     broker: str = "local",
     rl_model: str | None = None,
     notifier: Any = None,
+    venue: str | None = None,
+    exchange_url: str | None = None,
+    ca_cert: str | None = None,
 ) -> dict[str, Any]:
     """Replay the last ``days`` of the sample through the loop with the ensemble of ``models`` (and the
-    registered RL policy ``rl_model`` when given) on ``broker``; the loop's report plus the signals.
+    registered RL policy ``rl_model`` when given) on ``broker`` (``venue``, ``exchange_url``, ``ca_cert``
+    as for ``trade paper``); the loop's report plus the members, the signals and ``report_path``.
     ``notifier`` (a :class:`cappuccino_core.notify.Notifier`) hears every high-tier signal."""
     from cappuccino_core.common.policy import policy_env
     from cappuccino_core.trading.brokers.factory import canonical_name, make_broker, venue_symbol
+    from cappuccino_core.trading.brokers.live_guard import require_grant
     from cappuccino_core.trading.loop.replay import load_bars, run_replay
-    from cappuccino_core.trading.loop.session import decider
+    from cappuccino_core.trading.loop.session import decider, model_timeframe, write_report
     from cappuccino_core.trading.loop.trader import BarLoop
 
     if not models:
         raise ValueError("an ensemble paper session needs at least one supervised model")
-    tf = settings.data.timeframe
-    bars = load_bars(settings, tf, source="sample")
     name = canonical_name(broker)
+    require_grant(settings, name, exchange_url, None)  # a paper session never trades real money
+    tf = models[0].spec.timeframe
+    if rl_model is not None and model_timeframe(settings, rl_model) != tf:
+        raise ValueError(
+            f"ensemble member rl={rl_model} decides on {model_timeframe(settings, rl_model)} bars, the "
+            f"supervised members on {tf} bars"
+        )
+    bars = load_bars(settings, tf, source="sample")
+    check_alignment(models, bars.tickers, tf)
     assets = tuple(venue_symbol(t, name) for t in bars.tickers)
     # forecasts for the replayed bars, each from its stored spec over enough history for the TA warm-up
     n = int(days * 86_400 // timeframe_seconds(tf)) + INFERENCE_HISTORY_BARS
@@ -63,7 +78,8 @@ def ensemble_paper_session(
     tables = [forecast_table(m, recent) for m in models]
     g = settings.gates
     board = SignalBoard(g.supervised_confidence_threshold, g.supervised_high_tier, notifier=notifier)
-    raw: Any = make_broker(settings, name, frames=bars.frames if name == "local" else None)
+    raw: Any = make_broker(settings, name, frames=bars.frames if name == "local" else None, venue=venue,
+                           exchange_url=exchange_url, ca_cert=ca_cert)  # fmt: skip
     try:
         rl_decide = None if rl_model is None else decider(settings, rl_model, bars, raw, assets)[0]
         weights = {k: v for k, v in ensemble_weights(settings).items() if k != "rl" or rl_model is not None}
@@ -94,5 +110,9 @@ def ensemble_paper_session(
         close = getattr(raw, "close", None)
         if callable(close):
             close()
-    report.update(session=session, model=ens.name, broker=name, high_tier_signals=board.high_tier_events())
+    members = {m.kind: f"{m.run_id} (version {m.version or '?'})" for m in models}
+    members |= {"rl": rl_model} if rl_model is not None else {}
+    report.update(session=session, model=ens.name, broker=name, timeframe=tf, members=members,
+                  high_tier_signals=board.high_tier_events())  # fmt: skip
+    report["report_path"] = str(write_report(settings, report, f"paper_{name}_ensemble_{session}"))
     return report

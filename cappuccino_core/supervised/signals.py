@@ -54,11 +54,20 @@ class SignalBoard:
     time: np.ndarray | None = None  # (N,) decision bar open times
     events: list[dict[str, Any]] = field(default_factory=list)  # every high-tier signal posted
     notifier: Any = None  # a cappuccino_core.notify.Notifier: each high-tier signal is sent through it
+    keep_events: bool = True  # False: count only (a stress run posts millions of (scenario, bar) signals)
+    n_forecasts: int = 0  # forecasts posted (finite P(up) cells)
+    n_signal: int = 0  # signals posted at or above the threshold (either tier)
+    n_high: int = 0  # of which high tier
 
     def post(self, p_up: np.ndarray, time: np.ndarray, tickers: tuple[str, ...] = ()) -> Signals:
         """Record the signals of forecasts ``p_up`` (N, A) at bar times ``time`` (N,)."""
         s = to_signals(p_up, self.threshold, self.high_tier)
         self.current, self.time = s, np.asarray(time, dtype=np.int64)
+        self.n_forecasts += int(np.count_nonzero(np.isfinite(np.asarray(p_up, dtype=np.float64))))
+        self.n_signal += int(np.count_nonzero(s.tier > TIER_NONE))
+        self.n_high += int(np.count_nonzero(s.tier == TIER_HIGH))
+        if not self.keep_events:
+            return s
         for i, j in zip(*np.nonzero(s.tier == TIER_HIGH), strict=True):
             name = tickers[j] if j < len(tickers) else str(j)
             when, way, conf = int(self.time[i]), int(s.direction[i, j]), float(s.confidence[i, j])

@@ -7,8 +7,11 @@ loopback exchange, with broker faults and a simulated prop-firm breach.
   holding its position cap loses more than the prop firm's daily limit, and the guard must flatten it and
   refuse buys for the rest of that UTC day.
 * Reported: bars replayed, errors, the breach time, buys after it the same day (must be 0), every high-tier
-  signal (recorded; the notifier sends them once it exists), and the live win rate beside the backtest's on
-  the same bars and rules.
+  signal (recorded, and sent through ``notifier`` when given), and the live win rate beside the backtest's
+  on the same bars and rules.
+* Forecasts: ``tables_for(frames)``; :func:`model_tables` makes it from trained models (each forecast
+  from its stored FeatureSpec over the replayed, crashed bars: causal, so the gap is seen only from its bar
+  on). Members are weighted by ``[supervised] weight_*`` (a name without a weight counts 1).
 """
 
 from __future__ import annotations
@@ -25,8 +28,14 @@ from sqlalchemy import select
 from cappuccino_core.config import Settings
 from cappuccino_core.state.schema import OrderRow
 from cappuccino_core.state.store import StateStore
-from cappuccino_core.supervised.ensemble import EnsemblePolicy, ForecastTable, bar_loop_decider
+from cappuccino_core.supervised.ensemble import (
+    EnsemblePolicy,
+    ForecastTable,
+    bar_loop_decider,
+    forecast_table,
+)
 from cappuccino_core.supervised.signals import SignalBoard
+from cappuccino_core.supervised.tracking import SupervisedModel
 from cappuccino_core.trading.risk.manager import RiskManager, rules_from_config
 from cappuccino_core.trading.risk.signal_caps import SignalCaps
 from cappuccino_core.trading.risk.signal_threshold import SignalThreshold
@@ -42,6 +51,25 @@ def crashed_frames(frames: dict[str, pl.DataFrame], from_row: int, crash: float)
         f = np.where(np.arange(df.height) >= from_row, 1.0 - crash, 1.0)
         out[k] = df.with_columns([(pl.col(c) * pl.Series(f)).alias(c) for c in PRICE_COLS])
     return out
+
+
+def model_tables(
+    models: Sequence[SupervisedModel],
+) -> Callable[[dict[str, pl.DataFrame]], list[ForecastTable]]:
+    """``tables_for`` of trained models: each model's :func:`forecast_table` on the given frames."""
+
+    def tables_for(frames: dict[str, pl.DataFrame]) -> list[ForecastTable]:
+        return [forecast_table(m, frames) for m in models]
+
+    return tables_for
+
+
+def _weights(settings: Settings, tables: Sequence[ForecastTable]) -> dict[str, float]:
+    configured = {
+        "lstm": settings.supervised.weight_lstm,
+        "transformer": settings.supervised.weight_transformer,
+    }
+    return {t.name: configured.get(t.name, 1.0) for t in tables}
 
 
 def _risk(settings: Settings, board: SignalBoard) -> RiskManager:
@@ -79,8 +107,7 @@ def soak(
     g = settings.gates
     board = SignalBoard(g.supervised_confidence_threshold, g.supervised_high_tier, notifier=notifier)
     tables = list(tables_for(frames))
-    weights = {t.name: 1.0 for t in tables}
-    ens = EnsemblePolicy(tables, weights, board=board)
+    ens = EnsemblePolicy(tables, _weights(settings, tables), board=board)
     risk = _risk(settings, board)
     raw: Any = make_broker(settings, "local", frames=frames)
     assets = tuple(venue_symbol(t, "local") for t in bars.tickers)
@@ -90,18 +117,10 @@ def soak(
     errors, decided, faults = 0, 0, 0
     try:
         loop = BarLoop(
-            raw,
-            store,
-            risk,
-            settings.env,
-            bars.tickers,
-            bar_loop_decider(ens, bars.times, bars.tickers),
-            run_id=run_id,
-            bar_ns=BAR_NS,
-            max_age_s=settings.risk.max_bar_age_s,
-            assets=assets,
+            raw, store, risk, settings.env, bars.tickers, bar_loop_decider(ens, bars.times, bars.tickers),
+            run_id=run_id, bar_ns=BAR_NS, max_age_s=settings.risk.max_bar_age_s, assets=assets,
             model=ens.name,
-        )
+        )  # fmt: skip
         loop.reconcile()
         for t in range(start, len(bars.times)):
             ts = int(bars.times[t])
@@ -121,15 +140,19 @@ def soak(
     report = trade_metrics(store, loop.broker.name, run_id, "5m")
     report.update(_breach(store, run_id, risk, int(bars.times[start + int(crash_hour * 12)])))
     report.update(
-        bars_replayed=n,
-        decided=decided,
-        broker_errors=errors,
-        faults_injected=faults,
-        high_tier_signals=len(board.high_tier_events()),
-        run_id=run_id,
+        bars_replayed=n, decided=decided, broker_errors=errors, faults_injected=faults,
+        high_tier_signals=len(board.high_tier_events()), signals=board.n_signal, forecasts=board.n_forecasts,
+        model=ens.name, run_id=run_id, max_confidence=_max_confidence(ens, bars.times[start:]),
         backtest_win_rate=_backtest_win_rate(settings, frames, tables_for, start),
-    )
+    )  # fmt: skip
     return report
+
+
+def _max_confidence(ens: EnsemblePolicy, times: np.ndarray) -> float:
+    """The highest confidence (max(p, 1 - p)) of the ensemble's combined forecast over the replayed bars."""
+    p = ens.combined_p_up(times) if ens.tables else np.empty(0)
+    p = p[np.isfinite(p)]
+    return float(np.max(np.maximum(p, 1.0 - p))) if p.size else float("nan")
 
 
 def _breach(store: StateStore, run_id: str, risk: RiskManager, crash_ns: int) -> dict[str, Any]:
@@ -168,7 +191,7 @@ def _backtest_win_rate(
     g = settings.gates
     board = SignalBoard(g.supervised_confidence_threshold, g.supervised_high_tier)
     tables = list(tables_for(frames))
-    ens = EnsemblePolicy(tables, {t.name: 1.0 for t in tables}, board=board)
+    ens = EnsemblePolicy(tables, _weights(settings, tables), board=board)
     first = int(np.searchsorted(data.times, int(frames[next(iter(frames))]["time"].dt.epoch("ns")[start])))
     res = backtest(ens, data, settings.env, settings.costs, start=first, rules=[_risk(settings, board)])
     return float(trade_win_rate(res.ledger))
