@@ -21,7 +21,8 @@ def arena(config: str | None = None, run_ids: list[str] | None = None, dry_run: 
     Args:
         config: Path of the TOML configuration; empty for the documented defaults.
         run_ids: MLflow run ids to put in the arena; empty: the new candidates that passed the arena-entry
-            gates (backtest and stress, where enabled).
+            gates (backtest and stress, where enabled). The configured ``[arena] ensemble`` challenges too
+            once its members resolve and its ``ensemble_stress`` verdict passed.
         dry_run: Decide and report, but change no role and record nothing.
     """
     settings = settings_for(config)
@@ -37,10 +38,13 @@ def arena(config: str | None = None, run_ids: list[str] | None = None, dry_run: 
     from cappuccino_core.arena.contenders import strategy_contest
 
     lines = strategy_contest(settings, dry_run)  # a model must beat a real strategy to take the seat
-    if not run_ids:
+    contest = bool(run_ids) or bool(settings.arena.ensemble.strip())  # the ensemble may challenge alone
+    if not contest:
         body = "\n".join(["**No candidate passed the gates: no bout.**", "", *(f"- {x}" for x in lines)])
         publish("arena-bouts", "Arena", body, "no candidate")
-    lines += arena_hill(settings, run_ids, dry_run) if run_ids else ["arena: no candidate passed the gates"]
+    lines += (
+        arena_hill(settings, run_ids or [], dry_run) if contest else ["arena: no candidate passed the gates"]
+    )
     lines += arena_review(settings, dry_run)
     if not dry_run:
         record_stage(settings, "arena", "done", lines=lines)

@@ -102,6 +102,7 @@ def arena_markdown(report: Any) -> str:
     every role change."""
     dry = "DRY RUN: " if report.dry_run else ""
     head = f"{dry}Champion **{report.champion}** ({report.champion_wins} wins)."
+    head += "".join(f"\n\n{n}" for n in getattr(report, "notes", []))
     bouts = markdown_table(
         ["incumbent", "challenger", "window", "winner", "rule"],
         [

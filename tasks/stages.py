@@ -93,47 +93,13 @@ def run_gates(settings: Settings, run_ids: list[str]) -> dict[str, Any]:
 
 @task(name="arena-hill", timeout_seconds=6 * 3600, cache_policy=NO_CACHE)
 def arena_hill(settings: Settings, run_ids: list[str], dry_run: bool = False) -> list[str]:
-    """King of the hill over held-out windows for the given registered candidates."""
-    from cappuccino_core.arena import MlflowRoleBook, Referee, arena_config, run_hill, windows
-    from cappuccino_core.gates import held_out_dataset
-    from cappuccino_core.registry import Tracking, load_policy, model_spec
-    from cappuccino_core.state import StateStore
-
-    cfg = arena_config(settings)
-    trk = Tracking.from_settings(settings)
-    cache: dict[str, Any] = {}
-
-    def held_out(run_id: str) -> Any:
-        """The held-out bars (the backtest gate's window) built with this model's own FeatureSpec."""
-        spec = model_spec(run_id, trk)
-        key = spec.content_hash()
-        if key not in cache:
-            cache[key] = held_out_dataset(settings, spec)
-        return cache[key]
-
-    held = held_out(run_ids[0])
+    """King of the hill over held-out windows for the given registered candidates and the configured
+    supervised ensemble (``[arena] ensemble``)."""
+    from cappuccino_core.arena.contest import hill_contest
+    from tasks.evidence import arena_markdown, publish
     from tasks.notify import flow_notifier
 
-    ref = Referee(
-        StateStore(settings.paths.state_url),
-        MlflowRoleBook(trk),
-        actor="flow:arena",
-        dry_run=dry_run,
-        notifier=flow_notifier(settings),
-    )
-    report = run_hill(
-        run_ids,
-        lambda r: load_policy(r, held_out(r), trk),
-        held,
-        windows(held, cfg.window_bars),
-        settings.env,
-        settings.costs,
-        cfg,
-        ref,
-        data_for=held_out,
-    )
-    from tasks.evidence import arena_markdown, publish
-
+    report = hill_contest(settings, run_ids, dry_run, notifier=flow_notifier(settings))
     publish("arena-bouts", "Arena", arena_markdown(report), f"champion {report.champion}")
     return report.lines()
 

@@ -12,6 +12,9 @@ risk-adjusted score with a minimum number of trades (rule in :mod:`cappuccino_co
   is empty again (the next challenger is crowned). A strategy champion (``strategy:...``, seated by
   :func:`~.contenders.crown_best_strategy`) never goes to the sandbox: it is the floor models must clear.
   Its policy is rebuilt from its id and it trades the hill's data.
+* The supervised ensemble (``ensemble:...``, :mod:`.ensemble_entry`) challenges and defends like a model,
+  but it is not a registered model: with ``wins_to_sandbox`` wins it stays champion (a report note says
+  so); the sandbox and production take registered models only.
 * Every new model challenger also plays the current production model on the same window (``challenger vs
   production``, production the incumbent: ties keep production), reported in ``production_bouts`` and the
   audit log (action ``arena:vs_production``). Promotion uses it: a champion with ``wins_to_sandbox`` wins
@@ -64,10 +67,12 @@ class HillReport:
     production: str | None = None  # the production model the challengers played (None: none yet)
     production_bouts: list[BoutResult] = field(default_factory=list)  # incumbent = production
     held_back: list[str] = field(default_factory=list)  # had the wins for the sandbox, lost to production
+    notes: list[str] = field(default_factory=list)  # entry of contenders (the ensemble), unpromotable seats
 
     def lines(self) -> list[str]:
         """The report as lines for the terminal and the Prefect artifact."""
         out = [f"{'DRY RUN: ' if self.dry_run else ''}champion {self.champion} ({self.champion_wins} wins)"]
+        out += [f"  {n}" for n in self.notes]
         out += [
             f"  bout {b.incumbent.model} vs {b.challenger.model}: {b.winner} wins ({b.reason})"
             for b in self.bouts
@@ -196,9 +201,18 @@ class _Hill:
     def maybe_promote(self, window: tuple[int, int]) -> None:
         """A model champion with enough wins goes to the sandbox if it beats production on ``window``."""
         from cappuccino_core.arena.contenders import is_strategy_id
+        from cappuccino_core.arena.ensemble_entry import is_ensemble_id
 
         champ = self.champ
         if champ is None or self.wins < self.cfg.wins_to_sandbox or is_strategy_id(champ):
+            return
+        if is_ensemble_id(champ):  # no registered model: the referee has nothing to give the sandbox alias
+            note = (
+                f"not promoted: {champ} has {self.wins} consecutive wins but is not a registered model; "
+                "the sandbox and production take registered models only, so it stays champion"
+            )
+            if not any(n.startswith(f"not promoted: {champ} ") for n in self.report.notes):  # once
+                self.report.notes.append(note)
             return
         if auto_promotion_paused(self.referee.store):  # an operator paused promotions: hold the seat
             return

@@ -9,8 +9,9 @@ MLflow registry alias and a version tag (``arena.<action>`` = UTC time and reaso
 Roles live in two places on purpose: MLflow aliases (one holder per alias) name the model a role loads,
 and the ``arena_standings`` table keeps the tournament's bookkeeping (consecutive wins, matches,
 elimination) and allows several sandbox models, of which the alias ``sandbox`` names the newest entrant.
-Strategy contenders (ids ``strategy:...``, see :mod:`.contenders`) have standings and audit rows but no
-registry model: the referee gives them no alias and no tag.
+Strategy contenders (ids ``strategy:...``, see :mod:`.contenders`) and the supervised ensemble
+(``ensemble:...``, see :mod:`.ensemble_entry`) have standings and audit rows but no registry model: the
+referee gives them no alias and no tag.
 """
 
 from __future__ import annotations
@@ -167,7 +168,8 @@ class Referee:
                 row.consecutive_wins = t.wins
             if t.matched:
                 row.matches = (row.matches or 0) + 1
-        if self.roles is not None and not t.run_id.startswith("strategy:"):  # strategies have no model
+        unregistered = t.run_id.startswith(("strategy:", "ensemble:"))  # no registry model to alias or tag
+        if self.roles is not None and not unregistered:
             if t.clear_alias is not None and self.roles.holder(t.clear_alias) == t.run_id:
                 self.roles.clear(t.clear_alias)
             if t.alias is not None:

@@ -38,6 +38,12 @@ class ArenaConfig(Section):
     sandbox_margin: float = Field(
         0.0, ge=0, description="the sandbox model must beat production's score by more than this"
     )
+    ensemble: str = Field(
+        "",
+        description="a supervised ensemble entered as a contender, e.g. 'lstm,transformer,rl=champion' "
+        "(members as for `trade paper --ensemble`); it enters once its ensemble_stress verdict passed; "
+        "empty: none",
+    )
     live_enabled: bool = Field(
         False, description="configuration half of the live green light (the CLI confirmation is the other)"
     )

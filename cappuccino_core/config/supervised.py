@@ -73,6 +73,12 @@ class SupervisedConfig(Section):
     weight_lstm: float = Field(0.35, ge=0, description="ensemble weight of the LSTM signal")
     weight_transformer: float = Field(0.40, ge=0, description="ensemble weight of the Transformer signal")
     weight_rl: float = Field(0.25, ge=0, description="ensemble weight of the RL policy's action")
+    weights: Literal["configured", "learned"] = Field(
+        "configured",
+        description="configured: the weight_* above; learned: the supervised share (weight_lstm + "
+        "weight_transformer) split by each member's held-out accuracy edge logged in MLflow; the RL "
+        "member keeps weight_rl",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> SupervisedConfig:

@@ -85,6 +85,14 @@ def directional_edge(score: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean((s[ok] > 0) == (y[ok] == 1)) - 0.5) if ok.any() else 0.0
 
 
+def ensemble_label(weights: Mapping[str, float]) -> str:
+    """``ensemble(lstm 0.50, rl 0.50)``: the members in order with their weights normalised to sum 1."""
+    total = sum(weights.values())
+    if total <= 0:
+        raise ValueError(f"ensemble weights must have a positive sum; got {dict(weights)}")
+    return "ensemble(" + ", ".join(f"{n} {w / total:.2f}" for n, w in weights.items()) + ")"
+
+
 class EnsemblePolicy:
     """Supervised members (forecast tables) and an optional RL member, weighted (see the module docstring).
 
@@ -126,7 +134,7 @@ class EnsemblePolicy:
     @property
     def name(self) -> str:
         """A label of the members and their normalised weights, e.g. ``ensemble(lstm 0.50, rl 0.50)``."""
-        return "ensemble(" + ", ".join(f"{n} {w:.2f}" for n, w in self.weights.items()) + ")"
+        return ensemble_label(self.weights)
 
     def begin_episodes(self, data: MarketDataset, starts: np.ndarray) -> None:
         """A new batch of episodes starting at rows ``starts`` of ``data``; passed on to the RL member."""

@@ -25,15 +25,10 @@ from cappuccino_core.supervised.ensemble import EnsemblePolicy, bar_loop_decider
 from cappuccino_core.supervised.members import check_alignment
 from cappuccino_core.supervised.signals import SignalBoard
 from cappuccino_core.supervised.tracking import SupervisedModel
+from cappuccino_core.supervised.weights import ensemble_weights_for
 from cappuccino_core.trading.risk.manager import RiskManager, rules_from_config
 from cappuccino_core.trading.risk.signal_caps import SignalCaps
 from cappuccino_core.trading.risk.signal_threshold import SignalThreshold
-
-
-def ensemble_weights(settings: Settings) -> dict[str, float]:
-    """The configured member weights (``[supervised] weight_*``)."""
-    s = settings.supervised
-    return {"lstm": s.weight_lstm, "transformer": s.weight_transformer, "rl": s.weight_rl}
 
 
 def ensemble_paper_session(
@@ -82,8 +77,8 @@ def ensemble_paper_session(
                            exchange_url=exchange_url, ca_cert=ca_cert)  # fmt: skip
     try:
         rl_decide = None if rl_model is None else decider(settings, rl_model, bars, raw, assets)[0]
-        weights = {k: v for k, v in ensemble_weights(settings).items() if k != "rl" or rl_model is not None}
-        ens = EnsemblePolicy(tables, weights, rl=rl_decide, board=board)  # RL decides via rl_decide
+        weights = ensemble_weights_for(settings, models, rl_model is not None)
+        ens = EnsemblePolicy(tables, weights.weights, rl=rl_decide, board=board)  # RL decides via rl_decide
         risk = RiskManager(
             [
                 SignalThreshold(board),
@@ -113,6 +108,6 @@ def ensemble_paper_session(
     members = {m.kind: f"{m.run_id} (version {m.version or '?'})" for m in models}
     members |= {"rl": rl_model} if rl_model is not None else {}
     report.update(session=session, model=ens.name, broker=name, timeframe=tf, members=members,
-                  high_tier_signals=board.high_tier_events())  # fmt: skip
+                  weights=weights.to_dict(), high_tier_signals=board.high_tier_events())  # fmt: skip
     report["report_path"] = str(write_report(settings, report, f"paper_{name}_ensemble_{session}"))
     return report

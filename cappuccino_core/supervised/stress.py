@@ -44,9 +44,9 @@ from cappuccino_core.gates.stress_data import (
 from cappuccino_core.gates.verdict import Verdict
 from cappuccino_core.supervised.ensemble import EnsemblePolicy, ForecastTable, forecast_table
 from cappuccino_core.supervised.members import check_alignment
-from cappuccino_core.supervised.paper import ensemble_weights
 from cappuccino_core.supervised.signals import SignalBoard
 from cappuccino_core.supervised.tracking import SupervisedModel
+from cappuccino_core.supervised.weights import ensemble_weights_for
 
 GATE = "ensemble_stress"
 
@@ -107,13 +107,14 @@ def run_ensemble_stress(
     tickers = tuple(models[0].spec.tickers) if models else batch.tickers
     batch = batch.subset(tickers, cfg.stress_max_scenarios, cfg.stress_max_hours)
     data, tables = ensemble_stress_data(models, batch, getattr(rl, "spec", None), cfg.stress_bars_seed)
-    weights = {k: v for k, v in ensemble_weights(settings).items() if k != "rl" or rl is not None}
+    weights = ensemble_weights_for(settings, models, rl is not None)
     board = SignalBoard(cfg.supervised_confidence_threshold, cfg.supervised_high_tier, keep_events=False)
-    ens = EnsemblePolicy(tables, weights, rl=rl, board=board, tickers=tickers, by_row=True)
+    ens = EnsemblePolicy(tables, weights.weights, rl=rl, board=board, tickers=tickers, by_row=True)
     members = {m.kind: m.run_id for m in models} | ({"rl": rl_ref or getattr(rl, "run_id", "")} if rl else {})
     v, _ = run_stress_gate(
         ens, data, batch.ids, batch.regimes, settings.env, settings.costs, cfg, out_dir=out_dir,
-        inputs={"scenario_set": batch.source, "ensemble": ens.name, "members": members}, progress=progress,
+        inputs={"scenario_set": batch.source, "ensemble": ens.name, "members": members,
+                "weights": weights.to_dict()}, progress=progress,
     )  # fmt: skip
     v.figures.update(
         forecasts=board.n_forecasts, signals=board.n_signal, high_tier_signals=board.n_high,

@@ -1,0 +1,105 @@
+"""The supervised ensemble as an arena contender (``[arena] ensemble``): the arena-hill task the flow calls,
+on registered (tiny) LSTM + Transformer models and a registered PPO, after the strategy contest seated the
+floor. It enters once its ``ensemble_stress`` verdict passed (computed when missing), its bout is recorded
+under its identity, it cannot be promoted past champion, and a missing member keeps it out with the reason."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cappuccino_core.arena import holders, run_hill, windows
+from cappuccino_core.config.costs import CostsConfig
+from cappuccino_core.config.env import EnvConfig
+from cappuccino_core.state import StateStore
+from tests.env_presets import NO_BAND
+from tests.unit.arena.conftest import ConstPolicy
+from tests.unit.supervised.test_ensemble_cli import (
+    _register_champion_ppo,
+    _register_supervised,
+    _small_scenario_set,
+)
+
+LAX_STRESS = {  # thresholds any policy clears: the entry test is about the arena, not the gate's figures
+    "stress_min_profitable_share": 0.0,
+    "stress_min_median_sharpe": -1e9,
+    "stress_max_drawdown": 1.0,
+    "stress_max_scenario_loss": 1.0,
+}
+
+
+def _with(settings: Any, ensemble: str, gates: dict[str, Any] | None = None, **arena: Any) -> Any:
+    return settings.model_copy(
+        update={
+            "arena": settings.arena.model_copy(update={"ensemble": ensemble, "window_bars": 48, **arena}),
+            "gates": settings.gates.model_copy(update=gates or {}),
+        }
+    )
+
+
+def _hill(settings: Any) -> list[str]:
+    from cappuccino_core.arena import strategy_contest
+    from tasks.stages import arena_hill
+
+    strategy_contest(settings)  # as the arena flow does first: the best strategy takes the empty seat
+    return list(arena_hill.fn(settings, [], False))
+
+
+def test_ensemble_enters_fights_and_is_recorded(settings, sample_dir) -> None:
+    from cappuccino_core.arena.referee import standing
+
+    runs = _register_supervised(settings)
+    rl_run = _register_champion_ppo(settings)
+    s = _with(_small_scenario_set(settings), "lstm,transformer,rl=champion", LAX_STRESS, wins_to_sandbox=1)
+    eid = f"ensemble:lstm/1+transformer/1+rl={rl_run[:8]}"
+    lines = _hill(s)
+    text = "\n".join(lines)
+    assert f"{eid} entered: ensemble(lstm 0.35, transformer 0.40, rl 0.25), configured weights" in text
+    assert "passed ensemble_stress computed now" in text
+    (bout,) = [ln for ln in lines if ln.strip().startswith("bout strategy:")]
+    assert bout.strip().split(" vs ")[1].startswith(f"{eid}:")  # the strategy champion against the ensemble
+    store = StateStore(s.paths.state_url)
+    row = standing(store, eid)
+    assert row is not None and row.matches == 1 and row.role in ("champion", "eliminated")
+    assert any(a.action in ("arena:crown", "arena:eliminate") for a in store.audit_log(eid))
+    for rid in (runs["lstm"], runs["transformer"], rl_run):  # the verdict computed at entry was stored
+        assert [v.gate for v in store.verdicts(rid)] == ["ensemble_stress"]
+    if row.role == "champion":  # wins_to_sandbox=1: a model would go to the sandbox; the ensemble cannot
+        assert f"not promoted: {eid} has 1 consecutive wins but is not a registered model" in text
+    again = "\n".join(_hill(s))  # it entered once: no second challenge, no second gate run
+    assert f"{eid} already entered the arena (now {row.role}): no new challenge" in again
+    assert len(store.verdicts(runs["lstm"])) == 1
+
+
+def test_failed_gate_and_missing_member_keep_it_out(settings, sample_dir) -> None:
+    runs = _register_supervised(settings)
+    s = _with(settings, "lstm,transformer,rl=champion")
+    lines = _hill(s)  # nobody holds the champion role: the RL member is missing
+    assert any("ensemble 'lstm,transformer,rl=champion' not entered: ensemble member rl=champion" in ln
+               for ln in lines), lines  # fmt: skip
+    assert "no challenger: no bout" in "\n".join(lines)
+    s = _with(_small_scenario_set(settings), "lstm,transformer", {"stress_min_median_sharpe": 1e9})
+    text = "\n".join(_hill(s))  # members resolve, but no ensemble clears a median Sharpe of 1e9
+    assert "ensemble:lstm/1+transformer/1 not entered: ensemble(lstm 0.47, transformer 0.53) FAILED" in text
+    assert StateStore(s.paths.state_url).verdicts(runs["lstm"])[0].passed is False
+
+
+def test_an_ensemble_champion_is_never_sent_to_the_sandbox(referee, store, roles, data) -> None:
+    """With the wins for the sandbox, a model champion goes; the ensemble (no registered model) stays
+    champion with a report note, and the referee gives it no alias or tag."""
+    from cappuccino_core.arena import ArenaConfig
+
+    cfg = ArenaConfig(min_trades=1, wins_to_sandbox=1, window_bars=40)
+    ens = "ensemble:lstm/3+transformer/2+rl=1a2b3c4d"
+    pols = {"flat": ConstPolicy(-1.0), ens: ConstPolicy(1.0), "other": ConstPolicy(-1.0)}
+    w = windows(data, cfg.window_bars)
+    report = run_hill(["flat", ens, "other"], pols.__getitem__, data, w, EnvConfig(**NO_BAND), CostsConfig(),
+                      cfg, referee)  # fmt: skip
+    assert report.champion == ens and report.champion_wins == 2 and report.promoted == []
+    assert report.eliminated == ["flat", "other"]
+    assert report.notes == [
+        f"not promoted: {ens} has 1 consecutive wins but is not a registered model; the sandbox and "
+        "production take registered models only, so it stays champion"
+    ]  # noted once, at the first win that would have promoted a model
+    assert holders(store, "champion") == [ens] and holders(store, "sandbox") == []
+    assert roles.holder("champion") is None and ens not in roles.tags  # no registry alias or tag
+    assert [a.action for a in store.audit_log(subject=ens)] == ["arena:defend", "arena:crown"]
