@@ -91,6 +91,9 @@ def stress_ensemble(
         raise fail(str(exc)) from None
     f = v.figures
     console.print(f"{v.inputs['ensemble']} over {f['scenarios']} scenarios ({v.inputs['scenario_set']})")
+    w = v.inputs["weights"]
+    edges = ", ".join(f"{k} {e:+.3f}" for k, e in w["edges"].items())
+    console.print(f"weights: {w['source']}" + (f" (held-out accuracy edge: {edges})" if edges else ""))
     console.print(v.explain(), highlight=False)
     console.print(
         f"  profitable {f['profitable_share']:.2f}, median Sharpe {f['median_sharpe']:.2f}, worst drawdown "

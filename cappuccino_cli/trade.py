@@ -91,7 +91,7 @@ def _ensemble_paper(
         raise fail(str(exc)) from None
     except (BrokerError, OSError) as exc:
         raise fail(f"broker {broker}: {exc}") from None
-    keys = ("broker", "model", "members", "session", "bars_replayed", "fills", "win_rate", "fees",
+    keys = ("broker", "model", "members", "weights", "session", "bars_replayed", "fills", "win_rate", "fees",
             "total_return", "seconds")  # fmt: skip
     head = {k: report.get(k) for k in keys} | {"high_tier_signals": len(report["high_tier_signals"])}
     console.print_json(json.dumps(head, default=str).replace("NaN", "null"))
