@@ -22,7 +22,7 @@ from cappuccino_core.arena.ensemble_entry import (
     resolve_entrant,
 )
 from cappuccino_core.arena.hill import HillReport, run_hill
-from cappuccino_core.arena.referee import CHAMPION, ELIMINATED, Referee, Transition, holders
+from cappuccino_core.arena.referee import CHAMPION, ELIMINATED, Referee, Transition, holders, standing
 from cappuccino_core.config import Settings
 
 
@@ -34,8 +34,6 @@ def ensemble_entry(
     It challenges once, as a registered candidate enters once: when it has no arena standing yet and passed
     its gate. One already in the arena does not challenge again (as champion it defends, so it is returned
     to be rebuilt). Nothing configured: (None, False, [])."""
-    from cappuccino_core.arena.referee import standing
-
     entrant, lines = resolve_entrant(settings)
     if entrant is None:
         return None, False, lines
@@ -94,8 +92,9 @@ def hill_contest(
     challengers = list(run_ids) + ([entrant.id] if entrant is not None and challenge else [])
     if not challengers:
         seated = holders(ref.store, CHAMPION)
-        champ = seated[-1] if seated else None
-        return HillReport(champ, 0, dry_run=dry_run, notes=[*notes, "no challenger: no bout"])
+        row = standing(ref.store, seated[-1]) if seated else None
+        champ, wins = (row.run_id, row.consecutive_wins) if row is not None else (None, 0)
+        return HillReport(champ, wins, dry_run=dry_run, notes=[*notes, "no challenger: no bout"])
     own: dict[str, Any] = {}
     if entrant is not None:
         own[entrant.id] = entrant_data(settings, entrant, held_out)

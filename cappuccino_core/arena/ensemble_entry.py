@@ -123,6 +123,7 @@ def admit_entrant(settings: Settings, entrant: EnsembleEntrant, dry_run: bool = 
     found = _matching_verdict(StateStore(settings.paths.state_url), entrant)
     if found is not None:
         passed, how = bool(found.passed), f"stored {GATE} verdict of {found.ts:%Y-%m-%d %H:%M}"
+        why = "; ".join(str(f.get("message", k)) for k, f in (found.failures or {}).items())
     else:
         try:
             v = run_ensemble_stress(settings, entrant.models, rl_ref=entrant.rl_run)
@@ -131,8 +132,9 @@ def admit_entrant(settings: Settings, entrant: EnsembleEntrant, dry_run: bool = 
         if not dry_run:
             record_ensemble_verdict(v, settings, list(entrant.member_runs().values()))
         passed, how = v.passed, f"{GATE} computed now ({v.figures.get('signals', 0)} signals)"
+        why = "; ".join(c.describe() for c in v.failed_checks)
     if not passed:
-        return False, f"{entrant.id} not entered: {entrant.label} FAILED its {GATE} gate ({how})"
+        return False, f"{entrant.id} not entered: {entrant.label} FAILED its {GATE} gate ({how}): {why}"
     return True, f"{entrant.id} entered: {entrant.label}, {entrant.weights.source} weights; passed {how}"
 
 

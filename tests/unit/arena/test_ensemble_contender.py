@@ -60,13 +60,17 @@ def test_ensemble_enters_fights_and_is_recorded(settings, sample_dir) -> None:
     store = StateStore(s.paths.state_url)
     row = standing(store, eid)
     assert row is not None and row.matches == 1 and row.role in ("champion", "eliminated")
-    assert any(a.action in ("arena:crown", "arena:eliminate") for a in store.audit_log(eid))
+    (audit,) = [a for a in store.audit_log(eid) if a.action in ("arena:crown", "arena:eliminate")]
+    assert audit.evidence["challenger"]["model"] == eid  # its figures on the window, under its identity
+    assert audit.evidence["incumbent"]["model"].startswith("strategy:")
+    assert isinstance(audit.evidence["challenger"]["trades"], int) and audit.evidence["winner"] in bout
     for rid in (runs["lstm"], runs["transformer"], rl_run):  # the verdict computed at entry was stored
         assert [v.gate for v in store.verdicts(rid)] == ["ensemble_stress"]
     if row.role == "champion":  # wins_to_sandbox=1: a model would go to the sandbox; the ensemble cannot
         assert f"not promoted: {eid} has 1 consecutive wins but is not a registered model" in text
     again = "\n".join(_hill(s))  # it entered once: no second challenge, no second gate run
     assert f"{eid} already entered the arena (now {row.role}): no new challenge" in again
+    assert again.startswith("champion strategy:") or again.startswith(f"champion {eid} (1 wins)")
     assert len(store.verdicts(runs["lstm"])) == 1
 
 
