@@ -5,6 +5,7 @@ under its identity, it cannot be promoted past champion, and a missing member ke
 
 from __future__ import annotations
 
+import tomllib
 from typing import Any
 
 from cappuccino_core.arena import holders, run_hill, windows
@@ -13,6 +14,7 @@ from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.state import StateStore
 from tests.env_presets import NO_BAND
 from tests.unit.arena.conftest import ConstPolicy
+from tests.unit.readme_blocks import blocks
 from tests.unit.supervised.test_ensemble_cli import (
     _register_champion_ppo,
     _register_supervised,
@@ -36,6 +38,12 @@ def _with(settings: Any, ensemble: str, gates: dict[str, Any] | None = None, **a
     )
 
 
+def _readme_ensemble() -> str:
+    """``[arena] ensemble`` as README section 3b shows it."""
+    (block,) = blocks("### 3b. Supervised signal line", "toml")
+    return str(tomllib.loads(block)["arena"]["ensemble"])
+
+
 def _hill(settings: Any) -> list[str]:
     from cappuccino_core.arena import strategy_contest
     from tasks.stages import arena_hill
@@ -49,7 +57,8 @@ def test_ensemble_enters_fights_and_is_recorded(settings, sample_dir) -> None:
 
     runs = _register_supervised(settings)
     rl_run = _register_champion_ppo(settings)
-    s = _with(_small_scenario_set(settings), "lstm,transformer,rl=champion", LAX_STRESS, wins_to_sandbox=1)
+    assert _readme_ensemble() == "lstm,transformer,rl=champion"
+    s = _with(_small_scenario_set(settings), _readme_ensemble(), LAX_STRESS, wins_to_sandbox=1)
     eid = f"ensemble:lstm/1+transformer/1+rl={rl_run[:8]}"
     lines = _hill(s)
     text = "\n".join(lines)

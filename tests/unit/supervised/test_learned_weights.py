@@ -3,6 +3,7 @@ read from its MLflow run, by hand; and the weights used are recorded by the pape
 
 from __future__ import annotations
 
+import tomllib
 from types import SimpleNamespace
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 
 from cappuccino_core.supervised.tracking import SupervisedModel
 from cappuccino_core.supervised.weights import ensemble_weights_for
+from tests.unit.readme_blocks import blocks
 from tests.unit.supervised.test_ensemble_cli import _register_supervised
 
 ACC = {  # per member run: the test_accuracy_<coin> metrics training logs (and one it logs beside them)
@@ -30,7 +32,9 @@ def _models(**runs: str) -> list[SupervisedModel]:
 
 
 def _learned(settings: Any) -> Any:
-    sup = settings.supervised.model_copy(update={"weights": "learned"})
+    """``[supervised] weights`` as README section 3b shows it ("learned")."""
+    (block,) = blocks("### 3b. Supervised signal line", "toml")
+    sup = settings.supervised.model_copy(update={"weights": tomllib.loads(block)["supervised"]["weights"]})
     return settings.model_copy(update={"supervised": sup})
 
 
@@ -39,6 +43,7 @@ def test_weights_by_hand(settings) -> None:
     conf = ensemble_weights_for(settings, _models(lstm="run-l", transformer="run-t"), True, trk)
     assert conf.source == "configured" and conf.weights == {"lstm": 0.35, "transformer": 0.40, "rl": 0.25}
     s = _learned(settings)
+    assert s.supervised.weights == "learned"
     w = ensemble_weights_for(s, _models(lstm="run-l", transformer="run-t"), True, trk)
     # edges 0.04 and 0.01 split the supervised share 0.75: 0.75 x 0.8 = 0.6, 0.75 x 0.2 = 0.15; RL keeps 0.25
     assert w.source == "learned" and w.edges == pytest.approx({"lstm": 0.04, "transformer": 0.01})
