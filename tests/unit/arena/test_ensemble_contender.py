@@ -93,7 +93,11 @@ def test_failed_gate_and_missing_member_keep_it_out(settings, sample_dir) -> Non
     s = _with(_small_scenario_set(settings), "lstm,transformer", {"stress_min_median_sharpe": 1e9})
     text = "\n".join(_hill(s))  # members resolve, but no ensemble clears a median Sharpe of 1e9
     assert "ensemble:lstm/1+transformer/1 not entered: ensemble(lstm 0.47, transformer 0.53) FAILED" in text
-    assert StateStore(s.paths.state_url).verdicts(runs["lstm"])[0].passed is False
+    store = StateStore(s.paths.state_url)
+    assert [v.passed for v in store.verdicts(runs["lstm"])] == [False]
+    text = "\n".join(_hill(s))  # the next arena run reads the stored verdict of this very ensemble
+    assert "FAILED its ensemble_stress gate (stored ensemble_stress verdict of " in text
+    assert "median_sharpe = 0, needs > 1e+09" in text and len(store.verdicts(runs["lstm"])) == 1
 
 
 def test_an_ensemble_champion_is_never_sent_to_the_sandbox(referee, store, roles, data) -> None:
