@@ -55,6 +55,14 @@ class EpisodeAware(Protocol):
 
 
 @runtime_checkable
+class OwnEnv(Protocol):
+    """A policy that runs under an env of its own (a strategy exempt from the cap and reserve trims, an
+    ensemble trading under its RL member's env); None: the caller's."""
+
+    run_env: EnvConfig | None
+
+
+@runtime_checkable
 class TrainedEnv(Protocol):
     """A policy that carries the env it was trained with (registry/model_env.py)."""
 
@@ -68,9 +76,8 @@ def policy_env(policy: object, base: EnvConfig) -> EnvConfig:
     ``base`` with its trained fields; else ``base``."""
     from cappuccino_core.config.env import EnvConfig
 
-    own = getattr(policy, "run_env", None)
-    if isinstance(own, EnvConfig):
-        return own
+    if isinstance(policy, OwnEnv) and isinstance(policy.run_env, EnvConfig):
+        return policy.run_env
     if isinstance(policy, TrainedEnv):
         env = policy.env_config(base)
         if not isinstance(env, EnvConfig):

@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from cappuccino_core.backtest.baselines import actions_for_weights
-from cappuccino_core.common.policy import BarClocked, EpisodeAware
+from cappuccino_core.common.policy import BarClocked, EpisodeAware, OwnEnv
 from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.env.episodes import within
@@ -356,7 +356,7 @@ class BatchPolicy:
 
     def __init__(self, members: Sequence[tuple[Any, np.ndarray]]) -> None:
         self.members = [(p, np.asarray(i, dtype=np.int64)) for p, i in members]
-        envs = [getattr(p, "run_env", None) for p, _ in self.members]
+        envs = [p.run_env if isinstance(p, OwnEnv) else None for p, _ in self.members]
         if any(e != envs[0] for e in envs[1:]):
             raise ValueError("BatchPolicy: members must share one run env (cap, reserve, mode)")
         self.run_env = envs[0] if envs else None

@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 import torch
 
-from cappuccino_core.common.policy import policy_env
+from cappuccino_core.common.policy import BarClocked, EpisodeAware, OwnEnv, policy_env
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.features.dataset import MarketDataset
 from cappuccino_core.features.supervised_set import supervised_frame_features
@@ -122,7 +122,7 @@ class EnsemblePolicy:
         self.board = board or SignalBoard()
         self.tickers = tuple(tickers)
         self.by_row = by_row
-        self.run_env = getattr(rl, "run_env", None)
+        self.run_env = rl.run_env if isinstance(rl, OwnEnv) else None
         self._data: MarketDataset | None = None
         self._t: np.ndarray | None = None
 
@@ -139,17 +139,15 @@ class EnsemblePolicy:
     def begin_episodes(self, data: MarketDataset, starts: np.ndarray) -> None:
         """A new batch of episodes starting at rows ``starts`` of ``data``; passed on to the RL member."""
         self._data = data
-        hook = getattr(self.rl, "begin_episodes", None)
-        if callable(hook):
-            hook(data, starts)
+        if isinstance(self.rl, EpisodeAware):
+            self.rl.begin_episodes(data, starts)
 
     def at_bars(self, t: np.ndarray) -> None:
         """The decision bars (rows of the dataset) of the coming :meth:`predict`; passed on to the RL
         member."""
         self._t = np.asarray(t, dtype=np.int64)
-        hook = getattr(self.rl, "at_bars", None)
-        if callable(hook):
-            hook(t)
+        if isinstance(self.rl, BarClocked):
+            self.rl.at_bars(t)
 
     def combined_p_up(self, times: np.ndarray) -> np.ndarray:
         """(n, A) weighted mean of the members' P(up) at ``times`` (NaN where none has a forecast)."""
