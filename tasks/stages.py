@@ -71,11 +71,11 @@ def train_phase(
         "best_params": rep.best["params"] if rep.best else None,
         "all_terminal_with_reason": rep.all_terminal_with_reason,
         "exit_codes": list(rep.worker_exitcodes or []),
-        "pbo": getattr(summary, "pbo", None),
-        "dsr": getattr(summary, "dsr", None),
-        "registered": [v.run_id for v in getattr(summary, "registered", [])],
+        "pbo": summary.pbo if summary is not None else None,
+        "dsr": summary.dsr if summary is not None else None,
+        "registered": [v.run_id for v in summary.registered] if summary is not None else [],
         # phase 2: the selection gate's verdict (challenger and its numbers, or why there is none)
-        "selection": summary.selection.verdict() if getattr(summary, "selection", None) else None,
+        "selection": summary.selection.verdict() if summary is not None and summary.selection else None,
     }
 
 

@@ -162,10 +162,10 @@ def augmentation_ablation(
         arm = AblationArm(
             synthetic_share=float(share),
             study=rep.study,
-            best_run_id=getattr(summ, "best_run_id", None),
-            best_objective=getattr(summ, "best_objective", None),
-            pbo=getattr(summ, "pbo", None),
-            dsr=getattr(summ, "dsr", None),
+            best_run_id=summ.best_run_id if summ is not None else None,
+            best_objective=summ.best_objective if summ is not None else None,
+            pbo=summ.pbo if summ is not None else None,
+            dsr=summ.dsr if summ is not None else None,
             selection=summ.selection.verdict() if summ is not None and summ.selection is not None else None,
         )
         if arm.best_run_id is not None:

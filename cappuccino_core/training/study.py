@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import optuna
@@ -30,6 +30,9 @@ from cappuccino_core.config.training import TrainingConfig
 from cappuccino_core.training.data import available_timeframes, holdout_time, prepare_dataset
 from cappuccino_core.training.objective import DEFAULT_TARGET, PhaseContext
 from cappuccino_core.training.storage import budget_used, describe, settings_storage
+
+if TYPE_CHECKING:
+    from cappuccino_core.registry.study_summary import StudySummary
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +226,7 @@ class PhaseReport:
     best: dict[str, Any] | None
     trials: list[dict[str, Any]]
     worker_exitcodes: list[int | None] = field(default_factory=list)
-    summary: Any = None  # the registry's StudySummary (PBO, DSR) when MLflow tracking is on
+    summary: StudySummary | None = None  # the registry's summary (PBO, DSR) when MLflow tracking is on
 
     @property
     def all_terminal_with_reason(self) -> bool:
@@ -337,7 +340,7 @@ def summarize_phase(
 REGISTER_TOP_K = 3  # phase 2: at most this many trials that passed the selection gate are registered
 
 
-def register_phase(settings: Settings, summary: Any, top_k: int = REGISTER_TOP_K) -> list[Any]:
+def register_phase(settings: Settings, summary: StudySummary, top_k: int = REGISTER_TOP_K) -> list[Any]:
     """Register the best ``top_k`` trials of a summarized phase-2 study that passed the selection gate
     (``registry.register_candidates``; the best becomes the challenger). Returns the model versions."""
     from cappuccino_core.registry import Tracking, register_candidates
