@@ -119,3 +119,32 @@ def test_training_sees_the_backtests_decision_bar_observations_and_rewards() -> 
     np.testing.assert_allclose(rewards, blocks, rtol=1e-5)  # float32 rewards
     assert infos[0]["episode_equity"] == pytest.approx(float(kern.equity[0]), rel=1e-12)
     assert held > 0.0  # the policy did trade
+
+
+@pytest.mark.timeout(300)
+def test_ppo_trains_on_the_repeating_view_and_counts_agent_steps() -> None:
+    """SB3's PPO runs on the action-repeat view. Episodes of 40 bars (k = 4) start on a decision bar 0-3
+    bars after the drawn start, so each lasts 37-40 bars = 10 agent steps: in 64 agent steps per env every
+    env ends an episode (truncated, with its terminal observation) at agent steps 10, 20, ..., 60."""
+    import torch
+    from stable_baselines3 import PPO
+
+    torch.set_num_threads(1)
+    data = toy_dataset(n_bars=200, n_assets=2, n_features=2, lookback=3, seed=1)
+    venv = KernelVecEnv.build(data, EnvConfig(decision_every=4, episode_length=40), CostsConfig(), 4, seed=0)
+    ended: list[tuple[int, int]] = []  # (agent step, env)
+    step_wait, calls = venv.step_wait, [0]
+
+    def logged_step_wait():  # type: ignore[no-untyped-def]
+        out = step_wait()
+        calls[0] += 1
+        for i in np.flatnonzero(out[2]):
+            assert out[3][i]["TimeLimit.truncated"] and "terminal_observation" in out[3][i]
+            ended.append((calls[0], int(i)))
+        return out
+
+    venv.step_wait = logged_step_wait  # type: ignore[method-assign]
+    model = PPO("MlpPolicy", venv, n_steps=16, batch_size=32, n_epochs=1, seed=0, device="cpu")
+    model.learn(total_timesteps=256)
+    assert model.num_timesteps == 256 and calls[0] == 64
+    assert sorted(ended) == [(s, i) for s in range(10, 61, 10) for i in range(4)]
