@@ -66,6 +66,7 @@ class Budget:
     workers: int
     lookback: int = 24
     decision_every: int = 0  # env.decision_every held at this value (0: phase 1 at 1, phase 2 searches it)
+    action_repeat: int = 1  # env.action_repeat (0: the agent is asked every bar even when decision_every > 1)
 
 
 FULL = Budget(hours=2 * 8760, seeds=3, phase1_trials=2, phase2_trials=10, steps=30_000, cv_groups=5,
@@ -130,7 +131,12 @@ def settings_for(root: Path, name: str, b: Budget) -> Settings:
             "reports_dir": root / "reports",
         },
         data={"venue": "binance", "tickers": [f"{x}/USDT" for x in BASES], "timeframe": "1h"},
-        env={"n_envs": 8, "episode_length": 512, "decision_every": max(b.decision_every, 1)},
+        env={
+            "n_envs": 8,
+            "episode_length": 512,
+            "decision_every": max(b.decision_every, 1),
+            "action_repeat": bool(b.action_repeat),
+        },
         training={
             "experiment": name,
             "phase1_trials": b.phase1_trials,

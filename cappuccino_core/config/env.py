@@ -54,6 +54,13 @@ class EnvConfig(Section):
         "open time // bar length) is a multiple of k, positions are held in between (1: every bar). The same "
         "rule in training, backtests, the stress gate, the arena and the live bar loop",
     )
+    action_repeat: bool = Field(
+        True,
+        description="training with decision_every k > 1: the agent is asked only on decision bars; one agent "
+        "step holds through the k bars to the next one and earns their summed reward (episodes start on a "
+        "decision bar). False: asked every bar, k - 1 of every k actions do nothing. Backtests and the "
+        "live loop act on decision bars either way",
+    )
     lot_size: dict[str, float] = Field(
         default_factory=dict, description="per-ticker quantity increment; default 1e-8"
     )

@@ -55,6 +55,13 @@ class StepResult:
     equity: np.ndarray  # (N,) equity after the step, marked at the new bar
 
 
+def _next_true(flags: np.ndarray) -> np.ndarray:
+    """(T,) int64: for each bar, the first bar at or after it whose flag is set (T where none is)."""
+    n = len(flags)
+    at = np.where(flags, np.arange(n, dtype=np.int64), np.int64(n))
+    return np.minimum.accumulate(at[::-1])[::-1].copy()
+
+
 def _refuse(actions: np.ndarray, episode: int) -> NoReturn:
     raise ValueError(f"step: actions of episode {episode} are not finite: {actions[episode].tolist()}")
 
@@ -87,6 +94,9 @@ class TradingKernel:
         self.decide = decision_bars(
             data.times, timeframe_seconds(data.spec.timeframe) * 10**9, env.decision_every
         )
+        # Random episode starts moved on to the first decision bar (the action-repeat view sets it).
+        self.align_starts = False
+        self._next_decision = _next_true(self.decide)
         self.rules = default_rules(env) if rules is None else list(rules)
         # Rules with state (the risk manager) get every fill and every episode restart.
         self._stateful = [r for r in self.rules if hasattr(r, "on_fill") and hasattr(r, "reset")]
@@ -127,11 +137,15 @@ class TradingKernel:
         starts: np.ndarray | None = None,
         ends: np.ndarray | None = None,
     ) -> np.ndarray:
-        """(Re)start episodes ``idx`` (default all): random positions, or the given starts/ends (checked
-        against the segments). Returns the observations of all N episodes."""
+        """(Re)start episodes ``idx`` (default all): random positions (moved on to their first decision bar
+        when ``align_starts`` is set), or the given starts/ends (checked against the segments). Returns
+        the observations of all N episodes."""
         idx = np.arange(self.n) if idx is None else np.asarray(idx, dtype=np.int64)
         if starts is None:
             starts, ends = self.sampler.sample(self.rng, len(idx))
+            if self.align_starts:  # on to the first decision bar, if the episode reaches one
+                later = self._next_decision[starts]
+                starts = np.where(later < ends, later, starts)
         else:
             if ends is None or len(starts) != len(idx) or len(ends) != len(idx):
                 raise ValueError(f"reset: give starts and ends for each of the {len(idx)} episodes reset")
@@ -155,16 +169,20 @@ class TradingKernel:
         """(N, obs_size) observations at the current decision bar."""
         return self.observe.marked_at(self.t, self.cash, self.holdings, self.prices, self.t)
 
-    def step(self, actions: np.ndarray) -> StepResult:
+    def step(self, actions: np.ndarray, only: np.ndarray | None = None) -> StepResult:
         """One step of every active episode: (N, n_assets) actions become orders through the order rules,
-        fill through the cost model, and each episode moves one bar on (ValueError on a wrong shape)."""
+        fill through the cost model, and each episode moves one bar on (ValueError on a wrong shape).
+        ``only`` (N,) bool: step just these episodes; the others wait where they are (reward 0, not done,
+        still active), as ended episodes do (the action-repeat view uses it, vec_env.py)."""
         actions = np.ascontiguousarray(actions, dtype=np.float64)
         if actions.shape != (self.n, self.n_assets):
             raise ValueError(
                 f"step: actions must have shape (episodes, assets) = {(self.n, self.n_assets)}, "
                 f"got {actions.shape}"
             )
-        active, t = self.active, self.t
+        t = self.t
+        waiting = None if only is None else self.active & ~np.asarray(only, dtype=bool)
+        active = self.active if waiting is None else self.active & ~waiting
 
         # 1-3. Mark, turn actions into orders, apply the order rules (broker units), fill.
         if self.fused:
@@ -220,6 +238,8 @@ class TradingKernel:
         )  # fmt: skip
         if rw.custom is not None:  # a reward from a plugin file, in numpy (rewards.py)
             reward = rw.numpy_step(before, equity, bench_before, self.bench_value, active)
+        if waiting is not None:  # not stepped: still active, frozen at their bar like ended ones
+            self.active |= waiting
 
         if self.recorder is not None:
             assert fill is not None

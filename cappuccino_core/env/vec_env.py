@@ -7,6 +7,12 @@ Not N copies in a DummyVecEnv: one ``TradingKernel`` with N episodes. SB3 semant
   ended. ``infos[i]["TimeLimit.truncated"]`` is True when it ended by truncation (time limit or end of
   its segment: the portfolio would go on), so PPO bootstraps its value; ``infos[i]["episode_equity"]`` is
   its final equity.
+- action repeat (``env.action_repeat``, on by default; it matters only when ``env.decision_every`` k > 1):
+  the agent is asked only on decision bars. One agent step places the orders of one decision bar and then
+  holds (only the limit rules may trim, as in backtests and the live loop) up to the next decision bar, or
+  the episode's end: k bars; its reward is the sum of the per-bar rewards. Random episode starts are moved
+  on to their first decision bar, so every observation the agent sees in training is one a backtest or the
+  live loop acts on. Without it the agent is asked every bar and k - 1 of every k actions do nothing.
 - seeding: ``seed(s)`` (or ``VecEnv.seed``) makes the next ``reset()`` draw episodes from
   ``numpy.random.default_rng(s)``; the same seed gives the same episodes, starts and auto-resets.
 """
@@ -21,7 +27,7 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices,
 from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.env.gym_env import action_space, observation_space
-from cappuccino_core.env.kernel import TradingKernel
+from cappuccino_core.env.kernel import StepResult, TradingKernel
 from cappuccino_core.features.dataset import MarketDataset
 
 
@@ -33,6 +39,9 @@ class KernelVecEnv(VecEnv):
         self.render_mode = None
         super().__init__(kernel.n, observation_space(kernel), action_space(kernel))
         self._actions: np.ndarray | None = None
+        # Action repeat: one agent step runs from a decision bar to the next (module docstring).
+        self.repeat = kernel.env.action_repeat and kernel.env.decision_every > 1
+        kernel.align_starts = self.repeat
 
     @classmethod
     def build(
@@ -62,6 +71,8 @@ class KernelVecEnv(VecEnv):
     def step_wait(self) -> VecEnvStepReturn:
         assert self._actions is not None, "step_async() first"
         r = self.kernel.step(self._actions)
+        if self.repeat:
+            r = self._hold_to_decision(self._actions, r)
         self._actions = None
         done = r.terminated | r.truncated
         infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
@@ -74,6 +85,21 @@ class KernelVecEnv(VecEnv):
                 infos[i]["episode_equity"] = float(r.equity[i])
             obs = self.kernel.reset(ended)
         return obs, r.reward.astype(np.float32), done, infos
+
+    def _hold_to_decision(self, actions: np.ndarray, first: StepResult) -> StepResult:
+        """Step the episodes that are still active and not on a decision bar until each is on one (or has
+        ended); the actions place no orders there. Rewards summed, done flags of any bar kept."""
+        k = self.kernel
+        reward, terminated, truncated = first.reward.copy(), first.terminated.copy(), first.truncated.copy()
+        while True:
+            hold = k.active & ~k.decide[k.t]
+            if not hold.any():
+                break
+            r = k.step(actions, only=hold)
+            reward += r.reward
+            terminated |= r.terminated
+            truncated |= r.truncated
+        return StepResult(k.observation(), reward, terminated, truncated, k.equity)
 
     def close(self) -> None:
         pass
