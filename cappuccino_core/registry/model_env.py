@@ -9,7 +9,7 @@ The fields split in two:
 
 * :data:`MODEL_FIELDS`, the model's: everything that turns an action into an order (action mode and trade
   fraction, position cap, cash reserve, hold band, rebalance band, minimum order share, decision interval)
-  and the reward it learned (provenance only: no order depends on it). Stored with the model as the
+  and how it was trained (its reward, action repeat: provenance only, no order depends on them). Stored with the model as the
   ``env_config`` artifact (``env_config.json``) beside its FeatureSpec.
 * :data:`DEPLOYMENT_FIELDS`, the account's and the venue's: starting cash, the venue's minimum notional and
   lot sizes, shorting, and the training episode layout. These stay from the configured ``[env]``. The
@@ -47,11 +47,12 @@ MODEL_FIELDS: tuple[str, ...] = (
     "reward",
     "reward_scale",
     "dsr_eta",
+    "action_repeat",
 )
-# The fields that decide which order an action becomes (the reward fields only shaped training).
-ORDER_FIELDS: tuple[str, ...] = tuple(
-    f for f in MODEL_FIELDS if f not in ("reward", "reward_scale", "dsr_eta")
-)
+# How the model was trained (its reward, whether it was asked only on decision bars): provenance only.
+TRAINING_FIELDS: tuple[str, ...] = ("reward", "reward_scale", "dsr_eta", "action_repeat")
+# The fields that decide which order an action becomes.
+ORDER_FIELDS: tuple[str, ...] = tuple(f for f in MODEL_FIELDS if f not in TRAINING_FIELDS)
 DEPLOYMENT_FIELDS: tuple[str, ...] = (
     "initial_cash",
     "allow_short",
