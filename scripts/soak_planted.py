@@ -12,9 +12,11 @@ Costs: ``--fee`` per side (default 0.1%, a crypto exchange's taker rate; the def
 rate would eat any 5m edge). The backtest's slippage defaults to what the loopback venue charges (half its
 2 bp spread, no volatility term: ``--slippage-bps 1 --slippage-vol-mult 0``), so that live and backtest
 trade at the same prices; ``--slippage-bps 5 --slippage-vol-mult 0.1`` is the ``[costs]`` default.
-``--max-trades-per-day`` raises ``[risk] max_trades_per_day`` (default 20) for an intraday signal line;
-every other guardrail keeps its default. The gap down comes at the first bar from half way on at which
-the forecasts have the account long both coins (``soak.crash_hour_when_long``).
+``--max-trades-per-day`` raises ``[risk] max_trades_per_day`` (default 20) for an intraday signal line
+(about 220 orders a day here: at 200 the cap ends each day's trading by late afternoon, and the gap would
+find the account flat); every other guardrail keeps its default. The gap down comes at the first bar after
+the first UTC midnight past half way at which the forecasts have the account long both coins
+(``soak.crash_hour_when_long``).
 Prints the gate lines, the soak report and the wall times; the last line is the report as JSON.
 
     nice -n 10 .venv/bin/python scripts/soak_planted.py
@@ -70,6 +72,16 @@ def settings_in(root: Path, args: argparse.Namespace) -> Any:
     )  # fmt: skip
 
 
+def midnight_after(frames: dict[str, Any], hours: float) -> float:
+    """Hours from the soak window's start to the first UTC midnight after its middle: a gap soon after it
+    meets the day's opening equity (the prop-firm guard's daily reference) before the day's gains pile up."""
+    times = next(iter(frames.values()))["time"]
+    start = times[len(times) - int(hours * 12)]
+    mid = start + timedelta(hours=hours / 2)
+    midnight = mid.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    return (midnight - start).total_seconds() / 3600.0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--hours", type=float, default=72.0)
@@ -86,7 +98,7 @@ def main() -> None:
         help="the backtest's fixed slippage (1: half the loopback venue's 2 bp spread)",
     )
     ap.add_argument("--slippage-vol-mult", type=float, default=0.0, help="the backtest's volatility slippage")
-    ap.add_argument("--max-trades-per-day", type=int, default=200)
+    ap.add_argument("--max-trades-per-day", type=int, default=500)
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
     warm, gap, n_soak = 400, 288, int(args.hours * 12)
@@ -109,7 +121,8 @@ def main() -> None:
         os.environ[HOOK_ENV] = rx.url("soak")
         notify = NotifyConfig(targets=[TargetConfig(name="loopback", kind="json", url_env=HOOK_ENV)])
         tables = model_tables(models)
-        crash = crash_hour_when_long(settings, tables, unseen, hours=args.hours, not_before=args.hours / 2)
+        crash = crash_hour_when_long(settings, tables, unseen, hours=args.hours, not_before=midnight_after(
+            unseen, args.hours))  # fmt: skip
         t0 = time.perf_counter()
         rep = soak(settings, tables, hours=args.hours, crash_hour=crash, fault_every=args.fault_every,
                    notify=notify, frames=unseen)  # fmt: skip
