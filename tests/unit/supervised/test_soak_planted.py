@@ -46,7 +46,7 @@ def planted():
     )  # fmt: skip
     from cappuccino_core.config.features import FeaturesConfig
 
-    cfg = SupervisedConfig(epochs=5)  # the configured sizes: a few seconds a kind on one core
+    cfg = SupervisedConfig(epochs=5)  # the configured sizes, 5 epochs (fewer: no high-tier forecast)
     sup = build_supervised({k: v.head(TRAIN) for k, v in frames.items()}, FeaturesConfig(), cfg, "5m",
                            fit_end=1600)  # fmt: skip
     dev = pick_device("cpu")
