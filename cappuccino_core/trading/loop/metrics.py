@@ -13,9 +13,19 @@ from cappuccino_core.state.store import StateStore
 
 
 def trade_metrics(
-    store: StateStore, broker: str, run_id: str, timeframe: str, backtest_sharpe: float | None = None
+    store: StateStore,
+    broker: str,
+    run_id: str,
+    timeframe: str,
+    backtest_sharpe: float | None = None,
+    fee_in_kind: bool = False,
 ) -> dict[str, Any]:
-    """Win rate, fees, maker ratio, average trade size, volume, trade duration, live vs backtest Sharpe."""
+    """Win rate, fees, maker ratio, average trade size, volume, trade duration, live vs backtest Sharpe.
+
+    ``fee_in_kind``: the venue kept each buy's fee in the asset received (Alpaca; ``Broker.fee_in_kind``), so
+    a buy adds ``qty - fee / price`` to the position: the round trips match sells against that net quantity
+    (the fee, its quote value, is charged once). Matched on the gross quantity instead, every buy would leave
+    a phantom lot of ``fee / price`` that a later sell consumes at a stale entry price."""
     with store.session() as s:
         fills = list(
             s.scalars(
@@ -45,13 +55,13 @@ def trade_metrics(
     ledger = metrics.Ledger.from_any(
         {
             "asset": [f.asset for f in fills], "side": [f.side for f in fills],
-            "quantity": [f.qty for f in fills], "price": [f.price for f in fills],
+            "quantity": [_held_qty(f, fee_in_kind) for f in fills], "price": [f.price for f in fills],
             "fee": [f.fee for f in fills],
             "time": [f.ts.replace(tzinfo=None) for f in fills],
         }
     )  # fmt: skip
     trips = metrics.round_trips(ledger)
-    notional = ledger.notional
+    notional = np.array([f.qty * f.price for f in fills], dtype=np.float64)  # traded, fee or not
     out["win_rate"] = float(metrics.trade_win_rate(trips)) if len(trips) else float("nan")
     out["round_trips"] = len(trips)
     out["fees"] = float(metrics.fees_paid(ledger))
@@ -62,3 +72,10 @@ def trade_metrics(
         hours = (trips.close_time - trips.open_time).astype("timedelta64[s]").astype(np.float64) / 3600.0
         out["avg_trade_hours"] = float(hours.mean())
     return out
+
+
+def _held_qty(fill: FillRow, fee_in_kind: bool) -> float:
+    """The quantity a fill moved into or out of the position (a buy net of a fee kept in kind)."""
+    if fee_in_kind and fill.side == "buy" and fill.price > 0:
+        return float(fill.qty - fill.fee / fill.price)
+    return float(fill.qty)

@@ -115,7 +115,9 @@ def run_replay(
             skipped[key] = skipped.get(key, 0) + 1
     loop.flush()
     elapsed = time.perf_counter() - t0
-    report = trade_metrics(loop.store, loop.broker.name, loop.run_id, timeframe, backtest_sharpe)
+    report = trade_metrics(
+        loop.store, loop.broker.name, loop.run_id, timeframe, backtest_sharpe, loop.broker.fee_in_kind
+    )
     report.update(bars_replayed=n, skipped=skipped, seconds=elapsed, bars_per_s=n / max(elapsed, 1e-9))
     report["final_cash"] = loop.broker.cash()
     report["positions"] = loop.broker.positions()

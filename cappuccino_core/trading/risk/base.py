@@ -125,11 +125,17 @@ class AccountState:
 
 
 def flatten(qty: np.ndarray, ctx: OrderContext, where: np.ndarray) -> np.ndarray:
-    """Orders with every long position sold in full where ``where`` ((N,) or (N, A) bool) holds."""
+    """Orders with every long position sold in full where ``where`` ((N,) or (N, A) bool) holds.
+
+    Dust (a position worth less than the minimum order value, e.g. what a buy's fee kept in kind leaves
+    after a full sell) is left alone: no order can sell it (the minimum-value rule drops it), and putting
+    that sell in place of the bar's order would block every later buy of the asset for as long as the dust
+    sits below its stop (the rules that must also stop buys, e.g. the prop-firm guard, block them apart)."""
     if not where.any():
         return qty
     mask = where if where.ndim == 2 else np.broadcast_to(where[:, None], qty.shape)
-    return np.where(mask & (ctx.holdings > 0), -ctx.holdings, qty)
+    sellable = ctx.holdings * ctx.prices >= ctx.min_order_value
+    return np.where(mask & (ctx.holdings > 0) & sellable, -ctx.holdings, qty)
 
 
 def block_buys(qty: np.ndarray, where: np.ndarray) -> np.ndarray:

@@ -44,6 +44,17 @@ def test_stop_loss_sells_all_at_ten_percent_below_entry() -> None:
     assert rm.apply(np.array([[0.5]]), ctx([90.0], 800.0, [2.0], 2))[0, 0] == -2.0  # at it: all out
 
 
+def test_stop_loss_leaves_unsellable_dust_alone_and_lets_the_buy_through() -> None:
+    """Dust under the minimum order value (1.0 here; what a fee kept in kind leaves after a full sell) at
+    its stop: no sell can be sent for it, so the bar's buy passes instead of being replaced by that sell."""
+    rm = manager(stop_loss=0.10, min_trade_value=0.0)
+    assert buy(rm, ctx([100.0], 1000.0, [0.0]), [0.005])[0, 0] == 0.005  # entry 100; at 70 worth 0.35: dust
+    assert rm.apply(np.array([[3.0]]), ctx([70.0], 999.5, [0.005], 1))[0, 0] == 3.0  # 30% down: buy passes
+    rm = manager(stop_loss=0.10, min_trade_value=0.0)
+    assert buy(rm, ctx([100.0], 1000.0, [0.0]), [0.02])[0, 0] == 0.02  # at 70 worth 1.40 >= 1.0: sellable
+    assert rm.apply(np.array([[3.0]]), ctx([70.0], 998.0, [0.02], 1))[0, 0] == -0.02  # all out
+
+
 def test_take_profit_sells_half_once() -> None:
     rm = manager(take_profit=0.03, take_profit_fraction=0.5)
     buy(rm, ctx([100.0], 1000.0, [0.0]), [4.0])
