@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -41,24 +43,31 @@ def paper(
             raise fail("give --model or --ensemble, not both")
         _ensemble_paper(ensemble, broker, days, venue, exchange_url, ca_cert, config)
         return
-    from cappuccino_core.state.lease import LeaseHeld, LeaseLost
-    from cappuccino_core.trading.brokers.base import BrokerError
-    from cappuccino_core.trading.brokers.factory import LiveRefused, MissingCredentials
     from cappuccino_core.trading.loop.session import run_paper, summary
 
     s = settings_or_exit(config)
-    try:
+    with _paper_errors(broker):
         report = run_paper(s, broker, days, model, venue=venue, exchange_url=exchange_url, ca_cert=ca_cert)
+    console.print_json(json.dumps(summary(report), default=str).replace("NaN", "null"))
+    console.print(f"report: {report['report_path']}")
+
+
+@contextmanager
+def _paper_errors(broker: str) -> Iterator[None]:
+    """A paper session's expected failures as one-line CLI errors (refused live endpoint, missing keys or
+    files, bad input, broker and network errors, an account lease held elsewhere)."""
+    from cappuccino_core.state.lease import LeaseHeld, LeaseLost
+    from cappuccino_core.trading.brokers.base import BrokerError
+    from cappuccino_core.trading.brokers.factory import LiveRefused, MissingCredentials
+
+    try:
+        yield
     except LiveRefused as exc:
         raise fail(f"paper refused: {exc}") from None
-    except (MissingCredentials, FileNotFoundError, ValueError) as exc:
+    except (MissingCredentials, FileNotFoundError, ValueError, LeaseHeld, LeaseLost) as exc:
         raise fail(str(exc)) from None
     except (BrokerError, OSError) as exc:
         raise fail(f"broker {broker}: {exc}") from None
-    except (LeaseHeld, LeaseLost) as exc:
-        raise fail(str(exc)) from None
-    console.print_json(json.dumps(summary(report), default=str).replace("NaN", "null"))
-    console.print(f"report: {report['report_path']}")
 
 
 def _ensemble_paper(
@@ -74,23 +83,15 @@ def _ensemble_paper(
     from cappuccino_core.notify import notifier_from_settings
     from cappuccino_core.supervised.members import load_members, parse_members
     from cappuccino_core.supervised.paper import ensemble_paper_session
-    from cappuccino_core.trading.brokers.base import BrokerError
-    from cappuccino_core.trading.brokers.factory import LiveRefused, MissingCredentials
 
     s = settings_or_exit(config)
-    try:
+    with _paper_errors(broker):
         picked = parse_members(members)
         models = load_members(s, picked)
         report = ensemble_paper_session(
             s, models, days=days, broker=broker, rl_model=picked.rl, notifier=notifier_from_settings(s),
             venue=venue, exchange_url=exchange_url, ca_cert=ca_cert,
         )  # fmt: skip
-    except LiveRefused as exc:
-        raise fail(f"paper refused: {exc}") from None
-    except (MissingCredentials, FileNotFoundError, ValueError) as exc:
-        raise fail(str(exc)) from None
-    except (BrokerError, OSError) as exc:
-        raise fail(f"broker {broker}: {exc}") from None
     keys = ("broker", "model", "members", "weights", "session", "bars_replayed", "fills", "win_rate", "fees",
             "total_return", "seconds")  # fmt: skip
     head = {k: report.get(k) for k in keys} | {"high_tier_signals": len(report["high_tier_signals"])}
