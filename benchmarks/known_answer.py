@@ -22,6 +22,7 @@ The last line is a JSON verdict; exit status 1 when a target is missed.
 
 Run: .venv/bin/python benchmarks/known_answer.py            (full: 3 seeds per kind, ~60 min on 2 cores)
      .venv/bin/python benchmarks/known_answer.py --small    (1 seed per kind, tiny budgets: the test suite)
+     --hold-band / --rebalance-band / --turnover-penalty hold those [env] turnover controls (README section 3)
 """
 
 from __future__ import annotations
@@ -67,12 +68,19 @@ class Budget:
     lookback: int = 24
     decision_every: int = 0  # env.decision_every held at this value (0: phase 1 at 1, phase 2 searches it)
     action_repeat: int = 1  # env.action_repeat (0: the agent is asked every bar even when decision_every > 1)
+    # Turnover controls held at these values (None: [env]'s; phase 1 holds them, phase 2 searches the bands).
+    hold_band: float | None = None
+    rebalance_band: float | None = None
+    turnover_penalty: float | None = None
 
 
 FULL = Budget(hours=2 * 8760, seeds=3, phase1_trials=2, phase2_trials=10, steps=30_000, cv_groups=5,
               cv_test_groups=2, workers=2)  # fmt: skip
 SMALL = Budget(hours=2000, seeds=1, phase1_trials=1, phase2_trials=2, steps=512, cv_groups=3,
                cv_test_groups=1, workers=1)  # fmt: skip
+
+
+TURNOVER_FIELDS = ("hold_band", "rebalance_band", "turnover_penalty")  # float overrides of [env]
 
 
 def log_returns(kind: str, seed: int, hours: int, n_assets: int = len(BASES)) -> np.ndarray:
@@ -136,6 +144,7 @@ def settings_for(root: Path, name: str, b: Budget) -> Settings:
             "episode_length": 512,
             "decision_every": max(b.decision_every, 1),
             "action_repeat": bool(b.action_repeat),
+            **{k: v for k in TURNOVER_FIELDS if (v := getattr(b, k)) is not None},
         },
         training={
             "experiment": name,
@@ -289,8 +298,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kinds", default="regime_trend,random_walk")
     ap.add_argument("--work", type=Path, default=None, help="keep the studies here (default: a temp dir)")
     for name in Budget.__dataclass_fields__:
+        kind = float if name in TURNOVER_FIELDS else int
         ap.add_argument(
-            f"--{name.replace('_', '-')}", type=int, default=None, help=f"override the budget's {name}"
+            f"--{name.replace('_', '-')}", type=kind, default=None, help=f"override the budget's {name}"
         )
     args = ap.parse_args(argv)
     b = SMALL if args.small else FULL

@@ -70,6 +70,14 @@ class EnvConfig(Section):
         "reward registered in cappuccino_core/env/extra_rewards/",
     )
     reward_scale: float = Field(100.0, gt=0, description="reward multiplier")
+    turnover_penalty: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="training only: the reward minus this x the step's traded notional / equity before the "
+        "step (x reward_scale), a cost beyond the fees already in the return that teaches a policy to trade "
+        "less; backtests and scores use the equity, which it never touches (0: off)",
+    )
     dsr_eta: float = Field(
         0.01,
         gt=0,

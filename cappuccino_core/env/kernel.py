@@ -238,6 +238,8 @@ class TradingKernel:
         )  # fmt: skip
         if rw.custom is not None:  # a reward from a plugin file, in numpy (rewards.py)
             reward = rw.numpy_step(before, equity, bench_before, self.bench_value, active)
+        if rw.turnover_penalty > 0.0:  # training's extra charge on traded notional (rewards.py)
+            reward = reward - rw.turnover_cost(qty, self.prices[t], before, active)
         if waiting is not None:  # not stepped: still active, frozen at their bar like ended ones
             self.active |= waiting
 

@@ -12,6 +12,12 @@ benchmark FinRL_Crypto uses); b = B'/B - 1 its return over the same bar.
                          then A += eta dA, B += eta dB. D is the first-order change of the moving Sharpe
                          ratio a step brings. While B - A^2 is still ~0 (the first step) D = 0.
 
+Turnover penalty (``EnvConfig.turnover_penalty`` lam, any reward): the step's reward minus
+lam x V / E x reward_scale, with V the notional the step traded (sum over assets of |quantity| x the
+decision bar's price). The fees are already in R; lam charges turnover again, in training only (the
+equity, and so every backtest and score, never sees it), so a policy learns that a trade must earn more
+than its fee to be worth making. 0 (the default) leaves the reward as it is.
+
 Rewards by name: :data:`REWARDS` maps ``EnvConfig.reward`` to a :class:`RewardEntry`. The three above are
 compiled into the kernel's step (``code`` for :func:`reward_one`; nothing is lost to the registry on the hot
 path). A new reward is one new file in ``cappuccino_core/env/extra_rewards/`` that registers a
@@ -105,6 +111,7 @@ class Reward:
         self.custom = entry.make(env, n) if entry.make is not None else None
         self.scale = float(env.reward_scale)
         self.eta = float(env.dsr_eta)
+        self.turnover_penalty = float(env.turnover_penalty)
         self.mean = np.zeros(n)  # A: moving mean of returns (differential_sharpe only)
         self.second = np.zeros(n)  # B: moving mean of squared returns
 
@@ -129,3 +136,13 @@ class Reward:
         if r.shape != ret.shape:
             raise ValueError(f"reward returned shape {r.shape}, expected {ret.shape}")
         return np.where(was_active, r * self.scale, 0.0)
+
+    def turnover_cost(
+        self, qty: np.ndarray, prices: np.ndarray, equity_before: np.ndarray, was_active: np.ndarray
+    ) -> np.ndarray:
+        """(N,) scaled turnover penalty of a step (module docstring): lam x sum_j |qty_ij| x prices_ij /
+        equity_before_i x reward_scale for the active episodes with positive equity, else 0."""
+        traded = np.abs(qty * prices).sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.where(was_active & (equity_before > 0.0), traded / equity_before, 0.0)
+        return self.turnover_penalty * self.scale * share

@@ -9,8 +9,9 @@ The fields split in two:
 
 * :data:`MODEL_FIELDS`, the model's: everything that turns an action into an order (action mode and trade
   fraction, position cap, cash reserve, hold band, rebalance band, minimum order share, decision interval)
-  and how it was trained (its reward, action repeat: provenance only, no order depends on them). Stored
-  with the model as the ``env_config`` artifact (``env_config.json``) beside its FeatureSpec.
+  and how it was trained (its reward, turnover penalty, action repeat: provenance only, no order depends
+  on them). Stored with the model as the ``env_config`` artifact (``env_config.json``) beside its
+  FeatureSpec.
 * :data:`DEPLOYMENT_FIELDS`, the account's and the venue's: starting cash, the venue's minimum notional and
   lot sizes, shorting, and the training episode layout. These stay from the configured ``[env]``. The
   operator's own limits live in ``[risk]`` (position caps, stops, loss limits) and apply on top.
@@ -48,9 +49,11 @@ MODEL_FIELDS: tuple[str, ...] = (
     "reward_scale",
     "dsr_eta",
     "action_repeat",
+    "turnover_penalty",
 )
-# How the model was trained (its reward, whether it was asked only on decision bars): provenance only.
-TRAINING_FIELDS: tuple[str, ...] = ("reward", "reward_scale", "dsr_eta", "action_repeat")
+# How the model was trained (its reward and turnover penalty, whether it was asked only on decision bars):
+# provenance only.
+TRAINING_FIELDS: tuple[str, ...] = ("reward", "reward_scale", "dsr_eta", "action_repeat", "turnover_penalty")
 # The fields that decide which order an action becomes.
 ORDER_FIELDS: tuple[str, ...] = tuple(f for f in MODEL_FIELDS if f not in TRAINING_FIELDS)
 DEPLOYMENT_FIELDS: tuple[str, ...] = (

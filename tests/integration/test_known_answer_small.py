@@ -53,3 +53,10 @@ def test_small_known_answer_run_registers_no_challenger_on_noise() -> None:
     for s in kinds.values():
         assert s["trials"].get("COMPLETE", 0) >= 1 and s["verdict"]
         assert s["challenger"] or s["verdict"].startswith("no challenger")
+
+
+def test_turnover_options_reach_the_env_and_unset_ones_keep_its_defaults(tmp_path: Path) -> None:
+    b = ka.Budget(**{**vars(ka.SMALL), "hold_band": 0.25, "turnover_penalty": 0.012})
+    env = ka.settings_for(tmp_path, "t", b).env
+    assert (env.hold_band, env.turnover_penalty) == (0.25, 0.012)
+    assert env.rebalance_band == ka.settings_for(tmp_path, "t", ka.SMALL).env.rebalance_band == 0.02

@@ -45,7 +45,13 @@ def test_the_fields_split_into_the_models_and_the_deployments() -> None:
     assert not model & deploy
     assert model | deploy == set(EnvConfig.model_fields)  # a new [env] field must be given a side
     assert set(ENV_KEYS) <= model  # every env hyperparameter a trial samples travels with its model
-    assert set(ORDER_FIELDS) == model - {"reward", "reward_scale", "dsr_eta", "action_repeat"}
+    assert set(ORDER_FIELDS) == model - {
+        "reward",
+        "reward_scale",
+        "dsr_eta",
+        "action_repeat",
+        "turnover_penalty",
+    }
 
 
 def test_applied_over_a_base_keeps_the_deployments_fields() -> None:
