@@ -39,7 +39,7 @@ from __future__ import annotations
 import numpy as np
 
 from cappuccino_core.config.env import EnvConfig
-from cappuccino_core.env.order_math import desired_batch
+from cappuccino_core.env.order_batch import desired_batch
 
 
 def desired_orders(

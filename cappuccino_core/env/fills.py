@@ -22,7 +22,7 @@ from functools import cached_property
 import numpy as np
 
 from cappuccino_core.config.costs import CostsConfig
-from cappuccino_core.env.order_math import cash_flow_batch, mark_batch, unit_cash_batch
+from cappuccino_core.env.order_batch import cash_flow_batch, mark_batch, unit_cash_batch
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from cappuccino_core.env.actions import decision_bars, desired_orders
 from cappuccino_core.env.episodes import EpisodeSampler, within
 from cappuccino_core.env.fills import CostModel, settle
 from cappuccino_core.env.observation import ObservationBuilder
-from cappuccino_core.env.order_math import mark_batch
+from cappuccino_core.env.order_batch import mark_batch
 from cappuccino_core.env.records import Recorder
 from cappuccino_core.env.rewards import Reward
 from cappuccino_core.env.rules import OrderContext, OrderRule, apply_rules, default_rules, lot_sizes

@@ -46,7 +46,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from cappuccino_core.config.env import EnvConfig
-from cappuccino_core.env import order_math as om
+from cappuccino_core.env import order_batch as ob
 from cappuccino_core.env.fills import FillBatch, unit_cash
 
 DEFAULT_LOT = 1e-8
@@ -81,7 +81,7 @@ class OrderContext:
         if self.buy_unit is None or self.sell_unit is None:
             self.buy_unit, self.sell_unit = unit_cash(self.prices, self.slippage, self.fee_rate)
         self.buy_unit, self.sell_unit = _f64(self.buy_unit), _f64(self.sell_unit)
-        self.equity = om.mark_batch(self.cash, self.holdings, self.prices)
+        self.equity = ob.mark_batch(self.cash, self.holdings, self.prices)
 
     @property
     def units(self) -> tuple[np.ndarray, np.ndarray]:
@@ -98,7 +98,7 @@ class OrderContext:
 
     def legal_buy(self, qty: np.ndarray) -> np.ndarray:
         """Buy quantities (>= 0) rounded down to lots; those under the minimum order value become 0."""
-        return om.legal_buy_batch(_f64(qty), self.prices, self.lot, self.min_order_value)
+        return ob.legal_buy_batch(_f64(qty), self.prices, self.lot, self.min_order_value)
 
     def legal_sell(self, qty: np.ndarray, position: np.ndarray | None = None) -> np.ndarray:
         """Sell quantities (>= 0) of at least ``qty`` out of ``position`` (default: the holdings): rounded
@@ -106,7 +106,7 @@ class OrderContext:
         nothing is asked or the position is dust (worth less than the minimum order value: no broker
         accepts that order). With ``position`` = a short's size, the same gives buys to cover it."""
         pos = self.holdings if position is None else _f64(position)
-        return om.legal_sell_batch(_f64(qty), pos, self.prices, self.lot, self.min_order_value)
+        return ob.legal_sell_batch(_f64(qty), pos, self.prices, self.lot, self.min_order_value)
 
 
 @runtime_checkable
@@ -124,7 +124,7 @@ class NoShort:
     def apply(self, qty: np.ndarray, ctx: OrderContext) -> np.ndarray:
         """The orders with every sell cut to at most the holding."""
         out = np.array(qty, dtype=np.float64)
-        om.no_short_batch(out, ctx.holdings)
+        ob.no_short_batch(out, ctx.holdings)
         return out
 
 
@@ -135,7 +135,7 @@ class LotRounding:
         """The orders rounded toward zero to whole lots (a sell within half a lot of the position sells all
         of it)."""
         out = np.array(qty, dtype=np.float64)
-        om.lot_rounding_batch(out, ctx.holdings, ctx.lot)
+        ob.lot_rounding_batch(out, ctx.holdings, ctx.lot)
         return out
 
 
@@ -145,7 +145,7 @@ class MinOrderValue:
     def apply(self, qty: np.ndarray, ctx: OrderContext) -> np.ndarray:
         """The orders with those under the minimum notional (at the reference price) set to 0."""
         out = np.array(qty, dtype=np.float64)
-        om.min_order_batch(out, ctx.prices, ctx.min_order_value)
+        ob.min_order_batch(out, ctx.prices, ctx.min_order_value)
         return out
 
 
@@ -168,7 +168,7 @@ class CashReserve:
         ``reserve`` x equity after the fills."""
         out = np.array(qty, dtype=np.float64)
         bu, su = ctx.units
-        om.cash_reserve_batch(
+        ob.cash_reserve_batch(
             out, ctx.prices, ctx.holdings, bu, su, ctx.lot, ctx.cash, ctx.equity, ctx.min_order_value,
             float(self.reserve), float(self.band),
         )  # fmt: skip
@@ -194,7 +194,7 @@ class PositionCap:
         """The orders cut so every asset's position value stays <= ``cap`` x equity after the fills."""
         out = np.array(qty, dtype=np.float64)
         bu, su = ctx.units
-        om.position_cap_batch(
+        ob.position_cap_batch(
             out, ctx.prices, ctx.holdings, bu, su, ctx.slippage, ctx.lot, ctx.equity, ctx.fee_rate,
             ctx.min_order_value, float(self.cap), bool(self.allow_short),
         )  # fmt: skip

@@ -6,9 +6,30 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
 
 from cappuccino_core.trading.brokers.base import Broker, Order, OwnAccount
+
+OPEN = ("new", "submitted", "open", "partially_filled", "pending_cancel")
+LATE = ("canceled", "expired", "filled")  # final, but a fill may still arrive or be missing from the store
+UNSENT = "unsent"  # recorded before the send, and the venue never saw it (a crash in between)
+LATE_FILL_WINDOW = timedelta(days=2)  # final orders whose fills the store lacks are looked up this long
+CANCEL_FILL_WINDOW = timedelta(hours=6)  # canceled/expired orders are asked for late fills this long
+
+
+def _dt(ns: int) -> datetime:
+    """A bar time in ns since the epoch as an aware UTC datetime."""
+    return datetime.fromtimestamp(ns / 1e9, UTC)
+
+
+def _aware(t: datetime) -> datetime:
+    """SQLite hands back naive datetimes: they are UTC."""
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
+
 
 _ACCOUNT_CHARS = 32  # positions.broker holds the account key
 
@@ -41,3 +62,14 @@ def account_id(broker: Broker) -> str:
     if len(key) <= _ACCOUNT_CHARS:
         return key
     return f"{key[:12]}:{hashlib.sha256(key.encode()).hexdigest()[: _ACCOUNT_CHARS - 13]}"
+
+
+def non_finite(what: str, x: np.ndarray, tickers: Sequence[str], model: str) -> str | None:
+    """Why ``x`` is refused (naming the model and the assets), or None when every value is finite."""
+    ok = np.isfinite(x)
+    if ok.all():
+        return None
+    cols = np.flatnonzero(~ok.all(axis=0)) if x.ndim == 2 else np.flatnonzero(~ok)
+    names = [tickers[int(j)] if j < len(tickers) else str(j) for j in cols]
+    values = ", ".join(f"{n}={v}" for n, v in zip(names, np.atleast_2d(x)[0, cols], strict=True))
+    return f"non-finite {what} from model {model}: {values}"

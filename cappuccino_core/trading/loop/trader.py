@@ -18,7 +18,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -53,16 +53,23 @@ from cappuccino_core.trading.brokers.base import Order as VenueOrder
 from cappuccino_core.trading.brokers.client_ids import client_order_id
 from cappuccino_core.trading.loop.bars import bad_bar_reason
 from cappuccino_core.trading.loop.fills import StoredFill, fill_sums, new_fills, order_totals, stored_fills
-from cappuccino_core.trading.loop.protocol import TickResult, account_id, venue_totals
+from cappuccino_core.trading.loop.protocol import (
+    CANCEL_FILL_WINDOW,
+    LATE,
+    LATE_FILL_WINDOW,
+    OPEN,
+    UNSENT,
+    TickResult,
+    _aware,
+    _dt,
+    account_id,
+    non_finite,
+    venue_totals,
+)
 from cappuccino_core.trading.risk import RiskManager
 from cappuccino_core.trading.risk.persist import restore, snapshot
 
 log = logging.getLogger(__name__)
-OPEN = ("new", "submitted", "open", "partially_filled", "pending_cancel")
-LATE = ("canceled", "expired", "filled")  # final, but a fill may still arrive or be missing from the store
-UNSENT = "unsent"  # recorded before the send, and the venue never saw it (a crash in between)
-LATE_FILL_WINDOW = timedelta(days=2)  # final orders whose fills the store lacks are looked up this long
-CANCEL_FILL_WINDOW = timedelta(hours=6)  # canceled/expired orders are asked for late fills this long
 FLATTEN_FLAG = "emergency_flatten"  # set with the stop: the next tick sells every position
 _STOP_FLAGS = (EMERGENCY_STOP, FLATTEN_FLAG)
 _UPDATE_ORDER = (
@@ -72,15 +79,6 @@ _UPDATE_ORDER = (
             avg_fill_price=bindparam("px"), fees=bindparam("fee"))
 )  # fmt: skip
 _STOP_SQL = text(f"SELECT name, value FROM {Flag.__tablename__} WHERE name IN (:a, :b)")
-
-
-def _dt(ns: int) -> datetime:
-    return datetime.fromtimestamp(ns / 1e9, UTC)
-
-
-def _aware(t: datetime) -> datetime:
-    """SQLite hands back naive datetimes: they are UTC."""
-    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
 
 
 class BarLoop:
@@ -386,14 +384,8 @@ class BarLoop:
             self.notifier.notify(trader_error(f"trader:{self.broker.name}", error))
 
     def _non_finite(self, what: str, x: np.ndarray) -> str | None:
-        """Why ``x`` is refused (naming the model and the assets), or None when every value is finite."""
-        ok = np.isfinite(x)
-        if ok.all():
-            return None
-        cols = np.flatnonzero(~ok.all(axis=0)) if x.ndim == 2 else np.flatnonzero(~ok)
-        names = [self.tickers[j] if j < len(self.tickers) else str(j) for j in cols]
-        values = ", ".join(f"{n}={v}" for n, v in zip(names, np.atleast_2d(x)[0, cols], strict=True))
-        return f"non-finite {what} from model {self.model}: {values}"
+        """Why ``x`` is refused, or None when every value is finite (:func:`non_finite`)."""
+        return non_finite(what, x, self.tickers, self.model)
 
     def _flatten(self, res: TickResult, close: np.ndarray, bar_time_ns: int) -> None:
         """Sell every position, within the order rules: each sell rounded down to the lot size and dropped
