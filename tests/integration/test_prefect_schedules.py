@@ -1,6 +1,6 @@
 """Schedules fire: a real `prefect server` with its scheduler service, `prefect deploy --all` of the project's
 prefect.yaml, then upcoming runs of `retrain/monthly` and `pipeline/tick` created by the scheduler alone;
-and a one-minute deployment (test-only, in a temporary project) run to completion by a process worker with
+and a 15-second interval deployment (test-only, in a temporary project) run to completion by a process worker with
 no manual trigger.
 
 This is the test that catches an incompatible SQLAlchemy (2.1.x makes Prefect 3.8.8's scheduler fail every
@@ -29,7 +29,7 @@ from tests.integration.prefect_helpers import (
 pytestmark = pytest.mark.slow
 
 TEST_POOL = "schedule-test"
-FIRE_TIMEOUT_S = 150.0  # one interval (60 s) + the scheduler loop + the worker's poll + the run itself
+FIRE_TIMEOUT_S = 150.0  # one interval (15 s) + the scheduler loop + the worker's poll + the run itself
 
 
 @pytest.fixture()
@@ -96,7 +96,7 @@ def test_scheduler_creates_upcoming_runs_and_fires_a_one_minute_deployment(
     # cron "0 3 1 * *" in UTC: the 1st of a month at 03:00.
     assert all((t.day, t.hour, t.minute) == (1, 3, 0) for t in monthly), monthly
 
-    # A test-only deployment on its own pool with a one-minute interval: nobody triggers it.
+    # A test-only deployment on its own pool with a 15-second interval: nobody triggers it.
     proj = tmp_path / "proj"
     proj.mkdir()
     marker = tmp_path / "fired.txt"
@@ -129,7 +129,7 @@ def test_scheduler_creates_upcoming_runs_and_fires_a_one_minute_deployment(
                 entrypoint: beat.py:beat
                 work_pool: {{name: {TEST_POOL}}}
                 schedules:
-                  - interval: 60
+                  - interval: 15
             """
         )
     )
