@@ -108,11 +108,7 @@ def ensemble_paper_session(
     members |= {"rl": rl_model} if rl_model is not None else {}
     report.update(session=session, model=ens.name, broker=name, timeframe=tf, members=members,
                   weights=weights.to_dict(), high_tier_signals=board.high_tier_events())  # fmt: skip
-    report.update(
-        vote_report(
-            ens, StateStore(settings.paths.state_url), session, dict(zip(assets, bars.tickers, strict=True))
-        )
-    )
+    report.update(vote_report(ens, loop.store, session, dict(zip(assets, bars.tickers, strict=True))))
     report["report_path"] = str(write_report(settings, report, f"paper_{name}_ensemble_{session}"))
     return report
 
