@@ -48,7 +48,11 @@ def ensemble_entry(
     if row is not None:
         return entrant, False, [f"{entrant.id} already entered the arena (now {row.role}): no new challenge"]
     if spans is not None:
-        refused, notes = training_overlap(entrant, spans(entrant))
+        try:
+            bouts = spans(entrant)
+        except (ValueError, FileNotFoundError) as exc:
+            return None, False, [f"{entrant.id} not entered: its bout windows could not be built ({exc})"]
+        refused, notes = training_overlap(entrant, bouts)
         if refused is not None:
             return None, False, [*notes, refused]
         lines += notes
