@@ -11,6 +11,7 @@ eliminated with that reason and the best strategy takes the empty seat, as on a 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from cappuccino_core.arena.ensemble_entry import (
@@ -20,28 +21,43 @@ from cappuccino_core.arena.ensemble_entry import (
     entrant_policy,
     is_ensemble_id,
     resolve_entrant,
+    training_overlap,
 )
 from cappuccino_core.arena.hill import HillReport, run_hill
+from cappuccino_core.arena.match import time_window
 from cappuccino_core.arena.referee import CHAMPION, ELIMINATED, Referee, Transition, holders, standing
 from cappuccino_core.config import Settings
 
 
 def ensemble_entry(
-    settings: Settings, store: Any, dry_run: bool = False
+    settings: Settings,
+    store: Any,
+    dry_run: bool = False,
+    spans: Callable[[EnsembleEntrant], list[tuple[int, int]]] | None = None,
 ) -> tuple[EnsembleEntrant | None, bool, list[str]]:
     """(the configured ensemble if its members resolve, whether it challenges now, the lines saying why).
 
-    It challenges once, as a registered candidate enters once: when it has no arena standing yet and passed
-    its gate. One already in the arena does not challenge again (as champion it defends, so it is returned
-    to be rebuilt). Nothing configured: (None, False, [])."""
+    It challenges once, as a registered candidate enters once: when it has no arena standing yet, its bout
+    windows (``spans(entrant)``: [first, last] open times, ns) lie outside every supervised member's training
+    and validation bars, and it passed its gate. One already in the arena does not challenge again (as
+    champion it defends, so it is returned to be rebuilt). Nothing configured: (None, False, [])."""
     entrant, lines = resolve_entrant(settings)
     if entrant is None:
         return None, False, lines
     row = standing(store, entrant.id)
     if row is not None:
         return entrant, False, [f"{entrant.id} already entered the arena (now {row.role}): no new challenge"]
+    if spans is not None:
+        try:
+            bouts = spans(entrant)
+        except (ValueError, FileNotFoundError) as exc:
+            return None, False, [f"{entrant.id} not entered: its bout windows could not be built ({exc})"]
+        refused, notes = training_overlap(entrant, bouts)
+        if refused is not None:
+            return None, False, [*notes, refused]
+        lines += notes
     ok, line = admit_entrant(settings, entrant, dry_run)
-    return (entrant if ok else None), ok, [line]
+    return (entrant if ok else None), ok, [*lines, line]
 
 
 def _vacate_stale_ensemble(
@@ -87,7 +103,13 @@ def hill_contest(
 
     ref = Referee(StateStore(settings.paths.state_url), MlflowRoleBook(trk), actor="flow:arena",
                   dry_run=dry_run, notifier=notifier)  # fmt: skip
-    entrant, challenge, notes = ensemble_entry(settings, ref.store, dry_run)
+
+    def spans(entrant: EnsembleEntrant) -> list[tuple[int, int]]:
+        """The bout windows the ensemble would trade (on the first challenger's held-out bars, as below)."""
+        held = held_out(run_ids[0]) if run_ids else entrant_data(settings, entrant, held_out)
+        return [time_window(held, w) for w in windows(held, cfg.window_bars)]
+
+    entrant, challenge, notes = ensemble_entry(settings, ref.store, dry_run, spans)
     notes += _vacate_stale_ensemble(settings, ref, entrant)
     challengers = list(run_ids) + ([entrant.id] if entrant is not None and challenge else [])
     if not challengers:

@@ -8,7 +8,10 @@ version) or another RL champion makes a new contender, as a new model run does.
 Entry: the members must resolve (registered LSTM/Transformer versions, the RL reference) and the ensemble
 with exactly these member runs and weights must hold a passed ``ensemble_stress`` verdict, the gate RL
 challengers pass to enter (the stress gate). A missing verdict is computed here (and stored, except in a dry
-run); a failed one keeps the ensemble out. Every reason it stays out is a report line, never an error.
+run); a failed one keeps the ensemble out. Out of sample: a supervised member whose training and
+validation bars (its run's ``window.train_start`` .. ``window.train_end``) overlap a bout window keeps it out
+too (:func:`training_overlap`, checked before the gate). Every reason it stays out is a report line, never an
+error.
 
 Trading: the kernel replays the ensemble on the RL member's held-out data (its FeatureSpec), or without an
 RL member on the held-out data of the supervised members' TA-Lib part, the same windows, kernel and costs
@@ -112,6 +115,32 @@ def _matching_verdict(store: Any, entrant: EnsembleEntrant) -> Any | None:
         mine = {(v.inputs.get("scenario_set"), v.passed) for v in rl_rows}
         rows = [v for v in rows if (v.inputs.get("scenario_set"), v.passed) in mine]
     return max(rows, key=lambda v: v.id) if rows else None
+
+
+def training_overlap(entrant: EnsembleEntrant, spans: list[tuple[int, int]]) -> tuple[str | None, list[str]]:
+    """The line keeping ``entrant`` out when a bout window (``spans``: [first, last] bar open times, ns)
+    overlaps a supervised member's training + validation bars, else None; and a note per member whose run
+    records no window (logged before training recorded it: not checked)."""
+    from cappuccino_core.supervised.split import iso_time
+
+    notes = []
+    for m in entrant.models:
+        if not {"train_start", "train_end"} <= m.window.keys():
+            notes.append(f"{entrant.id}: member {m.kind}/{m.version} (run {m.run_id}) records no training "
+                         "window: its bout window is not checked against its training bars")  # fmt: skip
+            continue
+        lo, hi = (int(np.datetime64(m.window[k].removesuffix("Z"), "ns").astype(np.int64))
+                  for k in ("train_start", "train_end"))  # fmt: skip
+        for a, b in spans:
+            if a <= hi and b >= lo:
+                member = f"member {m.kind}/{m.version} (run {m.run_id})"
+                trained = f"{m.window['train_start']} .. {m.window['train_end']}"
+                bout = f"{iso_time(a)} .. {iso_time(b)}"
+                return (
+                    f"{entrant.id} not entered: {member} was trained and validated on {trained}, which the "
+                    f"bout window {bout} overlaps: its bout would not be out of sample"
+                ), notes
+    return None, notes
 
 
 def admit_entrant(settings: Settings, entrant: EnsembleEntrant, dry_run: bool = False) -> tuple[bool, str]:

@@ -214,6 +214,7 @@ def trading_view(src: Sources, key: str | None = None, fills_limit: int = 200) -
     """Build the trading page's view for the account with key ``key`` (default: the first), with at most
     ``fills_limit`` fills, newest first."""
     from cappuccino_core.trading.loop.metrics import trade_metrics
+    from cappuccino_core.venues import fee_in_kind
 
     store = src.store
     reports = Path(src.settings.paths.reports_dir) / src.settings.trading.reports_subdir
@@ -249,7 +250,12 @@ def trading_view(src: Sources, key: str | None = None, fills_limit: int = 200) -
     view.drawdown = drawdown(view.equity)
     view.timeframe = acct.timeframe or infer_timeframe(view.times, src.settings.data.timeframe)
     view.metrics = trade_metrics(
-        store, acct.broker, acct.run_id, view.timeframe, backtest_sharpe(src, acct.model_id)
+        store,
+        acct.broker,
+        acct.run_id,
+        view.timeframe,
+        backtest_sharpe(src, acct.model_id),
+        fee_in_kind=fee_in_kind(acct.broker),  # Alpaca keeps a buy's fee in the coin, as the replay counts
     )
     try:
         got = _closes(src, view.timeframe, view.times) if view.times else None

@@ -7,7 +7,9 @@ time) are averaged with their weights; the result becomes a signal (direction, c
 :class:`SignalBoard` (the signal risk rules read it; high-tier signals are recorded for notification). The
 action is the weighted mean of the supervised vote (+1 up / -1 down where the signal reaches the threshold,
 0 below it) and the RL policy's action, in [-1, 1] (target-weight mode: > 0 long, <= 0 flat). A bar with
-no forecast (no full window yet) leaves only the RL member's vote.
+no forecast (no full window yet) leaves only the RL member's vote. With ``record_votes`` every decision's
+inputs are kept (:class:`VoteLog`): each supervised member's P(up), the signal's vote, the RL member's action
+and the combined action, per bar and asset (the paper session reports them).
 """
 
 from __future__ import annotations
@@ -109,6 +111,7 @@ class EnsemblePolicy:
         board: SignalBoard | None = None,
         tickers: Sequence[str] = (),
         by_row: bool = False,
+        record_votes: bool = False,
     ) -> None:
         names = [t.name for t in tables] + (["rl"] if rl is not None else [])
         missing = [n for n in names if n not in weights]
@@ -122,6 +125,7 @@ class EnsemblePolicy:
         self.board = board or SignalBoard()
         self.tickers = tuple(tickers)
         self.by_row = by_row
+        self.votes: VoteLog | None = VoteLog() if record_votes else None
         self.run_env = rl.run_env if isinstance(rl, OwnEnv) else None
         self._data: MarketDataset | None = None
         self._t: np.ndarray | None = None
@@ -149,12 +153,15 @@ class EnsemblePolicy:
         if isinstance(self.rl, BarClocked):
             self.rl.at_bars(t)
 
-    def combined_p_up(self, times: np.ndarray) -> np.ndarray:
-        """(n, A) weighted mean of the members' P(up) at ``times`` (NaN where none has a forecast)."""
+    def combined_p_up(self, times: np.ndarray, members: dict[str, np.ndarray] | None = None) -> np.ndarray:
+        """(n, A) weighted mean of the members' P(up) at ``times`` (NaN where none has a forecast);
+        ``members``, when given, receives each member's own (n, A) P(up)."""
         shape = (len(times), len(self.tables[0].p_up[0])) if self.tables else (len(times), 0)
         num, den = np.zeros(shape), np.zeros(shape)
         for tab in self.tables:
             p = tab.at(times)
+            if members is not None:
+                members[tab.name] = p
             w = self.weights[tab.name]
             num = num + np.where(np.isfinite(p), w * p, 0.0)
             den = den + np.where(np.isfinite(p), w, 0.0)
@@ -185,7 +192,8 @@ class EnsemblePolicy:
         the RL member's actions ``rl`` (n, A); posts the signals on the board."""
         n = len(times)
         lookup = times if keys is None else keys
-        p = self.combined_p_up(lookup) if self.tables else np.full((n, n_assets), np.nan)
+        own: dict[str, np.ndarray] = {}
+        p = self.combined_p_up(lookup, own) if self.tables else np.full((n, n_assets), np.nan)
         sig = self.board.post(p, times, tickers)
         vote = np.where(sig.tier > TIER_NONE, sig.direction, 0).astype(np.float64)
         w_sup = sum(self.weights[t.name] for t in self.tables)
@@ -195,9 +203,47 @@ class EnsemblePolicy:
         if self.rl is not None:
             if rl is None:
                 raise ValueError("the ensemble has an RL member but no RL actions were given")
-            action = action + self.weights["rl"] * rl.reshape(n, n_assets)
+            rl = rl.reshape(n, n_assets)
+            action = action + self.weights["rl"] * rl
             weight = weight + self.weights["rl"]
-        return np.clip(np.where(weight > 0, action / np.where(weight > 0, weight, 1.0), 0.0), -1.0, 1.0)
+        out = np.clip(np.where(weight > 0, action / np.where(weight > 0, weight, 1.0), 0.0), -1.0, 1.0)
+        if self.votes is not None:
+            self.votes.add(times, tickers or self.tickers, own, vote, rl, out)
+        return out
+
+
+class VoteLog:
+    """Every decision of an ensemble, per bar and asset: each supervised member's P(up) (None: no forecast
+    yet), the combined signal's vote (+1 / -1 where it reaches the threshold, else 0), the RL member's action
+    (None without one) and the combined action."""
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
+
+    def add(
+        self,
+        times: np.ndarray,
+        tickers: Sequence[str],
+        p_up: Mapping[str, np.ndarray],
+        vote: np.ndarray,
+        rl: np.ndarray | None,
+        action: np.ndarray,
+    ) -> None:
+        """One record per (row, asset) of the (n, A) arrays at bar open ``times`` (int64 ns)."""
+        for i, t in enumerate(np.asarray(times, dtype=np.int64)):
+            for j in range(action.shape[1]):
+                self.records.append(
+                    {
+                        "time": int(t),
+                        "asset": tickers[j] if j < len(tickers) else str(j),
+                        "p_up": {
+                            k: (float(v[i, j]) if np.isfinite(v[i, j]) else None) for k, v in p_up.items()
+                        },
+                        "vote": int(vote[i, j]),
+                        "rl": None if rl is None else float(rl[i, j]),
+                        "action": float(action[i, j]),
+                    }
+                )
 
 
 def bar_loop_decider(

@@ -8,6 +8,13 @@ its own ``PolicyDecider`` (observation from the broker's account). High-tier sig
 report (``high_tier_signals``) and sent through ``notifier`` when one is given. The user's path is
 ``cappuccino trade paper --ensemble lstm,transformer[,rl=<ref>]`` (members resolved by ``members.py``); the
 report is written under ``paths.reports_dir`` like every paper session's.
+
+The report shows each member's part in every decision (``decisions``: per bar and asset each supervised
+member's P(up), the signal's vote, the RL member's action and the combined action), the same for every order
+placed (``order_votes``), and ``votes``, their summary: per member its weight, the decisions it voted in
+and the orders whose decision it voted in (a supervised member: it had a forecast; the RL member: a non-zero
+action), and the orders placed on a signal and without one (a signal's absence is a vote of 0: the RL
+member's action then sets the target, and only an exit or a trim can pass the threshold rule).
 """
 
 from __future__ import annotations
@@ -24,11 +31,9 @@ from cappuccino_core.state.store import StateStore
 from cappuccino_core.supervised.ensemble import EnsemblePolicy, bar_loop_decider, forecast_table
 from cappuccino_core.supervised.members import check_alignment
 from cappuccino_core.supervised.signals import SignalBoard
+from cappuccino_core.supervised.soak import signal_risk
 from cappuccino_core.supervised.tracking import SupervisedModel
 from cappuccino_core.supervised.weights import ensemble_weights_for
-from cappuccino_core.trading.risk.manager import RiskManager, rules_from_config
-from cappuccino_core.trading.risk.signal_caps import SignalCaps
-from cappuccino_core.trading.risk.signal_threshold import SignalThreshold
 
 
 def ensemble_paper_session(
@@ -78,14 +83,8 @@ def ensemble_paper_session(
     try:
         rl_decide = None if rl_model is None else decider(settings, rl_model, bars, raw, assets)[0]
         weights = ensemble_weights_for(settings, models, rl_model is not None)
-        ens = EnsemblePolicy(tables, weights.weights, rl=rl_decide, board=board)  # RL decides via rl_decide
-        risk = RiskManager(
-            [
-                SignalThreshold(board),
-                SignalCaps(board, g.supervised_max_signals_per_hour, g.supervised_max_high_tier_per_hour),
-                *rules_from_config(settings.risk),
-            ]
-        )
+        ens = EnsemblePolicy(tables, weights.weights, rl=rl_decide, board=board, record_votes=True)
+        risk = signal_risk(settings, board)
         session = f"paper-ensemble-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
         loop = BarLoop(
             raw,
@@ -109,5 +108,66 @@ def ensemble_paper_session(
     members |= {"rl": rl_model} if rl_model is not None else {}
     report.update(session=session, model=ens.name, broker=name, timeframe=tf, members=members,
                   weights=weights.to_dict(), high_tier_signals=board.high_tier_events())  # fmt: skip
+    report.update(vote_report(ens, loop.store, session, dict(zip(assets, bars.tickers, strict=True))))
     report["report_path"] = str(write_report(settings, report, f"paper_{name}_ensemble_{session}"))
     return report
+
+
+def vote_report(
+    ens: EnsemblePolicy, store: StateStore, session: str, tickers: dict[str, str]
+) -> dict[str, Any]:
+    """``decisions``, ``order_votes`` and ``votes`` (see the module docstring) of the paper session
+    ``session``; ``tickers``: venue symbol -> data ticker."""
+    from sqlalchemy import select
+
+    from cappuccino_core.state.schema import OrderRow
+
+    records = ens.votes.records if ens.votes is not None else []
+    with store.session() as s:
+        rows = list(
+            s.scalars(
+                select(OrderRow)
+                .where(OrderRow.model_run_id == session)
+                .order_by(OrderRow.bar_time, OrderRow.created)
+            )
+        )
+    by_key = {(r["time"], r["asset"]): r for r in records}
+    placed = []
+    for o in rows:
+        bar = o.bar_time if o.bar_time.tzinfo else o.bar_time.replace(tzinfo=UTC)
+        rec = by_key.get((int(bar.timestamp()) * 10**9, tickers.get(o.asset, o.asset)))
+        placed.append(
+            {
+                "side": o.side,
+                "qty": float(o.qty),
+                "status": o.status,
+                **(_dated(rec) if rec else {"time": bar.isoformat()}),
+            }
+        )
+
+    def voted(rec: dict[str, Any], name: str) -> bool:
+        return bool(rec.get("rl")) if name == "rl" else rec.get("p_up", {}).get(name) is not None
+
+    members = {
+        name: {"weight": round(w, 6), "decisions": sum(voted(r, name) for r in records),
+               "orders": sum(voted(o, name) for o in placed)}
+        for name, w in ens.weights.items()
+    }  # fmt: skip
+    signalled = sum(o.get("vote", 0) != 0 for o in placed)
+    votes = {
+        "decisions": len(records),
+        "signals": sum(r["vote"] != 0 for r in records),
+        "orders": len(placed),
+        "orders_on_a_signal": signalled,
+        "orders_without_a_signal": len(placed) - signalled,
+        "members": members,
+    }
+    rl = [float(o["rl"]) for o in placed if o.get("rl") is not None]
+    if rl:  # the RL member's action where an order was placed: its share moves the target weight
+        votes["rl_action_on_orders"] = {"min": min(rl), "mean": sum(rl) / len(rl), "max": max(rl)}
+    return {"votes": votes, "order_votes": placed, "decisions": [_dated(r) for r in records]}
+
+
+def _dated(rec: dict[str, Any]) -> dict[str, Any]:
+    """A vote record with its bar open time in ISO 8601."""
+    return rec | {"time": datetime.fromtimestamp(rec["time"] / 1e9, UTC).isoformat()}

@@ -38,6 +38,7 @@ from cappuccino_core.supervised.pipeline import (
     score_kind,
     train_kind,
 )
+from cappuccino_core.supervised.split import training_window
 from cappuccino_core.supervised.tracking import log_kind, register
 
 log = logging.getLogger(__name__)
@@ -192,7 +193,8 @@ def _train_all(
             }
         )
         name = cfg.lstm_model_name if kind == "lstm" else cfg.transformer_model_name
-        run_id = log_kind(tracking, cfg.experiment, kind, res.models, data.spec, params, metrics)
+        window = training_window(data.times, res.splits, cfg.horizon)
+        run_id = log_kind(tracking, cfg.experiment, kind, res.models, data.spec, params, metrics, window)
         verdict = gate_kind(res, data, cfg, settings.gates, run_id, [causal], device=device)
         save_verdict(verdict, store)
         if settings.gates.mirror_to_mlflow:

@@ -146,7 +146,8 @@ def _weights(settings: Settings, tables: Sequence[ForecastTable]) -> dict[str, f
     return {t.name: configured.get(t.name, 1.0) for t in tables}
 
 
-def _risk(settings: Settings, board: SignalBoard) -> RiskManager:
+def signal_risk(settings: Settings, board: SignalBoard) -> RiskManager:
+    """The signal rules (threshold, per-hour caps) reading ``board``, in front of the ``[risk]`` rules."""
     g = settings.gates
     caps = SignalCaps(board, g.supervised_max_signals_per_hour, g.supervised_max_high_tier_per_hour)
     return RiskManager([SignalThreshold(board), caps, *rules_from_config(settings.risk)])
@@ -190,7 +191,7 @@ def soak(
     board = SignalBoard(g.supervised_confidence_threshold, g.supervised_high_tier, notifier=counting)
     tables = list(tables_for(crashed))
     ens = EnsemblePolicy(tables, _weights(settings, tables), board=board)
-    risk = _risk(settings, board)
+    risk = signal_risk(settings, board)
     run_id = f"soak-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
     run = _replay(settings, bars, start, ens, risk, store, run_id, fault_every, clock)
     report = trade_metrics(store, run["broker"], run_id, "5m", fee_in_kind=run["fee_in_kind"])
@@ -309,6 +310,6 @@ def _backtest_win_rate(
     # The backtester's first decision is the window's first bar with a full observation lookback: start the
     # window lookback - 1 bars early so that it decides on the soak's first bar, as the bar loop does.
     first = max(0, first - (data.spec.lookback - 1))
-    res = backtest(ens, data, settings.env, settings.costs, start=first, rules=[_risk(settings, board)])
+    res = backtest(ens, data, settings.env, settings.costs, start=first, rules=[signal_risk(settings, board)])
     trips = round_trips(res.ledger)
     return float(trade_win_rate(trips)), len(trips)

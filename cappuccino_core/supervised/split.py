@@ -10,6 +10,7 @@ bars as its test window).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,3 +64,25 @@ def gap_checks(split: TimeSplit, lookback: int, horizon: int, label: str = "") -
             f"leak_rows_apart{sfx}", apart, ">", split.purge, f"purge {split.purge}, embargo {split.embargo}"
         ),
     ]
+
+
+def iso_time(ns: int) -> str:
+    """Open time ``ns`` (int64 ns since the epoch, UTC) as ``2025-05-25T00:00:00Z``."""
+    return str(np.datetime64(int(ns), "ns").astype("datetime64[s]")) + "Z"
+
+
+def training_window(times: np.ndarray, splits: Sequence[TimeSplit], horizon: int) -> dict[str, str]:
+    """The bars a model was fitted and early-stopped on, as open times (``window.*`` params of its run):
+    ``train_start``, the first feature row (the normalisation is fitted from it); ``train_end``, the last bar
+    a validation label reads (decision row + ``horizon``); ``test_start`` / ``test_end``, the same for the
+    test window. ``splits``: one per unit (the LSTM has one per coin); the widest span over them."""
+    t = np.asarray(times, dtype=np.int64)
+    last = t.size - 1
+    val_end = max(int(s.val.max()) for s in splits) + horizon
+    test_end = max(int(s.test.max()) for s in splits) + horizon
+    return {
+        "train_start": iso_time(int(t[0])),
+        "train_end": iso_time(int(t[min(val_end, last)])),
+        "test_start": iso_time(int(t[min(int(s.test.min()) for s in splits)])),
+        "test_end": iso_time(int(t[min(test_end, last)])),
+    }

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from cappuccino_core.supervised.models import build_model
 
 RUN_TYPE = "supervised"
 MODEL_DIR = "model"
+WINDOW = "window."  # run params: the bars the model was trained on
 
 
 @dataclass
@@ -39,6 +40,9 @@ class SupervisedModel:
     spec: FeatureSpec
     run_id: str = ""
     version: str = ""
+    #: the bars it was trained on (``split.training_window``: train_start, train_end, test_start, test_end,
+    #: open times in ISO 8601); empty for a run logged without them
+    window: dict[str, str] = field(default_factory=dict)
 
 
 def log_kind(
@@ -49,8 +53,11 @@ def log_kind(
     spec: FeatureSpec,
     params: dict[str, Any],
     metrics: dict[str, float],
+    window: dict[str, str] | None = None,
 ) -> str:
-    """A finished MLflow run with the kind's params, metrics and model files; returns its run id."""
+    """A finished MLflow run with the kind's params, metrics and model files; returns its run id.
+    ``window``: the bars it was trained on (``split.training_window``), logged as ``window.<key>`` params
+    (the arena keeps an ensemble out of a bout on them)."""
     client = tracking.activate()
     exp_id = tracking.ensure_experiment(experiment)
     run = client.create_run(
@@ -59,7 +66,9 @@ def log_kind(
         run_name=f"{kind}-{spec.content_hash()[:8]}",
     )
     rid = run.info.run_id
-    for name, value in safe_str_mapping({f"hp.{k}": v for k, v in params.items()}).items():
+    logged = {f"hp.{k}": v for k, v in params.items()}
+    logged |= {f"{WINDOW}{k}": v for k, v in (window or {}).items()}
+    for name, value in safe_str_mapping(logged).items():
         client.log_param(rid, name, value)
     for name, figure in metrics.items():
         if np.isfinite(figure):
@@ -119,8 +128,9 @@ def load_supervised(
         m.load_state_dict(u["state"])
         m.eval()
         units.append(m)
-    version = tracking.activate().get_run(run_id).data.tags.get("version", "")
-    return SupervisedModel(blob["kind"], units, spec, run_id, version)
+    data = tracking.activate().get_run(run_id).data
+    window = {k.removeprefix(WINDOW): v for k, v in data.params.items() if k.startswith(WINDOW)}
+    return SupervisedModel(blob["kind"], units, spec, run_id, data.tags.get("version", ""), window)
 
 
 def find_run(tracking: Tracking, name: str, version: str | None = None) -> str:

@@ -46,4 +46,15 @@ def get_venue(name: str) -> Venue:
     return VENUES.get(name.strip().lower())
 
 
-__all__ = ["VENUES", "Venue", "get_venue", "register_venue", "unregister_venue", "venues"]
+def fee_in_kind(broker: str) -> bool:
+    """Whether the broker named ``broker`` (as a trader records it: ``alpaca-paper``, ``coinbase``, ``sim``)
+    keeps a buy's fee in the asset received: its venue's :attr:`Venue.fee_in_kind`. A name no venue
+    registers (an in-process sim account under its own name) charges fees in the quote currency: False.
+    For readers that have the broker's name only (the dashboard); a trader passes ``broker.fee_in_kind``."""
+    try:
+        return get_venue(broker).fee_in_kind
+    except ValueError:
+        return False
+
+
+__all__ = ["VENUES", "Venue", "fee_in_kind", "get_venue", "register_venue", "unregister_venue", "venues"]

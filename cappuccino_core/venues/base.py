@@ -58,6 +58,9 @@ class Venue:
     loopback_exchange: Callable[[Exchange], LoopbackServer] | None = None
     #: the real SDK client connected to a loopback server speaking this venue's wire
     connect_local: Callable[[Settings, LoopbackServer], Broker] | None = None
+    #: a buy's fee is kept in the asset received (Alpaca), not charged in the quote currency; the venue's
+    #: broker says the same (``Broker.fee_in_kind``), and the trade metrics net it out of the bought quantity
+    fee_in_kind: bool = False
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -85,5 +85,6 @@ VENUE = register_venue(
         data_source=data_source,
         loopback_exchange=loopback_exchange,
         connect_local=connect_local,
+        fee_in_kind=True,  # a crypto buy's fee is kept in the coin (AlpacaPaperBroker.fee_in_kind)
     )
 )

@@ -8,6 +8,8 @@ from __future__ import annotations
 import tomllib
 from typing import Any
 
+import numpy as np
+
 from cappuccino_core.arena import holders, run_hill, windows
 from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.config.env import EnvConfig
@@ -52,10 +54,13 @@ def _hill(settings: Any) -> list[str]:
     return list(arena_hill.fn(settings, [], False))
 
 
+OLDER = 200  # the members train on bars ending 200 before the sample's newest: the 48-bar bout is unseen
+
+
 def test_ensemble_enters_fights_and_is_recorded(settings, sample_dir) -> None:
     from cappuccino_core.arena.referee import standing
 
-    runs = _register_supervised(settings)
+    runs = _register_supervised(settings, older=OLDER)
     rl_run = _register_champion_ppo(settings)
     assert _readme_ensemble() == "lstm,transformer,rl=champion"
     s = _with(_small_scenario_set(settings), _readme_ensemble(), LAX_STRESS, wins_to_sandbox=1)
@@ -84,7 +89,7 @@ def test_ensemble_enters_fights_and_is_recorded(settings, sample_dir) -> None:
 
 
 def test_failed_gate_and_missing_member_keep_it_out(settings, sample_dir) -> None:
-    runs = _register_supervised(settings)
+    runs = _register_supervised(settings, older=OLDER)
     s = _with(settings, "lstm,transformer,rl=champion")
     lines = _hill(s)  # nobody holds the champion role: the RL member is missing
     assert any("ensemble 'lstm,transformer,rl=champion' not entered: ensemble member rl=champion" in ln
@@ -98,6 +103,30 @@ def test_failed_gate_and_missing_member_keep_it_out(settings, sample_dir) -> Non
     text = "\n".join(_hill(s))  # the next arena run reads the stored verdict of this very ensemble
     assert "FAILED its ensemble_stress gate (stored ensemble_stress verdict of " in text
     assert "median_sharpe = 0, needs > 1e+09" in text and len(store.verdicts(runs["lstm"])) == 1
+
+
+def test_a_bout_window_inside_a_members_training_bars_keeps_it_out(settings, sample_dir) -> None:
+    """Members trained on the sample's newest 500 bars (validation up to the newest 20% of them): the 48-bar
+    bout window at the end of the held-out bars lies inside the LSTM's training + validation bars."""
+    from cappuccino_core.data.market import load_aligned
+    from cappuccino_core.registry import Tracking
+    from cappuccino_core.supervised.tracking import load_supervised
+
+    runs = _register_supervised(settings)  # newest 500 bars
+    lstm = load_supervised(Tracking.from_settings(settings), runs["lstm"])
+    times = load_aligned(settings, source="sample").times_ns()
+    t = [str(np.datetime64(int(x), "ns").astype("datetime64[s]")) + "Z" for x in times[-500:]]
+    # the first feature row follows the warm-up; validation labels end before the purge and test window
+    assert lstm.window["train_start"] == t[lstm.spec.warmup] and t[-101] < lstm.window["train_end"] < t[-48]
+    s = _with(settings, "lstm,transformer", LAX_STRESS, window_bars=150)
+    lines = _hill(s)
+    text = "\n".join(lines)
+    bout = f"{t[-151]} .. {t[-1]}"  # the newest 150-step window of the held-out bars: 151 bars
+    assert (f"ensemble:lstm/1+transformer/1 not entered: member lstm/1 (run {runs['lstm']}) was trained and "
+            f"validated on {lstm.window['train_start']} .. {lstm.window['train_end']}, which the bout window "
+            f"{bout} overlaps: its bout would not be out of sample") in text, text  # fmt: skip
+    assert "no challenger: no bout" in text  # refused before its gate: no stress run, no verdict stored
+    assert StateStore(s.paths.state_url).verdicts(runs["lstm"]) == []
 
 
 def test_an_ensemble_champion_is_never_sent_to_the_sandbox(referee, store, roles, data) -> None:

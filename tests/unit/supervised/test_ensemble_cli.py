@@ -17,18 +17,20 @@ from tests.unit.readme_blocks import commands
 SECTION = "### 3b. Supervised signal line"
 
 
-def _register_supervised(settings: Any) -> dict[str, str]:
-    """Tiny LSTM + Transformer on the sample's newest 500 bars, logged and registered (as training does)."""
+def _register_supervised(settings: Any, older: int = 0) -> dict[str, str]:
+    """Tiny LSTM + Transformer on 500 of the sample's bars ending ``older`` bars before its newest, logged
+    with the bars they were trained on and registered (as training does)."""
     from cappuccino_core.config.supervised import SupervisedConfig
     from cappuccino_core.data.market import load_aligned
     from cappuccino_core.features.supervised_set import build_supervised
     from cappuccino_core.registry.tracking import Tracking
     from cappuccino_core.supervised.fit import pick_device
     from cappuccino_core.supervised.pipeline import train_kind
+    from cappuccino_core.supervised.split import training_window
     from cappuccino_core.supervised.tracking import log_kind, register
 
     frames = load_aligned(settings, source="sample").frames
-    tail = {k: v.tail(500) for k, v in frames.items()}
+    tail = {k: v.slice(v.height - older - 500, 500) for k, v in frames.items()}
     cfg = SupervisedConfig(lookback=4, epochs=1, patience=1, batch_size=128, lstm_hidden=8,
                            transformer_d_model=8, transformer_heads=2, embargo=2)  # fmt: skip
     sup = build_supervised(tail, settings.features, cfg, "1h", fit_end=300)
@@ -37,8 +39,9 @@ def _register_supervised(settings: Any) -> dict[str, str]:
     names = {"lstm": sc.lstm_model_name, "transformer": sc.transformer_model_name}
     runs = {}
     for kind in ("lstm", "transformer"):
-        units = train_kind(kind, sup, cfg, device=pick_device("cpu"), score_test=False).models
-        rid = log_kind(trk, settings.supervised.experiment, kind, units, sup.spec, {"lookback": 4}, {})
+        res = train_kind(kind, sup, cfg, device=pick_device("cpu"), score_test=False)
+        window = training_window(sup.times, res.splits, cfg.horizon)
+        rid = log_kind(trk, sc.experiment, kind, res.models, sup.spec, {"lookback": 4}, {}, window)
         register(trk, names[kind], rid, {"kind": kind})
         runs[kind] = rid
     return runs

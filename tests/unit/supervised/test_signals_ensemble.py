@@ -273,3 +273,26 @@ def test_high_tier_signals_are_sent_through_the_notifier() -> None:
     ]
     assert heard[0].key == f"BTC/USDT:{t0}" and heard[0].data["confidence"] == pytest.approx(0.95)
     assert len(board.high_tier_events()) == 2
+
+
+def test_each_members_vote_is_recorded_per_decision() -> None:
+    """record_votes: per bar and asset each supervised member's P(up), the signal's vote, the RL member's
+    action and the combined action (0.35 / 0.40 / 0.25)."""
+    times = np.array([0, HOUR], dtype=np.int64)
+    lstm = ForecastTable("lstm", times, np.array([[0.9, 0.5], [np.nan, 0.2]]))
+    tf = ForecastTable("transformer", times, np.array([[0.8, 0.6], [0.7, 0.1]]))
+    ens = EnsemblePolicy([lstm, tf], {"lstm": 0.35, "transformer": 0.40, "rl": 0.25}, rl=object(),
+                         board=SignalBoard(0.75, 0.85), record_votes=True)  # fmt: skip
+    out = ens.combine(times, 2, np.array([[-0.4, 1.0], [0.2, -1.0]]), ("A", "B"))
+    # bar 0, A: P(up) (0.35 x 0.9 + 0.40 x 0.8) / 0.75 = 0.8467 -> up: 0.75 x 1 + 0.25 x -0.4 = 0.65
+    # bar 0, B: 0.5533 (no signal): 0.25 x 1.0 = 0.25; bar 1, A: the transformer's 0.7 alone, no signal:
+    # 0.25 x 0.2 = 0.05; bar 1, B: (0.35 x 0.2 + 0.40 x 0.1) / 0.75 = 0.1467 -> down: -0.75 - 0.25 = -1
+    np.testing.assert_allclose(out, [[0.65, 0.25], [0.05, -1.0]])
+    assert ens.votes is not None
+    recs = {(r["time"], r["asset"]): r for r in ens.votes.records}
+    assert len(recs) == 4
+    assert recs[(0, "A")] == {"time": 0, "asset": "A", "p_up": {"lstm": 0.9, "transformer": 0.8}, "vote": 1,
+                              "rl": -0.4, "action": pytest.approx(0.65)}  # fmt: skip
+    assert recs[(HOUR, "A")]["p_up"] == {"lstm": None, "transformer": 0.7} and recs[(HOUR, "A")]["vote"] == 0
+    assert recs[(HOUR, "B")]["vote"] == -1 and recs[(HOUR, "B")]["rl"] == -1.0
+    assert EnsemblePolicy([lstm], {"lstm": 1.0}).votes is None  # off unless asked

@@ -14,6 +14,7 @@ from cappuccino_core.registry.tracking import Tracking
 from cappuccino_core.state import StateStore
 from cappuccino_core.supervised.fit import Samples, decision_rows, pick_device, predict_proba
 from cappuccino_core.supervised.run import train_supervised
+from cappuccino_core.supervised.split import TimeSplit, iso_time, training_window
 from cappuccino_core.supervised.synthetic import planted_frames
 from cappuccino_core.supervised.tracking import find_run, load_supervised
 
@@ -59,6 +60,9 @@ def test_train_gate_register_and_retrain(tiny, monkeypatch) -> None:
     dec = decision_rows(data, None)
     p = predict_proba(model.units[0], Samples.from_data(data, pick_device("cpu")), dec, None)
     assert p.shape == (dec.size, 2) and np.all((p > 0) & (p < 1))
+    w = model.window  # the bars it was trained on, logged as window.* params and read back
+    assert w["train_start"] == iso_time(int(data.times[0]))  # the same bars: the first feature row
+    assert w["train_start"] < w["train_end"] < w["test_start"] <= w["test_end"]
     other = load_supervised(tracking, first.kinds[0].run_id)
     with pytest.raises(FeatureSpecMismatch):
         load_supervised(tracking, first.kinds[0].run_id, expected_spec=_renamed(other.spec))
@@ -67,6 +71,17 @@ def test_train_gate_register_and_retrain(tiny, monkeypatch) -> None:
     res = CliRunner().invoke(app, ["gates", "show", first.kinds[1].run_id])
     assert res.exit_code == 0, res.output
     assert "supervised" in res.output and ("PASSED" in res.output or "FAILED" in res.output)
+
+
+def test_training_window_spans_the_fit_and_validation_bars() -> None:
+    times = np.datetime64("2025-01-01T00:00", "ns") + np.arange(20) * np.timedelta64(5, "m")
+    t = times.astype(np.int64)
+    a = TimeSplit(np.arange(2, 8), np.arange(10, 13), np.arange(16, 19), purge=2, embargo=1)
+    b = TimeSplit(np.arange(3, 8), np.arange(10, 14), np.arange(15, 20), purge=2, embargo=1)
+    w = training_window(t, [a, b], horizon=2)
+    # row 0 on; validation labels up to row 13 + 2 = 15; test from row 15, labels clipped at the last bar
+    assert w == {"train_start": "2025-01-01T00:00:00Z", "train_end": "2025-01-01T01:15:00Z",
+                 "test_start": "2025-01-01T01:15:00Z", "test_end": "2025-01-01T01:35:00Z"}  # fmt: skip
 
 
 def _renamed(spec):
