@@ -38,34 +38,37 @@ def main() -> None:
     ap.add_argument("--hours", type=int, default=720)
     ap.add_argument("--trials", type=int, default=1)
     args = ap.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="ensemble-arena-"))
-    s = load_settings(
-        paths={"data_root": tmp / "data", "sample_dir": ROOT / "data" / "sample",
-               "state_url": f"sqlite:///{tmp / 's.db'}", "mlflow_tracking_uri": f"sqlite:///{tmp / 'm.db'}",
-               "mlflow_artifact_root": tmp / "mlartifacts", "optuna_storage": f"journal:{tmp / 'o.log'}",
-               "reports_dir": tmp / "reports"},
-        cge={"output_dir": tmp / "cge", "n_scenarios": args.scenarios, "hours": args.hours, "workers": 1},
-        arena={"ensemble": "lstm,transformer"},
-    )  # fmt: skip
-    t0 = time.perf_counter()
-    out = train_supervised(s, load_aligned(s, source="sample").frames, trials=args.trials)
-    t_train = time.perf_counter() - t0
-    generate(spec_from_settings(s), s.cge.output_dir)
-    t_cge = time.perf_counter() - t0 - t_train
-    lines = strategy_contest(s)
-    lax = s.model_copy(update={"gates": s.gates.model_copy(update=LAX)})
-    dry = hill_contest(lax, [], dry_run=True)  # first: a dry run stores no verdict for the real run to reuse
-    t1 = time.perf_counter()
-    lines += hill_contest(s, []).lines()
-    t_arena = time.perf_counter() - t1
-    print("\n".join(lines))
-    print("\n".join(["--- dry run, stress thresholds lowered:", *dry.lines()]))
-    bout = dry.bouts[0].challenger.to_dict() if dry.bouts else {}
-    print(f"train {t_train:.0f} s, cge {t_cge:.0f} s, arena {t_arena:.0f} s")
-    verdicts = {k.kind: k.verdict.passed for k in out.kinds}
-    secs = {"train": t_train, "cge": t_cge, "arena": t_arena}
-    summary = {"supervised_gate_passed": verdicts, "arena": lines, "ensemble_bout_if_entered": bout}
-    print(json.dumps(summary | {"seconds": secs}, default=str))
+    with tempfile.TemporaryDirectory(prefix="ensemble-arena-") as work:
+        tmp = Path(work)
+        s = load_settings(
+            paths={"data_root": tmp / "data", "sample_dir": ROOT / "data" / "sample",
+                   "state_url": f"sqlite:///{tmp / 's.db'}",
+                   "mlflow_tracking_uri": f"sqlite:///{tmp / 'm.db'}",
+                   "mlflow_artifact_root": tmp / "mlartifacts", "optuna_storage": f"journal:{tmp / 'o.log'}",
+                   "reports_dir": tmp / "reports"},
+            cge={"output_dir": tmp / "cge", "n_scenarios": args.scenarios, "hours": args.hours, "workers": 1},
+            arena={"ensemble": "lstm,transformer"},
+        )  # fmt: skip
+        t0 = time.perf_counter()
+        out = train_supervised(s, load_aligned(s, source="sample").frames, trials=args.trials)
+        t_train = time.perf_counter() - t0
+        generate(spec_from_settings(s), s.cge.output_dir)
+        t_cge = time.perf_counter() - t0 - t_train
+        lines = strategy_contest(s)
+        lax = s.model_copy(update={"gates": s.gates.model_copy(update=LAX)})
+        # first: a dry run stores no verdict for the real run to reuse
+        dry = hill_contest(lax, [], dry_run=True)
+        t1 = time.perf_counter()
+        lines += hill_contest(s, []).lines()
+        t_arena = time.perf_counter() - t1
+        print("\n".join(lines))
+        print("\n".join(["--- dry run, stress thresholds lowered:", *dry.lines()]))
+        bout = dry.bouts[0].challenger.to_dict() if dry.bouts else {}
+        print(f"train {t_train:.0f} s, cge {t_cge:.0f} s, arena {t_arena:.0f} s")
+        verdicts = {k.kind: k.verdict.passed for k in out.kinds}
+        secs = {"train": t_train, "cge": t_cge, "arena": t_arena}
+        summary = {"supervised_gate_passed": verdicts, "arena": lines, "ensemble_bout_if_entered": bout}
+        print(json.dumps(summary | {"seconds": secs}, default=str))
 
 
 if __name__ == "__main__":

@@ -65,7 +65,8 @@ def settings_in(root: Path, args: argparse.Namespace) -> Any:
             "optuna_storage": f"journal:{root / 'o.journal'}", "reports_dir": root / "reports",
         },
         data={"tickers": list(TICKERS), "timeframe": "5m"},
-        supervised={"optuna_trials": 0, "max_bars": args.train_bars},
+        supervised={"optuna_trials": 0, "max_bars": args.train_bars}
+        | ({"epochs": args.epochs} if args.epochs is not None else {}),
         costs={"maker_fee": args.fee, "taker_fee": args.fee, "slippage_bps": args.slippage_bps,
                "slippage_vol_mult": args.slippage_vol_mult},
         risk={"max_trades_per_day": args.max_trades_per_day},
@@ -74,12 +75,14 @@ def settings_in(root: Path, args: argparse.Namespace) -> Any:
 
 def midnight_after(frames: dict[str, Any], hours: float) -> float:
     """Hours from the soak window's start to the first UTC midnight after its middle: a gap soon after it
-    meets the day's opening equity (the prop-firm guard's daily reference) before the day's gains pile up."""
+    meets the day's opening equity (the prop-firm guard's daily reference) before the day's gains pile up.
+    A window too short to hold that midnight an hour before its end: its middle."""
     times = next(iter(frames.values()))["time"]
     start = times[len(times) - int(hours * 12)]
     mid = start + timedelta(hours=hours / 2)
     midnight = mid.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
-    return (midnight - start).total_seconds() / 3600.0
+    after = (midnight - start).total_seconds() / 3600.0
+    return after if after < hours - 1 else hours / 2  # a short window without that midnight: half way
 
 
 def main() -> None:
@@ -100,6 +103,7 @@ def main() -> None:
     ap.add_argument("--slippage-vol-mult", type=float, default=0.0, help="the backtest's volatility slippage")
     ap.add_argument("--max-trades-per-day", type=int, default=500)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--epochs", type=int, default=None, help="supervised epochs (default: configured)")
     args = ap.parse_args()
     warm, gap, n_soak = 400, 288, int(args.hours * 12)
     frames = planted_frames(

@@ -70,7 +70,13 @@ def main() -> None:
                 print("  " + line)
         models = load_members(settings, parse_members("lstm,transformer"))
         t0 = time.perf_counter()
-        rep = soak(settings, model_tables(models), hours=args.hours, fault_every=args.fault_every)
+        rep = soak(
+            settings,
+            model_tables(models),
+            hours=args.hours,
+            crash_hour=args.hours / 2,
+            fault_every=args.fault_every,
+        )
         soak_s = time.perf_counter() - t0
     keys = ("model", "bars_replayed", "decided", "faults_injected", "broker_errors", "orders", "fills",
             "crash_time", "buys_after_breach_same_day", "prop_firm_halted", "high_tier_signals", "signals",

@@ -199,7 +199,11 @@ def shuffled_run(
     out = []
     for asset in _units(kind, data):
         split = _split(data, cfg, asset)
-        shuffled = shuffle_in_time(data.labels, split.train, cfg.seed + 7)
+        # Every label the fit sees is shuffled, the validation rows' too: early stopping on true validation
+        # labels would pick, among the shuffled fits' epochs, the one that happens to track the signal.
+        shuffled = shuffle_in_time(
+            shuffle_in_time(data.labels, split.train, cfg.seed + 7), split.val, cfg.seed + 8
+        )
         samples = Samples.from_data(data, device, labels=shuffled)
         fr = _fit_unit(kind, data, samples, split, asset, params, cfg, max(2, cfg.epochs // 2))
         ps, ys, _ = _scores(kind, fr.model, samples, data, split.test, asset)

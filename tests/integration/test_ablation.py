@@ -25,7 +25,7 @@ def test_readme_ablation_command_compares_both_arms(tmp_path: Path, monkeypatch:
     env = {
         **tiny_env(tmp_path),
         "CAPPUCCINO_TRAINING__PHASE1_TRIALS": "1",
-        "CAPPUCCINO_TRAINING__PHASE2_TRIALS": "2",
+        "CAPPUCCINO_TRAINING__PHASE2_TRIALS": "1",
         "CAPPUCCINO_TRAINING__WORKERS": "1",
         "CAPPUCCINO_TRAINING__SYNTHETIC_WINDOW_BARS": "300",
         "CAPPUCCINO_CGE__N_SCENARIOS": "10",

@@ -1,7 +1,7 @@
 """Schedules fire: a real `prefect server` with its scheduler service, `prefect deploy --all` of the project's
 prefect.yaml, then upcoming runs of `retrain/monthly` and `pipeline/tick` created by the scheduler alone;
-and a 15-second interval deployment (test-only, in a temporary project) run to completion by a process worker with
-no manual trigger.
+and a 15-second interval deployment (test-only, in a temporary project) run to completion by a process
+worker with no manual trigger.
 
 This is the test that catches an incompatible SQLAlchemy (2.1.x makes Prefect 3.8.8's scheduler fail every
 loop with "Can't evaluate bulk DML statement"; see constraints.txt).

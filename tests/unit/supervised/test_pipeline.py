@@ -71,3 +71,29 @@ def test_torch_threads_are_restored() -> None:
     with torch_threads(1):
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
+
+
+def test_the_shuffled_retrain_sees_no_true_label_on_its_training_or_validation_rows(monkeypatch) -> None:
+    """Early stopping reads the validation labels: true ones there would let the shuffled fit pick the epoch
+    that tracks the signal. Train and validation rows carry permuted labels; the test rows keep the truth."""
+    import cappuccino_core.supervised.pipeline as pipeline
+    from cappuccino_core.supervised.pipeline import shuffled_run
+
+    data = build_supervised(FRAMES, FEATS, CFG, "1h", fit_end=180)
+    seen: list[tuple[np.ndarray, object]] = []
+    real_fit = pipeline._fit_unit
+
+    def spy(kind, data_, samples, split, *args, **kwargs):
+        seen.append((samples.y.cpu().numpy().copy(), split))
+        return real_fit(kind, data_, samples, split, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "_fit_unit", spy)
+    params = pipeline.default_params("lstm", CFG)
+    shuffled_run("lstm", data, CFG, params, device=pick_device("cpu"), z=1.96)
+    truth = np.maximum(data.labels, 0)
+    assert seen
+    for y, split in seen:
+        for rows in (split.train, split.val):
+            assert not np.array_equal(y[rows], truth[rows])  # permuted
+            assert sorted(map(tuple, y[rows])) == sorted(map(tuple, truth[rows]))  # the same labels
+        assert np.array_equal(y[split.test], truth[split.test])
