@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cappuccino_core.config.env import EnvConfig
-from cappuccino_core.env.actions import weights_to_actions
+from cappuccino_core.env.actions import weights_env, weights_to_actions
 
 if TYPE_CHECKING:
     from cappuccino_core.backtest.runner import Policy
@@ -52,12 +52,13 @@ class HoldPolicy:
 
     def __init__(self, initial: np.ndarray, env: EnvConfig) -> None:
         self.initial = np.asarray(initial, dtype=np.float64)
-        self.env = env
+        # Signal mode cannot express a partial weight: the hold runs under target_weight (weights_env).
+        self.run_env = weights_env(env) if env.action_mode == "signal" else None
+        self.env = self.run_env or env
         self.calls = 0
         top = float(self.initial.max(initial=0.0))
-        self.buy_bars = (
-            1 if env.action_mode == "target_weight" else max(1, int(np.ceil(top / env.max_trade_fraction)))
-        )
+        mode, fraction = self.env.action_mode, self.env.max_trade_fraction
+        self.buy_bars = 1 if mode == "target_weight" else max(1, int(np.ceil(top / fraction)))
         # Orders only on decision bars (env.decision_every): one of any k bars in a row is one.
         self.buy_bars *= env.decision_every
 

@@ -13,10 +13,12 @@ class EnvConfig(Section):
     """``[env]``: the trading environment: starting cash, action mode, limits, rewards and episodes."""
 
     initial_cash: float = Field(100_000.0, gt=0, description="starting cash per episode (quote currency)")
-    action_mode: Literal["target_weight", "trade_fraction"] = Field(
+    action_mode: Literal["target_weight", "trade_fraction", "signal"] = Field(
         "target_weight",
-        description="target_weight: action a in [-1,1] -> target weight max(a,0) x position_cap; "
-        "trade_fraction: a -> trade of a x max_trade_fraction of equity",
+        description="target_weight: action a in [-1,1] -> target weight max(a',0) x (position_cap - "
+        "rebalance_band); trade_fraction: a -> trade of a' x max_trade_fraction of equity; signal: a > "
+        "hold_band -> the full target weight (position_cap - rebalance_band), a < -hold_band -> exit "
+        "(weight 0), in between hold (long/flat only: no allow_short)",
     )
     max_trade_fraction: float = Field(0.1, gt=0, le=1, description="trade_fraction mode: max trade size")
     position_cap: float = Field(0.3, gt=0, le=1, description="max weight of one asset in equity")
@@ -104,6 +106,11 @@ class EnvConfig(Section):
 
     @model_validator(mode="after")
     def _reserve_leaves_room(self) -> EnvConfig:
+        if self.action_mode == "signal" and self.allow_short:
+            raise ValueError(
+                "action_mode 'signal' is long or flat (enter / hold / exit): it cannot be combined with "
+                "allow_short = true; use action_mode 'target_weight' for short positions"
+            )
         if self.cash_reserve + self.position_cap <= 0:
             raise ValueError("cash_reserve and position_cap leave nothing to invest")
         if self.rebalance_band >= self.position_cap:

@@ -32,7 +32,7 @@ import numpy as np
 from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.data.timeframes import timeframe_seconds
-from cappuccino_core.env.actions import decision_bars, desired_orders
+from cappuccino_core.env.actions import decision_bars, desired_orders, mode_code
 from cappuccino_core.env.episodes import EpisodeSampler, within
 from cappuccino_core.env.fills import CostModel, settle
 from cappuccino_core.env.observation import ObservationBuilder
@@ -191,7 +191,7 @@ class TradingKernel:
             env = self.env
             bad = orders_and_fills(
                 actions, self.prices, self.slippage, self.lot, t, active, self.decide, cash, holdings,
-                env.action_mode == "target_weight", env.allow_short, env.position_cap, env.max_trade_fraction,
+                mode_code(env.action_mode), env.allow_short, env.position_cap, env.max_trade_fraction,
                 self.costs.fee_rate, env.min_order_value, env.cash_reserve, env.hold_band, env.rebalance_band,
                 env.min_order_fraction, qty, before,
             )  # fmt: skip
