@@ -2,7 +2,8 @@
 
 Each is a batched ``predict(observations) -> actions`` that reads the portfolio from the observation
 (index 0: cash fraction; 1..A: asset weights, see env/observation.py) and turns target weights into
-actions for the configured action mode (env/actions.py):
+actions for the configured action mode (env/actions.py; signal mode cannot state a partial weight, so the
+weight-stating baselines run under target_weight there, env.actions.weights_env):
 
 - ``buy_and_hold``: TRUE buy-and-hold of BTC (the first ticker when there is none): all equity into it at
   the first bar, never another trade. It is the ``buy_and_hold_btc`` strategy
@@ -44,10 +45,10 @@ def actions_for_weights(target: np.ndarray, current: np.ndarray, env: EnvConfig)
 class HoldPolicy:
     """Buy the ``initial`` weights (A,) over the first bars of a run, hold afterwards.
 
-    One bar suffices in target_weight mode; trade_fraction mode buys at most max_trade_fraction of equity
-    per bar, so it takes ceil(max weight / max_trade_fraction) bars; with a decision interval k that many
-    decision bars (k times as many bars). Counts its calls: use a fresh policy
-    per run (episodes of one batch start together).
+    One bar suffices in target_weight mode (signal mode runs as target_weight: ``run_env``); trade_fraction
+    mode buys at most max_trade_fraction of equity per bar, so it takes ceil(max weight /
+    max_trade_fraction) bars; with a decision interval k that many decision bars (k times as many bars).
+    Counts its calls: use a fresh policy per run (episodes of one batch start together).
     """
 
     def __init__(self, initial: np.ndarray, env: EnvConfig) -> None:
