@@ -22,7 +22,8 @@ The last line is a JSON verdict; exit status 1 when a target is missed.
 
 Run: .venv/bin/python benchmarks/known_answer.py            (full: 3 seeds per kind, ~60 min on 2 cores)
      .venv/bin/python benchmarks/known_answer.py --small    (1 seed per kind, tiny budgets: the test suite)
-     --hold-band / --rebalance-band / --turnover-penalty hold those [env] turnover controls (README section 3)
+     --hold-band / --rebalance-band / --turnover-penalty / --action-smoothing hold those [env] turnover
+     controls (README section 3)
      --action-mode signal: the agents enter / hold / exit (env/actions.py); the rule and equal weight state
      weights, so they run under target_weight (env.actions.weights_env)
      --first-seed S: market seeds S, S+1, ... (default 100)
@@ -75,6 +76,7 @@ class Budget:
     hold_band: float | None = None
     rebalance_band: float | None = None
     turnover_penalty: float | None = None
+    action_smoothing: float | None = None
     action_mode: str | None = None  # env.action_mode held at this value (None: [env]'s)
 
 
@@ -84,7 +86,8 @@ SMALL = Budget(hours=2000, seeds=1, phase1_trials=1, phase2_trials=2, steps=512,
                cv_test_groups=1, workers=1)  # fmt: skip
 
 
-TURNOVER_FIELDS = ("hold_band", "rebalance_band", "turnover_penalty")  # float overrides of [env]
+# Float overrides of [env].
+TURNOVER_FIELDS = ("hold_band", "rebalance_band", "turnover_penalty", "action_smoothing")
 
 
 def log_returns(kind: str, seed: int, hours: int, n_assets: int = len(BASES)) -> np.ndarray:

@@ -53,8 +53,9 @@ class HoldPolicy:
 
     def __init__(self, initial: np.ndarray, env: EnvConfig) -> None:
         self.initial = np.asarray(initial, dtype=np.float64)
-        # Signal mode cannot express a partial weight: the hold runs under target_weight (weights_env).
-        self.run_env = weights_env(env) if env.action_mode == "signal" else None
+        # Signal mode cannot express a partial weight and smoothing would blur the weights stated: the hold
+        # runs under target_weight without smoothing (weights_env).
+        self.run_env = weights_env(env) if weights_env(env) is not env else None
         self.env = self.run_env or env
         self.calls = 0
         top = float(self.initial.max(initial=0.0))

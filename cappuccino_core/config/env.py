@@ -48,6 +48,15 @@ class EnvConfig(Section):
         description="a policy's order below this share of equity is not sent (besides min_order_value in "
         "currency); a full exit always passes",
     )
+    action_smoothing: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="exponential smoothing alpha of the policy's actions: on each decision bar the action "
+        "the order mapping sees is a_eff = alpha x a_eff_prev + (1 - alpha) x clip(a, -1, 1) per asset, "
+        "a_eff starting at 0 (hold) with each episode; a policy must then keep asking to switch. Kernel only "
+        "(training, backtests, stress gate, arena); the live bar loop refuses it (0: off)",
+    )
     decision_every: int = Field(
         1,
         ge=1,

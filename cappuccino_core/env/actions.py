@@ -42,7 +42,13 @@ the live bar loop share.
 Actions outside [-1, 1] are clipped first (a policy's Gaussian samples often are).
 :func:`weights_to_actions` is the inverse used by rule-based strategies: target weights -> actions. A
 partial weight cannot be expressed in signal mode, so rule-based policies state their weights under
-:func:`weights_env` (signal -> target_weight, whose full target is the same).
+:func:`weights_env` (signal -> target_weight, whose full target is the same; action smoothing off).
+
+Action smoothing (``action_smoothing`` alpha > 0, all modes): the kernel replaces each decision bar's
+actions by an exponential moving average per asset, a_eff = alpha x a_eff_prev + (1 - alpha) x clip(a),
+starting at 0 (hold) with each episode (kernel.TradingKernel.smooth); the mapping above sees a_eff. A
+policy must keep asking for a switch for ~1 / (1 - alpha) decisions before it happens. The live bar loop
+refuses it (trading/loop/trader.py): its state would not survive a restart.
 """
 
 from __future__ import annotations
@@ -71,10 +77,14 @@ def mode_code(action_mode: str) -> int:
 def weights_env(env: EnvConfig) -> EnvConfig:
     """The env a policy that states target weights (strategies, baselines) runs under: ``env``, with
     signal mode replaced by target_weight (signal mode cannot express a partial weight; its full target,
-    position_cap - rebalance_band, is target_weight's at a = 1)."""
-    if env.action_mode != "signal":
-        return env
-    return env.model_copy(update={"action_mode": "target_weight"})
+    position_cap - rebalance_band, is target_weight's at a = 1) and action smoothing off (a smoothed
+    action would no longer be the weight stated). ``env`` itself when neither applies."""
+    update: dict[str, object] = {}
+    if env.action_mode == "signal":
+        update["action_mode"] = "target_weight"
+    if env.action_smoothing > 0.0:
+        update["action_smoothing"] = 0.0
+    return env.model_copy(update=update) if update else env
 
 
 def desired_orders(

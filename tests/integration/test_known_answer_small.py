@@ -56,10 +56,11 @@ def test_small_known_answer_run_registers_no_challenger_on_noise() -> None:
 
 
 def test_turnover_options_reach_the_env_and_unset_ones_keep_its_defaults(tmp_path: Path) -> None:
-    b = ka.Budget(**{**vars(ka.SMALL), "hold_band": 0.25, "turnover_penalty": 0.012})
+    b = ka.Budget(**{**vars(ka.SMALL), "hold_band": 0.25, "turnover_penalty": 0.012, "action_smoothing": 0.6})
     env = ka.settings_for(tmp_path, "t", b).env
-    assert (env.hold_band, env.turnover_penalty) == (0.25, 0.012)
+    assert (env.hold_band, env.turnover_penalty, env.action_smoothing) == (0.25, 0.012, 0.6)
     assert env.rebalance_band == ka.settings_for(tmp_path, "t", ka.SMALL).env.rebalance_band == 0.02
+    assert ka.settings_for(tmp_path, "t", ka.SMALL).env.action_smoothing == 0.0
 
 
 def test_action_mode_option_reaches_the_env_and_the_rule_states_weights_under_target_weight(
