@@ -22,7 +22,11 @@ The last line is a JSON verdict; exit status 1 when a target is missed.
 
 Run: .venv/bin/python benchmarks/known_answer.py            (full: 3 seeds per kind, ~60 min on 2 cores)
      .venv/bin/python benchmarks/known_answer.py --small    (1 seed per kind, tiny budgets: the test suite)
-     --hold-band / --rebalance-band / --turnover-penalty hold those [env] turnover controls (README section 3)
+     --hold-band / --rebalance-band / --turnover-penalty / --action-smoothing hold those [env] turnover
+     controls (README section 3)
+     --action-mode signal: the agents enter / hold / exit (env/actions.py); the rule and equal weight state
+     weights, so they run under target_weight (env.actions.weights_env)
+     --first-seed S: market seeds S, S+1, ... (default 100)
 """
 
 from __future__ import annotations
@@ -72,6 +76,8 @@ class Budget:
     hold_band: float | None = None
     rebalance_band: float | None = None
     turnover_penalty: float | None = None
+    action_smoothing: float | None = None
+    action_mode: str | None = None  # env.action_mode held at this value (None: [env]'s)
 
 
 FULL = Budget(hours=2 * 8760, seeds=3, phase1_trials=2, phase2_trials=10, steps=30_000, cv_groups=5,
@@ -80,7 +86,8 @@ SMALL = Budget(hours=2000, seeds=1, phase1_trials=1, phase2_trials=2, steps=512,
                cv_test_groups=1, workers=1)  # fmt: skip
 
 
-TURNOVER_FIELDS = ("hold_band", "rebalance_band", "turnover_penalty")  # float overrides of [env]
+# Float overrides of [env].
+TURNOVER_FIELDS = ("hold_band", "rebalance_band", "turnover_penalty", "action_smoothing")
 
 
 def log_returns(kind: str, seed: int, hours: int, n_assets: int = len(BASES)) -> np.ndarray:
@@ -145,6 +152,7 @@ def settings_for(root: Path, name: str, b: Budget) -> Settings:
             "decision_every": max(b.decision_every, 1),
             "action_repeat": bool(b.action_repeat),
             **{k: v for k in TURNOVER_FIELDS if (v := getattr(b, k)) is not None},
+            **({"action_mode": b.action_mode} if b.action_mode else {}),
         },
         training={
             "experiment": name,
@@ -240,6 +248,7 @@ def trial_details(s: Settings, study_name: str) -> list[dict[str, Any]]:
 def run_one(kind: str, seed: int, b: Budget, work: Path) -> dict[str, Any]:
     from cappuccino_core.backtest.baselines import make_baseline
     from cappuccino_core.backtest.runner import backtest
+    from cappuccino_core.env.actions import weights_env
     from cappuccino_core.gates.pipeline import held_out_dataset
     from cappuccino_core.registry import Tracking, get_role, load_policy, model_spec
     from cappuccino_core.training.study import run_phase
@@ -277,8 +286,9 @@ def run_one(kind: str, seed: int, b: Budget, work: Path) -> dict[str, Any]:
     full = held_out_dataset(s.model_copy(update={"training": s.training.model_copy(
         update={"holdout_fraction": 0.999})}), spec)  # fmt: skip
     train_end = full.n_bars - data.n_bars + spec.lookback - 1
-    # The reference rule decides every bar whatever the model's decision interval: the bar to reach.
-    rule_env = env.model_copy(update={"decision_every": 1})
+    # The reference rule decides every bar whatever the model's decision interval: the bar to reach. It
+    # states (partial) weights, so signal mode runs it as target_weight (weights_env).
+    rule_env = weights_env(env).model_copy(update={"decision_every": 1})
     span, thr = fit_rule(full, rule_env, costs, max(train_end, spec.lookback + 2))
     out["rule"] = {"span": span, "threshold": thr}
     out["rule_sharpe"] = rule_sharpe(data, rule_env, costs, 0, data.n_bars, span, thr)
@@ -297,8 +307,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--small", action="store_true", help="1 seed per kind, tiny budgets (the test suite)")
     ap.add_argument("--kinds", default="regime_trend,random_walk")
     ap.add_argument("--work", type=Path, default=None, help="keep the studies here (default: a temp dir)")
+    ap.add_argument(
+        "--first-seed", type=int, default=100, help="market seed of the first study (default 100)"
+    )
     for name in Budget.__dataclass_fields__:
-        kind = float if name in TURNOVER_FIELDS else int
+        kind: Any = float if name in TURNOVER_FIELDS else (str if name == "action_mode" else int)
         ap.add_argument(
             f"--{name.replace('_', '-')}", type=kind, default=None, help=f"override the budget's {name}"
         )
@@ -311,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
         work = args.work or Path(tmp)
         for kind in args.kinds.split(","):
             for seed in range(b.seeds):
-                r = run_one(kind, 100 + seed, b, work)
+                r = run_one(kind, args.first_seed + seed, b, work)
                 results.append(r)
                 print(f"{kind:13s} seed {r['seed']}: {r['verdict']}; PBO {r['pbo']}, DSR {r['dsr']}; "
                       f"held-out Sharpe model {r.get('model_sharpe', 'n/a')}, rule {r['rule_sharpe']:.2f}, "

@@ -2,7 +2,8 @@
 
 Each is a batched ``predict(observations) -> actions`` that reads the portfolio from the observation
 (index 0: cash fraction; 1..A: asset weights, see env/observation.py) and turns target weights into
-actions for the configured action mode (env/actions.py):
+actions for the configured action mode (env/actions.py; signal mode cannot state a partial weight, so the
+weight-stating baselines run under target_weight there, env.actions.weights_env):
 
 - ``buy_and_hold``: TRUE buy-and-hold of BTC (the first ticker when there is none): all equity into it at
   the first bar, never another trade. It is the ``buy_and_hold_btc`` strategy
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cappuccino_core.config.env import EnvConfig
-from cappuccino_core.env.actions import weights_to_actions
+from cappuccino_core.env.actions import weights_env, weights_to_actions
 
 if TYPE_CHECKING:
     from cappuccino_core.backtest.runner import Policy
@@ -44,20 +45,22 @@ def actions_for_weights(target: np.ndarray, current: np.ndarray, env: EnvConfig)
 class HoldPolicy:
     """Buy the ``initial`` weights (A,) over the first bars of a run, hold afterwards.
 
-    One bar suffices in target_weight mode; trade_fraction mode buys at most max_trade_fraction of equity
-    per bar, so it takes ceil(max weight / max_trade_fraction) bars; with a decision interval k that many
-    decision bars (k times as many bars). Counts its calls: use a fresh policy
-    per run (episodes of one batch start together).
+    One bar suffices in target_weight mode (signal mode runs as target_weight: ``run_env``); trade_fraction
+    mode buys at most max_trade_fraction of equity per bar, so it takes ceil(max weight /
+    max_trade_fraction) bars; with a decision interval k that many decision bars (k times as many bars).
+    Counts its calls: use a fresh policy per run (episodes of one batch start together).
     """
 
     def __init__(self, initial: np.ndarray, env: EnvConfig) -> None:
         self.initial = np.asarray(initial, dtype=np.float64)
-        self.env = env
+        # Signal mode cannot express a partial weight and smoothing would blur the weights stated: the hold
+        # runs under target_weight without smoothing (weights_env).
+        self.run_env = weights_env(env) if weights_env(env) is not env else None
+        self.env = self.run_env or env
         self.calls = 0
         top = float(self.initial.max(initial=0.0))
-        self.buy_bars = (
-            1 if env.action_mode == "target_weight" else max(1, int(np.ceil(top / env.max_trade_fraction)))
-        )
+        mode, fraction = self.env.action_mode, self.env.max_trade_fraction
+        self.buy_bars = 1 if mode == "target_weight" else max(1, int(np.ceil(top / fraction)))
         # Orders only on decision bars (env.decision_every): one of any k bars in a row is one.
         self.buy_bars *= env.decision_every
 

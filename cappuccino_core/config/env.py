@@ -13,10 +13,12 @@ class EnvConfig(Section):
     """``[env]``: the trading environment: starting cash, action mode, limits, rewards and episodes."""
 
     initial_cash: float = Field(100_000.0, gt=0, description="starting cash per episode (quote currency)")
-    action_mode: Literal["target_weight", "trade_fraction"] = Field(
+    action_mode: Literal["target_weight", "trade_fraction", "signal"] = Field(
         "target_weight",
-        description="target_weight: action a in [-1,1] -> target weight max(a,0) x position_cap; "
-        "trade_fraction: a -> trade of a x max_trade_fraction of equity",
+        description="target_weight: action a in [-1,1] -> target weight max(a',0) x (position_cap - "
+        "rebalance_band); trade_fraction: a -> trade of a' x max_trade_fraction of equity; signal: a > "
+        "hold_band -> the full target weight (position_cap - rebalance_band), a < -hold_band -> exit "
+        "(weight 0), in between hold (long/flat only: no allow_short)",
     )
     max_trade_fraction: float = Field(0.1, gt=0, le=1, description="trade_fraction mode: max trade size")
     position_cap: float = Field(0.3, gt=0, le=1, description="max weight of one asset in equity")
@@ -45,6 +47,15 @@ class EnvConfig(Section):
         lt=1,
         description="a policy's order below this share of equity is not sent (besides min_order_value in "
         "currency); a full exit always passes",
+    )
+    action_smoothing: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="exponential smoothing alpha of the policy's actions: on each decision bar the action "
+        "the order mapping sees is a_eff = alpha x a_eff_prev + (1 - alpha) x clip(a, -1, 1) per asset, "
+        "a_eff starting at 0 (hold) with each episode; a policy must then keep asking to switch. Kernel only "
+        "(training, backtests, stress gate, arena); the live bar loop refuses it (0: off)",
     )
     decision_every: int = Field(
         1,
@@ -104,6 +115,11 @@ class EnvConfig(Section):
 
     @model_validator(mode="after")
     def _reserve_leaves_room(self) -> EnvConfig:
+        if self.action_mode == "signal" and self.allow_short:
+            raise ValueError(
+                "action_mode 'signal' is long or flat (enter / hold / exit): it cannot be combined with "
+                "allow_short = true; use action_mode 'target_weight' for short positions"
+            )
         if self.cash_reserve + self.position_cap <= 0:
             raise ValueError("cash_reserve and position_cap leave nothing to invest")
         if self.rebalance_band >= self.position_cap:

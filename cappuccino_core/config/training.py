@@ -86,6 +86,11 @@ class TrainingConfig(Section):
         "env.decision_every. Default [1]: gates, arena and trading run the configured env.decision_every, "
         "so search other values only with env.decision_every set to the one traded (e.g. [24] and 24)",
     )
+    action_mode_choices: list[Literal["target_weight", "trade_fraction", "signal"]] = Field(
+        default_factory=list,
+        description="phase 2: action modes (env.action_mode) searched; phase 1 holds env.action_mode. "
+        "Default []: phase 2 holds env.action_mode too (the search as it was)",
+    )
     log_std_low: float = Field(-3.0, description="phase 2: lowest initial log std searched")
     log_std_high: float = Field(-0.5, description="phase 2: highest initial log std searched")
     # Optuna.
@@ -138,4 +143,6 @@ class TrainingConfig(Section):
             raise ValueError("n_steps and batch_size candidates must be >= 2")
         if any(v < 1 for v in self.phase1_lookbacks + self.net_width_choices + self.decision_every_choices):
             raise ValueError("lookbacks, net widths and decision intervals must be >= 1")
+        if len(set(self.action_mode_choices)) != len(self.action_mode_choices):
+            raise ValueError(f"action_mode_choices {self.action_mode_choices} has duplicates")
         return self

@@ -3,11 +3,13 @@
 One kernel serves training (through the gymnasium and SB3 views in gym_env.py / vec_env.py), backtests,
 stress tests, the arena and paper/live decisions: same actions, costs, rules, rewards and observations.
 
-State per episode: cash, holdings per asset, current bar index t, episode start/end, peak equity, and the
-equal-weight benchmark's units. One step, for every active episode:
+State per episode: cash, holdings per asset, current bar index t, episode start/end, peak equity, the
+equal-weight benchmark's units and the smoothed actions (``env.action_smoothing``). One step, for every
+active episode:
 
 1. Mark the portfolio at the decision bar t's reference price p (the bar's close): equity E.
-2. Actions -> desired orders (actions.py; nothing on bars that are not decision bars, see
+2. Actions (smoothed first when ``env.action_smoothing`` > 0, :meth:`TradingKernel.smooth`) -> desired
+   orders (actions.py; nothing on bars that are not decision bars, see
    ``env.decision_every`` and actions.decision_bars: the portfolio is held), then the order rules
    (rules.py): no short, lots, minimum order value, cash reserve, position cap, in broker units.
 3. Fill the orders at p with slippage and fees (fills.py): sells and buys settle together.
@@ -32,7 +34,7 @@ import numpy as np
 from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.config.env import EnvConfig
 from cappuccino_core.data.timeframes import timeframe_seconds
-from cappuccino_core.env.actions import decision_bars, desired_orders
+from cappuccino_core.env.actions import decision_bars, desired_orders, mode_code
 from cappuccino_core.env.episodes import EpisodeSampler, within
 from cappuccino_core.env.fills import CostModel, settle
 from cappuccino_core.env.observation import ObservationBuilder
@@ -121,6 +123,7 @@ class TradingKernel:
         self.peak = np.zeros(n)
         self.bench_units = np.zeros((n, a))  # equal-weight benchmark: worth 1 at the episode's start
         self.bench_value = np.ones(n)  # its value at the current bar
+        self.smoothed = np.zeros((n, a))  # env.action_smoothing: the effective actions, per episode
 
     def seed(self, seed: int | None) -> None:
         """Seed the episode sampler's generator."""
@@ -159,6 +162,7 @@ class TradingKernel:
         self.bench_units[idx] = 1.0 / (self.n_assets * self.prices[starts])
         self.bench_value[idx] = 1.0
         self.reward.reset(idx)
+        self.smoothed[idx] = 0.0  # smoothing starts at 0 (hold) with each episode
         for rule in self._stateful:  # stateful risk rules (entry prices, counters) restart with the episode
             rule.reset(idx)
         if self.recorder is not None:
@@ -183,6 +187,8 @@ class TradingKernel:
         t = self.t
         waiting = None if only is None else self.active & ~np.asarray(only, dtype=bool)
         active = self.active if waiting is None else self.active & ~waiting
+        if self.env.action_smoothing > 0.0:  # both paths below see the smoothed actions
+            actions = self.smooth(actions, active & self.decide[t])
 
         # 1-3. Mark, turn actions into orders, apply the order rules (broker units), fill.
         if self.fused:
@@ -191,7 +197,7 @@ class TradingKernel:
             env = self.env
             bad = orders_and_fills(
                 actions, self.prices, self.slippage, self.lot, t, active, self.decide, cash, holdings,
-                env.action_mode == "target_weight", env.allow_short, env.position_cap, env.max_trade_fraction,
+                mode_code(env.action_mode), env.allow_short, env.position_cap, env.max_trade_fraction,
                 self.costs.fee_rate, env.min_order_value, env.cash_reserve, env.hold_band, env.rebalance_band,
                 env.min_order_fraction, qty, before,
             )  # fmt: skip
@@ -252,6 +258,19 @@ class TradingKernel:
             )  # fmt: skip
         obs = self.observation()
         return StepResult(obs, reward, terminated, truncated, equity)
+
+    def smooth(self, actions: np.ndarray, deciding: np.ndarray) -> np.ndarray:
+        """``env.action_smoothing`` alpha: for the episodes ``deciding`` (N,) bool (active, on a decision bar)
+        the effective actions become alpha x previous + (1 - alpha) x clip(actions, -1, 1), kept as the
+        episode's state and returned in place of ``actions``; the other episodes' rows pass unchanged (their
+        actions ask for nothing). Actions that are not finite are refused before the state changes."""
+        if not np.isfinite(actions).all():
+            _refuse(actions, int(np.flatnonzero(~np.isfinite(actions).all(axis=1))[0]))
+        alpha = self.env.action_smoothing
+        new = alpha * self.smoothed + (1.0 - alpha) * np.clip(actions, -1.0, 1.0)
+        rows = deciding[:, None]
+        self.smoothed = np.where(rows, new, self.smoothed)
+        return np.where(rows, self.smoothed, actions)
 
     def _record_reset(self, idx: np.ndarray) -> None:
         assert self.recorder is not None

@@ -91,7 +91,7 @@ def position_cap_batch(
 @jit
 def desired_batch(
     a: np.ndarray,
-    target_weight: bool,
+    mode: int,
     allow_short: bool,
     cap: float,
     max_trade_fraction: float,
@@ -103,10 +103,10 @@ def desired_batch(
     band: float,
     min_frac: float,
 ) -> None:
-    """Order quantities from actions: target weights of equity, or trades as fractions, every account."""
+    """Order quantities from actions under action mode ``mode`` (order_math.MODE_*), every account."""
     for i in range(q.shape[0]):
         desired_row(
-            a[i], target_weight, allow_short, cap, max_trade_fraction, equity[i], h[i], p[i], q[i],
+            a[i], mode, allow_short, cap, max_trade_fraction, equity[i], h[i], p[i], q[i],
             hold, band, min_frac,
         )  # fmt: skip
 

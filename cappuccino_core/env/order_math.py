@@ -28,6 +28,12 @@ from cappuccino_core.env.jit import inline
 # hold exactly when re-checked on the settled state. 1e-12 of equity is far below any lot or fee.
 EPS = 1e-12
 
+# EnvConfig.action_mode as the compiled code passes it (actions.mode_code maps the name; actions.py documents
+# each mapping).
+MODE_TRADE_FRACTION = 0
+MODE_TARGET_WEIGHT = 1
+MODE_SIGNAL = 2
+
 
 # --- one element --------------------------------------------------------------------------------------
 
@@ -108,7 +114,7 @@ def cash_flow(q: np.ndarray, bu: np.ndarray, su: np.ndarray) -> float:
 @inline
 def desired_row(
     a: np.ndarray,
-    target_weight: bool,
+    mode: int,
     allow_short: bool,
     cap: float,
     max_trade_fraction: float,
@@ -120,17 +126,21 @@ def desired_row(
     band: float,
     min_frac: float,
 ) -> None:
-    """Actions in [-1, 1] (clipped) -> desired orders ``q`` (actions.py documents both modes and the
-    turnover controls: hold region ``hold``, no-trade band ``band``, minimum order share ``min_frac``)."""
+    """Actions in [-1, 1] (clipped) -> desired orders ``q`` under action mode ``mode`` (MODE_*; actions.py
+    documents the three mappings and the turnover controls: hold region ``hold``, no-trade band ``band``,
+    minimum order share ``min_frac``)."""
     held_cap = cap - band  # targets stop the band under the cap: drift alone does not force a trim
+    signal = mode == MODE_SIGNAL
     for j in range(q.shape[0]):
         x = min(max(a[j], -1.0), 1.0)
-        if hold > 0.0 and abs(x) <= hold:
+        if (hold > 0.0 or signal) and abs(x) <= hold:  # signal mode: a = 0 holds even without a region
             q[j] = 0.0
             continue
         x = math.copysign((abs(x) - hold) / (1.0 - hold), x)
-        if target_weight:
-            w = (x if allow_short else max(x, 0.0)) * held_cap
+        if mode != MODE_TRADE_FRACTION:
+            # signal: in (the full target) or out, nothing in between; target_weight: a' of the target.
+            level = (1.0 if x > 0.0 else 0.0) if signal else (x if allow_short else max(x, 0.0))
+            w = level * held_cap
             exit_all = w == 0.0 and h[j] != 0.0
             now = h[j] * p[j] / equity if equity > 0.0 else 0.0
             if not exit_all and abs(w - now) <= band:

@@ -48,7 +48,7 @@ def orders_and_fills(
     decide: np.ndarray,
     cash: np.ndarray,
     holdings: np.ndarray,
-    target_weight: bool,
+    mode: int,
     allow_short: bool,
     cap: float,
     max_trade_fraction: float,
@@ -65,7 +65,7 @@ def orders_and_fills(
     decision bar; settle into ``cash`` and ``holdings`` in place. ``prices`` and ``slippage`` are whole
     (T, A) tables, indexed by each episode's bar ``t``; ``decide`` (T,) says which bars are decision bars
     (env.decision_every): on the others the actions ask for nothing (hold) and only the limit rules
-    (cash reserve, position cap) may trade.
+    (cash reserve, position cap) may trade. ``mode``: the action mode's code (order_math.MODE_*).
 
     Returns -1, or the first episode whose actions are not all finite: then nothing has been changed."""
     n, a = holdings.shape
@@ -87,7 +87,7 @@ def orders_and_fills(
         if decide[b]:
             desired_row(
                 actions[i],
-                target_weight,
+                mode,
                 allow_short,
                 cap,
                 max_trade_fraction,

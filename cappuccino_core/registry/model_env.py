@@ -8,10 +8,10 @@ backtested, gated, played in the arena and traded under the env it was trained w
 The fields split in two:
 
 * :data:`MODEL_FIELDS`, the model's: everything that turns an action into an order (action mode and trade
-  fraction, position cap, cash reserve, hold band, rebalance band, minimum order share, decision interval)
-  and how it was trained (its reward, turnover penalty, action repeat: provenance only, no order depends
-  on them). Stored with the model as the ``env_config`` artifact (``env_config.json``) beside its
-  FeatureSpec.
+  fraction, position cap, cash reserve, hold band, rebalance band, minimum order share, action smoothing,
+  decision interval) and how it was trained (its reward, turnover penalty, action repeat: provenance only,
+  no order depends on them). Stored with the model as the ``env_config`` artifact (``env_config.json``)
+  beside its FeatureSpec.
 * :data:`DEPLOYMENT_FIELDS`, the account's and the venue's: starting cash, the venue's minimum notional and
   lot sizes, shorting, and the training episode layout. These stay from the configured ``[env]``. The
   operator's own limits live in ``[risk]`` (position caps, stops, loss limits) and apply on top.
@@ -44,6 +44,7 @@ MODEL_FIELDS: tuple[str, ...] = (
     "hold_band",
     "rebalance_band",
     "min_order_fraction",
+    "action_smoothing",
     "decision_every",
     "reward",
     "reward_scale",

@@ -33,6 +33,7 @@ from cappuccino_core.backtest.baselines import actions_for_weights
 from cappuccino_core.common.policy import BarClocked, EpisodeAware, OwnEnv
 from cappuccino_core.config.costs import CostsConfig
 from cappuccino_core.config.env import EnvConfig
+from cappuccino_core.env.actions import weights_env
 from cappuccino_core.env.episodes import within
 from cappuccino_core.features.dataset import MarketDataset
 
@@ -138,7 +139,9 @@ class Strategy(ABC):
         return f"{self.name} ({EXEMPT_NOTE})" if self.exempt else self.name
 
     def env_for(self, env: EnvConfig) -> EnvConfig:
-        """The env this strategy runs under: ``env``, or the exempt override."""
+        """The env this strategy runs under: ``env``, or the exempt override; a strategy states weights, so
+        signal mode becomes target_weight (env.actions.weights_env)."""
+        env = weights_env(env)
         if not self.exempt:
             return env
         # No band either: a hold buys once, and the band would only keep its target under the cap.

@@ -8,7 +8,8 @@ by value. Each field is declared once, with its doc line and a :class:`Search` t
 - its group: ``data`` (which prepared dataset; phase 1 searches it, phase 2 holds phase 1's choice),
   ``ppo`` (a PPO constructor argument, passed as it is), ``policy`` (the policy network) or ``env``;
 - its search range: numbers, or read from ``[training]`` (the choice lists, ``net_depth_max``,
-  ``log_std_low``/``log_std_high``);
+  ``log_std_low``/``log_std_high``); an empty choice list (``action_mode_choices``' default) is no
+  dimension: phase 2 holds the field at its phase-1 value;
 - its phase-1 value (phase 1 holds the agent and env fixed: SB3's defaults where they fit a small budget,
   the middle of a configured choice list, the configured env values, ``training.log_std_init``).
 
@@ -155,6 +156,8 @@ class Hyperparams(Mapping[str, Any]):
     """initial log std of the policy's Gaussian (SB3's 0, a std of 1, trades at random and pays its fees)"""
     decision_every: int = _cat("env", lambda c: c.decision_every_choices, lambda c, e: e.decision_every)
     """decision interval in bars (orders only on bars whose absolute index is a multiple): turnover control"""
+    action_mode: str = _cat("env", lambda c: c.action_mode_choices, lambda c, e: e.action_mode)
+    """action mapping (env/actions.py: target_weight, trade_fraction, signal); no choices: held at env's"""
 
     # -- a read-only mapping of name -> value (what Optuna's trial.params and MLflow's params hold) -----
     def __getitem__(self, name: str) -> Any:

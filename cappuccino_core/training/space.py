@@ -56,8 +56,10 @@ def phase1_dims(cfg: TrainingConfig, timeframes: list[str] | None = None) -> lis
 
 
 def phase2_dims(cfg: TrainingConfig) -> list[Dim]:
-    """The agent and env dimensions phase 2 searches, in field order."""
-    return [s.dim(name, cfg) for name, s in SEARCH.items() if s.group != "data"]
+    """The agent and env dimensions phase 2 searches, in field order (a field with an empty choice list is
+    none: phase 2 holds it at its phase-1 value)."""
+    dims = [s.dim(name, cfg) for name, s in SEARCH.items() if s.group != "data"]
+    return [d for d in dims if d.kind != "cat" or d.choices]
 
 
 def phase1_defaults(cfg: TrainingConfig, env: EnvConfig) -> Hyperparams:
@@ -82,7 +84,8 @@ def suggest(
         if any(k not in fixed for k in DATA_KEYS):
             raise ValueError(f"phase 2 needs {DATA_KEYS} fixed by phase 1; got {fixed}")
         sampled = {d.name: d.suggest(trial) for d in phase2_dims(cfg)}
-        return Hyperparams.from_mapping({**fixed, **sampled})
+        held = {k: v for k, v in phase1_defaults(cfg, env).items() if k not in sampled and k not in DATA_KEYS}
+        return Hyperparams.from_mapping({**held, **fixed, **sampled})
     raise ValueError(f"phase must be 1 or 2, got {phase}")
 
 

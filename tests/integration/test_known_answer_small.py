@@ -56,7 +56,28 @@ def test_small_known_answer_run_registers_no_challenger_on_noise() -> None:
 
 
 def test_turnover_options_reach_the_env_and_unset_ones_keep_its_defaults(tmp_path: Path) -> None:
-    b = ka.Budget(**{**vars(ka.SMALL), "hold_band": 0.25, "turnover_penalty": 0.012})
+    b = ka.Budget(**{**vars(ka.SMALL), "hold_band": 0.25, "turnover_penalty": 0.012, "action_smoothing": 0.6})
     env = ka.settings_for(tmp_path, "t", b).env
-    assert (env.hold_band, env.turnover_penalty) == (0.25, 0.012)
+    assert (env.hold_band, env.turnover_penalty, env.action_smoothing) == (0.25, 0.012, 0.6)
     assert env.rebalance_band == ka.settings_for(tmp_path, "t", ka.SMALL).env.rebalance_band == 0.02
+    assert ka.settings_for(tmp_path, "t", ka.SMALL).env.action_smoothing == 0.0
+
+
+def test_action_mode_option_reaches_the_env_and_the_rule_states_weights_under_target_weight(
+    tmp_path: Path,
+) -> None:
+    from cappuccino_core.env.actions import weights_env
+
+    env = ka.settings_for(tmp_path, "t", ka.Budget(**{**vars(ka.SMALL), "action_mode": "signal"})).env
+    assert env.action_mode == "signal"
+    assert ka.settings_for(tmp_path, "t", ka.SMALL).env.action_mode == "target_weight"
+    # The momentum rule's partial weights (0.155 of six assets) run under target_weight, as in run_one.
+    prices = 100 * np.exp(np.cumsum(ka.log_returns("regime_trend", 2, 300), axis=0))
+    w = ka.momentum_weights(prices, 24, 0.0005, 0.155)
+    policy = ka.ScriptedWeights(w, weights_env(env), 0)
+    held = np.zeros((1, 1 + prices.shape[1]), dtype=np.float32)
+    assert policy.predict(held).shape == (1, prices.shape[1])
+    t = int(np.flatnonzero(w.any(axis=1))[0])  # a bar where the rule is in: 0.155 is no signal-mode weight
+    assert ka.ScriptedWeights(w, weights_env(env), t).predict(held).max() > 0.0
+    with pytest.raises(ValueError, match=r"action_mode 'signal'.*target weight 0\.155"):
+        ka.ScriptedWeights(w, env, t).predict(held)

@@ -7,7 +7,7 @@ After every step, marked at the step's trade (reference) prices:
   order value (dust) cannot be sold;
 - equity change over the step = sum(holdings x price change) - fees - slippage (to rounding);
 - no fee and no slippage on an asset that did not trade; off the decision bars (``decision_every``) no
-  buy (only the limit rules may sell);
+  buy (only the limit rules may sell); in signal mode no buy for an action inside the hold region;
 - one episode run alone gives bit-for-bit the results it gives inside a batch;
 - the fused compiled step (default rules) gives bit-for-bit the results of the rule classes.
 """
@@ -54,7 +54,10 @@ def scenarios(draw: st.DrawFn, allow_short: bool = False) -> dict:
         rebalance_band=min(band, 0.5 * cap),
         min_order_fraction=draw(st.sampled_from([0.0, 0.001, 0.05])),
         initial_cash=draw(st.sampled_from([50.0, 1_000.0, 100_000.0, 1e7])),
-        action_mode=draw(st.sampled_from(["target_weight", "trade_fraction"])),
+        # signal mode is long or flat: the config refuses it with allow_short.
+        action_mode=draw(
+            st.sampled_from(["target_weight", "trade_fraction", *([] if allow_short else ["signal"])])
+        ),
         max_trade_fraction=draw(st.floats(0.01, 1.0, **finite)),
         position_cap=cap,
         cash_reserve=reserve,
@@ -132,6 +135,10 @@ def check_step(k: TradingKernel, env: EnvConfig, before: dict, result) -> None:
     # Between decisions only the limit rules trade: sells only (long-only), and only past a limit.
     if not env.allow_short:
         assert np.all(row["qty"][~before["decide"]] <= 0.0)
+    # signal mode: an action inside the hold region never buys; only a limit rule may sell there.
+    if env.action_mode == "signal":
+        inside = np.abs(np.clip(before["actions"], -1.0, 1.0)) <= env.hold_band
+        assert np.all(row["qty"][inside] <= 0.0)
 
     next_p = k.prices[k.t]
     change = result.equity - e0
@@ -153,6 +160,7 @@ def check_run(sc: dict) -> TradingKernel:
             "prices": k.prices[k.t].copy(),
             "holdings": k.holdings.copy(),
             "equity": k.equity.copy(),
+            "actions": a,
         }
         result = k.step(a)
         check_step(k, env, before, result)

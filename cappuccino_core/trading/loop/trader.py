@@ -98,6 +98,13 @@ class BarLoop:
         self.broker, self.store, self.risk, self.env = broker, store, risk, env
         self.tickers, self.decide, self.run_id = tickers, decide, run_id
         self.model = model or run_id  # the model deciding (run_id may be a paper session's own id)
+        if env.action_smoothing > 0.0:  # its per-episode state would restart with every trader restart
+            raise ValueError(
+                f"model {self.model}: env.action_smoothing = {env.action_smoothing} is a training and "
+                "backtest setting (the kernel keeps the smoothed actions per episode); the live bar loop "
+                "does not carry that state across bars and restarts, so it refuses such a model: trade "
+                "one trained with action_smoothing = 0"
+            )
         self.assets = tuple(tickers) if assets is None else tuple(assets)  # the broker's symbol per ticker
         if len(self.assets) != len(tickers):
             raise ValueError(f"assets {list(self.assets)} do not match tickers {list(tickers)} one to one")

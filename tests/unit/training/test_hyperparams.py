@@ -39,6 +39,7 @@ def test_phase1_values_are_declared_on_the_fields() -> None:
     assert (hp.reward, hp.reward_scale, hp.cash_reserve) == ("log_return", 10.0, 0.1)
     assert (hp.hold_band, hp.rebalance_band, hp.log_std_init) == (0.05, 0.01, CFG.log_std_init)
     assert hp.decision_every == ENV.decision_every == 1
+    assert hp.action_mode == ENV.action_mode == "target_weight"
     assert hp.timeframe is None and hp.lookback is None
 
 
@@ -57,6 +58,10 @@ def test_every_field_is_searched_once_in_the_sampler_order() -> None:
     )
     assert (dims["log_std_init"].low, dims["log_std_init"].high) == (CFG.log_std_low, CFG.log_std_high)
     assert dims["decision_every"].choices == (1,)  # default: trained at the k the gates and traders run
+    assert "action_mode" not in dims  # default []: phase 2 holds env.action_mode, no dimension
+    modes = CFG.model_copy(update={"action_mode_choices": ["target_weight", "signal"]})
+    last = space.phase2_dims(modes)[-1]  # appended last: the sampler's sequence of the others is unchanged
+    assert last == space.Dim("action_mode", "cat", choices=("target_weight", "signal"))
     searched = CFG.model_copy(update={"decision_every_choices": [1, 4, 12, 24]})
     assert {d.name: d for d in space.phase2_dims(searched)}["decision_every"].choices == (1, 4, 12, 24)
     assert [d.name for d in space.phase1_dims(CFG, ["4h"])] == ["timeframe", "lookback"]
@@ -111,7 +116,8 @@ def test_objective_hands_the_child_the_sampled_hyperparameters(tmp_path: Path, s
     trial = study.trials[0]
     (job,) = jobs
     assert trial.state.name == "FAIL" and trial.user_attrs["reason_kind"] == "timeout"
-    assert dict(job.hyperparams) == {"timeframe": "4h", "lookback": 10, **trial.params}
+    held = {"action_mode": settings.env.action_mode}  # no action_mode_choices: held at [env]'s, not sampled
+    assert dict(job.hyperparams) == {"timeframe": "4h", "lookback": 10, **held, **trial.params}
     assert job.dataset_path == str(tmp_path / "d.npz") and isinstance(job.costs, CostsConfig)
     assert (job.env.reward, job.env.hold_band) == (trial.params["reward"], trial.params["hold_band"])
     assert not Path(job.checkpoint_dir).exists()

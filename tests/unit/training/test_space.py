@@ -24,6 +24,7 @@ CFG = TrainingConfig(
     batch_size_choices=[8, 16],
     net_width_choices=[8, 16],
     decision_every_choices=[1, 4],
+    action_mode_choices=["target_weight", "signal"],
 )
 ENV = EnvConfig(**NO_BAND, n_envs=2, episode_length=16, reward="log_return")
 COSTS = CostsConfig()
@@ -115,6 +116,19 @@ def test_optuna_stores_values_not_indices() -> None:
         assert sampled_values(study.trials[-1]) == stored
     assert {t.params["reward"] for t in study.trials} <= set(space.REWARDS)
     assert all(isinstance(t.params["n_steps"], int) for t in study.trials)
+
+
+def test_without_action_mode_choices_phase2_holds_the_configured_mode() -> None:
+    cfg = CFG.model_copy(update={"action_mode_choices": []})  # the default
+    assert "action_mode" not in {d.name for d in space.phase2_dims(cfg)}
+    env = ENV.model_copy(update={"action_mode": "signal"})
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=3))
+    trial = study.ask()
+    params = space.suggest(trial, 2, cfg, env, {"timeframe": "4h", "lookback": 10})
+    assert params["action_mode"] == "signal" and "action_mode" not in trial.params
+    assert space.env_config(params, ENV).action_mode == "signal"
+    searched = space.suggest(study.ask(), 2, CFG, env, {"timeframe": "4h", "lookback": 10})
+    assert searched["action_mode"] in ("target_weight", "signal")
 
 
 def test_phase2_requires_phase1_choice() -> None:
