@@ -16,14 +16,14 @@ round trips, live and backtest win rates and the wall times; the last line is th
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from run_summary import print_summary  # noqa: E402
 
 from cappuccino_core.supervised.gate import verdict_lines  # noqa: E402
 from cappuccino_core.supervised.planted_paper import PlantedPaper, planted_paper, planted_settings  # noqa: E402
@@ -56,10 +56,7 @@ def main() -> None:
     passed = {k: v.passed for k, v in rep["gates"].items()}
     summary = {k: rep.get(k) for k in KEYS} | {"orders": votes["orders"], "signals": votes["signals"]}
     summary["gate_passed"] = passed
-    summary = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in summary.items()}
-    for k, v in summary.items():
-        print(f"{k}: {v}")
-    print(json.dumps(summary, default=str))
+    print_summary(summary)
 
 
 if __name__ == "__main__":

@@ -25,8 +25,6 @@ Prints the gate lines, the soak report and the wall times; the last line is the 
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import os
 import sys
 import tempfile
@@ -37,6 +35,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from run_summary import print_summary  # noqa: E402
 
 from cappuccino_core.config import load_settings  # noqa: E402
 from cappuccino_core.config.notify import NotifyConfig, TargetConfig  # noqa: E402
@@ -137,10 +137,7 @@ def main() -> None:
         "received_by_loopback": received, "train_seconds": round(train_s, 1),
         "soak_seconds": round(soak_s, 1),
     }  # fmt: skip
-    summary = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in summary.items()}
-    for k, v in summary.items():
-        print(f"{k}: {v}")
-    print(json.dumps(summary, default=str))
+    print_summary(summary)
 
 
 if __name__ == "__main__":

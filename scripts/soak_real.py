@@ -13,14 +13,13 @@ the last line is the report as JSON.
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
+from run_summary import print_summary
 
 from cappuccino_core.config import load_settings
 from cappuccino_core.data.sources.files import read_bar_file
@@ -85,10 +84,7 @@ def main() -> None:
         "train_seconds": round(train_s, 1),
         "soak_seconds": round(soak_s, 1),
     }
-    summary = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in summary.items()}
-    for k, v in summary.items():
-        print(f"{k}: {v}")
-    print(json.dumps(summary, default=str))
+    print_summary(summary)
 
 
 if __name__ == "__main__":
