@@ -6,7 +6,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/null | sha256sum | cut -c1-12)
 TORCH := torch==2.13.0
 # Three workers on two cores: the end-to-end tests spend part of their time waiting on servers, workers and
-# child processes; worksteal rebalances the queues when one worker draws the long tests.
+# child processes. tests/conftest.py puts the slow tests first and `--maxschedchunk 2` hands tests out two at a
+# time, so the long tests start together on different workers (xdist's default first hand-out is a block of
+# a quarter of the tests per worker, and worksteal a third: either put every slow test on one worker).
 PYTEST_WORKERS ?= 3
 
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
@@ -33,12 +35,12 @@ run: install
 	$(VENV)/bin/cappuccino run --config configs/quickstart.toml
 
 test: install
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal --timeout 1500 tests
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist load --maxschedchunk 2 --timeout 1500 tests
 
 # For iterating: everything but the slow end-to-end tests (real Prefect servers and workers, the README's
 # Prefect commands on a fresh clone, scale-out on PostgreSQL, the known-answer and supervised benchmarks).
 test-fast: install
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal -m "not slow" tests
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist load --maxschedchunk 2 -m "not slow" tests
 
 bench: install
 	@rc=0; for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || rc=1; done; exit $$rc
