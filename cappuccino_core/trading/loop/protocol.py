@@ -73,3 +73,14 @@ def non_finite(what: str, x: np.ndarray, tickers: Sequence[str], model: str) -> 
     names = [tickers[int(j)] if j < len(tickers) else str(j) for j in cols]
     values = ", ".join(f"{n}={v}" for n, v in zip(names, np.atleast_2d(x)[0, cols], strict=True))
     return f"non-finite {what} from model {model}: {values}"
+
+
+def refuse_action_smoothing(smoothing: float, model: str) -> None:
+    """ValueError for a model trained with ``env.action_smoothing`` > 0: the kernel keeps the smoothed actions
+    per episode, a state the live bar loop does not carry across bars and restarts."""
+    if smoothing > 0.0:
+        raise ValueError(
+            f"model {model}: env.action_smoothing = {smoothing} is a training and backtest setting (the "
+            "kernel keeps the smoothed actions per episode); the live bar loop does not carry that state "
+            "across bars and restarts, so it refuses such a model: trade one trained without smoothing (0)"
+        )

@@ -1,9 +1,8 @@
 """The bar loop: on each closed bar, check it, decide, apply conviction and risk, place orders with
 deterministic client order ids, record everything in the state store.
 
-The broker is the one protocol, :class:`~cappuccino_core.trading.brokers.base.Broker`.
-Order records are written BEFORE submission in their own transaction, so after a crash the restart sees
-the id and asks the broker for it instead of placing it again (``reconcile``).
+The broker is the one protocol, :class:`~cappuccino_core.trading.brokers.base.Broker`. Order records are
+written BEFORE submission in their own transaction: after a crash the restart asks the broker for the id.
 
 Fail closed: the loop first takes the account's lease (one trader per account, :mod:`~cappuccino_core.state.
 lease`) and restores the risk state the last trader left (:mod:`~cappuccino_core.trading.risk.persist`).
@@ -64,6 +63,7 @@ from cappuccino_core.trading.loop.protocol import (
     _dt,
     account_id,
     non_finite,
+    refuse_action_smoothing,
     venue_totals,
 )
 from cappuccino_core.trading.risk import RiskManager
@@ -98,13 +98,7 @@ class BarLoop:
         self.broker, self.store, self.risk, self.env = broker, store, risk, env
         self.tickers, self.decide, self.run_id = tickers, decide, run_id
         self.model = model or run_id  # the model deciding (run_id may be a paper session's own id)
-        if env.action_smoothing > 0.0:  # its per-episode state would restart with every trader restart
-            raise ValueError(
-                f"model {self.model}: env.action_smoothing = {env.action_smoothing} is a training and "
-                "backtest setting (the kernel keeps the smoothed actions per episode); the live bar loop "
-                "does not carry that state across bars and restarts, so it refuses such a model: trade "
-                "one trained with action_smoothing = 0"
-            )
+        refuse_action_smoothing(env.action_smoothing, self.model)  # its state would restart with the trader
         self.assets = tuple(tickers) if assets is None else tuple(assets)  # the broker's symbol per ticker
         if len(self.assets) != len(tickers):
             raise ValueError(f"assets {list(self.assets)} do not match tickers {list(tickers)} one to one")
@@ -123,8 +117,7 @@ class BarLoop:
         self.heartbeat_s, self._last_beat = heartbeat_s, -float("inf")
         self.notifier: Any = None  # a cappuccino_core.notify.Notifier: trader errors (refused, failed orders)
         self._flag_conn: Connection | None = None
-        # Equity snapshots are written every ``equity_flush_bars`` bars (1 live; more in replays) and with
-        # every bar that has orders; orders and fills are always written before and right after submission.
+        # Equity snapshots every ``equity_flush_bars`` bars (1 live) and with every bar that has orders.
         self.equity_flush_bars, self._equity = max(1, int(equity_flush_bars)), []  # type: ignore[var-annotated]
 
     def flush(self) -> None:
