@@ -9,6 +9,7 @@ An invalid value fails at start with a :class:`ConfigError` naming the field and
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,10 @@ from cappuccino_core.config.trading import TradingConfig
 from cappuccino_core.config.training import TrainingConfig
 
 DEFAULT_CONFIG_FILE = Path("cappuccino.toml")
-_toml_path: Path | None = None
+# The TOML file of the load_settings call being served, for settings_customise_sources; set only while that
+# call constructs its Settings (a context variable: threads and tasks each see their own), so a later
+# Settings() never reads a file some earlier call happened to load.
+_toml_path: ContextVar[Path | None] = ContextVar("cappuccino_toml_path", default=None)
 
 
 class ConfigError(ValueError):
@@ -77,8 +81,9 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        if _toml_path is not None:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=_toml_path))
+        toml = _toml_path.get()
+        if toml is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
         return tuple(sources)
 
 
@@ -99,8 +104,8 @@ def _resolve_path(path: str | Path | None) -> Path | None:
 
 def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
     """Load and validate the configuration; raise :class:`ConfigError` naming each bad field."""
-    global _toml_path
-    _toml_path = _resolve_path(path)
+    toml = _resolve_path(path)
+    token = _toml_path.set(toml)
     try:
         return Settings(**overrides)
     except ValidationError as exc:
@@ -108,7 +113,9 @@ def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
         for err in exc.errors():
             field = ".".join(str(p) for p in err["loc"]) or "<root>"
             lines.append(f"  {field}: {err['msg']} (got {err.get('input')!r})")
-        where = f" in {_toml_path}" if _toml_path else ""
+        where = f" in {toml}" if toml else ""
         raise ConfigError(f"invalid configuration{where}:\n" + "\n".join(lines)) from None
     except Exception as exc:  # malformed TOML and the like
-        raise ConfigError(f"cannot read configuration {_toml_path}: {exc}") from None
+        raise ConfigError(f"cannot read configuration {toml}: {exc}") from None
+    finally:
+        _toml_path.reset(token)

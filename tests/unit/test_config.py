@@ -26,6 +26,26 @@ def test_toml_then_env_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert load_settings(cfg).costs.taker_fee == 0.004
 
 
+def test_a_loaded_file_does_not_leak_into_later_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Settings() after load_settings(file) has the defaults, not that file's values (the file path was a
+    module global: a test constructing Settings() read whichever file the worker had loaded last)."""
+    from cappuccino_core.config import Settings
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CAPPUCCINO_CONFIG", raising=False)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[data]\ntickers = ["ETH/USD", "BTC/USD"]\n')
+    assert load_settings(cfg).data.tickers == ["ETH/USD", "BTC/USD"]
+    assert Settings().data.tickers == load_settings().data.tickers != ["ETH/USD", "BTC/USD"]
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[costs]\ntaker_fee = -1\n")
+    with pytest.raises(ConfigError, match=r"bad\.toml"):
+        load_settings(bad)
+    assert Settings().costs.taker_fee == 0.012  # a failed load leaves nothing behind either
+
+
 def test_invalid_value_names_field(tmp_path: Path) -> None:
     cfg = tmp_path / "c.toml"
     cfg.write_text("[costs]\ntaker_fee = -1\n")
