@@ -302,7 +302,8 @@ def run_one(kind: str, seed: int, b: Budget, work: Path) -> dict[str, Any]:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_budget(argv: list[str] | None = None) -> tuple[argparse.Namespace, Budget]:
+    """The command line's arguments and the budget they give (``--small`` or the full one, overridden)."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--small", action="store_true", help="1 seed per kind, tiny budgets (the test suite)")
     ap.add_argument("--kinds", default="regime_trend,random_walk")
@@ -317,7 +318,13 @@ def main(argv: list[str] | None = None) -> int:
         )
     args = ap.parse_args(argv)
     b = SMALL if args.small else FULL
-    b = Budget(**{k: getattr(args, k) if getattr(args, k) is not None else v for k, v in vars(b).items()})
+    return args, Budget(
+        **{k: getattr(args, k) if getattr(args, k) is not None else v for k, v in vars(b).items()}
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, b = parse_budget(argv)
     print(f"budget: {b}", flush=True)
     results = []
     with tempfile.TemporaryDirectory(prefix="cappuccino-known-answer-") as tmp:

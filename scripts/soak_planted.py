@@ -36,13 +36,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from run_summary import print_summary  # noqa: E402
+from run_summary import print_summary, train_forecasters  # noqa: E402
 
 from cappuccino_core.config import load_settings  # noqa: E402
 from cappuccino_core.config.notify import NotifyConfig, TargetConfig  # noqa: E402
-from cappuccino_core.supervised.gate import verdict_lines  # noqa: E402
-from cappuccino_core.supervised.members import load_members, parse_members  # noqa: E402
-from cappuccino_core.supervised.run import train_supervised  # noqa: E402
 from cappuccino_core.supervised.soak import crash_hour_when_long, model_tables, soak  # noqa: E402
 from cappuccino_core.supervised.synthetic import planted_frames  # noqa: E402
 from tests.unit.notify.receiver import receiver  # noqa: E402
@@ -114,14 +111,7 @@ def main() -> None:
     unseen = {k: v.tail(warm + n_soak) for k, v in frames.items()}  # a day after the training bars
     with tempfile.TemporaryDirectory(prefix="cappuccino-soak-") as tmp, receiver() as rx:
         settings = settings_in(Path(tmp), args)
-        t0 = time.perf_counter()
-        out = train_supervised(settings, train, trials=0)
-        train_s = time.perf_counter() - t0
-        for k in out.kinds:
-            print(f"{k.kind}: {k.seconds:.0f} s")
-            for line in verdict_lines(k.verdict):
-                print("  " + line)
-        models = load_members(settings, parse_members("lstm,transformer"))
+        out, models, train_s = train_forecasters(settings, train)
         os.environ[HOOK_ENV] = rx.url("soak")
         notify = NotifyConfig(targets=[TargetConfig(name="loopback", kind="json", url_env=HOOK_ENV)])
         tables = model_tables(models)

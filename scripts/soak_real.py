@@ -19,13 +19,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
-from run_summary import print_summary
+from run_summary import print_summary, train_forecasters
 
 from cappuccino_core.config import load_settings
 from cappuccino_core.data.sources.files import read_bar_file
-from cappuccino_core.supervised.gate import verdict_lines
-from cappuccino_core.supervised.members import load_members, parse_members
-from cappuccino_core.supervised.run import train_supervised
 from cappuccino_core.supervised.soak import model_tables, soak
 from cappuccino_core.trading.loop.replay import load_bars
 
@@ -60,14 +57,7 @@ def main() -> None:
         cut = pl.from_epoch(pl.Series([window_start]), time_unit="ns").dt.replace_time_zone("UTC")[0]
         real = read_bar_file(src).filter(pl.col("time") < cut - timedelta(days=1))
         print(f"training on {min(real.height, args.train_bars)} real 5m bars up to {real['time'][-1]}")
-        t0 = time.perf_counter()
-        out = train_supervised(settings, {TICKER: real}, trials=0)
-        train_s = time.perf_counter() - t0
-        for k in out.kinds:
-            print(f"{k.kind}: {k.seconds:.0f} s")
-            for line in verdict_lines(k.verdict):
-                print("  " + line)
-        models = load_members(settings, parse_members("lstm,transformer"))
+        _, models, train_s = train_forecasters(settings, {TICKER: real})
         t0 = time.perf_counter()
         rep = soak(
             settings,

@@ -81,3 +81,21 @@ def test_action_mode_option_reaches_the_env_and_the_rule_states_weights_under_ta
     assert ka.ScriptedWeights(w, weights_env(env), t).predict(held).max() > 0.0
     with pytest.raises(ValueError, match=r"action_mode 'signal'.*target weight 0\.155"):
         ka.ScriptedWeights(w, env, t).predict(held)
+
+
+def test_readme_measurement_commands_parse_as_written() -> None:
+    """The README's known-answer measurement commands (6-20 minutes each, too long for the suite; the
+    `--small` one runs in full above) are accepted as written: every option exists and converts, and the
+    table rows' options on top of their base command too."""
+    import re
+
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    found = re.findall(r"`(?:nice -n 10 )?\.venv/bin/python benchmarks/known_answer\.py([^`]*)`", readme)
+    assert len(found) >= 4, found
+    rows = [r for r in re.findall(r"\| `(--[a-z][^`]*)` \|", readme) if "<" not in r]  # measured tables
+    assert any("--action-smoothing" in r for r in rows), rows
+    for tail in found + [f"--action-mode signal {r}" for r in rows]:
+        # a one-letter placeholder (--steps S, the table's values) stands for a number
+        argv = ["1" if re.fullmatch(r"[A-Z]", w) else w for w in shlex.split(tail)]
+        _, budget = ka.parse_budget(argv)
+        assert budget.steps > 0 and budget.cv_groups > budget.cv_test_groups, tail
