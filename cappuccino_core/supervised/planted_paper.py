@@ -23,7 +23,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 from cappuccino_core.config import Settings, load_settings
@@ -132,13 +131,11 @@ def backtest_win_rate(
     """Win rate and count of the closed round trips of the ensemble (configured weights, the signal rules in
     front of ``[risk]``) in the backtester on ``frames``, deciding from row ``start`` on; the RL member is
     stepped by the kernel on data built with its own FeatureSpec."""
-    from cappuccino_core.backtest.runner import backtest
     from cappuccino_core.features.builder import apply_spec
-    from cappuccino_core.metrics import round_trips, trade_win_rate
     from cappuccino_core.registry import Tracking, load_policy, model_spec
     from cappuccino_core.supervised.ensemble import EnsemblePolicy, forecast_table
     from cappuccino_core.supervised.signals import SignalBoard
-    from cappuccino_core.supervised.soak import signal_risk
+    from cappuccino_core.supervised.soak import ensemble_win_rate
     from cappuccino_core.supervised.weights import ensemble_weights_for
 
     trk = Tracking.from_settings(settings)
@@ -150,11 +147,7 @@ def backtest_win_rate(
     ens = EnsemblePolicy(
         tables, weights, rl=load_policy(rl_ref, data, trk), board=board, tickers=data.tickers
     )
-    t0 = int(frames[next(iter(frames))]["time"].dt.epoch("ns")[start])
-    first = max(0, int(np.searchsorted(data.times, t0)) - (data.spec.lookback - 1))  # decides on bar start
-    res = backtest(ens, data, settings.env, settings.costs, start=first, rules=[signal_risk(settings, board)])
-    trips = round_trips(res.ledger)
-    return float(trade_win_rate(trips)), len(trips)
+    return ensemble_win_rate(settings, ens, board, data, frames, start)
 
 
 def planted_paper(settings: Settings, run: PlantedPaper) -> dict[str, Any]:

@@ -296,19 +296,28 @@ def _backtest_win_rate(
 ) -> tuple[float, int]:
     """Win rate and count of the closed round trips of the same ensemble and rules in the backtester on
     the same bars."""
-    from cappuccino_core.backtest.runner import backtest
     from cappuccino_core.config.features import FeaturesConfig
     from cappuccino_core.features.builder import build_dataset
-    from cappuccino_core.metrics import round_trips, trade_win_rate
 
     data = build_dataset(frames, FeaturesConfig(indicators=[{"name": "close"}]), "5m")
     g = settings.gates
     board = SignalBoard(g.supervised_confidence_threshold, g.supervised_high_tier)
     tables = list(tables_for(frames))
     ens = EnsemblePolicy(tables, _weights(settings, tables), board=board)
+    return ensemble_win_rate(settings, ens, board, data, frames, start)
+
+
+def ensemble_win_rate(
+    settings: Settings, ens: Any, board: SignalBoard, data: Any, frames: dict[str, pl.DataFrame], start: int
+) -> tuple[float, int]:
+    """Win rate and count of the closed round trips of ``ens`` in the backtester on ``data``, the signal
+    rules reading ``board`` in front of ``[risk]``, deciding from row ``start`` of ``frames`` on."""
+    from cappuccino_core.backtest.runner import backtest
+    from cappuccino_core.metrics import round_trips, trade_win_rate
+
     first = int(np.searchsorted(data.times, int(frames[next(iter(frames))]["time"].dt.epoch("ns")[start])))
     # The backtester's first decision is the window's first bar with a full observation lookback: start the
-    # window lookback - 1 bars early so that it decides on the soak's first bar, as the bar loop does.
+    # window lookback - 1 bars early so that it decides on that row's bar, as the bar loop does.
     first = max(0, first - (data.spec.lookback - 1))
     res = backtest(ens, data, settings.env, settings.costs, start=first, rules=[signal_risk(settings, board)])
     trips = round_trips(res.ledger)
