@@ -91,6 +91,15 @@ class TrainingConfig(Section):
         description="phase 2: action modes (env.action_mode) searched; phase 1 holds env.action_mode. "
         "Default []: phase 2 holds env.action_mode too (the search as it was)",
     )
+    policy_arch: Literal["mlp", "asset_shared"] = Field(
+        "mlp",
+        description="the policy network in phase 1: mlp (one network over the whole observation) or "
+        "asset_shared (one network applied to every asset alike, training/asset_shared_policy.py)",
+    )
+    policy_arch_choices: list[Literal["mlp", "asset_shared"]] = Field(
+        default_factory=list,
+        description="phase 2: policy networks searched; default []: phase 2 holds policy_arch",
+    )
     log_std_low: float = Field(-3.0, description="phase 2: lowest initial log std searched")
     log_std_high: float = Field(-0.5, description="phase 2: highest initial log std searched")
     # Optuna.

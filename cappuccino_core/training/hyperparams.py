@@ -140,6 +140,9 @@ class Hyperparams(Mapping[str, Any]):
     """hidden units per layer of the policy and value networks (tanh)"""
     net_depth: int = _int("policy", 1, lambda c: c.net_depth_max, lambda c, e: min(2, c.net_depth_max))
     """hidden layers of the policy and value networks"""
+    policy_arch: str = _cat("policy", lambda c: c.policy_arch_choices, lambda c, e: c.policy_arch)
+    """the policy network: mlp (the whole observation through one MLP) or asset_shared (one MLP applied to
+    every asset alike, training/asset_shared_policy.py)"""
     reward: str = _cat("env", REWARDS, lambda c, e: e.reward)
     """the env's reward (env/rewards.py)"""
     reward_scale: float = _float("env", 1.0, 1000.0, lambda c, e: e.reward_scale, log=True)

@@ -95,4 +95,22 @@ def build_agent(params: Hyperparams | Mapping[str, Any], env: Any, seed: int, ve
     from stable_baselines3 import PPO
 
     hp = params if isinstance(params, Hyperparams) else Hyperparams.from_mapping(params)
-    return PPO("MlpPolicy", env, seed=seed, device="cpu", verbose=verbose, **hp.ppo_kwargs(env.num_envs))
+    kwargs = hp.ppo_kwargs(env.num_envs)
+    policy: Any = "MlpPolicy"
+    if hp.policy_arch == "asset_shared":
+        from cappuccino_core.training.asset_shared_policy import AssetSharedPolicy
+
+        policy = AssetSharedPolicy
+        kwargs["policy_kwargs"]["lookback"] = hp.lookback or env_lookback(env)
+    return PPO(policy, env, seed=seed, device="cpu", verbose=verbose, **kwargs)
+
+
+def env_lookback(env: Any) -> int:
+    """The observation lookback of a (wrapped) KernelVecEnv: its kernel's (ValueError if none is found)."""
+    inner = env
+    while inner is not None:
+        kernel = getattr(inner, "kernel", None)
+        if kernel is not None:
+            return int(kernel.lookback)
+        inner = getattr(inner, "venv", None)
+    raise ValueError(f"cannot find the observation lookback of {type(env).__name__}: pass a study's lookback")

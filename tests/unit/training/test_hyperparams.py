@@ -116,7 +116,8 @@ def test_objective_hands_the_child_the_sampled_hyperparameters(tmp_path: Path, s
     trial = study.trials[0]
     (job,) = jobs
     assert trial.state.name == "FAIL" and trial.user_attrs["reason_kind"] == "timeout"
-    held = {"action_mode": settings.env.action_mode}  # no action_mode_choices: held at [env]'s, not sampled
+    # no action_mode_choices / policy_arch_choices: held at [env]'s and [training]'s, not sampled
+    held = {"action_mode": settings.env.action_mode, "policy_arch": "mlp"}
     assert dict(job.hyperparams) == {"timeframe": "4h", "lookback": 10, **held, **trial.params}
     assert job.dataset_path == str(tmp_path / "d.npz") and isinstance(job.costs, CostsConfig)
     assert (job.env.reward, job.env.hold_band) == (trial.params["reward"], trial.params["hold_band"])

@@ -25,6 +25,7 @@ CFG = TrainingConfig(
     net_width_choices=[8, 16],
     decision_every_choices=[1, 4],
     action_mode_choices=["target_weight", "signal"],
+    policy_arch_choices=["mlp", "asset_shared"],
 )
 ENV = EnvConfig(**NO_BAND, n_envs=2, episode_length=16, reward="log_return")
 COSTS = CostsConfig()
