@@ -15,18 +15,28 @@ MLflow, the selection gate on PBO/DSR/strategies, at the default fees), then:
   its span and threshold fitted on the training bars only) through the same kernel and costs;
 - equal weight held through the same kernel.
 
+The agent (the budget's defaults, each an option below): the asset-shared PPO policy
+(``training.policy_arch = "asset_shared"``, training/asset_shared_policy.py: one network reads every asset
+alike), signal actions (enter / hold / exit) decided once a day (``decision_every`` 24, action repeat) with
+a hold region of 0.25, and as features each asset's bar log return and its trend statistic over 24, 48, 96
+and 168 bars (``tsmom``, features/extra_indicators/tsmom.py) at a lookback of 1 bar.
+
 Printed per study: challenger or the selection verdict, PBO, DSR, held-out Sharpe of the model, the rule
 and equal weight. Summary targets: on the planted markets the best registered model's held-out Sharpe is
 >= 0.5 x the rule's and beats equal weight; on random walks no study registers a challenger (share 0).
 The last line is a JSON verdict; exit status 1 when a target is missed.
 
-Run: .venv/bin/python benchmarks/known_answer.py            (full: 3 seeds per kind, ~60 min on 2 cores)
+Run: .venv/bin/python benchmarks/known_answer.py            (full: 3 seeds per kind, within 60 min on 2 cores)
      .venv/bin/python benchmarks/known_answer.py --small    (1 seed per kind, tiny budgets: the test suite)
      --hold-band / --rebalance-band / --turnover-penalty / --action-smoothing hold those [env] turnover
      controls (README section 3)
      --action-mode signal: the agents enter / hold / exit (env/actions.py); the rule and equal weight state
      weights, so they run under target_weight (env.actions.weights_env)
      --first-seed S: market seeds S, S+1, ... (default 100)
+     --features "close tsmom:timeperiod=48 ..." the agent's indicators ("default": the [features] set);
+     --lookback, --policy-arch mlp|asset_shared, --decision-every, --hold-band, --action-mode: the agent
+     (the README's earlier measurements ran --features default --lookback 24 --policy-arch mlp, with
+     --hold-band 0.1 --action-mode target_weight unless their command says otherwise)
 """
 
 from __future__ import annotations
@@ -59,6 +69,11 @@ DRIFT, NOISE = 0.001, 0.007
 TARGET_RATIO = 0.5
 
 
+# The agent's features: the bar's log return and the trend statistic over 1, 2, 4 and 7 days
+# (features/extra_indicators/tsmom.py), generic time-series momentum, not the planted regime.
+TREND_FEATURES = "close tsmom:timeperiod=24 tsmom:timeperiod=48 tsmom:timeperiod=96 tsmom:timeperiod=168"
+
+
 @dataclass(frozen=True)
 class Budget:
     hours: int
@@ -69,25 +84,51 @@ class Budget:
     cv_groups: int
     cv_test_groups: int
     workers: int
-    lookback: int = 24
-    decision_every: int = 0  # env.decision_every held at this value (0: phase 1 at 1, phase 2 searches it)
+    lookback: int = 1
+    decision_every: int = 24  # env.decision_every held at this value (0: phase 1 at 1, phase 2 searches it)
     action_repeat: int = 1  # env.action_repeat (0: the agent is asked every bar even when decision_every > 1)
     # Turnover controls held at these values (None: [env]'s; phase 1 holds them, phase 2 searches the bands).
-    hold_band: float | None = None
+    hold_band: float | None = 0.25
     rebalance_band: float | None = None
     turnover_penalty: float | None = None
     action_smoothing: float | None = None
-    action_mode: str | None = None  # env.action_mode held at this value (None: [env]'s)
+    action_mode: str | None = "signal"  # env.action_mode held at this value (None: [env]'s)
+    # The features: "name" or "name:param=value:..." items, space-separated; "default": [features]' set.
+    features: str = TREND_FEATURES
+    policy_arch: str = "asset_shared"  # training.policy_arch (mlp | asset_shared)
 
 
-FULL = Budget(hours=2 * 8760, seeds=3, phase1_trials=2, phase2_trials=10, steps=30_000, cv_groups=5,
-              cv_test_groups=2, workers=2)  # fmt: skip
+FULL = Budget(hours=2 * 8760, seeds=3, phase1_trials=2, phase2_trials=2, steps=90_000, cv_groups=4,
+              cv_test_groups=1, workers=2)  # fmt: skip
 SMALL = Budget(hours=2000, seeds=1, phase1_trials=1, phase2_trials=2, steps=512, cv_groups=3,
                cv_test_groups=1, workers=1)  # fmt: skip
 
 
+STR_FIELDS = ("action_mode", "features", "policy_arch")
 # Float overrides of [env].
 TURNOVER_FIELDS = ("hold_band", "rebalance_band", "turnover_penalty", "action_smoothing")
+
+
+def indicators(features: str) -> list[dict[str, Any]] | None:
+    """``--features`` as [features] indicators (None: "default", the configured set); ValueError names a
+    malformed item."""
+    if features.strip() == "default":
+        return None
+    out = []
+    for item in features.split():
+        name, *pairs = item.split(":")
+        params: dict[str, Any] = {}
+        for pair in pairs:
+            key, eq, value = pair.partition("=")
+            if not eq or not key or not value:
+                raise ValueError(
+                    f"--features item {item!r}: parameters are key=value, e.g. tsmom:timeperiod=48"
+                )
+            params[key] = float(value) if "." in value else int(value)
+        out.append({"name": name, "params": params})
+    if not out:
+        raise ValueError("--features is empty: name the indicators or say 'default'")
+    return out
 
 
 def log_returns(kind: str, seed: int, hours: int, n_assets: int = len(BASES)) -> np.ndarray:
@@ -135,7 +176,9 @@ def write_market(folder: Path, kind: str, seed: int, hours: int) -> None:
 
 
 def settings_for(root: Path, name: str, b: Budget) -> Settings:
+    inds = indicators(b.features)
     return load_settings(
+        **({"features": {"indicators": inds}} if inds is not None else {}),
         paths={
             "data_root": root / "data",
             "sample_dir": root / "sample",
@@ -176,6 +219,7 @@ def settings_for(root: Path, name: str, b: Budget) -> Settings:
             "heartbeat_interval_s": 10,
             "heartbeat_grace_s": 60,
             "seed": 7,
+            "policy_arch": b.policy_arch,
             **({"decision_every_choices": [b.decision_every]} if b.decision_every else {}),
         },
     )
@@ -312,7 +356,7 @@ def parse_budget(argv: list[str] | None = None) -> tuple[argparse.Namespace, Bud
         "--first-seed", type=int, default=100, help="market seed of the first study (default 100)"
     )
     for name in Budget.__dataclass_fields__:
-        kind: Any = float if name in TURNOVER_FIELDS else (str if name == "action_mode" else int)
+        kind: Any = float if name in TURNOVER_FIELDS else (str if name in STR_FIELDS else int)
         ap.add_argument(
             f"--{name.replace('_', '-')}", type=kind, default=None, help=f"override the budget's {name}"
         )

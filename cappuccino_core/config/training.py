@@ -123,6 +123,12 @@ class TrainingConfig(Section):
         "off keeps only the Optuna record (no model is kept)",
     )
     seed: int = Field(0, description="base seed (sampler, envs, agents); each trial derives its own")
+    phase2_first_phase1: bool = Field(
+        True,
+        description="phase 2's first trial is phase 1's own configuration (the PPO and env values phase 1 "
+        "trained with, each moved into phase 2's range), so the search starts from the measured "
+        "configuration and its best is never a sample worse than it (after the warm start's, if any)",
+    )
     warm_start_from: str | None = Field(
         None,
         description="a previous study prefix: its best phase-2 trial's hyperparameters become the first "

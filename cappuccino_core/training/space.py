@@ -41,6 +41,7 @@ __all__ = [
     "env_config",
     "phase1_defaults",
     "phase1_dims",
+    "phase1_point",
     "phase2_dims",
     "suggest",
 ]
@@ -87,6 +88,24 @@ def suggest(
         held = {k: v for k, v in phase1_defaults(cfg, env).items() if k not in sampled and k not in DATA_KEYS}
         return Hyperparams.from_mapping({**held, **fixed, **sampled})
     raise ValueError(f"phase must be 1 or 2, got {phase}")
+
+
+def phase1_point(cfg: TrainingConfig, env: EnvConfig) -> dict[str, Any]:
+    """Phase 1's configuration as a phase-2 trial: each phase-2 dimension at its phase-1 value, moved into
+    the dimension's range (e.g. ``ent_coef`` 0 -> the range's 1e-8: a log range has no 0); a categorical
+    whose phase-1 value is not among its choices is left out (the trial samples it)."""
+    base = phase1_defaults(cfg, env)
+    point: dict[str, Any] = {}
+    for d in phase2_dims(cfg):
+        v = base[d.name]
+        if d.kind == "cat":
+            if v in d.choices:
+                point[d.name] = v
+        elif d.kind == "int":
+            point[d.name] = int(min(max(int(v), int(d.low)), int(d.high)))
+        else:
+            point[d.name] = float(min(max(float(v), d.low), d.high))
+    return point
 
 
 def build_agent(params: Hyperparams | Mapping[str, Any], env: Any, seed: int, verbose: int = 0) -> Any:

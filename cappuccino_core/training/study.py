@@ -3,7 +3,9 @@
 - ``<experiment>-phase1``: searches timeframe x lookback (PPO at fixed defaults). Its grid is enqueued
   once, cycling through every available (timeframe, lookback) pair up to the trial limit.
 - ``<experiment>-phase2``: the full search space with the phase 1 choice fixed: the (timeframe, lookback)
-  pair with the highest mean objective over phase 1's completed trials.
+  pair with the highest mean objective over phase 1's completed trials. Its first trial is phase 1's own
+  PPO and env configuration (``training.phase2_first_phase1``, :func:`space.phase1_point`), after the
+  warm start's trial if there is one.
 
 Everything a worker needs is stored in the study's user attributes (holdout start, fixed values,
 prepared dataset files), so any worker process, on any machine sharing the storage, rebuilds the same
@@ -147,8 +149,13 @@ def prepare_phase(settings: Settings, phase: int, trials: int | None = None) -> 
             study.set_user_attr("phase1_means", means)
         tfs = [fixed["timeframe"]]
         choices = [(fixed["timeframe"], int(fixed["lookback"]))]
-        if cfg.warm_start_from and not study.get_trials(deepcopy=False):
-            warm_start(study, settings, cfg.warm_start_from)
+        if not study.get_trials(deepcopy=False):
+            if cfg.warm_start_from:
+                warm_start(study, settings, cfg.warm_start_from)
+            if cfg.phase2_first_phase1:
+                from cappuccino_core.training.space import phase1_point
+
+                study.enqueue_trial(phase1_point(cfg, settings.env), user_attrs={"phase1_point": True})
     cache = work_dir(settings, phase) / "datasets"
     datasets = {
         f"{tf}/{lb}": str(prepare_dataset(settings, tf, lb, holdout, cache).path.resolve())

@@ -68,9 +68,10 @@ def test_action_mode_option_reaches_the_env_and_the_rule_states_weights_under_ta
 ) -> None:
     from cappuccino_core.env.actions import weights_env
 
-    env = ka.settings_for(tmp_path, "t", ka.Budget(**{**vars(ka.SMALL), "action_mode": "signal"})).env
+    env = ka.settings_for(tmp_path, "t", ka.SMALL).env  # the benchmark's agent trades signals
     assert env.action_mode == "signal"
-    assert ka.settings_for(tmp_path, "t", ka.SMALL).env.action_mode == "target_weight"
+    unset = ka.Budget(**{**vars(ka.SMALL), "action_mode": None})  # None: [env]'s
+    assert ka.settings_for(tmp_path, "t", unset).env.action_mode == "target_weight"
     # The momentum rule's partial weights (0.155 of six assets) run under target_weight, as in run_one.
     prices = 100 * np.exp(np.cumsum(ka.log_returns("regime_trend", 2, 300), axis=0))
     w = ka.momentum_weights(prices, 24, 0.0005, 0.155)
@@ -99,3 +100,24 @@ def test_readme_measurement_commands_parse_as_written() -> None:
         argv = ["1" if re.fullmatch(r"[A-Z]", w) else w for w in shlex.split(tail)]
         _, budget = ka.parse_budget(argv)
         assert budget.steps > 0 and budget.cv_groups > budget.cv_test_groups, tail
+
+
+def test_agent_options_reach_the_settings(tmp_path: Path) -> None:
+    s = ka.settings_for(tmp_path, "t", ka.SMALL)
+    assert s.training.policy_arch == "asset_shared" and s.training.phase1_lookbacks == [1]
+    assert [(i.name, i.params) for i in s.features.indicators] == [
+        ("close", {}), ("tsmom", {"timeperiod": 24}), ("tsmom", {"timeperiod": 48}),
+        ("tsmom", {"timeperiod": 96}), ("tsmom", {"timeperiod": 168}),
+    ]  # fmt: skip
+    _, b = ka.parse_budget(["--features", "default", "--lookback", "24", "--policy-arch", "mlp"])
+    legacy = ka.settings_for(tmp_path, "t", b)
+    assert legacy.features.indicators == type(legacy.features)().indicators  # the configured default set
+    assert legacy.training.policy_arch == "mlp" and legacy.training.phase1_lookbacks == [24]
+    assert ka.indicators("roc rsi:timeperiod=7 bbwidth:nbdev=1.5") == [
+        {"name": "roc", "params": {}}, {"name": "rsi", "params": {"timeperiod": 7}},
+        {"name": "bbwidth", "params": {"nbdev": 1.5}},
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="--features item 'rsi:7': parameters are key=value"):
+        ka.indicators("rsi:7")
+    with pytest.raises(ValueError, match="--features is empty"):
+        ka.indicators("  ")

@@ -109,6 +109,13 @@ def test_two_phases_on_bundled_data(
     assert len(trials2) == 3 and r2.all_terminal_with_reason
     _check_terminal(trials2)
     assert all("learning_rate" in t.params and "timeframe" not in t.params for t in trials2)
+    # the first phase-2 trial is phase 1's own configuration, moved into phase 2's ranges
+    from cappuccino_core.training.space import phase1_point
+
+    first = min(trials2, key=lambda t: t.number)
+    assert first.user_attrs.get("phase1_point") is True
+    assert first.params == phase1_point(settings.training, settings.env)
+    assert first.params["ent_coef"] == pytest.approx(1e-8)  # phase 1's 0, at the bottom of the log range
     uids = [t.user_attrs["trial_uid"] for t in trials1 + trials2]
     assert len(set(uids)) == len(uids)  # globally unique ids (the MLflow run ids)
 

@@ -141,3 +141,19 @@ def test_phase2_requires_phase1_choice() -> None:
 def test_env_config_is_validated() -> None:
     with pytest.raises(ValueError):
         space.env_config({"cash_reserve": 1.5}, ENV)
+
+
+def test_phase1_point_is_phase1_moved_into_phase2_ranges() -> None:
+    point = space.phase1_point(CFG, ENV)
+    base = space.phase1_defaults(CFG, ENV)
+    dims = {d.name: d for d in space.phase2_dims(CFG)}
+    assert set(point) <= set(dims)
+    assert point["ent_coef"] == dims["ent_coef"].low == 1e-8  # phase 1 holds 0; a log range has no 0
+    assert point["gamma"] == base["gamma"] == 0.99 and point["learning_rate"] == 3e-4
+    assert point["log_std_init"] == CFG.log_std_init == -1.0
+    assert point["policy_arch"] == "mlp" and point["action_mode"] == ENV.action_mode
+    # a categorical whose phase-1 value is not a choice is left to the sampler
+    narrow = CFG.model_copy(update={"net_width_choices": [8, 32]})  # phase 1 holds the middle: 32
+    assert space.phase1_point(narrow, ENV)["net_width"] == 32
+    odd = CFG.model_copy(update={"decision_every_choices": [4, 8]})
+    assert "decision_every" not in space.phase1_point(odd, ENV.model_copy(update={"decision_every": 1}))
