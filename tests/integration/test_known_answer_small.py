@@ -121,3 +121,19 @@ def test_agent_options_reach_the_settings(tmp_path: Path) -> None:
         ka.indicators("rsi:7")
     with pytest.raises(ValueError, match="--features is empty"):
         ka.indicators("  ")
+
+
+def test_trend_agent_config_is_the_benchmarks_agent(tmp_path: Path) -> None:
+    """configs/trend_agent.toml (the README's real-sample study) runs the agent the benchmark measures."""
+    from cappuccino_core.config import load_settings
+
+    real = load_settings(ROOT / "configs" / "trend_agent.toml")
+    bench = ka.settings_for(tmp_path, "t", ka.FULL)
+    assert real.features.indicators == bench.features.indicators
+    for field in ("action_mode", "hold_band", "decision_every", "action_repeat", "episode_length", "n_envs"):
+        assert getattr(real.env, field) == getattr(bench.env, field), field
+    for field in ("policy_arch", "phase1_lookbacks", "decision_every_choices", "timesteps_per_split",
+                  "phase1_timesteps_per_split", "cv_groups", "cv_test_groups", "phase1_trials",
+                  "phase2_trials", "n_steps_choices", "batch_size_choices", "net_width_choices", "seed"):  # fmt: skip
+        assert getattr(real.training, field) == getattr(bench.training, field), field
+    assert real.training.synthetic_share == 0.0 and real.training.experiment == "trend-agent"
