@@ -132,8 +132,9 @@ def test_trend_agent_config_is_the_benchmarks_agent(tmp_path: Path) -> None:
     assert real.features.indicators == bench.features.indicators
     for field in ("action_mode", "hold_band", "decision_every", "action_repeat", "episode_length", "n_envs"):
         assert getattr(real.env, field) == getattr(bench.env, field), field
-    for field in ("policy_arch", "phase1_lookbacks", "decision_every_choices", "timesteps_per_split",
-                  "phase1_timesteps_per_split", "cv_groups", "cv_test_groups", "phase1_trials",
-                  "phase2_trials", "n_steps_choices", "batch_size_choices", "net_width_choices", "seed"):  # fmt: skip
+    same = ("policy_arch", "phase1_lookbacks", "decision_every_choices", "timesteps_per_split",
+            "phase1_timesteps_per_split", "cv_groups", "cv_test_groups", "phase1_trials", "phase2_trials",
+            "n_steps_choices", "batch_size_choices", "net_width_choices", "seed")  # fmt: skip
+    for field in same:
         assert getattr(real.training, field) == getattr(bench.training, field), field
     assert real.training.synthetic_share == 0.0 and real.training.experiment == "trend-agent"
