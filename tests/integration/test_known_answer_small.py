@@ -138,3 +138,28 @@ def test_trend_agent_config_is_the_benchmarks_agent(tmp_path: Path) -> None:
     for field in same:
         assert getattr(real.training, field) == getattr(bench.training, field), field
     assert real.training.synthetic_share == 0.0 and real.training.experiment == "trend-agent"
+
+
+def test_readme_trend_agent_commands(tmp_path: Path) -> None:
+    """The README's real-sample study: three commands on configs/trend_agent.toml. The two training ones
+    (about 6 minutes) are checked to name the config and a phase; the report runs as written on a fresh
+    directory (no study yet: it says so and exits 0)."""
+    import re
+    import shutil
+
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("cappuccino train --phase 1 --config configs/trend_agent.toml", 1)[1].split("```")[0]
+    commands = ["cappuccino train --phase 1 --config configs/trend_agent.toml"] + [
+        line.strip() for line in block.strip().splitlines()
+    ]
+    assert commands[1:] == [
+        "cappuccino train --phase 2 --config configs/trend_agent.toml",
+        "cappuccino train --report --phase 2 --config configs/trend_agent.toml",
+    ]
+    (tmp_path / "configs").mkdir()
+    shutil.copy(ROOT / "configs" / "trend_agent.toml", tmp_path / "configs")
+    exe = str(ROOT / ".venv" / "bin" / "cappuccino")
+    argv = [exe, *shlex.split(commands[2])[1:]]
+    out = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert re.search(r"trend-agent-phase2", out.stdout) and "no study summary yet" in out.stdout
