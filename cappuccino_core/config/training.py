@@ -126,8 +126,8 @@ class TrainingConfig(Section):
     phase2_first_phase1: bool = Field(
         True,
         description="phase 2's first trial is phase 1's own configuration (the PPO and env values phase 1 "
-        "trained with, each moved into phase 2's range), so the search starts from the measured "
-        "configuration and its best is never a sample worse than it (after the warm start's, if any)",
+        "trained with, each moved into phase 2's range), so the search starts from the configuration "
+        "phase 1 measured (after the warm start's trial, if any)",
     )
     warm_start_from: str | None = Field(
         None,

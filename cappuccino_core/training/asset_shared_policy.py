@@ -8,11 +8,10 @@ turn, with the same weights (an "ensemble of identical independent evaluators", 
     x_i = [cash share, weight of asset i, asset i's L x F features]          (2 + L x F inputs)
     mean action_i = head(MLP_pi(x_i))        value = value_head(mean over i of MLP_vf(x_i))
 
-(MLP_pi and MLP_vf: width x depth, tanh, each shared by all i)
-
-so a rule found on one asset is at once the rule for every asset, and the policy treats the assets
-alike whatever their order (permuting the assets permutes the actions; a test checks it). The action
-distribution keeps SB3's diagonal Gaussian with one log std per asset. The observation layout is
+with MLP_pi and MLP_vf (width x depth, tanh) each shared by all i, so a rule found on one asset is at
+once the rule for every asset, and the policy treats the assets alike whatever their order (permuting
+the assets permutes the actions; a test checks it). The action distribution keeps SB3's diagonal Gaussian
+with one log std per asset. The observation layout is
 env/observation.py's; the policy needs the lookback L to find asset i's features (``lookback`` in
 ``policy_kwargs``; the number of assets is the action dimension). A saved model loads with
 ``PPO.load`` like any other: the class is this module's, the layout in its saved ``policy_kwargs``.
