@@ -79,9 +79,11 @@ class AssetSharedExtractor(nn.Module):
         return self.forward_actor(features), self.forward_critic(features)
 
     def forward_actor(self, features: torch.Tensor) -> torch.Tensor:
+        """(N, obs) -> (N, A x width): each asset's policy latent, assets in order."""
         return self.policy_net(features[:, self.index]).flatten(1)
 
     def forward_critic(self, features: torch.Tensor) -> torch.Tensor:
+        """(N, obs) -> (N, width): the value latents averaged over the assets."""
         return self.value_net(features[:, self.index]).mean(dim=1)
 
 
