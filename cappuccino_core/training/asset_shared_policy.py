@@ -76,7 +76,8 @@ class AssetSharedExtractor(nn.Module):
         self.latent_dim_vf = width
 
     def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.forward_actor(features), self.forward_critic(features)
+        x = features[:, self.index]  # (N, A, 2 + L x F), gathered once for both networks
+        return self.policy_net(x).flatten(1), self.value_net(x).mean(dim=1)
 
     def forward_actor(self, features: torch.Tensor) -> torch.Tensor:
         """(N, obs) -> (N, A x width): each asset's policy latent, assets in order."""

@@ -125,11 +125,9 @@ def build_agent(params: Hyperparams | Mapping[str, Any], env: Any, seed: int, ve
 
 
 def env_lookback(env: Any) -> int:
-    """The observation lookback of a (wrapped) KernelVecEnv: its kernel's (ValueError if none is found)."""
-    inner = env
-    while inner is not None:
-        kernel = getattr(inner, "kernel", None)
-        if kernel is not None:
-            return int(kernel.lookback)
-        inner = getattr(inner, "venv", None)
-    raise ValueError(f"cannot find the observation lookback of {type(env).__name__}: pass a study's lookback")
+    """The observation lookback of a KernelVecEnv, wrapped or not (SB3's VecEnvWrapper forwards attribute
+    lookups to the env it wraps); ValueError if ``env`` has no kernel."""
+    kernel = getattr(env, "kernel", None)
+    if kernel is None:
+        raise ValueError(f"{type(env).__name__} has no kernel: pass the lookback (a study's hyperparameters)")
+    return int(kernel.lookback)

@@ -1,4 +1,5 @@
-"""No lookahead: features (and volatility) at bar t do not change when any bar after t changes."""
+"""No lookahead: features (and volatility) at bar t do not change when any bar after t changes, for every
+registered indicator."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cappuccino_core.config.features import FeaturesConfig
+from cappuccino_core.config.features import FeaturesConfig, IndicatorConfig
 from cappuccino_core.features.builder import apply_spec, build_dataset
+from cappuccino_core.features.indicators import INDICATORS
 from tests.unit.features.helpers import frame, make_placeholders, random_ohlcv
 
-CFG = FeaturesConfig()
+# Every registered indicator (the default set and features/extra_indicators/, e.g. tsmom), defaults.
+CFG = FeaturesConfig(indicators=[IndicatorConfig(name=n) for n in INDICATORS.names()])
 WARMUP = 63
 TICKERS = ("BTC", "ETH")
 

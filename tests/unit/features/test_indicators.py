@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import talib
@@ -221,3 +223,29 @@ def test_registry_covers_the_default_feature_set() -> None:
     assert set(names) <= set(INDICATORS)
     specs = resolve_indicators(FeaturesConfig().indicators)
     assert sum(len(s.outputs) for s in specs) == 16
+
+
+# tsmom (features/extra_indicators/tsmom.py): its look-ahead check is tests/property/test_no_lookahead.py
+def test_tsmom_by_hand() -> None:
+    close = 100 * np.exp(np.cumsum([0.0, 0.01, 0.01, -0.01, 0.02, 0.0]))
+    out = _one("tsmom", _bars(close), timeperiod=3)
+    assert np.isnan(out[:3]).all()
+    # bar 3: returns .01 .01 -.01 -> .01 / sqrt(3e-4); bar 4: .01 -.01 .02 -> .02 / sqrt(6e-4);
+    # bar 5: -.01 .02 0 -> .01 / sqrt(5e-4)
+    np.testing.assert_allclose(
+        out[3:], [0.01 / math.sqrt(3e-4), 0.02 / math.sqrt(6e-4), 0.01 / math.sqrt(5e-4)]
+    )
+
+
+def test_tsmom_bounds_and_flat_window() -> None:
+    up = 100 * np.exp(0.01 * np.arange(30))
+    every_bar_up = _one("tsmom", _bars(up), timeperiod=8)
+    np.testing.assert_allclose(every_bar_up[8:], math.sqrt(8))  # the bound
+    np.testing.assert_allclose(_one("tsmom", _bars(up[::-1]), timeperiod=8)[8:], -math.sqrt(8))
+    flat = _one("tsmom", _bars(np.full(30, 7.0)), timeperiod=8)
+    assert (flat[8:] == 0.0).all()  # flat: no trend, not NaN
+    rng = np.random.default_rng(4)
+    walk = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, 5000)))
+    out = _one("tsmom", _bars(walk), timeperiod=48)[48:]
+    assert np.abs(out).max() <= math.sqrt(48) + 1e-9
+    assert abs(out.std() - 1.0) < 0.15  # a random walk: about N(0, 1)

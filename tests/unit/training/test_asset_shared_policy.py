@@ -74,6 +74,10 @@ def test_permuting_the_assets_permutes_the_actions_and_keeps_the_value() -> None
     assert torch.allclose(a[:, perm], ap, atol=1e-6)
     assert torch.allclose(v, vp, atol=1e-6)
     assert not torch.allclose(a[:, 0], a[:, 1])  # different inputs, different actions: not a constant
+    with torch.no_grad():  # the rollout's forward (both latents at once) is the two heads' own
+        pi, vf = pol.mlp_extractor(x)
+        assert torch.equal(pi, pol.mlp_extractor.forward_actor(x))
+        assert torch.equal(vf, pol.mlp_extractor.forward_critic(x))
 
 
 def test_the_optimizer_trains_the_shared_head() -> None:
