@@ -51,6 +51,7 @@ import json  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+import typing  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
@@ -104,7 +105,6 @@ SMALL = Budget(hours=2000, seeds=1, phase1_trials=1, phase2_trials=2, steps=512,
                cv_test_groups=1, workers=1)  # fmt: skip
 
 
-STR_FIELDS = ("action_mode", "features", "policy_arch")
 # Float overrides of [env].
 TURNOVER_FIELDS = ("hold_band", "rebalance_band", "turnover_penalty", "action_smoothing")
 
@@ -355,8 +355,9 @@ def parse_budget(argv: list[str] | None = None) -> tuple[argparse.Namespace, Bud
     ap.add_argument(
         "--first-seed", type=int, default=100, help="market seed of the first study (default 100)"
     )
+    hints = typing.get_type_hints(Budget)
     for name in Budget.__dataclass_fields__:
-        kind: Any = float if name in TURNOVER_FIELDS else (str if name in STR_FIELDS else int)
+        kind: Any = next(t for t in (float, str, int) if t in (hints[name], *typing.get_args(hints[name])))
         ap.add_argument(
             f"--{name.replace('_', '-')}", type=kind, default=None, help=f"override the budget's {name}"
         )
